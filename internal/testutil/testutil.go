@@ -1,0 +1,53 @@
+package testutil
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// RepoRoot returns the absolute path of the repository root.
+func RepoRoot() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		panic("testutil: cannot locate source file")
+	}
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Official returns the path of an official data file under the repository's
+// testdata folder, e.g. Official("ksef/schema/schemat_FA(3)_v1-0E.xsd").
+func Official(rel string) string {
+	return filepath.Join(RepoRoot(), "testdata", filepath.FromSlash(rel))
+}
+
+// InCI reports whether the tests run under CI (CI=true).
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// RequireTool returns the path of an external tool. When the tool is missing the
+// test fails under CI and skips elsewhere.
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if InCI() {
+		t.Fatalf("required tool %q is missing (CI=true): install it with scripts/test.sh as root", name)
+	}
+	t.Skipf("tool %q not installed; run scripts/test.sh as root to install it", name)
+	return ""
+}
+
+// XMLLintSchema validates the XML file at path against an XSD with xmllint and
+// fails the test with xmllint's output when it does not validate.
+func XMLLintSchema(t testing.TB, xsd, path string) {
+	t.Helper()
+	bin := RequireTool(t, "xmllint")
+	out, err := exec.Command(bin, "--noout", "--nonet", "--schema", xsd, path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("xmllint %s: %v\n%s", filepath.Base(path), err, out)
+	}
+}
