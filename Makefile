@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X main.Version=$(VERSION)
 PKG      := ./cmd/posagent
 OUT      := bin
 
-.PHONY: all demo test test-short test-race build build-arm fmt lint vet clean
+.PHONY: all demo test test-short test-race build build-arm deb fmt lint vet clean
 
 all: build
 
@@ -29,9 +29,20 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT)/posagent $(PKG)
 
 build-arm:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/out/posagent-linux-armv6 $(PKG)
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/out/posagent-linux-armv7 $(PKG)
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/out/posagent-linux-arm64 $(PKG)
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/arm/posagent-linux-armv6 $(PKG)
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/arm/posagent-linux-armv7 $(PKG)
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/arm/posagent-linux-arm64 $(PKG)
+
+## deb: .deb packages for armhf, arm64 and amd64 (nfpm), under dist/
+NFPM ?= $(shell command -v nfpm || echo $(HOME)/go/bin/nfpm)
+DEB_VERSION := $(shell echo $(VERSION) | sed -e 's/^v//' -e 's/^\([^0-9]\)/0.0.0~\1/')
+deb: build-arm
+	@test -x "$(NFPM)" || $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.44.0
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/arm/posagent-linux-amd64 $(PKG)
+	@mkdir -p dist
+	ARCH=armhf BINARY=build/arm/posagent-linux-armv7 VERSION=$(DEB_VERSION) $(NFPM) package -f build/deb/nfpm.yaml -p deb -t dist/posagent_$(DEB_VERSION)_armhf.deb
+	ARCH=arm64 BINARY=build/arm/posagent-linux-arm64 VERSION=$(DEB_VERSION) $(NFPM) package -f build/deb/nfpm.yaml -p deb -t dist/posagent_$(DEB_VERSION)_arm64.deb
+	ARCH=amd64 BINARY=build/arm/posagent-linux-amd64 VERSION=$(DEB_VERSION) $(NFPM) package -f build/deb/nfpm.yaml -p deb -t dist/posagent_$(DEB_VERSION)_amd64.deb
 
 fmt:
 	gofmt -s -w $$(git ls-files '*.go')
@@ -44,4 +55,4 @@ lint: vet
 	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed: go install honnef.co/go/tools/cmd/staticcheck@latest"; fi
 
 clean:
-	rm -rf $(OUT) build/out
+	rm -rf $(OUT) build/arm/posagent-* dist
