@@ -1,0 +1,42 @@
+// Package certstore keeps the KSeF certificates of a terminal and their
+// private keys, and signs with them.
+//
+// # Concepts
+//
+// A KSeF certificate has exactly one [Usage]: [Offline] certificates (keyUsage
+// Non-Repudiation) sign KOD II links on offline invoices, [Authentication]
+// certificates (keyUsage Digital Signature) sign the XAdES AuthTokenRequest.
+// The store holds at most one certificate per usage.
+//
+// [Parse] reads a certificate with its private key from PEM (PKCS#8, PKCS#1
+// or SEC1 keys, certificate and key in one input) or from PKCS#12 with a
+// password, and checks that the key matches the certificate, that keyUsage
+// fits the requested usage, that the validity window holds, and that the key
+// is RSA of at least 2048 bits or ECDSA P-256.
+//
+// A [Store] lives in one directory (0700). Each usage is one file,
+// "<usage>.pem", holding the certificate as a plain CERTIFICATE block and the
+// private key as an AES-256-GCM sealed block; both are replaced together by
+// one atomic rename, so a crash never pairs a certificate with another key.
+// The sealing key is derived with argon2id from a passphrase file or a
+// machine key file ([CreateMachineKey]) and a random salt kept in
+// "store.json" next to a verifier, so a wrong secret is reported at [Open].
+//
+// Enrollment: [Store.CreateCSR] makes a new key pair, seals it as
+// "<usage>.pending.pem" and returns a PKCS#10 request; the certificate KSeF
+// issues for it is installed with [Store.ImportCertificate].
+//
+// [Cert] is a [crypto.Signer] with CertSerial, so it satisfies ksef.Signer.
+// It signs whatever digest and options the caller passes (RSASSA-PSS or
+// PKCS#1 v1.5 for RSA, ASN.1 ECDSA); formatting for a particular use (such
+// as IEEE P1363 r||s for KOD II) belongs to the caller.
+//
+// # Caveats
+//
+// Key material never appears in errors or in the output of the fmt verbs on
+// the package's types; parse errors say what is wrong, never which bytes.
+// Encrypted PEM private keys are refused: use PKCS#12 for protected input.
+// Only the leaf certificate is kept; chain certificates in the input are
+// ignored. Serial numbers longer than 64 bits are printed in full, so
+// CertSerial is "at least" 16 hex digits. The package does not log.
+package certstore

@@ -1,0 +1,225 @@
+package certstore
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// MinRSABits is the smallest RSA modulus accepted.
+const MinRSABits = 2048
+
+// Parse reads a certificate and its private key from data and checks them
+// for usage at time now.
+//
+// data is either PEM, holding one CERTIFICATE block (more are allowed; the
+// one matching the key is kept) and one private key block ("PRIVATE KEY"
+// PKCS#8, "RSA PRIVATE KEY" PKCS#1 or "EC PRIVATE KEY" SEC1), or binary
+// PKCS#12 opened with password. A certificate and a key kept in two PEM
+// files are passed concatenated. The password is ignored for PEM.
+//
+// Checks, in order: the input is readable ([ParseError]), the key is RSA of
+// at least 2048 bits or ECDSA P-256 ([KeyError]), the key matches the
+// certificate ([ErrKeyMismatch]), keyUsage fits usage ([UsageError]) and now
+// lies within the validity window ([ValidityError]).
+func Parse(usage Usage, data []byte, password string, now time.Time) (*Cert, error) {
+	if err := usage.check(); err != nil {
+		return nil, err
+	}
+	var (
+		certs []*x509.Certificate
+		key   crypto.Signer
+		err   error
+	)
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return nil, &ParseError{Format: "pem", Reason: "empty input", Err: ErrMalformed}
+	case bytes.Contains(data, []byte("-----BEGIN ")):
+		certs, key, err = parsePEM(data)
+	default:
+		certs, key, err = parsePKCS12(data, password)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKey(key.Public()); err != nil {
+		return nil, err
+	}
+	var cert *x509.Certificate
+	for _, c := range certs {
+		if publicKeysEqual(c.PublicKey, key.Public()) {
+			cert = c
+			break
+		}
+	}
+	if cert == nil {
+		return nil, ErrKeyMismatch
+	}
+	if err := checkCert(usage, cert, now); err != nil {
+		return nil, err
+	}
+	return &Cert{usage: usage, cert: cert, key: key}, nil
+}
+
+// checkCert checks keyUsage and the validity window.
+func checkCert(usage Usage, cert *x509.Certificate, now time.Time) error {
+	if cert.KeyUsage&usage.keyUsage() == 0 {
+		return &UsageError{Usage: usage, KeyUsage: cert.KeyUsage}
+	}
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return &ValidityError{NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, Now: now}
+	}
+	return nil
+}
+
+func parsePEM(data []byte) ([]*x509.Certificate, crypto.Signer, error) {
+	var (
+		certs  []*x509.Certificate
+		key    crypto.Signer
+		blocks int
+	)
+	for rest := data; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		blocks++
+		if _, ok := b.Headers["Proc-Type"]; ok {
+			return nil, nil, &ParseError{Format: "pem", Err: ErrEncryptedPEM}
+		}
+		switch b.Type {
+		case "CERTIFICATE":
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, nil, &ParseError{Format: "x509", Reason: "certificate cannot be parsed", Err: ErrMalformed}
+			}
+			certs = append(certs, c)
+		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
+			if key != nil {
+				return nil, nil, ErrMultipleKeys
+			}
+			k, err := parsePrivateKey(b.Type, b.Bytes)
+			if err != nil {
+				return nil, nil, err
+			}
+			key = k
+		case "ENCRYPTED PRIVATE KEY":
+			return nil, nil, &ParseError{Format: "pkcs8", Err: ErrEncryptedPEM}
+		case "EC PARAMETERS":
+			// openssl ecparam -genkey writes it before the key; the key repeats the curve.
+		default:
+			return nil, nil, &ParseError{Format: "pem", Reason: fmt.Sprintf("unsupported block type %q", clip(b.Type, 40)), Err: ErrMalformed}
+		}
+	}
+	switch {
+	case blocks == 0:
+		return nil, nil, &ParseError{Format: "pem", Reason: "no complete PEM block", Err: ErrMalformed}
+	case len(certs) == 0:
+		return nil, nil, ErrNoCertificate
+	case key == nil:
+		return nil, nil, ErrNoPrivateKey
+	}
+	return certs, key, nil
+}
+
+// parsePrivateKey never passes the parser's error on: asn1 messages may
+// describe the key's contents.
+func parsePrivateKey(blockType string, der []byte) (crypto.Signer, error) {
+	var (
+		k      any
+		err    error
+		format string
+	)
+	switch blockType {
+	case "PRIVATE KEY":
+		format = "pkcs8"
+		k, err = x509.ParsePKCS8PrivateKey(der)
+	case "RSA PRIVATE KEY":
+		format = "pkcs1"
+		k, err = x509.ParsePKCS1PrivateKey(der)
+	case "EC PRIVATE KEY":
+		format = "sec1"
+		k, err = x509.ParseECPrivateKey(der)
+	}
+	if err != nil {
+		return nil, &ParseError{Format: format, Reason: "private key cannot be parsed", Err: ErrMalformed}
+	}
+	return asSigner(k)
+}
+
+func asSigner(k any) (crypto.Signer, error) {
+	switch k := k.(type) {
+	case *rsa.PrivateKey:
+		return k, nil
+	case *ecdsa.PrivateKey:
+		return k, nil
+	case ed25519.PrivateKey:
+		return nil, &KeyError{Algorithm: "Ed25519", Err: ErrUnsupportedKey}
+	default:
+		return nil, &KeyError{Algorithm: fmt.Sprintf("%T", k), Err: ErrUnsupportedKey}
+	}
+}
+
+func parsePKCS12(data []byte, password string) ([]*x509.Certificate, crypto.Signer, error) {
+	k, cert, _, err := pkcs12.DecodeChain(data, password)
+	if err != nil {
+		var ni pkcs12.NotImplementedError
+		switch {
+		case errors.Is(err, pkcs12.ErrIncorrectPassword), errors.Is(err, pkcs12.ErrDecryption):
+			return nil, nil, &ParseError{Format: "pkcs12", Err: ErrWrongPassword}
+		case errors.As(err, &ni):
+			return nil, nil, &ParseError{Format: "pkcs12", Reason: "unsupported: " + clip(string(ni), 120), Err: ErrMalformed}
+		default:
+			return nil, nil, &ParseError{Format: "pkcs12", Reason: "neither PEM nor a readable PKCS#12 file with one key and one certificate", Err: ErrMalformed}
+		}
+	}
+	key, err := asSigner(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []*x509.Certificate{cert}, key, nil
+}
+
+// checkKey accepts RSA ≥ 2048 bits and ECDSA P-256, the keys KSeF certifies.
+func checkKey(pub crypto.PublicKey) error {
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		if n := p.N.BitLen(); n < MinRSABits {
+			return &KeyError{Algorithm: "RSA", Bits: n, Err: ErrWeakKey}
+		}
+		return nil
+	case *ecdsa.PublicKey:
+		if p.Curve != elliptic.P256() {
+			return &KeyError{Algorithm: "ECDSA", Curve: p.Curve.Params().Name, Err: ErrWeakKey}
+		}
+		return nil
+	case ed25519.PublicKey:
+		return &KeyError{Algorithm: "Ed25519", Err: ErrUnsupportedKey}
+	default:
+		return &KeyError{Algorithm: fmt.Sprintf("%T", pub), Err: ErrUnsupportedKey}
+	}
+}
+
+func publicKeysEqual(a, b crypto.PublicKey) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	e, ok := a.(equaler)
+	return ok && e.Equal(b)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
