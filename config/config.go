@@ -1,0 +1,183 @@
+package config
+
+import "time"
+
+// DefaultPath is where the service looks for its configuration.
+const DefaultPath = "/etc/posagent/posagent.toml"
+
+// Defaults applied by [Default] and therefore by [Parse] for keys left out.
+const (
+	DefaultCountry        = "PL"
+	DefaultNumbering      = "{terminal}/{yyyy}/{mm}/{seq:06}"
+	DefaultReset          = "monthly"
+	DefaultAuth           = "token"
+	DefaultContextType    = "Nip"
+	DefaultKSeFTimeout    = 30 * time.Second
+	DefaultBaud           = 9600
+	DefaultDataBits       = 8
+	DefaultParity         = "none"
+	DefaultStopBits       = 1
+	DefaultHandshake      = "dtrdsr"
+	DefaultProfile        = "default"
+	DefaultPaper          = 80
+	DefaultQR             = "auto"
+	DefaultListen         = "127.0.0.1:8080"
+	DefaultMaxBody        = Size(1 << 20)
+	DefaultStoreDir       = "/var/lib/posagent"
+	DefaultCapMB          = 256
+	DefaultRetentionDays  = 90
+	DefaultHeadroomMB     = 64
+	DefaultMode           = "offline-first"
+	DefaultOnlineBudget   = 3 * time.Second
+	DefaultBatchThreshold = 100
+	DefaultUploadInterval = 30 * time.Second
+	DefaultLogLevel       = "info"
+	DefaultLogFormat      = "auto"
+)
+
+// Config is the whole configuration file. Field comments give each key's allowed
+// values; the TOML key is the field's toml tag.
+type Config struct {
+	Seller   Seller   `toml:"seller"`
+	Terminal Terminal `toml:"terminal"`
+	KSeF     KSeF     `toml:"ksef"`
+	Printer  Printer  `toml:"printer"`
+	Till     Till     `toml:"till"`
+	Store    Store    `toml:"store"`
+	Policy   Policy   `toml:"policy"`
+	Calendar Calendar `toml:"calendar"`
+	Certs    Certs    `toml:"certs"`
+	Log      Log      `toml:"log"`
+}
+
+// Seller is the taxpayer that issues the invoices (Podmiot1).
+type Seller struct {
+	NIP          string `toml:"nip"`           // required: 10 digits with a valid check digit
+	Name         string `toml:"name"`          // required: full name, at most 512 characters
+	AddressLine1 string `toml:"address_line1"` // required: at most 512 characters
+	AddressLine2 string `toml:"address_line2"` // optional: at most 512 characters
+	Country      string `toml:"country"`       // ISO 3166 alpha-2 code; default PL
+}
+
+// Terminal identifies this till and how it numbers its invoices.
+type Terminal struct {
+	ID string `toml:"id"` // required: 1-32 of A-Z a-z 0-9 . _ -
+	// Numbering is the invoice number pattern: {terminal}, {yyyy}, {yy}, {mm},
+	// {dd} and exactly one {seq} or {seq:0N} (zero-padded to N digits, N 1-12).
+	Numbering string `toml:"numbering"`
+	Reset     string `toml:"reset"` // when {seq} restarts at 1: never, monthly or yearly
+	Place     string `toml:"place"` // optional place of issue (P_1M)
+}
+
+// KSeF is how the agent reaches KSeF.
+type KSeF struct {
+	Environment     string   `toml:"environment"`      // required: test, demo or prod
+	URL             string   `toml:"url"`              // optional API base URL override (https, or http on loopback)
+	Auth            string   `toml:"auth"`             // token or xades; default token
+	TokenFile       string   `toml:"token_file"`       // file with the KSeF token (or POSAGENT_KSEF_TOKEN)
+	ContextType     string   `toml:"context_type"`     // Nip, InternalId or NipVatUe; default Nip
+	ContextValue    string   `toml:"context_value"`    // default: seller.nip
+	AvailabilityURL string   `toml:"availability_url"` // optional availability feed URL
+	Timeout         Duration `toml:"timeout"`          // per request, 1s-5m; default 30s
+}
+
+// Printer is the receipt printer and its link.
+type Printer struct {
+	// Port is a device path (/dev/ttyUSB0, COM3), "tcp://host:9100",
+	// "file:/absolute/path" or "virtual".
+	Port      string `toml:"port"`
+	Baud      int    `toml:"baud"`      // serial only: 1200 … 230400; default 9600
+	DataBits  int    `toml:"data_bits"` // serial only: 7 or 8; default 8
+	Parity    string `toml:"parity"`    // serial only: none, odd or even; default none
+	StopBits  int    `toml:"stop_bits"` // serial only: 1 or 2; default 1
+	Handshake string `toml:"handshake"` // serial only: dtrdsr, xonxoff or none; default dtrdsr
+	Profile   string `toml:"profile"`   // printer profile id from the capabilities data; default "default"
+	Paper     int    `toml:"paper"`     // paper width in mm: 58 or 80; default 80
+	QR        string `toml:"qr"`        // native, raster or auto; default auto
+	// Codepage overrides the profile's ESC t number for Polish text (0-255);
+	// nil keeps the profile's choice.
+	Codepage *int `toml:"codepage,omitempty"`
+}
+
+// Till is the local HTTP API the till program calls.
+type Till struct {
+	Listen    string `toml:"listen"`     // host:port; default 127.0.0.1:8080
+	TokenFile string `toml:"token_file"` // bearer token file; required when listen is not loopback
+	MaxBody   Size   `toml:"max_body"`   // request body limit, 1KiB-64MiB; default 1MiB
+}
+
+// Store is the durable invoice store.
+type Store struct {
+	Dir           string `toml:"dir"`            // absolute data directory; default /var/lib/posagent
+	CapMB         int    `toml:"cap_mb"`         // store size cap, 16-1536 MB; default 256
+	RetentionDays int    `toml:"retention_days"` // keep accepted invoices locally, 7-3650 days; default 90
+	HeadroomMB    int    `toml:"headroom_mb"`    // free disk to keep beyond the store, 0-4096 MB; default 64
+}
+
+// Policy decides how sales are issued and uploaded.
+type Policy struct {
+	Mode         string   `toml:"mode"`          // offline-first or online-first; default offline-first
+	OnlineBudget Duration `toml:"online_budget"` // online-first wait for a KSeF number, 100ms-30s; default 3s
+	// B2BOfflineHandover allows handing an offline invoice to a buyer with a Polish
+	// NIP before KSeF has accepted it; when false such invoices wait. Default true.
+	B2BOfflineHandover bool     `toml:"b2b_offline_handover"`
+	BatchThreshold     int      `toml:"batch_threshold"` // backlog size that switches to a batch session, 1-10000; default 100
+	UploadInterval     Duration `toml:"upload_interval"` // how often the uploader wakes, 1s-1h; default 30s
+}
+
+// Calendar overrides the built-in Polish public holidays.
+type Calendar struct {
+	Add    []Date `toml:"add"`    // extra non-business days
+	Remove []Date `toml:"remove"` // built-in holidays to treat as business days
+}
+
+// Certs locates the key material's protection.
+type Certs struct {
+	PassphraseFile string `toml:"passphrase_file"`  // file with the key passphrase (or POSAGENT_KEY_PASSPHRASE)
+	MachineKeyFile string `toml:"machine_key_file"` // file with a machine key that protects keys at rest
+}
+
+// Log is the service log.
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn or error; default info
+	Format string `toml:"format"` // text, json or auto; default auto
+}
+
+// Default returns a configuration with every default filled in. It is not valid
+// by itself: seller, terminal id, KSeF environment and printer port must be set.
+func Default() *Config {
+	return &Config{
+		Seller:   Seller{Country: DefaultCountry},
+		Terminal: Terminal{Numbering: DefaultNumbering, Reset: DefaultReset},
+		KSeF: KSeF{
+			Auth:        DefaultAuth,
+			ContextType: DefaultContextType,
+			Timeout:     Duration(DefaultKSeFTimeout),
+		},
+		Printer: Printer{
+			Baud:      DefaultBaud,
+			DataBits:  DefaultDataBits,
+			Parity:    DefaultParity,
+			StopBits:  DefaultStopBits,
+			Handshake: DefaultHandshake,
+			Profile:   DefaultProfile,
+			Paper:     DefaultPaper,
+			QR:        DefaultQR,
+		},
+		Till: Till{Listen: DefaultListen, MaxBody: DefaultMaxBody},
+		Store: Store{
+			Dir:           DefaultStoreDir,
+			CapMB:         DefaultCapMB,
+			RetentionDays: DefaultRetentionDays,
+			HeadroomMB:    DefaultHeadroomMB,
+		},
+		Policy: Policy{
+			Mode:               DefaultMode,
+			OnlineBudget:       Duration(DefaultOnlineBudget),
+			B2BOfflineHandover: true,
+			BatchThreshold:     DefaultBatchThreshold,
+			UploadInterval:     Duration(DefaultUploadInterval),
+		},
+		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+	}
+}
