@@ -1,0 +1,281 @@
+package escpos
+
+import (
+	"fmt"
+	"image"
+
+	"github.com/boombuler/barcode/qr"
+)
+
+// QR symbol limits.
+const (
+	QuietZone        = 4    // modules of white required on each side of a symbol
+	DefaultMaxModule = 8    // largest module size the fit check picks, in dots
+	MaxQRData        = 7089 // GS ( k store limit: pL+pH·256 ≤ 7092
+	MaxRasterRows    = 256  // rows per GS v 0 band, so a lost band stays local
+)
+
+// ECLevel is the QR error-correction level. The zero value is M.
+type ECLevel int
+
+// Error-correction levels: L 7 %, M 15 %, Q 25 %, H 30 % of codewords recoverable.
+const (
+	ECMedium ECLevel = iota
+	ECLow
+	ECQuartile
+	ECHigh
+)
+
+func (l ECLevel) String() string {
+	switch l {
+	case ECLow:
+		return "L"
+	case ECMedium:
+		return "M"
+	case ECQuartile:
+		return "Q"
+	case ECHigh:
+		return "H"
+	}
+	return fmt.Sprintf("ECLevel(%d)", int(l))
+}
+
+// gsk is the GS ( k function 69 parameter: '0' L … '3' H.
+func (l ECLevel) gsk() byte {
+	return map[ECLevel]byte{ECLow: '0', ECMedium: '1', ECQuartile: '2', ECHigh: '3'}[l]
+}
+
+func (l ECLevel) boombuler() qr.ErrorCorrectionLevel {
+	return map[ECLevel]qr.ErrorCorrectionLevel{ECLow: qr.L, ECMedium: qr.M, ECQuartile: qr.Q, ECHigh: qr.H}[l]
+}
+
+// QROptions tune a QR symbol.
+type QROptions struct {
+	EC        ECLevel // zero means M
+	MaxModule int     // largest module size in dots; 0 means DefaultMaxModule
+	// Scale2x sends a raster at half resolution with GS v 0 m=3, so the printer
+	// doubles it: a quarter of the bytes. It needs an even module size; when only an
+	// odd size fits, the raster is sent unscaled.
+	Scale2x bool
+}
+
+// QRFit is the outcome of the fit check.
+type QRFit struct {
+	Version    int  // QR version 1–40
+	Modules    int  // symbol width in modules, without the quiet zone
+	ModuleSize int  // dots per module
+	Width      int  // dots including the quiet zone
+	Scaled     bool // raster sent at half resolution (m=3)
+}
+
+// encodeQR builds the symbol the way a printer would: byte mode, smallest version.
+func encodeQR(data string, ec ECLevel) (qrMatrix, error) {
+	if data == "" || len(data) > MaxQRData {
+		return nil, fmt.Errorf("%w: %d bytes", ErrQRData, len(data))
+	}
+	if ec < ECMedium || ec > ECHigh {
+		return nil, fmt.Errorf("%w: EC level %d", ErrInvalidArgument, int(ec))
+	}
+	code, err := qr.Encode(data, ec.boombuler(), qr.Unicode)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d bytes at EC %s: %v", ErrQRData, len(data), ec, err)
+	}
+	b := code.Bounds()
+	m := make(qrMatrix, b.Dy())
+	for y := range m {
+		m[y] = make([]bool, b.Dx())
+		for x := range m[y] {
+			r, _, _, _ := code.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			m[y][x] = r < 0x8000
+		}
+	}
+	return m, nil
+}
+
+type qrMatrix [][]bool
+
+// fit picks the largest module size ≤ max for which the symbol and its quiet zone
+// fit in dots; with even set only even sizes count.
+func fit(modules, dots, max int, even bool) int {
+	for s := max; s >= 1; s-- {
+		if even && s%2 != 0 {
+			continue
+		}
+		if (modules+2*QuietZone)*s <= dots {
+			return s
+		}
+	}
+	return 0
+}
+
+// FitQR runs the fit check for data on a paper of dots per line.
+func FitQR(data string, dots int, opt QROptions) (QRFit, error) {
+	m, err := encodeQR(data, opt.EC)
+	if err != nil {
+		return QRFit{}, err
+	}
+	return fitMatrix(m, dots, opt)
+}
+
+func fitMatrix(m qrMatrix, dots int, opt QROptions) (QRFit, error) {
+	max := opt.MaxModule
+	if max == 0 {
+		max = DefaultMaxModule
+	}
+	if max < 1 || max > 16 {
+		return QRFit{}, fmt.Errorf("%w: max module size %d", ErrInvalidArgument, max)
+	}
+	n := len(m)
+	f := QRFit{Version: (n - 17) / 4, Modules: n}
+	if opt.Scale2x {
+		if s := fit(n, dots, max, true); s > 0 {
+			f.ModuleSize, f.Scaled = s, true
+		}
+	}
+	if f.ModuleSize == 0 {
+		f.ModuleSize = fit(n, dots, max, false)
+	}
+	if f.ModuleSize == 0 {
+		return QRFit{}, &QRFitError{Modules: n, Dots: dots, Err: ErrQRTooLarge}
+	}
+	f.Width = (n + 2*QuietZone) * f.ModuleSize
+	return f, nil
+}
+
+// QRNative prints data as a model 2 QR symbol with GS ( k, centred, after checking
+// it fits. It costs 41 bytes plus the data. Nothing is written when it fails.
+func (w *Writer) QRNative(data string, opt QROptions) (QRFit, error) {
+	if w.err != nil {
+		return QRFit{}, w.err
+	}
+	if opt.Scale2x {
+		opt.Scale2x = false // raster only
+	}
+	f, err := FitQR(data, w.p.DotsPerLine, opt)
+	if err != nil {
+		return QRFit{}, err
+	}
+	prev := w.align
+	w.endLine()
+	w.Align(AlignCenter)
+	w.LF()                                                    // top quiet zone: one blank line is ≥ 4 modules up to size 8
+	w.write(gs, '(', 'k', 4, 0, '1', 'A', '2', 0)             // fn 65: model 2
+	w.write(gs, '(', 'k', 3, 0, '1', 'C', byte(f.ModuleSize)) // fn 67: module size
+	w.write(gs, '(', 'k', 3, 0, '1', 'E', opt.EC.gsk())       // fn 69: EC level
+	n := len(data) + 3
+	w.write(gs, '(', 'k', byte(n), byte(n>>8), '1', 'P', '0') // fn 80: store
+	w.write([]byte(data)...)
+	w.write(gs, '(', 'k', 3, 0, '1', 'Q', '0') // fn 81: print
+	w.LF()                                     // bottom quiet zone
+	w.Align(prev)
+	return f, w.err
+}
+
+// QRRaster prints data as a QR bitmap through GS v 0, quiet zone included, centred,
+// in bands of at most MaxRasterRows rows. Nothing is written when it fails.
+func (w *Writer) QRRaster(data string, opt QROptions) (QRFit, error) {
+	if w.err != nil {
+		return QRFit{}, w.err
+	}
+	m, err := encodeQR(data, opt.EC)
+	if err != nil {
+		return QRFit{}, err
+	}
+	f, err := fitMatrix(m, w.p.DotsPerLine, opt)
+	if err != nil {
+		return QRFit{}, err
+	}
+	unit, mode := f.ModuleSize, byte(0)
+	if f.Scaled {
+		unit, mode = f.ModuleSize/2, 3
+	}
+	side := (len(m) + 2*QuietZone) * unit
+	bm := newBitmap(side, side)
+	for y, row := range m {
+		for x, dark := range row {
+			if dark {
+				bm.fill((x+QuietZone)*unit, (y+QuietZone)*unit, unit, unit)
+			}
+		}
+	}
+	prev := w.align
+	w.endLine()
+	w.Align(AlignCenter)
+	w.raster(bm, mode)
+	w.Align(prev)
+	return f, w.err
+}
+
+// RasterScale selects the GS v 0 magnification.
+type RasterScale byte
+
+// Raster scales: m of GS v 0.
+const (
+	ScaleNormal RasterScale = 0
+	ScaleDouble RasterScale = 3 // 2×2: a quarter of the bytes
+)
+
+// Raster prints img as a black-and-white bitmap (luminance below half is black)
+// through GS v 0 with the current justification, in bands of at most
+// MaxRasterRows rows.
+func (w *Writer) Raster(img image.Image, scale RasterScale) error {
+	if w.err != nil {
+		return w.err
+	}
+	b := img.Bounds()
+	if b.Empty() {
+		return w.fail(fmt.Errorf("%w: empty image", ErrInvalidArgument))
+	}
+	if scale != ScaleNormal && scale != ScaleDouble {
+		return w.fail(fmt.Errorf("%w: raster scale %d", ErrInvalidArgument, scale))
+	}
+	mul := 1
+	if scale == ScaleDouble {
+		mul = 2
+	}
+	if b.Dx()*mul > w.p.DotsPerLine {
+		return fmt.Errorf("%w: %d dots, paper has %d", ErrRasterTooWide, b.Dx()*mul, w.p.DotsPerLine)
+	}
+	bm := newBitmap(b.Dx(), b.Dy())
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			// Transparent is paper; luminance per ITU-R 601 on premultiplied values.
+			lum := (299*r + 587*g + 114*bl) / 1000
+			if a > 0x8000 && lum+(0xffff-a) < 0x8000 {
+				bm.fill(x, y, 1, 1)
+			}
+		}
+	}
+	w.endLine()
+	w.raster(bm, byte(scale))
+	return w.err
+}
+
+// bitmap is a packed 1-bit image, MSB leftmost, 1 = black: GS v 0 layout.
+type bitmap struct {
+	w, h, stride int
+	pix          []byte
+}
+
+func newBitmap(w, h int) *bitmap {
+	s := (w + 7) / 8
+	return &bitmap{w: w, h: h, stride: s, pix: make([]byte, s*h)}
+}
+
+func (b *bitmap) fill(x0, y0, dx, dy int) {
+	for y := y0; y < y0+dy; y++ {
+		for x := x0; x < x0+dx; x++ {
+			b.pix[y*b.stride+x/8] |= 0x80 >> (x % 8)
+		}
+	}
+}
+
+func (w *Writer) raster(bm *bitmap, mode byte) {
+	for y := 0; y < bm.h; y += MaxRasterRows {
+		rows := min(MaxRasterRows, bm.h-y)
+		w.write(gs, 'v', '0', mode, byte(bm.stride), byte(bm.stride>>8), byte(rows), byte(rows>>8))
+		w.write(bm.pix[y*bm.stride : (y+rows)*bm.stride]...)
+	}
+	w.midLine = false
+}
