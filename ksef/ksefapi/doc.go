@@ -1,0 +1,41 @@
+// Package ksefapi is a client for the Polish KSeF API v2: MF public keys,
+// authentication (KSeF token or XAdES), online and batch sessions, invoice and
+// session status, UPO download, and the Latarnia availability feed.
+//
+// # Concepts
+//
+// A Client is built from a Config (environment or BaseURL override, context
+// identifier, credentials). Authenticate runs challenge → identity proof →
+// status polling → redeem and keeps the tokens; every later call takes its
+// bearer from an internal token source that refreshes the access token
+// RefreshSkew before its expiry (the earlier of validUntil and the JWT exp) and
+// logs in again if the refresh token is rejected.
+//
+// Online: OpenOnline makes a fresh AES-256 key and IV, wraps the key with
+// RSA-OAEP SHA-256 under the MF SymmetricKeyEncryption key and opens the
+// session (form FA (3) / 1-0E / FA). OnlineSession.Send encrypts one invoice
+// (AES-256-CBC, PKCS#7, ciphertext only) and returns the invoice reference
+// number. Close, SessionStatus, InvoiceStatus, ListInvoices and DownloadUPO
+// follow the invoice to its KSeF number and UPO.
+//
+// Batch: SendBatch streams the invoices into a ZIP in a temporary file, cuts
+// it into parts of at most BatchOptions.PartSize bytes, encrypts and hashes
+// each part into its own temporary file, opens the session, PUTs the parts to
+// the pre-signed URLs (without the bearer), closes and waits for the result.
+//
+// # Errors
+//
+// A failed call returns *APIError (HTTP status, KSeF codes, description,
+// details, Retry-After) with Retryable(); errors.Is maps KSeF codes onto the
+// sentinels (ErrSessionFull for 21155, ErrTechnicalCorrectionUnavailable and
+// ErrTechnicalCorrectionNotAllowed for 21166/21167, ErrUnknownPublicKey for
+// 21470, on which the client re-fetches the keys and retries once). A failed
+// asynchronous operation (auth, session, invoice) is a *StatusError.
+//
+// # Caveats
+//
+// The package never logs secrets: KSeF tokens, bearer tokens and keys are
+// redacted from String, GoString and slog output, and errors never quote them.
+// The Latarnia feed is known only from the official C# client, not from the
+// docs; treat its absence as "unknown", not as an outage.
+package ksefapi
