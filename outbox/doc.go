@@ -1,0 +1,43 @@
+// Package outbox is posagent's durable store on bbolt: invoice numbering, invoice
+// records with their exact XML bytes, print and upload jobs, the invoice lifecycle,
+// crash recovery and retention.
+//
+// # Delivery guarantees
+//
+// Issue runs one bbolt Update that is committed with fsync before it returns: the
+// idempotency check on the till's sale id, the next number of the terminal's
+// series, the XML built by the caller's callback with that number and hashed here,
+// the record, a print job and an upload job. The agent acknowledges a sale only
+// after Issue returns, so an acknowledged invoice is never lost, and an error
+// rolls everything back so a number is never consumed without an invoice: the
+// series stay gap-free and never repeat (KSeF refuses a repeated number for ten
+// years). Nothing stored is ever dropped: when the file reaches its cap, new sales
+// fail with ErrStoreFull while the existing queue keeps moving within the headroom.
+//
+// # Concepts
+//
+// An Invoice has two independent states. Upload: queued -> sending -> accepted |
+// rejected | queued (retry, with a persisted NotBefore); a correction (KOR) of an
+// invoice not yet accepted starts blocked and is queued, in id order, when its
+// original is accepted. A rejected invoice is resolved by a TechnicalCorrection, a
+// new record with the same number linked via CorrectedBy / TechnicalCorrectionOf.
+// Print: every PrintJob goes pending -> printed | failed, failed -> pending; a
+// Reprint adds a duplicate job recorded on the invoice. Any other move is a
+// *TransitionError. Every change appends to the invoice's Event log.
+//
+// Ids are decimal strings in issue order ("0000000042"). Records returned are
+// copies; no slice points into bbolt's mmap.
+//
+// Accepted invoices older than Options.Retention move to a separate archive file
+// (Archive), opened only while used so its mmap does not take address space; Get,
+// ByNumber and BySaleID still find them. Compact writes a compacted copy.
+//
+// # Caveats
+//
+// bbolt allows one writer; Issue's build callback runs under that lock, so it must
+// be quick. A second Store on the same file (or another process) fails after
+// Options.Timeout with ErrLocked. bbolt files never shrink: Archive frees pages for
+// reuse, Compact returns them to the disk. The store does not talk to KSeF or the
+// printer: it records what the agent did, and after a crash it lists the unsure
+// cases (Recovered) instead of guessing.
+package outbox

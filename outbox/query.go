@@ -1,0 +1,307 @@
+package outbox
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Get returns the invoice with its XML, snapshot and UPO, from the live file or the
+// archive.
+func (s *Store) Get(ctx context.Context, id string) (*Invoice, error) {
+	key, err := parseID(id)
+	if err != nil {
+		return nil, err
+	}
+	return s.getKey(ctx, key)
+}
+
+func (s *Store) getKey(ctx context.Context, key []byte) (*Invoice, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var inv *Invoice
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		inv, _, err = s.lookup(tx, key, true)
+		return err
+	})
+	return inv, err
+}
+
+// ByNumber returns the invoice with that number. After a technical correction it
+// is the correcting record (whose TechnicalCorrectionOf names the rejected one).
+func (s *Store) ByNumber(ctx context.Context, number string) (*Invoice, error) {
+	return s.byIndex(ctx, bNumbers, number)
+}
+
+// BySaleID returns the invoice issued for the till's sale id.
+func (s *Store) BySaleID(ctx context.Context, saleID string) (*Invoice, error) {
+	return s.byIndex(ctx, bSales, saleID)
+}
+
+func (s *Store) byIndex(ctx context.Context, bucket []byte, k string) (*Invoice, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var inv *Invoice
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucket).Get([]byte(k))
+		if len(v) < 8 {
+			return fmt.Errorf("%w: %s %q", ErrNotFound, bucket, k)
+		}
+		var err error
+		inv, _, err = s.lookup(tx, v[:8], true)
+		return err
+	})
+	return inv, err
+}
+
+// Filter selects invoices for List. Zero fields match everything.
+type Filter struct {
+	Upload UploadState // only this upload state
+	Print  PrintState  // only this print state (PrintNone matches all)
+	After  string      // only ids after this one (paging)
+	Limit  int         // at most this many; 0 means 100
+}
+
+// List returns invoices of the live file in id order. XML, Doc and UPO are left
+// nil; use Get for them.
+func (s *Store) List(ctx context.Context, f Filter) ([]Invoice, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	var start []byte
+	if f.After != "" {
+		k, err := parseID(f.After)
+		if err != nil {
+			return nil, err
+		}
+		start = k
+	}
+	var out []Invoice
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bIndex).Cursor()
+		k, v := c.First()
+		if start != nil {
+			if k, v = c.Seek(start); k != nil && bytes.Equal(k, start) {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil && len(out) < f.Limit; k, v = c.Next() {
+			e := decodeIndex(v)
+			if f.Upload != "" && e.upload != f.Upload || f.Print != PrintNone && e.print != f.Print {
+				continue
+			}
+			inv, err := getInvoice(tx, k, false)
+			if err != nil {
+				return err
+			}
+			out = append(out, *inv)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PendingUploads returns up to limit queued invoices (with XML), earliest deadline
+// first (no deadline last), then by id, whatever their NotBefore.
+func (s *Store) PendingUploads(ctx context.Context, limit int) ([]Invoice, error) {
+	return s.queued(ctx, limit, func(indexEntry) bool { return true })
+}
+
+// DueUploads is PendingUploads restricted to invoices whose persisted NotBefore
+// (e.g. a 429 Retry-After) is not after now.
+func (s *Store) DueUploads(ctx context.Context, now time.Time, limit int) ([]Invoice, error) {
+	n := now.UnixNano()
+	return s.queued(ctx, limit, func(e indexEntry) bool { return e.notBefore <= n })
+}
+
+func (s *Store) queued(ctx context.Context, limit int, ok func(indexEntry) bool) ([]Invoice, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, &RequestError{Field: "limit", Reason: "must be positive"}
+	}
+	type cand struct {
+		key      []byte
+		deadline int64
+	}
+	var out []Invoice
+	err := s.view(func(tx *bolt.Tx) error {
+		var cs []cand
+		err := tx.Bucket(bIndex).ForEach(func(k, v []byte) error {
+			e := decodeIndex(v)
+			if e.upload == UploadQueued && ok(e) {
+				d := e.deadline
+				if d == 0 {
+					d = math.MaxInt64
+				}
+				cs = append(cs, cand{bytes.Clone(k), d})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(a.deadline, b.deadline) }) // keys come in id order
+		for _, c := range cs[:min(limit, len(cs))] {
+			inv, err := getInvoice(tx, c.key, true)
+			if err != nil {
+				return err
+			}
+			out = append(out, *inv)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PrintJob returns one print job.
+func (s *Store) PrintJob(ctx context.Context, jobID string) (*PrintJob, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var j *PrintJob
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		j, err = getJob(tx, jobID)
+		return err
+	})
+	return j, err
+}
+
+// PrintJobs returns up to limit pending print jobs, oldest first.
+func (s *Store) PrintJobs(ctx context.Context, limit int) ([]PrintJob, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, &RequestError{Field: "limit", Reason: "must be positive"}
+	}
+	var out []PrintJob
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bPrintJobs).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			var j PrintJob
+			if err := json.Unmarshal(v, &j); err != nil {
+				return fmt.Errorf("%w: print job %s: %v", ErrCorrupt, keyID(k), err)
+			}
+			if j.State == PrintPending {
+				out = append(out, j)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Overdue is an invoice past its upload deadline, with what it may cost.
+type Overdue struct {
+	ID, Number string
+	Deadline   time.Time
+	Upload     UploadState
+	Gross, VAT int64 // grosze
+}
+
+// Stats summarises the live file for the deadline monitor and the status page.
+type Stats struct {
+	Upload           map[UploadState]int // invoices per upload state
+	Print            map[PrintState]int  // print jobs per state
+	EarliestDeadline time.Time           // of invoices not accepted; zero if none
+	Overdue          []Overdue           // not accepted, deadline before now, earliest first
+	Used, Limit      int64               // bytes in use and the file cap
+}
+
+// Stats counts invoices and jobs by state and lists overdue invoices at now. A
+// rejected invoice already technically corrected is left to its correction.
+func (s *Store) Stats(ctx context.Context, now time.Time) (*Stats, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st := &Stats{Upload: map[UploadState]int{}, Print: map[PrintState]int{}, Limit: s.maxSize}
+	n := now.UnixNano()
+	err := s.view(func(tx *bolt.Tx) error {
+		st.Used = s.used(tx)
+		var late [][]byte
+		var earliest int64
+		err := tx.Bucket(bIndex).ForEach(func(k, v []byte) error {
+			e := decodeIndex(v)
+			st.Upload[e.upload]++
+			if e.upload == UploadAccepted || e.deadline == 0 {
+				return nil
+			}
+			if e.deadline < n {
+				late = append(late, bytes.Clone(k))
+			}
+			if earliest == 0 || e.deadline < earliest {
+				earliest = e.deadline
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if earliest != 0 {
+			st.EarliestDeadline = time.Unix(0, earliest).UTC()
+		}
+		for _, k := range late {
+			inv, err := getInvoice(tx, k, false)
+			if err != nil {
+				return err
+			}
+			if inv.CorrectedBy != "" {
+				continue
+			}
+			st.Overdue = append(st.Overdue, Overdue{ID: inv.ID, Number: inv.Number, Deadline: inv.Deadline, Upload: inv.Upload, Gross: inv.Gross, VAT: inv.VAT})
+		}
+		slices.SortStableFunc(st.Overdue, func(a, b Overdue) int { return a.Deadline.Compare(b.Deadline) })
+		return tx.Bucket(bPrintJobs).ForEach(func(k, v []byte) error {
+			var j PrintJob
+			if err := json.Unmarshal(v, &j); err != nil {
+				return fmt.Errorf("%w: print job %s: %v", ErrCorrupt, keyID(k), err)
+			}
+			st.Print[j.State]++
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// lookup finds a record in the live file, then in the archive.
+func (s *Store) lookup(tx *bolt.Tx, key []byte, blobs bool) (*Invoice, bool, error) {
+	inv, err := getInvoice(tx, key, blobs)
+	if !errors.Is(err, ErrNotFound) {
+		return inv, false, err
+	}
+	var ainv *Invoice
+	aerr := s.withArchive(false, func(db *bolt.DB) error {
+		return db.View(func(atx *bolt.Tx) error {
+			var err error
+			ainv, err = getInvoice(atx, key, blobs)
+			return err
+		})
+	})
+	if aerr != nil {
+		return nil, false, aerr
+	}
+	if ainv == nil {
+		return nil, false, err
+	}
+	return ainv, true, nil
+}

@@ -1,0 +1,468 @@
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultTimeout  = 2 * time.Second
+	DefaultMaxSize  = 256 << 20 // mmap address space is the limit on 32-bit ARM
+	DefaultHeadroom = 8 << 20
+)
+
+// Options configure Open. A nil *Options means all defaults.
+type Options struct {
+	// Timeout bounds the wait for the file lock; zero means DefaultTimeout (never
+	// forever, so a second instance fails with ErrLocked instead of hanging).
+	Timeout time.Duration
+	// MaxSize caps the data file in bytes (bbolt Options.MaxSize); zero means
+	// DefaultMaxSize. bbolt grows the file in powers of two up to 16 MiB and in
+	// 16 MiB steps beyond, so a power of two wastes the least.
+	MaxSize int64
+	// Headroom is the part of MaxSize that only state transitions of stored
+	// invoices may use: Issue fails with ErrStoreFull once less than this is free.
+	// Zero means the smaller of DefaultHeadroom and MaxSize/8.
+	Headroom int64
+	// Retention is how long an accepted invoice stays in the live file before
+	// Archive moves it to the archive file; zero means never.
+	Retention time.Duration
+	// ArchivePath is the archive bbolt file; empty means path + ".archive".
+	ArchivePath string
+	// Logger receives a few lines (recovery, archiving); nil discards.
+	Logger *slog.Logger
+	// Now is the clock for event times; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is the durable outbox. It is safe for concurrent use; writers are
+// serialised by bbolt and every write is committed with fsync before it returns.
+type Store struct {
+	db       *bolt.DB
+	path     string
+	archive  string
+	maxSize  int64
+	headroom int64
+	keep     time.Duration
+	log      *slog.Logger
+	now      func() time.Time
+
+	archMu sync.Mutex // serialises opening the archive file
+
+	recovered Recovery // set once by Open, read-only after
+}
+
+// Recovery lists what a previous run left unfinished; see Open for how each case
+// is handled.
+type Recovery struct {
+	Sending  []Invoice  // upload state sending: outcome unknown
+	PrintJob []PrintJob // print jobs pending or failed
+}
+
+// Bucket names. The schema version lives in meta.
+var (
+	bMeta      = []byte("meta")
+	bInvoices  = []byte("invoices")  // id -> JSON Invoice (without blobs)
+	bXML       = []byte("xml")       // id -> XML bytes
+	bDoc       = []byte("doc")       // id -> snapshot
+	bUPO       = []byte("upo")       // id -> UPO bytes
+	bNumbers   = []byte("numbers")   // number -> id (latest record with that number)
+	bSales     = []byte("sales")     // sale id -> id(8) + fingerprint(32)
+	bCounters  = []byte("counters")  // terminal 0x00 period -> last seq (8)
+	bIndex     = []byte("index")     // id -> indexEntry (small, for queries)
+	bPrintJobs = []byte("printjobs") // job id -> JSON PrintJob
+	bBlocked   = []byte("blocked")   // original id(8) + correction id(8) -> nil
+
+	kSchema = []byte("schema")
+)
+
+// SchemaVersion is the schema this program writes.
+const SchemaVersion = 1
+
+// migrations[i] brings the schema from version i to i+1, inside one transaction.
+var migrations = []func(tx *bolt.Tx) error{
+	0: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bInvoices, bXML, bDoc, bUPO, bNumbers, bSales, bCounters, bIndex, bPrintJobs, bBlocked} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// Open opens or creates the store at path, migrates its schema, and records what a
+// previous run left unfinished (see Recovered).
+//
+// Crash cases, and how each is handled (never by guessing):
+//   - Crash inside an issue transaction: bbolt rolls it back; the number was never
+//     acknowledged and is reused by the next sale, so the series stays gap-free.
+//   - Upload state sending: KSeF may or may not have the invoice. The agent asks
+//     KSeF (session/invoice status by the recorded references, or a resend that
+//     answers 440 for a duplicate with our hash) and then calls MarkAccepted,
+//     MarkRejected or Retry. The store never resends on its own.
+//   - Print job pending or failed: the paper may or may not have come out. The job
+//     stays pending and the print worker prints it again; a second copy is
+//     acceptable, a missing receipt is not.
+//   - Crash during Archive: records are written to the archive before they are
+//     deleted here, so a record may exist in both; the next Archive finishes it.
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxSize == 0 {
+		o.MaxSize = DefaultMaxSize
+	}
+	if o.MaxSize < 256<<10 || o.MaxSize > math.MaxInt32 {
+		return nil, &RequestError{Field: "Options.MaxSize", Reason: fmt.Sprintf("%d out of range 256 KiB..2 GiB", o.MaxSize)}
+	}
+	if o.Headroom == 0 {
+		o.Headroom = min(DefaultHeadroom, o.MaxSize/8)
+	}
+	if o.Headroom < 0 || o.Headroom >= o.MaxSize/2 {
+		return nil, &RequestError{Field: "Options.Headroom", Reason: "must be between 0 and half of MaxSize"}
+	}
+	if o.Retention < 0 {
+		return nil, &RequestError{Field: "Options.Retention", Reason: "negative"}
+	}
+	if o.ArchivePath == "" {
+		o.ArchivePath = path + ".archive"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, MaxSize: int(o.MaxSize)})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("%w: %s (waited %s)", ErrLocked, path, o.Timeout)
+		}
+		return nil, fmt.Errorf("outbox: open %s: %w", path, mapFull(err))
+	}
+	s := &Store{db: db, path: path, archive: o.ArchivePath, maxSize: o.MaxSize, headroom: o.Headroom,
+		keep: o.Retention, log: o.Logger, now: o.Now}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.recover(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if n, m := len(s.recovered.Sending), len(s.recovered.PrintJob); n+m > 0 {
+		s.log.Info("outbox: unfinished work from the previous run", "sending", n, "print_jobs", m)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate() error {
+	var from uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bMeta); b != nil {
+			if v := b.Get(kSchema); len(v) == 8 {
+				from = binary.BigEndian.Uint64(v)
+			} else if v != nil {
+				return fmt.Errorf("%w: schema version is %d bytes", ErrCorrupt, len(v))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if from > SchemaVersion {
+		return fmt.Errorf("%w: file has schema %d, this program knows up to %d", ErrSchemaTooNew, from, SchemaVersion)
+	}
+	if from == SchemaVersion {
+		return nil
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for v := from; v < SchemaVersion; v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("migrate %d -> %d: %w", v, v+1, err)
+			}
+		}
+		meta, err := tx.CreateBucketIfNotExists(bMeta)
+		if err != nil {
+			return err
+		}
+		return meta.Put(kSchema, u64(SchemaVersion))
+	})
+	if err != nil {
+		return fmt.Errorf("outbox: %w", mapFull(err))
+	}
+	return nil
+}
+
+func (s *Store) recover() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bIndex).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if decodeIndex(v).upload != UploadSending {
+				continue
+			}
+			inv, err := getInvoice(tx, k, false)
+			if err != nil {
+				return err
+			}
+			s.recovered.Sending = append(s.recovered.Sending, *inv)
+		}
+		return tx.Bucket(bPrintJobs).ForEach(func(k, v []byte) error {
+			var j PrintJob
+			if err := json.Unmarshal(v, &j); err != nil {
+				return fmt.Errorf("%w: print job %x: %v", ErrCorrupt, k, err)
+			}
+			if j.State != PrintPrinted {
+				s.recovered.PrintJob = append(s.recovered.PrintJob, j)
+			}
+			return nil
+		})
+	})
+}
+
+// Recovered returns what was unfinished when the store was opened: invoices left
+// sending (to reconcile with KSeF) and print jobs not printed (to print again).
+func (s *Store) Recovered() Recovery {
+	return Recovery{Sending: cloneSlice(s.recovered.Sending), PrintJob: cloneSlice(s.recovered.PrintJob)}
+}
+
+func cloneSlice[T any](v []T) []T { return append([]T(nil), v...) }
+
+// Path returns the path of the live file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the store. It is safe to call more than once.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("outbox: close: %w", err)
+	}
+	return nil
+}
+
+// Compact writes a compacted copy of the live file to dst, which must not exist.
+// bbolt files never shrink; to reclaim space after Archive, stop the service,
+// Compact, then rename dst over the live file.
+func (s *Store) Compact(ctx context.Context, dst string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return &RequestError{Field: "dst", Reason: dst + " already exists"}
+	}
+	out, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: DefaultTimeout})
+	if err != nil {
+		return fmt.Errorf("outbox: compact: %w", mapFull(err))
+	}
+	if err := bolt.Compact(out, s.db, 4<<20); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return fmt.Errorf("outbox: compact: %w", mapFull(err))
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("outbox: compact: %w", err)
+	}
+	return nil
+}
+
+// Size reports the bytes in use (excluding free pages) and the file's cap.
+func (s *Store) Size() (used, limit int64, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		used = s.used(tx)
+		return nil
+	})
+	return used, s.maxSize, err
+}
+
+func (s *Store) used(tx *bolt.Tx) int64 {
+	return tx.Size() - int64(s.db.Stats().FreeAlloc)
+}
+
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	err := s.db.View(fn)
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return ctx.Err() // cancelled while we waited for the writer lock: roll back
+	})
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return mapFull(err)
+}
+
+// mapFull turns bbolt's cap and the disk's ENOSPC into ErrStoreFull.
+func mapFull(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, berrors.ErrMaxSizeReached) || errors.Is(err, syscall.ENOSPC) {
+		return fmt.Errorf("%w: %w", ErrStoreFull, err)
+	}
+	return err
+}
+
+// Keys and ids.
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func formatID(n uint64) string { return fmt.Sprintf("%010d", n) }
+
+func parseID(id string) ([]byte, error) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || n == 0 {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidID, id)
+	}
+	return u64(n), nil
+}
+
+func keyID(k []byte) string { return formatID(binary.BigEndian.Uint64(k)) }
+
+func counterKey(terminal, period string) []byte {
+	return append(append([]byte(terminal), 0), period...)
+}
+
+// indexEntry is the small per-invoice row that queries scan instead of records.
+type indexEntry struct {
+	upload    UploadState
+	print     PrintState
+	deadline  int64 // unix nanos, 0 = none
+	notBefore int64 // unix nanos, 0 = none
+}
+
+var (
+	uploadCodes = map[UploadState]byte{UploadQueued: 'q', UploadSending: 's', UploadAccepted: 'a', UploadRejected: 'r', UploadBlocked: 'b'}
+	printCodes  = map[PrintState]byte{PrintNone: '-', PrintPending: 'p', PrintPrinted: 'P', PrintFailed: 'f'}
+)
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func (e indexEntry) encode() []byte {
+	b := []byte{uploadCodes[e.upload], printCodes[e.print]}
+	b = binary.BigEndian.AppendUint64(b, uint64(e.deadline))
+	return binary.BigEndian.AppendUint64(b, uint64(e.notBefore))
+}
+
+func decodeIndex(b []byte) indexEntry {
+	var e indexEntry
+	if len(b) != 18 {
+		return e
+	}
+	for s, c := range uploadCodes {
+		if c == b[0] {
+			e.upload = s
+		}
+	}
+	for s, c := range printCodes {
+		if c == b[1] {
+			e.print = s
+		}
+	}
+	e.deadline = int64(binary.BigEndian.Uint64(b[2:]))
+	e.notBefore = int64(binary.BigEndian.Uint64(b[10:]))
+	return e
+}
+
+func entryOf(inv *Invoice) indexEntry {
+	return indexEntry{upload: inv.Upload, print: inv.Print, deadline: nanos(inv.Deadline), notBefore: nanos(inv.NotBefore)}
+}
+
+// getInvoice reads a record and, with blobs, its XML, snapshot and UPO. Everything
+// returned is a copy: nothing points into the mmap.
+func getInvoice(tx *bolt.Tx, key []byte, blobs bool) (*Invoice, error) {
+	v := tx.Bucket(bInvoices).Get(key)
+	if v == nil {
+		return nil, fmt.Errorf("%w: invoice %s", ErrNotFound, keyID(key))
+	}
+	inv := new(Invoice)
+	if err := json.Unmarshal(v, inv); err != nil {
+		return nil, fmt.Errorf("%w: invoice %s: %v", ErrCorrupt, keyID(key), err)
+	}
+	if blobs {
+		inv.XML = bytes.Clone(tx.Bucket(bXML).Get(key))
+		inv.Doc = bytes.Clone(tx.Bucket(bDoc).Get(key))
+		inv.UPO = bytes.Clone(tx.Bucket(bUPO).Get(key))
+	}
+	return inv, nil
+}
+
+// putInvoice writes the record and its index row; blobs are written separately.
+func putInvoice(tx *bolt.Tx, inv *Invoice) error {
+	key, err := parseID(inv.ID)
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(inv)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bInvoices).Put(key, v); err != nil {
+		return err
+	}
+	return tx.Bucket(bIndex).Put(key, entryOf(inv).encode())
+}
+
+func getJob(tx *bolt.Tx, id string) (*PrintJob, error) {
+	key, err := parseID(id)
+	if err != nil {
+		return nil, err
+	}
+	v := tx.Bucket(bPrintJobs).Get(key)
+	if v == nil {
+		return nil, fmt.Errorf("%w: print job %s", ErrNotFound, id)
+	}
+	j := new(PrintJob)
+	if err := json.Unmarshal(v, j); err != nil {
+		return nil, fmt.Errorf("%w: print job %s: %v", ErrCorrupt, id, err)
+	}
+	return j, nil
+}
+
+func putJob(tx *bolt.Tx, j *PrintJob) error {
+	key, err := parseID(j.ID)
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bPrintJobs).Put(key, v)
+}
