@@ -1,0 +1,46 @@
+// Package printer moves ESC/POS bytes to a receipt printer: it opens ports
+// (serial through go.bug.st/serial, TCP 9100, a device or plain file, and an
+// in-memory Virtual printer), paces writes in software, asks the printer for
+// its status, and runs the single print worker that owns the port.
+//
+// # Concepts
+//
+// A Port is only an io.ReadWriter. Everything else a port may offer is an
+// optional capability found by type assertion: Drainer (wait until the bytes
+// have left), InputFlusher (drop stale replies), ModemStatus (DSR/CTS lines)
+// and ReadTimeouter (bound a read). The wide serial.Port of go.bug.st/serial
+// is adapted once, by SerialPort, and never passed around.
+//
+// go.bug.st/serial turns every kind of flow control off, so pacing is done
+// here: bytes go out in chunks of at most 128 B, each followed by Drain, and
+// before each chunk the Handshake decides whether the printer can take more:
+//
+//	HandshakeNone    pace by the baud rate alone (10 bits per 8N1 byte)
+//	HandshakeDTRDSR  poll DSR (or CTS) until the printer is ready
+//	HandshakeXONXOFF a reader tracks XOFF/XON on the RX line
+//
+// The baud rate is a floor in every mode: a USB adapter's Drain may return
+// while its FIFO still holds data, and a printer's handshake only reacts to
+// what has already arrived.
+//
+// One goroutine reads each open port. It feeds an escpos.StatusParser, so
+// flow control bytes and status replies share the RX line safely.
+//
+// A Worker is the only writer to the port. Before a job it flushes the input
+// and asks DLE EOT 1, 2 and 4 (and 3 when an error is flagged); a printer
+// that is offline, out of paper or open refuses the job with a *StatusError.
+// After the job it sends GS r 1 and waits for the answer where the printer
+// supports it. Retryable failures are retried with a capped, jittered Backoff;
+// a job is abandoned only when it is cancelled, or after MaxAttempts.
+//
+// # Caveats
+//
+// A printer that lost bytes (overflow, unplug in the middle of a raster) may
+// still be waiting for the rest of a command and would swallow the next job
+// as image data. Before retrying after such a failure the worker sends NUL
+// padding and ESC @ (see Options.ResyncPad).
+//
+// The Virtual printer spots queries by scanning the byte stream, so a query
+// sequence inside raster data is answered too, as a real printer executes
+// real-time commands found in data. Extra answers are ignored as unasked.
+package printer

@@ -1,0 +1,416 @@
+package printer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/posagent/posagent/escpos"
+)
+
+// Job is one print job: the complete ESC/POS bytes of a receipt.
+type Job struct {
+	ID   string // the caller's key, e.g. the invoice number; reported back in JobResult
+	Data []byte
+}
+
+// JobResult reports one attempt at a job.
+type JobResult struct {
+	ID       string
+	Err      error // nil when printed (and confirmed, with Options.Confirm)
+	Attempts int   // attempts so far, this one included
+	// Done is true when the worker is finished with the job: printed, failed
+	// with a non-retryable error, cancelled, or out of attempts. Otherwise
+	// the worker retries it after a backoff.
+	Done bool
+}
+
+// State is what the worker last knew about the printer, for a status page.
+type State struct {
+	Connected bool
+	Status    escpos.Status // last reported; zero until the first reply
+	Known     bool          // Status came from the printer
+	LastErr   error         // last failure, nil after a success
+	Updated   time.Time     // when Status or LastErr last changed
+	Queued    int           // jobs waiting, the current one excluded
+	Printing  string        // ID of the job in progress, if any
+}
+
+type statusReq struct {
+	reply chan statusResp
+}
+
+type statusResp struct {
+	st  escpos.Status
+	err error
+}
+
+// Worker owns the port: it is the only goroutine that writes to it. Submit
+// jobs from any goroutine; Run processes them one at a time, in order.
+type Worker struct {
+	open Opener
+	opts Options
+	log  *slog.Logger
+
+	jobs    chan Job
+	queries chan statusReq
+	cancel  chan struct{} // 1-slot: a job was cancelled
+	stopped chan struct{} // closed when Run returns
+
+	mu        sync.Mutex // guards state and cancelled
+	state     State
+	cancelled map[string]bool
+	running   bool
+}
+
+// NewWorker returns a worker that opens the port with open. A nil opts
+// means defaults; a nil logger discards.
+func NewWorker(open Opener, opts *Options, logger *slog.Logger) (*Worker, error) {
+	if open == nil {
+		return nil, &OptionError{Field: "Opener", Value: nil}
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{
+		open:      open,
+		opts:      o,
+		log:       logger,
+		jobs:      make(chan Job, o.QueueSize),
+		queries:   make(chan statusReq),
+		cancel:    make(chan struct{}, 1),
+		stopped:   make(chan struct{}),
+		cancelled: map[string]bool{},
+	}, nil
+}
+
+// Submit queues a job. It blocks while the queue is full, until ctx ends or
+// the worker stops. Data must not be modified afterwards.
+func (w *Worker) Submit(ctx context.Context, job Job) error {
+	if job.ID == "" || len(job.Data) == 0 {
+		return fmt.Errorf("%w: empty ID or data", ErrInvalidJob)
+	}
+	select {
+	case <-w.stopped:
+		return ErrStopped
+	default:
+	}
+	select {
+	case w.jobs <- job:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.stopped:
+		return ErrStopped
+	}
+}
+
+// Cancel abandons the job with id, whether queued or being retried. An
+// attempt already writing finishes first. The job's final result carries
+// ErrCancelled.
+func (w *Worker) Cancel(id string) {
+	w.mu.Lock()
+	w.cancelled[id] = true
+	w.mu.Unlock()
+	select {
+	case w.cancel <- struct{}{}:
+	default:
+	}
+}
+
+// State returns what the worker last knew about the printer.
+func (w *Worker) State() State {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.state
+	s.Queued = len(w.jobs)
+	return s
+}
+
+// Query asks the printer for its status now, through the worker that owns
+// the port. It waits for the current attempt to end.
+func (w *Worker) Query(ctx context.Context) (escpos.Status, error) {
+	req := statusReq{reply: make(chan statusResp, 1)}
+	select {
+	case w.queries <- req:
+	case <-ctx.Done():
+		return escpos.Status{}, ctx.Err()
+	case <-w.stopped:
+		return escpos.Status{}, ErrStopped
+	}
+	select {
+	case r := <-req.reply:
+		return r.st, r.err
+	case <-ctx.Done():
+		return escpos.Status{}, ctx.Err()
+	}
+}
+
+// Run processes jobs until ctx ends, then closes the port and returns
+// ctx.Err(). Run may be called only once.
+func (w *Worker) Run(ctx context.Context) error {
+	w.mu.Lock()
+	if w.running {
+		w.mu.Unlock()
+		return errors.New("printer: Worker.Run called twice")
+	}
+	w.running = true
+	w.mu.Unlock()
+	defer close(w.stopped)
+
+	r := &run{w: w, backoff: w.opts.Backoff}
+	defer r.disconnect()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case q := <-w.queries:
+			r.answer(ctx, q)
+		case job := <-w.jobs:
+			r.do(ctx, job)
+		}
+	}
+}
+
+// run is the state of the Run goroutine; nothing else touches it.
+type run struct {
+	w         *Worker
+	l         *link
+	backoff   Backoff
+	desync    bool // the printer may be inside an interrupted command
+	failures  int
+	lastLogAt time.Time
+}
+
+func (r *run) disconnect() {
+	if r.l != nil {
+		_ = r.l.close()
+		r.l = nil
+		r.w.setState(func(s *State) { s.Connected = false })
+	}
+}
+
+func (r *run) connect(ctx context.Context) error {
+	if r.l != nil && !r.l.broken.Load() {
+		return nil
+	}
+	r.disconnect()
+	p, err := r.w.open(ctx)
+	if err != nil {
+		return &DisconnectedError{Op: "open", Err: err}
+	}
+	l, err := newLink(p, &r.w.opts, true)
+	if err != nil {
+		if c, ok := p.(interface{ Close() error }); ok {
+			c.Close()
+		}
+		return err
+	}
+	r.l = l
+	r.w.setState(func(s *State) { s.Connected = true })
+	return nil
+}
+
+func (r *run) answer(ctx context.Context, q statusReq) {
+	st, err := r.query(ctx)
+	q.reply <- statusResp{st, err}
+}
+
+func (r *run) query(ctx context.Context) (escpos.Status, error) {
+	if err := r.connect(ctx); err != nil {
+		r.noteErr(err)
+		return escpos.Status{}, err
+	}
+	st, err := r.l.queryStatus(ctx)
+	r.noteStatus(st, err)
+	if err != nil {
+		r.dropIfBroken()
+	}
+	return st, err
+}
+
+func (r *run) dropIfBroken() {
+	if r.l != nil && r.l.broken.Load() {
+		r.disconnect()
+	}
+}
+
+func (w *Worker) setState(f func(*State)) {
+	w.mu.Lock()
+	f(&w.state)
+	w.state.Updated = time.Now()
+	w.mu.Unlock()
+}
+
+func (r *run) noteStatus(st escpos.Status, err error) {
+	r.w.setState(func(s *State) {
+		if err == nil || errors.As(err, new(*StatusError)) {
+			s.Status, s.Known = st, true
+		}
+		s.LastErr = err
+	})
+}
+
+func (r *run) noteErr(err error) { r.w.setState(func(s *State) { s.LastErr = err }) }
+
+func (w *Worker) takeCancelled(id string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.cancelled[id]
+	delete(w.cancelled, id)
+	return c
+}
+
+func (w *Worker) report(res JobResult) {
+	if w.opts.OnResult != nil {
+		w.opts.OnResult(res)
+	}
+}
+
+// do runs one job to its end: printed, failed for good, cancelled, or ctx done.
+func (r *run) do(ctx context.Context, job Job) {
+	w := r.w
+	w.setState(func(s *State) { s.Printing = job.ID })
+	defer w.setState(func(s *State) { s.Printing = "" })
+	for attempt := 1; ; attempt++ {
+		if w.takeCancelled(job.ID) {
+			w.report(JobResult{ID: job.ID, Err: ErrCancelled, Attempts: attempt - 1, Done: true})
+			return
+		}
+		err := r.attempt(ctx, job)
+		if ctx.Err() != nil {
+			return // shutting down: the caller's outbox still holds the job
+		}
+		if err == nil {
+			if r.failures > 0 {
+				w.log.Info("printer recovered", "job", job.ID, "consecutive_errors", r.failures)
+			}
+			r.failures = 0
+			r.backoff.Reset()
+			w.report(JobResult{ID: job.ID, Attempts: attempt, Done: true})
+			return
+		}
+		r.failures++
+		done := !Retryable(err) || (w.opts.MaxAttempts > 0 && attempt >= w.opts.MaxAttempts)
+		r.logFailure(job.ID, attempt, err, done)
+		w.report(JobResult{ID: job.ID, Err: err, Attempts: attempt, Done: done})
+		if done {
+			return
+		}
+		if !r.wait(ctx, job.ID) {
+			return
+		}
+	}
+}
+
+// logFailure logs at most one warning a minute per run of failures, so a
+// printer out of paper for an hour does not flood the log.
+func (r *run) logFailure(id string, attempt int, err error, done bool) {
+	now := time.Now()
+	if !done && r.failures > 1 && now.Sub(r.lastLogAt) < time.Minute {
+		return
+	}
+	r.lastLogAt = now
+	r.w.log.Warn("print attempt failed", "job", id, "attempt", attempt, "final", done,
+		"consecutive_errors", r.failures, "error", err)
+}
+
+// wait sleeps the backoff delay, answering status queries meanwhile. It
+// returns false when ctx ends.
+func (r *run) wait(ctx context.Context, id string) bool {
+	c := r.backoff.Clock
+	if c == nil {
+		c = realClock{}
+	}
+	timer := c.After(r.backoff.Next())
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer:
+			return true
+		case <-r.w.cancel:
+			r.w.mu.Lock()
+			c := r.w.cancelled[id]
+			r.w.mu.Unlock()
+			if c {
+				return true // the loop reports the cancellation
+			}
+		case q := <-r.w.queries:
+			r.answer(ctx, q)
+		}
+	}
+}
+
+// attempt prints job once over the current (or a new) connection.
+func (r *run) attempt(ctx context.Context, job Job) (err error) {
+	defer func() {
+		if err != nil {
+			r.dropIfBroken()
+		}
+	}()
+	if err := r.connect(ctx); err != nil {
+		r.noteErr(err)
+		return err
+	}
+	l := r.l
+	if r.desync {
+		if err := l.resync(ctx); err != nil {
+			r.noteErr(err)
+			return err
+		}
+		r.desync = false
+	}
+	if !r.w.opts.NoStatus {
+		st, err := l.queryStatus(ctx)
+		r.noteStatus(st, err)
+		if err != nil {
+			return err
+		}
+		if !st.Ready() {
+			return &StatusError{Status: st}
+		}
+	}
+	if err := l.write(ctx, job.Data); err != nil {
+		// Part of the job may have arrived; the printer may be mid-command.
+		r.desync = true
+		r.noteErr(err)
+		return err
+	}
+	if r.w.opts.Confirm && !r.w.opts.NoStatus {
+		if err := l.confirm(ctx, len(job.Data)); err != nil {
+			if errors.Is(err, ErrTimeout) {
+				r.desync = true
+			}
+			r.noteStatus(l.Status(), err)
+			return err
+		}
+	}
+	r.noteStatus(l.Status(), nil)
+	return nil
+}
+
+// QueryStatus asks the printer on p for its status once: it flushes the
+// input, sends DLE EOT 1, 2 and 4 (and 3 on error) and waits for the replies.
+// It is meant for `posagent printer status`, when no worker runs; p is not
+// closed. A nil opts means defaults.
+func QueryStatus(ctx context.Context, p Port, opts *Options) (escpos.Status, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return escpos.Status{}, err
+	}
+	o.Handshake = HandshakeNone // no modem lines are needed to ask
+	l, err := newLink(p, &o, false)
+	if err != nil {
+		return escpos.Status{}, err
+	}
+	defer l.close()
+	return l.queryStatus(ctx)
+}
