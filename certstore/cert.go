@@ -70,7 +70,7 @@ func (c Cert) String() string {
 	if c.cert == nil {
 		return "certstore.Cert{}"
 	}
-	return fmt.Sprintf("certstore.Cert{usage=%s serial=%s subject=%q}", c.usage, serialHex(c.cert), c.cert.Subject.String())
+	return fmt.Sprintf("certstore.Cert{usage=%s serial=%s subject=%q}", c.usage, serialHex(c.cert), formatName(c.cert.RawSubject))
 }
 
 // Format makes every fmt verb, %#v and %+v included, print String, so the
@@ -81,8 +81,8 @@ func (c Cert) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) }
 type Info struct {
 	Usage       Usage
 	Serial      string // uppercase hex, at least 16 digits
-	Subject     string // RFC 2253 form
-	Issuer      string // RFC 2253 form
+	Subject     string // RFC 4514 form, e.g. "CN=5265877635,organizationIdentifier=VATPL-5265877635,C=PL"
+	Issuer      string // RFC 4514 form
 	NotBefore   time.Time
 	NotAfter    time.Time
 	KeyType     KeyType
@@ -106,8 +106,8 @@ func infoOf(u Usage, c *x509.Certificate) Info {
 	return Info{
 		Usage:       u,
 		Serial:      serialHex(c),
-		Subject:     c.Subject.String(),
-		Issuer:      c.Issuer.String(),
+		Subject:     formatName(c.RawSubject),
+		Issuer:      formatName(c.RawIssuer),
 		NotBefore:   c.NotBefore,
 		NotAfter:    c.NotAfter,
 		KeyType:     keyTypeOf(c.PublicKey),
