@@ -33,13 +33,13 @@ const (
 	PrintFailed  PrintState = "failed"
 )
 
-// uploadEdges and printEdges are the whole lifecycle: any move not listed is a
-// *TransitionError.
+// uploadEdges and printEdges are the moves callers may make: any other is a
+// *TransitionError. blocked -> queued is not among them: only the acceptance of
+// the original makes it (release).
 var (
 	uploadEdges = map[UploadState][]UploadState{
 		UploadQueued:  {UploadSending},
 		UploadSending: {UploadAccepted, UploadRejected, UploadQueued},
-		UploadBlocked: {UploadQueued},
 	}
 	printEdges = map[PrintState][]PrintState{
 		PrintPending: {PrintPrinted, PrintFailed},

@@ -89,9 +89,10 @@ func (s *Store) release(tx *bolt.Tx, orig string, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		if err := moveUpload(corr, UploadQueued, ""); err != nil {
-			return err
+		if corr.Upload != UploadBlocked {
+			return fmt.Errorf("%w: correction %s indexed as blocked but %s", ErrCorrupt, corr.ID, corr.Upload)
 		}
+		corr.Upload = UploadQueued
 		corr.log(now, "released: "+orig+" accepted; upload queued", "")
 		if err := putInvoice(tx, corr); err != nil {
 			return err

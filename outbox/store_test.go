@@ -1,0 +1,158 @@
+package outbox_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/posagent/posagent/outbox"
+	"github.com/posagent/posagent/outbox/outboxtest"
+)
+
+var (
+	ctx = context.Background()
+	t0  = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+)
+
+func clock(at time.Time) func() time.Time { return func() time.Time { return at } }
+
+func mustIssue(t *testing.T, s *outbox.Store, req outbox.IssueRequest) *outbox.Invoice {
+	t.Helper()
+	inv, replayed, err := s.Issue(ctx, req)
+	if err != nil || replayed {
+		t.Fatalf("Issue(%s) = %v, replayed %v", req.SaleID, err, replayed)
+	}
+	return inv
+}
+
+func TestOpenSecondInstanceLocked(t *testing.T) {
+	s := outboxtest.MustOpen(t, nil)
+	start := time.Now()
+	_, err := outbox.Open(s.Path(), &outbox.Options{Timeout: 100 * time.Millisecond})
+	if !errors.Is(err, outbox.ErrLocked) {
+		t.Fatalf("second Open() = %v, want ErrLocked", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("second Open() took %s", d)
+	}
+}
+
+func TestOpenOptionsInvalid(t *testing.T) {
+	dir := t.TempDir()
+	for _, o := range []outbox.Options{{MaxSize: 1000}, {MaxSize: 1 << 20, Headroom: 600 << 10}, {Retention: -time.Hour}} {
+		_, err := outbox.Open(filepath.Join(dir, "x.db"), &o)
+		var re *outbox.RequestError
+		if !errors.As(err, &re) {
+			t.Errorf("Open(%+v) = %v, want *RequestError", o, err)
+		}
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	s, err := outbox.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, outbox.SchemaVersion+1))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := outbox.Open(path, nil); !errors.Is(err, outbox.ErrSchemaTooNew) {
+		t.Fatalf("Open() = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+func TestClosedStore(t *testing.T) {
+	s := outboxtest.MustOpen(t, nil)
+	s.Close()
+	if _, _, err := s.Issue(ctx, outboxtest.Request("s1", t0)); !errors.Is(err, outbox.ErrClosed) {
+		t.Errorf("Issue after Close = %v, want ErrClosed", err)
+	}
+	if _, err := s.Get(ctx, "1"); !errors.Is(err, outbox.ErrClosed) {
+		t.Errorf("Get after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestCloseAndReopen(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "outbox.db")
+	s, err := outbox.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := mustIssue(t, s, outboxtest.Request("a", t0))
+	b := mustIssue(t, s, outboxtest.Request("b", t0))
+	if err := s.MarkSending(ctx, b.ID, "SES-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = outbox.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rec := s.Recovered()
+	if len(rec.Sending) != 1 || rec.Sending[0].ID != b.ID || rec.Sending[0].SessionRef != "SES-1" {
+		t.Errorf("Recovered().Sending = %+v, want invoice %s", rec.Sending, b.ID)
+	}
+	if len(rec.PrintJob) != 2 {
+		t.Errorf("Recovered().PrintJob has %d jobs, want 2", len(rec.PrintJob))
+	}
+	got, err := s.Get(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.XML) != string(a.XML) || got.Hash != outbox.HashOf(a.XML) || got.Number != "T1/2026/11/000001" {
+		t.Errorf("Get(%s) after reopen = %s %s, want %s", a.ID, got.Number, got.Hash, a.Hash)
+	}
+	c := mustIssue(t, s, outboxtest.Request("c", t0))
+	if c.Number != "T1/2026/11/000003" {
+		t.Errorf("number after reopen = %s, want T1/2026/11/000003", c.Number)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCompact(t *testing.T) {
+	s := outboxtest.MustOpen(t, nil)
+	for i := range 20 {
+		mustIssue(t, s, outboxtest.Request(string(rune('a'+i)), t0))
+	}
+	dst := filepath.Join(t.TempDir(), "compact.db")
+	if err := s.Compact(ctx, dst); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(ctx, dst); !errors.Is(err, outbox.ErrInvalidRequest) {
+		t.Errorf("Compact onto an existing file = %v, want ErrInvalidRequest", err)
+	}
+	c, err := outbox.Open(dst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := c.ByNumber(ctx, "T1/2026/11/000020")
+	if err != nil || inv.SaleID != "t" {
+		t.Fatalf("ByNumber in the compacted copy = %+v, %v", inv, err)
+	}
+}
