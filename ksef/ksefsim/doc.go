@@ -1,0 +1,38 @@
+// Package ksefsim is a KSeF API v2 simulator for tests and the demo. It speaks
+// the official wire format (own types, written from the OpenAPI document and
+// the ksef-docs prose, independently of package ksefapi) and does the real
+// work behind it: RSA-OAEP and AES-256-CBC decryption, XAdES signature
+// verification, hash and size checks, FA(3) basics, duplicate detection,
+// KSeF numbers with a CRC-8, UPO documents valid against upo-v4-3.xsd, and the
+// official rate limits.
+//
+// # Concepts
+//
+// A Server holds all state in memory behind one mutex. Handler serves the API
+// under /v2, pre-signed blob URLs (UPO downloads and batch part uploads) under
+// /blob, the availability feed under /latarnia and the fault controls under
+// /admin. Use it with httptest.NewServer(s.Handler()) or Start/Close.
+//
+// Processing is synchronous: an invoice is decrypted, checked and numbered
+// when it arrives, but the result is reported as "processing" until
+// Options.ProcessingDelay has passed on the simulator's clock (Options.Now).
+// The same delay applies to authentication operations and session closing.
+//
+// Options.TimeScale compresses rate-limit windows: with TimeScale 3600 the
+// one-hour window lasts one second of the simulator's clock and the
+// one-minute window lasts 1/60 s. Retry-After is computed on the scaled
+// windows and rounded up to whole seconds, at least 1.
+//
+// Authentication accepts the KSeF tokens listed in Options.Tokens and any
+// XAdES-signed AuthTokenRequest whose certificate names the context NIP
+// (organizationIdentifier VATPL-, serialNumber TINPL-/NIP- or a 10-digit CN).
+// Self-signed certificates are accepted, as on the TE environment.
+//
+// # Caveats
+//
+// The simulator has no permission model beyond "the subject's NIP is the
+// context NIP", no FA(3) XSD validation (only the basics the docs list), and
+// no persistence of invoice XML: it keeps hashes, numbers and dates. The
+// /admin endpoints are unauthenticated: never expose a simulator to a
+// network you do not trust.
+package ksefsim
