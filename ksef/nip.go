@@ -23,8 +23,9 @@ func CheckNIP(s string) error {
 			sum += int(c-'0') * nipWeights[i]
 		}
 	}
-	if s == "0000000000" {
-		return fmt.Errorf("%w %q: all zeros", ErrNIP, s)
+	// The FA(3) type TNrNIP also rules out a leading zero and "00" in digits 2–3.
+	if s[0] == '0' || (s[1] == '0' && s[2] == '0') {
+		return fmt.Errorf("%w %q: no NIP starts with 0 or has 00 in digits 2-3", ErrNIP, s)
 	}
 	if sum%11 == 10 || sum%11 != int(s[9]-'0') {
 		return fmt.Errorf("%w %q: checksum mismatch", ErrNIP, s)

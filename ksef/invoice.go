@@ -1,0 +1,151 @@
+package ksef
+
+import (
+	"fmt"
+	"time"
+)
+
+// Seller is the issuer (Podmiot1), taken from configuration.
+type Seller struct {
+	NIP     string  `json:"nip" toml:"nip"`
+	Name    string  `json:"name" toml:"name"`
+	Address Address `json:"address" toml:"address"`
+}
+
+// Correction turns an invoice into a correcting invoice (KOR) of an earlier one.
+//
+// With Before set, Before holds the original rows (written with StanPrzed=1)
+// and the sale's lines are the rows after the correction; the amounts
+// (P_13_x, P_14_x, P_15) are the differences after − before. With Before
+// empty, the sale's lines are difference rows (quantities or prices may be
+// negative) and the amounts are their sums.
+type Correction struct {
+	Reason string `json:"reason,omitempty"`
+	// Type is TypKorekty: 1 effective at the original's date, 2 at the
+	// correction's date, 3 other; 0 leaves it out.
+	Type           int    `json:"type,omitempty"`
+	OriginalNumber string `json:"original_number"`
+	OriginalDate   Date   `json:"original_date"`
+	// OriginalKSeF is the original's KSeF number; empty means the original is
+	// not in KSeF and NrKSeFN=1 is written.
+	OriginalKSeF string `json:"original_ksef,omitempty"`
+	Before       []Line `json:"before,omitempty"`
+}
+
+// Invoice is a sale made into an FA(3) invoice: the seller, the number, the
+// generation time and, for a KOR, the correction data.
+type Invoice struct {
+	Seller Seller `json:"seller"`
+	Number string `json:"number"`
+	// Kind is VAT, UPR or KOR; empty takes the sale's kind (VAT by default).
+	Kind        string      `json:"kind,omitempty"`
+	GeneratedAt time.Time   `json:"generated_at"`
+	SystemInfo  string      `json:"system_info,omitempty"`
+	Sale        Sale        `json:"sale"`
+	Correction  *Correction `json:"correction,omitempty"`
+}
+
+// minGenerated is the earliest DataWytworzeniaFa FA(3) accepts.
+var minGenerated = time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC)
+
+func (inv *Invoice) kind() string {
+	if inv.Kind != "" {
+		return inv.Kind
+	}
+	return inv.Sale.kind()
+}
+
+// Validate checks the whole invoice. Sale fields keep their JSON paths
+// ("lines[0].vat_rate"); the others are prefixed ("seller.nip",
+// "correction.original_number").
+func (inv *Invoice) Validate() error {
+	v := &validator{}
+	if err := CheckNIP(inv.Seller.NIP); err != nil {
+		v.add("seller.nip", "invalid NIP %q", inv.Seller.NIP)
+	}
+	v.text("seller.name", inv.Seller.Name, true, maxText512)
+	validateAddress(v, "seller.address", inv.Seller.Address)
+	v.text("number", inv.Number, true, maxText)
+	if inv.Sale.Number != "" && inv.Sale.Number != inv.Number {
+		v.add("number", "differs from the sale's number %q", inv.Sale.Number)
+	}
+	if inv.GeneratedAt.Before(minGenerated) || inv.GeneratedAt.Year() > 2049 {
+		v.add("generated_at", "%v outside 2025-09-01..2049", inv.GeneratedAt.UTC().Format(time.RFC3339))
+	}
+	v.text("system_info", inv.SystemInfo, false, maxText)
+
+	diffRows := false
+	switch k := inv.kind(); k {
+	case KindVAT, KindUPR:
+		if inv.Correction != nil {
+			v.add("correction", "only a KOR invoice has correction data")
+		}
+	case KindKOR:
+		if inv.Sale.Kind == KindUPR {
+			v.add("kind", "a correction of a UPR is not supported")
+		}
+		if inv.Correction == nil {
+			v.add("correction", "required for a KOR invoice")
+			break
+		}
+		diffRows = len(inv.Correction.Before) == 0
+		inv.Correction.validate(v, &inv.Sale)
+	default:
+		v.add("kind", "unknown kind %q (want VAT, UPR or KOR)", k)
+	}
+	inv.Sale.validate(v, diffRows)
+	return v.err()
+}
+
+func (c *Correction) validate(v *validator, s *Sale) {
+	v.text("correction.reason", c.Reason, false, maxText)
+	if c.Type < 0 || c.Type > 3 {
+		v.add("correction.type", "want 1, 2 or 3, got %d", c.Type)
+	}
+	v.text("correction.original_number", c.OriginalNumber, true, maxText)
+	v.date("correction.original_date", c.OriginalDate, true, minDate)
+	if c.OriginalKSeF != "" {
+		if _, err := ParseKSeFNumber(c.OriginalKSeF); err != nil {
+			v.add("correction.original_ksef", "not a valid KSeF number %q", c.OriginalKSeF)
+		}
+	}
+	if len(c.Before) == 0 {
+		return
+	}
+	before := Sale{Buyer: s.Buyer, PriceMode: s.PriceMode, Lines: c.Before, Currency: s.Currency,
+		ExchangeRate: s.ExchangeRate, IssueDate: s.IssueDate, ExemptionBasis: s.ExemptionBasis}
+	sub := &validator{}
+	before.validateLines(sub, false)
+	for _, e := range sub.errs {
+		if e.Field == "exemption_basis" {
+			continue // reported for the sale itself
+		}
+		v.add("correction.before"+trimPrefix(e.Field, "lines"), "%s", e.Reason)
+	}
+}
+
+func trimPrefix(s, p string) string {
+	if len(s) >= len(p) && s[:len(p)] == p {
+		return s[len(p):]
+	}
+	return s
+}
+
+// Totals returns the invoice amounts: the sale's totals, or for a KOR with
+// before rows the difference after − before.
+func (inv *Invoice) Totals() (Totals, error) {
+	after, err := inv.Sale.Totals()
+	if err != nil {
+		return Totals{}, err
+	}
+	if inv.kind() != KindKOR || inv.Correction == nil || len(inv.Correction.Before) == 0 {
+		return after, nil
+	}
+	b := inv.Sale
+	b.Lines = inv.Correction.Before
+	before, err := b.Totals()
+	if err != nil {
+		return Totals{}, fmt.Errorf("correction before rows: %w", err)
+	}
+	return after.Sub(before), nil
+}
