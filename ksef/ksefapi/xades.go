@@ -358,4 +358,3 @@ func ecdsaDERToP1363(der []byte, size int) ([]byte, error) {
 	sig.S.FillBytes(out[size:])
 	return out, nil
 }
-
