@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/binary"
 	"encoding/pem"
@@ -53,7 +52,8 @@ func newKey(kt KeyType) (crypto.Signer, error) {
 }
 
 // Generate makes a self-signed, KSeF-like certificate for tests and the
-// demo: subject C=PL, organizationIdentifier=VATPL-<nip>, CN=<nip>, the
+// demo: subject C=PL, organizationIdentifier=VATPL-<nip>, CN=<nip> (nip must
+// pass the NIP checksum), the
 // keyUsage of usage, a random 64-bit serial, valid from validFrom for
 // validity. It returns the certificate and its PKCS#8 key as PEM. KSeF
 // itself never accepts these for KOD II; they exist so no real key has to
@@ -76,15 +76,18 @@ func Generate(usage Usage, nip string, keyType KeyType, validFrom time.Time, val
 	if err != nil {
 		return nil, nil, err
 	}
-	name := pkix.Name{
-		Country:    []string{"PL"},
-		CommonName: nip,
-		ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidOrganizationIdentifier, Value: "VATPL-" + nip}},
+	// The subject follows the TE certificate's order: C, organizationIdentifier, CN.
+	seq, err := Subject{CommonName: nip, CountryName: "PL", OrganizationIdentifier: "VATPL-" + nip}.rdnSequence()
+	if err != nil {
+		return nil, nil, err
+	}
+	rawName, err := asn1.Marshal(seq)
+	if err != nil {
+		return nil, nil, fmt.Errorf("certstore: encode subject: %w", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               name,
-		Issuer:                name,
+		RawSubject:            rawName,
 		NotBefore:             validFrom.UTC().Truncate(time.Second),
 		NotAfter:              validFrom.Add(validity).UTC().Truncate(time.Second),
 		KeyUsage:              usage.keyUsage(),
