@@ -13,12 +13,12 @@ type FaultKind string
 
 // Fault kinds.
 const (
-	Fault500     FaultKind = "500"      // plain 500 Internal Server Error
-	FaultHTML502 FaultKind = "html502"  // an HTML 502 page, as a proxy sends
-	Fault503     FaultKind = "503"      // 503 Service Unavailable with Retry-After: 1
-	FaultDelay   FaultKind = "delay"    // wait Delay (or until the client gives up), then serve
-	FaultDrop    FaultKind = "drop"     // hijack the connection and close it without a reply
-	Forever                = -1         // Fault.Count that never runs out
+	Fault500     FaultKind = "500"     // plain 500 Internal Server Error
+	FaultHTML502 FaultKind = "html502" // an HTML 502 page, as a proxy sends
+	Fault503     FaultKind = "503"     // 503 Service Unavailable with Retry-After: 1
+	FaultDelay   FaultKind = "delay"   // wait Delay (or until the client gives up), then serve
+	FaultDrop    FaultKind = "drop"    // hijack the connection and close it without a reply
+	Forever                = -1        // Fault.Count that never runs out
 )
 
 // Fault describes an injected failure. It applies to the next Count requests

@@ -24,17 +24,17 @@ const (
 
 // state is everything the simulator remembers; it is saved as JSON.
 type state struct {
-	Keys       []*simKey              `json:"keys"`
-	Challenges map[string]*challenge  `json:"challenges"`
-	AuthOps    map[string]*authOp     `json:"authOps"`
-	Grants     map[string]*grant      `json:"grants"` // bearer token -> grant
-	Sessions   map[string]*session    `json:"sessions"`
-	Invoices   map[string]*invoice    `json:"invoices"` // invoice reference -> invoice
-	DupIndex   map[string]string      `json:"dupIndex"` // duplicate key -> accepted invoice reference
-	DupCount   map[string]int         `json:"dupCount"` // duplicate key -> receipts
-	ByHash     map[string][]string    `json:"byHash"`   // invoice hash -> invoice references
-	Seq        uint64                 `json:"seq"`
-	Epoch      [2]byte                `json:"epoch"` // random per state: keeps KSeF numbers of separate runs apart
+	Keys       []*simKey             `json:"keys"`
+	Challenges map[string]*challenge `json:"challenges"`
+	AuthOps    map[string]*authOp    `json:"authOps"`
+	Grants     map[string]*grant     `json:"grants"` // bearer token -> grant
+	Sessions   map[string]*session   `json:"sessions"`
+	Invoices   map[string]*invoice   `json:"invoices"` // invoice reference -> invoice
+	DupIndex   map[string]string     `json:"dupIndex"` // duplicate key -> accepted invoice reference
+	DupCount   map[string]int        `json:"dupCount"` // duplicate key -> receipts
+	ByHash     map[string][]string   `json:"byHash"`   // invoice hash -> invoice references
+	Seq        uint64                `json:"seq"`
+	Epoch      [2]byte               `json:"epoch"` // random per state: keeps KSeF numbers of separate runs apart
 }
 
 func newState() *state {
@@ -81,9 +81,9 @@ type authOp struct {
 	Desc       string    `json:"desc"`
 	Details    []string  `json:"details,omitempty"`
 	Redeemed   bool      `json:"redeemed"`
-	TokenRef   string    `json:"tokenRef,omitempty"`   // KSeF token reference (token auth)
-	DocHash    string    `json:"docHash,omitempty"`    // signed document hash (XAdES auth)
-	OpToken    string    `json:"opToken"`              // the authenticationToken
+	TokenRef   string    `json:"tokenRef,omitempty"` // KSeF token reference (token auth)
+	DocHash    string    `json:"docHash,omitempty"`  // signed document hash (XAdES auth)
+	OpToken    string    `json:"opToken"`            // the authenticationToken
 	OpTokenTil time.Time `json:"opTokenUntil"`
 }
 
@@ -274,9 +274,6 @@ func newSimKey(usage string, now time.Time) (*simKey, error) {
 		priv:        priv,
 	}, nil
 }
-
-
-
 
 func loadState(path string) (*state, error) {
 	b, err := os.ReadFile(path)

@@ -226,6 +226,6 @@ type wireTooMany struct {
 // Availability feed (Latarnia), as the official C# client models it.
 
 type wireLatarniaStatus struct {
-	Status   string           `json:"status"`
+	Status   string            `json:"status"`
 	Messages []LatarniaMessage `json:"messages"`
 }

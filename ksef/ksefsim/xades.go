@@ -413,16 +413,16 @@ func verifySignatureValue(alg string, cert *x509.Certificate, signed, sig []byte
 		kind string // rsa | pss | ecdsa
 	}
 	methods := map[string]method{
-		"http://www.w3.org/2000/09/xmldsig#rsa-sha1":               {crypto.SHA1, "rsa"},
-		"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256":        {crypto.SHA256, "rsa"},
-		"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384":        {crypto.SHA384, "rsa"},
-		"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512":        {crypto.SHA512, "rsa"},
-		"http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1":   {crypto.SHA256, "pss"},
-		"http://www.w3.org/2007/05/xmldsig-more#sha384-rsa-MGF1":   {crypto.SHA384, "pss"},
-		"http://www.w3.org/2007/05/xmldsig-more#sha512-rsa-MGF1":   {crypto.SHA512, "pss"},
-		"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256":      {crypto.SHA256, "ecdsa"},
-		"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384":      {crypto.SHA384, "ecdsa"},
-		"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512":      {crypto.SHA512, "ecdsa"},
+		"http://www.w3.org/2000/09/xmldsig#rsa-sha1":             {crypto.SHA1, "rsa"},
+		"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256":      {crypto.SHA256, "rsa"},
+		"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384":      {crypto.SHA384, "rsa"},
+		"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512":      {crypto.SHA512, "rsa"},
+		"http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1": {crypto.SHA256, "pss"},
+		"http://www.w3.org/2007/05/xmldsig-more#sha384-rsa-MGF1": {crypto.SHA384, "pss"},
+		"http://www.w3.org/2007/05/xmldsig-more#sha512-rsa-MGF1": {crypto.SHA512, "pss"},
+		"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256":    {crypto.SHA256, "ecdsa"},
+		"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384":    {crypto.SHA384, "ecdsa"},
+		"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512":    {crypto.SHA512, "ecdsa"},
 	}
 	m, ok := methods[alg]
 	if !ok {
