@@ -177,9 +177,9 @@ const (
 )
 
 var (
-	minDate    = Date{2006, 1, 1}  // TDataT
-	minPayDate = Date{2016, 7, 1}  // TData
-	maxDate    = Date{2050, 1, 1}  // both
+	minDate    = Date{2006, 1, 1} // TDataT
+	minPayDate = Date{2016, 7, 1} // TData
+	maxDate    = Date{2050, 1, 1} // both
 	maxTotal   = Amount(1e16) - 1 // TKwotowy: 16 integer digits
 )
 

@@ -296,4 +296,3 @@ func (w *xmlWriter) payment(s *Sale) {
 	w.elem("FormaPlatnosci", strconv.Itoa(p.Form.code()))
 	w.close("Platnosc")
 }
-
