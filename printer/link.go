@@ -30,6 +30,9 @@ type link struct {
 	parser escpos.StatusParser
 	rxErr  error // why the reader stopped; io.EOF for ports without replies
 
+	closeOnce sync.Once
+	closeErr  error
+
 	kick   chan struct{} // 1-slot: the reader saw something
 	stop   chan struct{}
 	done   chan struct{}
@@ -98,15 +101,22 @@ func (l *link) readLoop() {
 // its next byte; close does not wait longer than a second for it.
 func (l *link) close() error {
 	close(l.stop)
-	var err error
-	if c, ok := l.port.(io.Closer); ok && l.owns {
-		err = c.Close()
-	}
+	err := l.closePort()
 	select {
 	case <-l.done:
 	case <-time.After(time.Second):
 	}
 	return err
+}
+
+// closePort closes an owned port once; the write guard and close share it.
+func (l *link) closePort() error {
+	c, ok := l.port.(io.Closer)
+	if !ok || !l.owns {
+		return nil
+	}
+	l.closeOnce.Do(func() { l.closeErr = c.Close() })
+	return l.closeErr
 }
 
 // waitFor waits until cond holds for the parser, the reader fails, ctx ends
@@ -150,22 +160,12 @@ func (l *link) writeRaw(ctx context.Context, b []byte) error {
 	if l.broken.Load() {
 		return &DisconnectedError{Op: "write", Err: errors.New("port closed after an earlier failure")}
 	}
-	closer, _ := l.port.(io.Closer)
-	if !l.owns {
-		closer = nil
-	}
 	var fired atomic.Bool
 	guard := time.AfterFunc(l.opts.WriteTimeout, func() {
 		fired.Store(true)
-		if closer != nil {
-			closer.Close()
-		}
+		l.closePort()
 	})
-	stopCtx := context.AfterFunc(ctx, func() {
-		if closer != nil {
-			closer.Close()
-		}
-	})
+	stopCtx := context.AfterFunc(ctx, func() { l.closePort() })
 	n, err := l.port.Write(b)
 	guard.Stop()
 	cancelled := !stopCtx()
@@ -341,6 +341,10 @@ func (l *link) confirm(ctx context.Context, sent int) error {
 	// The printer may still hold a full buffer; allow for its print time.
 	d := l.opts.ConfirmTimeout + time.Duration(min(sent, 4096))*l.opts.byteTime()
 	if err := l.waitFor(ctx, "confirm", d, func(p *escpos.StatusParser) bool { return p.PendingPaperSensor() == 0 }); err != nil {
+		// Forget the query, so the next job does not wait for its answer too.
+		l.mu.Lock()
+		l.parser.Reset()
+		l.mu.Unlock()
 		return err
 	}
 	if st := l.Status(); st.PaperOut {

@@ -384,7 +384,7 @@ func (r *run) attempt(ctx context.Context, job Job) (err error) {
 		r.noteErr(err)
 		return err
 	}
-	if r.w.opts.Confirm && !r.w.opts.NoStatus {
+	if r.w.opts.Confirm {
 		if err := l.confirm(ctx, len(job.Data)); err != nil {
 			if errors.Is(err, ErrTimeout) {
 				r.desync = true
