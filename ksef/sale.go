@@ -166,6 +166,10 @@ type Sale struct {
 	Number       string   `json:"number,omitempty"` // usually assigned by the agent
 	// ExemptionBasis is the legal basis printed as P_19A; required when a line is "zw".
 	ExemptionBasis string `json:"exemption_basis,omitempty"`
+	// SplitPayment marks the invoice "mechanizm podzielonej płatności"
+	// (P_18A=1). The till decides: it knows whether goods of annex 15 (such
+	// as fuel) push a B2B sale over 15 000 PLN.
+	SplitPayment bool `json:"split_payment,omitempty"`
 }
 
 // Limits from the FA(3) schema.
@@ -329,6 +333,9 @@ func (s *Sale) validate(v *validator, diffRows bool) {
 	v.date("sale_date", s.SaleDate, false, minDate)
 	v.text("place", s.Place, false, maxText)
 	v.text("number", s.Number, false, maxText)
+	if s.SplitPayment && s.Buyer.Kind != BuyerNIP {
+		v.add("split_payment", "needs a buyer of kind nip")
+	}
 
 	s.validateLines(v, diffRows)
 	s.validatePayment(v)
@@ -496,4 +503,8 @@ func (s *Sale) validatePayment(v *validator) {
 		v.add("payment.form", "unknown form %q (want cash, card, voucher, cheque, credit, transfer or mobile)", p.Form)
 	}
 	v.date("payment.date", p.Date, false, minPayDate)
+	if p.Paid && p.Date.IsZero() && s.IssueDate.Valid() && s.IssueDate.Before(minPayDate) {
+		// DataZaplaty defaults to the issue date, which must then be in range too.
+		v.add("payment.date", "required when paid and issue_date is before %v", minPayDate)
+	}
 }

@@ -215,7 +215,7 @@ func (w *xmlWriter) adnotacje(inv *Invoice) {
 	w.elem("P_16", "2")
 	w.elem("P_17", "2")
 	w.elem("P_18", yesNo(oo))
-	w.elem("P_18A", "2")
+	w.elem("P_18A", yesNo(inv.Sale.SplitPayment))
 	w.open("Zwolnienie")
 	if zw {
 		w.elem("P_19", "1")

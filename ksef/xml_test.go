@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/posagent/posagent/internal/testutil"
 	"github.com/posagent/posagent/ksef"
@@ -133,4 +134,43 @@ func lineAt(b []byte, i int) string {
 		return string(b[s:])
 	}
 	return string(b[s : i+e])
+}
+
+func TestXMLText(t *testing.T) {
+	inv := loadInvoice(t, "testdata/consumer.json")
+	inv.Sale.Lines[0].Name = "  Kawa \t latte & <ciastko>  "
+	inv.Sale.Place = "Kraków\nNowa Huta"
+	out, err := inv.XML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<P_7>Kawa latte &amp; &lt;ciastko&gt;</P_7>", "<P_1M>Kraków Nowa Huta</P_1M>"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("output lacks %s", want)
+		}
+	}
+	checkBytes(t, out)
+}
+
+func ExampleInvoice_XML() {
+	inv := ksef.Invoice{
+		Seller:      ksef.Seller{NIP: "5265877635", Name: "Sklep", Address: ksef.Address{Country: "PL", Line1: "ul. Polna 1"}},
+		Number:      "FV/2026/11/000001",
+		GeneratedAt: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC),
+		Sale: ksef.Sale{
+			Buyer:     ksef.Buyer{Kind: ksef.BuyerConsumer},
+			Lines:     []ksef.Line{{Name: "Kawa", Quantity: ksef.MustParseQuantity("1"), UnitPrice: ksef.MustParseAmount("12.30"), VATRate: ksef.Rate23}},
+			IssueDate: ksef.MustParseDate("2026-11-21"),
+		},
+	}
+	xml, err := inv.XML()
+	if err != nil {
+		panic(err)
+	}
+	// Store xml once; the QR code binds to exactly these bytes.
+	fmt.Println(ksef.KOD1(ksef.EnvTest, inv.Seller.NIP, inv.Sale.IssueDate, ksef.InvoiceHash(xml)))
+	fmt.Println(bytes.Contains(xml, []byte("<P_15>12.30</P_15>")))
+	// Output:
+	// https://qr-test.ksef.mf.gov.pl/invoice/5265877635/21-11-2026/kO7KhU8pxJKLfXrARH1g6zJEO1EcYSR-CXRgPNKAbk4
+	// true
 }
