@@ -47,14 +47,15 @@ func (e *ProfileError) Unwrap() error { return e.Err }
 
 // QRFitError reports why a QR symbol cannot be printed on a profile's paper.
 type QRFitError struct {
-	Modules int // symbol width in modules, without the quiet zone
-	Dots    int // printable dots per line
-	Err     error
+	Modules   int // symbol width in modules, without the quiet zone
+	Dots      int // printable dots per line
+	MinModule int // smallest module size tried, in dots
+	Err       error
 }
 
 func (e *QRFitError) Error() string {
-	return fmt.Sprintf("escpos: QR code of %d modules needs %d dots with its quiet zone at 1 dot per module, paper has %d",
-		e.Modules, e.Modules+2*QuietZone, e.Dots)
+	return fmt.Sprintf("escpos: QR code of %d modules needs %d dots with its quiet zone at %d dots per module, paper has %d",
+		e.Modules, (e.Modules+2*QuietZone)*e.MinModule, e.MinModule, e.Dots)
 }
 
 func (e *QRFitError) Unwrap() error { return e.Err }

@@ -9,8 +9,11 @@ import (
 
 // QR symbol limits.
 const (
-	QuietZone        = 4    // modules of white required on each side of a symbol
-	DefaultMaxModule = 8    // largest module size the fit check picks, in dots
+	QuietZone        = 4 // modules of white required on each side of a symbol
+	DefaultMaxModule = 8 // largest module size the fit check picks, in dots
+	// DefaultMinModule is the smallest module size the fit check accepts: below 3 dots
+	// (0.375 mm at 203 dpi) phone cameras misread thermal prints.
+	DefaultMinModule = 3
 	MaxQRData        = 7089 // GS ( k store limit: pL+pH·256 ≤ 7092
 	MaxRasterRows    = 256  // rows per GS v 0 band, so a lost band stays local
 )
@@ -53,9 +56,11 @@ func (l ECLevel) boombuler() qr.ErrorCorrectionLevel {
 type QROptions struct {
 	EC        ECLevel // zero means M
 	MaxModule int     // largest module size in dots; 0 means DefaultMaxModule
+	MinModule int     // smallest acceptable module size; 0 means DefaultMinModule
 	// Scale2x sends a raster at half resolution with GS v 0 m=3, so the printer
-	// doubles it: a quarter of the bytes. It needs an even module size; when only an
-	// odd size fits, the raster is sent unscaled.
+	// doubles it: a quarter of the bytes. It needs an even module size: the largest
+	// even size that fits is used when it is at least 4 dots or the best size anyway;
+	// otherwise the raster is sent unscaled at the larger odd size.
 	Scale2x bool
 }
 
@@ -94,10 +99,10 @@ func encodeQR(data string, ec ECLevel) (qrMatrix, error) {
 
 type qrMatrix [][]bool
 
-// fit picks the largest module size ≤ max for which the symbol and its quiet zone
-// fit in dots; with even set only even sizes count.
-func fit(modules, dots, max int, even bool) int {
-	for s := max; s >= 1; s-- {
+// fit picks the largest module size in [lo, hi] for which the symbol and its quiet
+// zone fit in dots; with even set only even sizes count. 0 means none.
+func fit(modules, dots, lo, hi int, even bool) int {
+	for s := hi; s >= lo; s-- {
 		if even && s%2 != 0 {
 			continue
 		}
@@ -118,25 +123,25 @@ func FitQR(data string, dots int, opt QROptions) (QRFit, error) {
 }
 
 func fitMatrix(m qrMatrix, dots int, opt QROptions) (QRFit, error) {
-	max := opt.MaxModule
-	if max == 0 {
-		max = DefaultMaxModule
+	hi, lo := opt.MaxModule, opt.MinModule
+	if hi == 0 {
+		hi = DefaultMaxModule
 	}
-	if max < 1 || max > 16 {
-		return QRFit{}, fmt.Errorf("%w: max module size %d", ErrInvalidArgument, max)
+	if lo == 0 {
+		lo = min(DefaultMinModule, hi)
+	}
+	if hi < 1 || hi > 16 || lo < 1 || lo > hi {
+		return QRFit{}, fmt.Errorf("%w: module size range %d–%d", ErrInvalidArgument, lo, hi)
 	}
 	n := len(m)
-	f := QRFit{Version: (n - 17) / 4, Modules: n}
+	f := QRFit{Version: (n - 17) / 4, Modules: n, ModuleSize: fit(n, dots, lo, hi, false)}
+	if f.ModuleSize == 0 {
+		return QRFit{}, &QRFitError{Modules: n, Dots: dots, MinModule: lo, Err: ErrQRTooLarge}
+	}
 	if opt.Scale2x {
-		if s := fit(n, dots, max, true); s > 0 {
+		if s := fit(n, dots, lo, hi, true); s > 0 && (s >= 4 || s == f.ModuleSize) {
 			f.ModuleSize, f.Scaled = s, true
 		}
-	}
-	if f.ModuleSize == 0 {
-		f.ModuleSize = fit(n, dots, max, false)
-	}
-	if f.ModuleSize == 0 {
-		return QRFit{}, &QRFitError{Modules: n, Dots: dots, Err: ErrQRTooLarge}
 	}
 	f.Width = (n + 2*QuietZone) * f.ModuleSize
 	return f, nil

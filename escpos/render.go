@@ -3,6 +3,7 @@ package escpos
 import (
 	"fmt"
 	"image"
+	"slices"
 	"sync"
 
 	"golang.org/x/image/font"
@@ -36,11 +37,17 @@ type Graphic struct {
 	EC         ECLevel         // native only
 }
 
+// TextLine is one printed line of text.
+type TextLine struct {
+	Y    int    // top row on Page.Image
+	Text string // decoded to UTF-8, padding spaces included
+}
+
 // Page is what a stream prints.
 type Page struct {
 	Image    *image.Gray
-	Lines    []string  // printed text lines in order, decoded to UTF-8; blank feeds are ""
-	Graphics []Graphic // rasters and symbols in print order
+	Lines    []TextLine // printed text lines in order; blank feeds have empty Text
+	Graphics []Graphic  // rasters and symbols in print order
 	Cuts     int
 	Pulses   int
 	// StatusRequests counts DLE EOT, GS r and similar replies the stream asks for.
@@ -54,6 +61,11 @@ type cell struct {
 	underline int
 }
 
+type qrKey struct {
+	data string
+	ec   ECLevel
+}
+
 type renderer struct {
 	p     Profile
 	page  *Page
@@ -63,6 +75,9 @@ type renderer struct {
 	face  font.Face
 	asc   int
 	glyph map[rune]*image.Alpha
+	at    int // offset of the command being interpreted
+
+	qrCache map[qrKey]qrMatrix
 
 	cs        Charset
 	align     Align
@@ -101,7 +116,7 @@ func Render(data []byte, p Profile) (*Page, error) {
 		return nil, fmt.Errorf("escpos: font face: %w", err)
 	}
 	defer face.Close()
-	r := &renderer{p: p, page: &Page{}, W: p.DotsPerLine, face: face, glyph: map[rune]*image.Alpha{}}
+	r := &renderer{p: p, page: &Page{}, W: p.DotsPerLine, face: face, glyph: map[rune]*image.Alpha{}, qrCache: map[qrKey]qrMatrix{}}
 	// Baseline that centres ascent+descent in the 24-dot cell.
 	fm := face.Metrics()
 	r.asc = ((fixed.I(cellH)-fm.Ascent-fm.Descent)/2 + fm.Ascent).Round()
@@ -134,8 +149,12 @@ func (r *renderer) grow(n int) error {
 	if r.y+n > MaxRenderHeight {
 		return ErrRenderTooLarge
 	}
-	for len(r.pix) < (r.y+n)*r.W {
-		r.pix = append(r.pix, 0xff)
+	if need := (r.y + n) * r.W; need > len(r.pix) {
+		old := len(r.pix)
+		r.pix = slices.Grow(r.pix, need-old)[:need]
+		for i := old; i < need; i++ {
+			r.pix[i] = 0xff
+		}
 	}
 	return nil
 }
@@ -165,7 +184,7 @@ func (r *renderer) flush(feed bool) error {
 		if err := r.grow(r.spacing); err != nil {
 			return err
 		}
-		r.page.Lines = append(r.page.Lines, "")
+		r.page.Lines = append(r.page.Lines, TextLine{Y: r.y})
 		r.y += r.spacing
 		return nil
 	}
@@ -190,7 +209,7 @@ func (r *renderer) flush(feed bool) error {
 			x += cellW * c.w
 			text = append(text, c.r)
 		}
-		r.page.Lines = append(r.page.Lines, string(text))
+		r.page.Lines = append(r.page.Lines, TextLine{Y: r.y, Text: string(text)})
 		r.y += height
 		cells = cells[n:]
 	}
@@ -231,10 +250,11 @@ func (r *renderer) drawCell(c cell, x0, y0 int) {
 	}
 }
 
-// need returns data[i:i+n], or a truncation error naming cmd.
-func need(data []byte, i, n int, cmd string) ([]byte, error) {
+// need returns data[i:i+n], or a truncation error naming the command that starts
+// at r.at.
+func (r *renderer) need(data []byte, i, n int, cmd string) ([]byte, error) {
 	if n < 0 || i+n > len(data) {
-		return nil, &SyntaxError{Offset: i, Cmd: cmd, Err: ErrTruncated}
+		return nil, &SyntaxError{Offset: r.at, Cmd: cmd, Err: ErrTruncated}
 	}
 	return data[i : i+n], nil
 }
@@ -242,6 +262,7 @@ func need(data []byte, i, n int, cmd string) ([]byte, error) {
 func (r *renderer) run(data []byte) error {
 	for i := 0; i < len(data); {
 		b := data[i]
+		r.at = i
 		var n int
 		var err error
 		switch b {
@@ -256,7 +277,7 @@ func (r *renderer) run(data []byte) error {
 		case lf:
 			n, err = 1, r.flush(true)
 		case '\t':
-			for k := 0; k < 8-len(r.line)%8; k++ {
+			for k := 8 - len(r.line)%8; k > 0; k-- {
 				r.addRune(' ')
 			}
 			n = 1
@@ -292,11 +313,11 @@ func (r *renderer) addRune(ch rune) {
 
 // escCmd handles ESC x …; it returns the command length.
 func (r *renderer) escCmd(data []byte, i int) (int, error) {
-	hdr, err := need(data, i, 2, "ESC")
+	hdr, err := r.need(data, i, 2, "ESC")
 	if err != nil {
 		return 0, err
 	}
-	arg := func(k int) ([]byte, error) { return need(data, i+2, k, "ESC "+string(rune(hdr[1]))) }
+	arg := func(k int) ([]byte, error) { return r.need(data, i+2, k, "ESC "+string(rune(hdr[1]))) }
 	switch hdr[1] {
 	case '@':
 		if err := r.flush(false); err != nil {
@@ -387,7 +408,7 @@ func (r *renderer) escCmd(data []byte, i int) (int, error) {
 		if a[0] >= 32 {
 			k *= 3
 		}
-		if _, err := need(data, i+5, k, "ESC *"); err != nil {
+		if _, err := r.need(data, i+5, k, "ESC *"); err != nil {
 			return 0, err
 		}
 		return 5 + k, nil
@@ -397,7 +418,7 @@ func (r *renderer) escCmd(data []byte, i int) (int, error) {
 				return k - i + 1, nil
 			}
 		}
-		return 0, &SyntaxError{Offset: i, Cmd: "ESC D", Err: ErrTruncated}
+		return 0, &SyntaxError{Offset: r.at, Cmd: "ESC D", Err: ErrTruncated}
 	case '&': // user-defined characters: ESC & y c1 c2 {x d1…d(y·x)}…
 		a, err := arg(3)
 		if err != nil {
@@ -405,12 +426,12 @@ func (r *renderer) escCmd(data []byte, i int) (int, error) {
 		}
 		n := 5
 		for c := int(a[1]); c <= int(a[2]); c++ {
-			x, err := need(data, i+n, 1, "ESC &")
+			x, err := r.need(data, i+n, 1, "ESC &")
 			if err != nil {
 				return 0, err
 			}
 			k := int(a[0]) * int(x[0])
-			if _, err := need(data, i+n+1, k, "ESC &"); err != nil {
+			if _, err := r.need(data, i+n+1, k, "ESC &"); err != nil {
 				return 0, err
 			}
 			n += 1 + k
@@ -441,12 +462,12 @@ func (r *renderer) escCmd(data []byte, i int) (int, error) {
 }
 
 func (r *renderer) gsCmd(data []byte, i int) (int, error) {
-	hdr, err := need(data, i, 2, "GS")
+	hdr, err := r.need(data, i, 2, "GS")
 	if err != nil {
 		return 0, err
 	}
 	name := "GS " + string(rune(hdr[1]))
-	arg := func(k int) ([]byte, error) { return need(data, i+2, k, name) }
+	arg := func(k int) ([]byte, error) { return r.need(data, i+2, k, name) }
 	switch hdr[1] {
 	case '!':
 		a, err := arg(1)
@@ -495,7 +516,7 @@ func (r *renderer) gsCmd(data []byte, i int) (int, error) {
 			return 0, err
 		}
 		k := int(a[1]) | int(a[2])<<8 | int(a[3])<<16 | int(a[4])<<24
-		if _, err := need(data, i+7, k, "GS 8"); err != nil {
+		if _, err := r.need(data, i+7, k, "GS 8"); err != nil {
 			return 0, err
 		}
 		return 7 + k, nil
@@ -505,7 +526,7 @@ func (r *renderer) gsCmd(data []byte, i int) (int, error) {
 			return 0, err
 		}
 		k := int(a[0]) * int(a[1]) * 8
-		if _, err := need(data, i+4, k, "GS *"); err != nil {
+		if _, err := r.need(data, i+4, k, "GS *"); err != nil {
 			return 0, err
 		}
 		return 4 + k, nil
@@ -520,13 +541,13 @@ func (r *renderer) gsCmd(data []byte, i int) (int, error) {
 					return k - i + 1, nil
 				}
 			}
-			return 0, &SyntaxError{Offset: i, Cmd: name, Err: ErrTruncated}
+			return 0, &SyntaxError{Offset: r.at, Cmd: name, Err: ErrTruncated}
 		}
 		n, err := arg(2)
 		if err != nil {
 			return 0, err
 		}
-		if _, err := need(data, i+4, int(n[1]), name); err != nil {
+		if _, err := r.need(data, i+4, int(n[1]), name); err != nil {
 			return 0, err
 		}
 		return 4 + int(n[1]), nil
@@ -554,7 +575,7 @@ func (r *renderer) gsCmd(data []byte, i int) (int, error) {
 
 // rasterCmd draws GS v 0 m xL xH yL yH d….
 func (r *renderer) rasterCmd(data []byte, i int) (int, error) {
-	a, err := need(data, i+2, 6, "GS v")
+	a, err := r.need(data, i+2, 6, "GS v")
 	if err != nil {
 		return 0, err
 	}
@@ -564,7 +585,7 @@ func (r *renderer) rasterCmd(data []byte, i int) (int, error) {
 	m := a[1] % 48
 	bx, rows := int(a[2])|int(a[3])<<8, int(a[4])|int(a[5])<<8
 	k := bx * rows
-	img, err := need(data, i+8, k, "GS v 0")
+	img, err := r.need(data, i+8, k, "GS v 0")
 	if err != nil {
 		return 0, err
 	}
@@ -611,12 +632,12 @@ func (r *renderer) rasterCmd(data []byte, i int) (int, error) {
 
 // gsParen handles GS ( x pL pH …: QR functions are interpreted, the rest skipped.
 func (r *renderer) gsParen(data []byte, i int) (int, error) {
-	a, err := need(data, i+2, 3, "GS (")
+	a, err := r.need(data, i+2, 3, "GS (")
 	if err != nil {
 		return 0, err
 	}
 	k := int(a[1]) | int(a[2])<<8
-	p, err := need(data, i+5, k, "GS ( "+string(rune(a[0])))
+	p, err := r.need(data, i+5, k, "GS ( "+string(rune(a[0])))
 	if err != nil {
 		return 0, err
 	}
@@ -652,9 +673,18 @@ func (r *renderer) printQR() error {
 	if size < 1 || size > 16 {
 		return nil // out of range: the printer ignores the command
 	}
-	m, err := encodeQR(r.qr.data, r.qr.ec)
-	if err != nil {
-		return nil // no or unencodable data: nothing prints
+	// Streams may print one stored symbol many times; encode it once.
+	key := qrKey{r.qr.data, r.qr.ec}
+	m, ok := r.qrCache[key]
+	if !ok {
+		var err error
+		if m, err = encodeQR(r.qr.data, r.qr.ec); err != nil {
+			m = nil // no or unencodable data: nothing prints
+		}
+		r.qrCache[key] = m
+	}
+	if m == nil {
+		return nil
 	}
 	width := len(m) * size
 	if width > r.W {
@@ -685,18 +715,18 @@ func (r *renderer) printQR() error {
 }
 
 func (r *renderer) fsCmd(data []byte, i int) (int, error) {
-	hdr, err := need(data, i, 2, "FS")
+	hdr, err := r.need(data, i, 2, "FS")
 	if err != nil {
 		return 0, err
 	}
 	switch hdr[1] {
 	case '!', '-', 'C', 'W':
-		if _, err := need(data, i+2, 1, "FS"); err != nil {
+		if _, err := r.need(data, i+2, 1, "FS"); err != nil {
 			return 0, err
 		}
 		return 3, nil
 	case 'S', 'p':
-		if _, err := need(data, i+2, 2, "FS"); err != nil {
+		if _, err := r.need(data, i+2, 2, "FS"); err != nil {
 			return 0, err
 		}
 		return 4, nil
@@ -705,13 +735,13 @@ func (r *renderer) fsCmd(data []byte, i int) (int, error) {
 }
 
 func (r *renderer) dleCmd(data []byte, i int) (int, error) {
-	hdr, err := need(data, i, 2, "DLE")
+	hdr, err := r.need(data, i, 2, "DLE")
 	if err != nil {
 		return 0, err
 	}
 	switch hdr[1] {
 	case 0x04, 0x05: // DLE EOT n, DLE ENQ n
-		if _, err := need(data, i+2, 1, "DLE EOT"); err != nil {
+		if _, err := r.need(data, i+2, 1, "DLE EOT"); err != nil {
 			return 0, err
 		}
 		if hdr[1] == 0x04 {
@@ -719,12 +749,12 @@ func (r *renderer) dleCmd(data []byte, i int) (int, error) {
 		}
 		return 3, nil
 	case 0x14: // DLE DC4 fn …
-		a, err := need(data, i+2, 1, "DLE DC4")
+		a, err := r.need(data, i+2, 1, "DLE DC4")
 		if err != nil {
 			return 0, err
 		}
 		k := map[byte]int{1: 2, 2: 2, 7: 1, 8: 7}[a[0]]
-		if _, err := need(data, i+3, k, "DLE DC4"); err != nil {
+		if _, err := r.need(data, i+3, k, "DLE DC4"); err != nil {
 			return 0, err
 		}
 		if a[0] == 1 {

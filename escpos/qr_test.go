@@ -1,0 +1,152 @@
+package escpos_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/posagent/posagent/escpos"
+	"github.com/posagent/posagent/escpos/escpostest"
+)
+
+func TestFitQR(t *testing.T) {
+	tests := []struct {
+		name        string
+		data        string
+		dots        int
+		opt         escpos.QROptions
+		wantModules int
+		wantSize    int
+		wantScaled  bool
+	}{
+		// Versions per escpos.md §4.4: KOD I v6, KOD II ECDSA v11, RSA v17 at EC M.
+		{"KOD I 58mm", escpostest.KOD1(), 384, escpos.QROptions{}, 41, 7, false},
+		{"KOD I 58mm scaled", escpostest.KOD1(), 384, escpos.QROptions{Scale2x: true}, 41, 6, true},
+		{"KOD I 80mm", escpostest.KOD1(), 576, escpos.QROptions{}, 41, 8, false},
+		{"KOD I 80mm cap 6", escpostest.KOD1(), 576, escpos.QROptions{MaxModule: 6}, 41, 6, false},
+		{"KOD II EC 58mm", escpostest.KOD2EC(), 384, escpos.QROptions{}, 61, 5, false},
+		{"KOD II EC 58mm scaled", escpostest.KOD2EC(), 384, escpos.QROptions{Scale2x: true}, 61, 4, true},
+		{"KOD II RSA 58mm", escpostest.KOD2RSA(), 384, escpos.QROptions{}, 85, 4, false},
+		{"KOD II RSA 58mm scaled", escpostest.KOD2RSA(), 384, escpos.QROptions{Scale2x: true}, 85, 4, true},
+		{"KOD II RSA 58mm EC L", escpostest.KOD2RSA(), 384, escpos.QROptions{EC: escpos.ECLow}, 77, 4, false},
+		{"KOD II RSA TM-T88V", escpostest.KOD2RSA(), 512, escpos.QROptions{}, 85, 5, false},
+		{"odd only fits: unscaled", escpostest.KOD2RSA(), 100 * 3, escpos.QROptions{Scale2x: true}, 85, 3, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := escpos.FitQR(tt.data, tt.dots, tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Modules != tt.wantModules || f.ModuleSize != tt.wantSize || f.Scaled != tt.wantScaled {
+				t.Errorf("FitQR = %+v, want %d modules, size %d, scaled %v", f, tt.wantModules, tt.wantSize, tt.wantScaled)
+			}
+			if f.Width > tt.dots || f.Width != (f.Modules+2*escpos.QuietZone)*f.ModuleSize {
+				t.Errorf("Width = %d for %d dots", f.Width, tt.dots)
+			}
+			if f.Version != (f.Modules-17)/4 {
+				t.Errorf("Version = %d for %d modules", f.Version, f.Modules)
+			}
+		})
+	}
+}
+
+func TestFitQRErrors(t *testing.T) {
+	var fe *escpos.QRFitError
+	_, err := escpos.FitQR(escpostest.KOD2RSA(), 256, escpos.QROptions{EC: escpos.ECHigh})
+	if !errors.As(err, &fe) || !errors.Is(err, escpos.ErrQRTooLarge) || fe.Dots != 256 {
+		t.Errorf("FitQR(RSA, 256 dots, H) = %v, want *QRFitError", err)
+	}
+	for _, data := range []string{"", strings.Repeat("x", escpos.MaxQRData+1), strings.Repeat("x", 3000)} {
+		if _, err := escpos.FitQR(data, 576, escpos.QROptions{EC: escpos.ECHigh}); !errors.Is(err, escpos.ErrQRData) {
+			t.Errorf("FitQR(%d bytes) = %v, want ErrQRData", len(data), err)
+		}
+	}
+	if _, err := escpos.FitQR("x", 576, escpos.QROptions{EC: 9}); !errors.Is(err, escpos.ErrInvalidArgument) {
+		t.Errorf("FitQR(EC 9) = %v, want ErrInvalidArgument", err)
+	}
+	for _, opt := range []escpos.QROptions{{MaxModule: 17}, {MinModule: 5, MaxModule: 4}, {MaxModule: -1}} {
+		if _, err := escpos.FitQR("x", 576, opt); !errors.Is(err, escpos.ErrInvalidArgument) {
+			t.Errorf("FitQR(%+v) = %v, want ErrInvalidArgument", opt, err)
+		}
+	}
+	// Small modules are allowed only when asked for.
+	if f, err := escpos.FitQR(escpostest.KOD2RSA(), 256, escpos.QROptions{EC: escpos.ECHigh, MinModule: 1}); err != nil || f.ModuleSize != 2 {
+		t.Errorf("FitQR(RSA, 256 dots, H, min 1) = %+v, %v, want size 2", f, err)
+	}
+}
+
+// A symbol that does not fit writes nothing and leaves the writer usable.
+func TestQRTooLargeWritesNothing(t *testing.T) {
+	p := mustProfile(t, "generic-58")
+	p.NativeQR = true
+	for name, f := range map[string]func(*escpos.Writer, string, escpos.QROptions) (escpos.QRFit, error){
+		"native": (*escpos.Writer).QRNative, "raster": (*escpos.Writer).QRRaster,
+	} {
+		var buf bytes.Buffer
+		w := escpos.NewWriter(&buf, p)
+		_, err := f(w, strings.Repeat("https://x/", 100), escpos.QROptions{EC: escpos.ECHigh})
+		if !errors.Is(err, escpos.ErrQRTooLarge) {
+			t.Errorf("%s: err = %v, want ErrQRTooLarge", name, err)
+		}
+		if buf.Len() != 0 || w.Err() != nil {
+			t.Errorf("%s: wrote %d bytes, Err() = %v", name, buf.Len(), w.Err())
+		}
+	}
+}
+
+// TestQRRoundTrip prints each link natively and as a raster (plain and 2×2) on
+// 58 and 80 mm, renders the stream and decodes the symbol with gozxing.
+func TestQRRoundTrip(t *testing.T) {
+	links := map[string]string{"KOD I": escpostest.KOD1(), "KOD II EC": escpostest.KOD2EC(), "KOD II RSA": escpostest.KOD2RSA()}
+	for _, id := range []string{"generic-58", "tm-t88v", "generic-80"} {
+		p := mustProfile(t, id)
+		p.NativeQR = true
+		for name, link := range links {
+			for _, mode := range []string{"native", "raster", "raster2x"} {
+				t.Run(id+"/"+name+"/"+mode, func(t *testing.T) {
+					var buf bytes.Buffer
+					w := escpos.NewWriter(&buf, p)
+					w.Init()
+					w.Line("przed")
+					var err error
+					switch mode {
+					case "native":
+						_, err = w.QRNative(link, escpos.QROptions{})
+					case "raster":
+						_, err = w.QRRaster(link, escpos.QROptions{})
+					default:
+						_, err = w.QRRaster(link, escpos.QROptions{Scale2x: true})
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					w.Line("po")
+					page, err := escpos.Render(buf.Bytes(), p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(page.Graphics) != 1 {
+						t.Fatalf("%d graphics, want 1", len(page.Graphics))
+					}
+					g := page.Graphics[0]
+					if g.Bounds.Min.X < 0 || g.Bounds.Max.X > p.DotsPerLine {
+						t.Errorf("symbol %v outside the paper", g.Bounds)
+					}
+					// Centred within one dot.
+					if l, r := g.Bounds.Min.X, p.DotsPerLine-g.Bounds.Max.X; l-r > 8 || r-l > 8 {
+						t.Errorf("symbol %v not centred on %d dots", g.Bounds, p.DotsPerLine)
+					}
+					got, err := escpostest.DecodeQR(page, g)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got != link {
+						t.Errorf("decoded %q, want %q", got, link)
+					}
+				})
+			}
+		}
+	}
+}
