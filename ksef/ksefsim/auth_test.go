@@ -24,9 +24,11 @@ func TestTokenAuth(t *testing.T) {
 		t.Fatalf("redeem returned empty tokens")
 	}
 	t.Run("RedeemTwice", func(t *testing.T) {
+		e := e.sub(t)
 		e.wantCode(e.do("POST", "/v2/auth/token/redeem", init.AuthenticationToken.Token, nil), 400, 21301)
 	})
 	t.Run("Refresh", func(t *testing.T) {
+		e := e.sub(t)
 		r := e.do("POST", "/v2/auth/token/refresh", tk.RefreshToken.Token, nil)
 		e.want(r, 200, "AuthenticationTokenRefreshResponse")
 		var out tokens
@@ -38,10 +40,12 @@ func TestTokenAuth(t *testing.T) {
 		e.want(e.do("POST", "/v2/auth/token/refresh", tk.AccessToken.Token, nil), 401, "UnauthorizedProblemDetails")
 	})
 	t.Run("NoBearer", func(t *testing.T) {
+		e := e.sub(t)
 		e.want(e.do("POST", "/v2/sessions/online", "", map[string]any{}), 401, "UnauthorizedProblemDetails")
 		e.want(e.do("GET", "/v2/sessions/x", "garbage", nil), 401, "UnauthorizedProblemDetails")
 	})
 	t.Run("AccessExpires", func(t *testing.T) {
+		e := e.sub(t)
 		e.clk.Add(ksefsim.DefaultAccessTokenTTL + time.Second)
 		e.want(e.do("GET", "/v2/sessions/x", tk.AccessToken.Token, nil), 401, "UnauthorizedProblemDetails")
 	})
@@ -62,6 +66,7 @@ func TestTokenAuthFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			e := e.sub(t)
 			r := e.startTokenAuth(tt.nip, tt.token, tt.ts)
 			e.want(r, 202, "AuthenticationInitResponse")
 			var init authInit
@@ -73,6 +78,7 @@ func TestTokenAuthFailures(t *testing.T) {
 		})
 	}
 	t.Run("ChallengeReused", func(t *testing.T) {
+		e := e.sub(t)
 		k := e.publicKey(ksefsim.UsageTokenEncryption)
 		ch := e.challenge()
 		body := map[string]any{"challenge": ch.Challenge, "contextIdentifier": map[string]string{"type": "Nip", "value": testNIP}, "encryptedToken": []byte("x"), "publicKeyId": k.id}
@@ -80,6 +86,7 @@ func TestTokenAuthFailures(t *testing.T) {
 		e.wantCode(e.do("POST", "/v2/auth/ksef-token", "", body), 400, 21111)
 	})
 	t.Run("ChallengeExpired", func(t *testing.T) {
+		e := e.sub(t)
 		k := e.publicKey(ksefsim.UsageTokenEncryption)
 		ch := e.challenge()
 		e.clk.Add(10*time.Minute + time.Second)
@@ -87,6 +94,7 @@ func TestTokenAuthFailures(t *testing.T) {
 		e.wantCode(e.do("POST", "/v2/auth/ksef-token", "", body), 400, 21111)
 	})
 	t.Run("RotatedKey", func(t *testing.T) {
+		e := e.sub(t)
 		old := e.publicKey(ksefsim.UsageTokenEncryption)
 		if err := e.sim.RotateKeys(); err != nil {
 			t.Fatal(err)

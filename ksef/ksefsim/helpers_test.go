@@ -77,6 +77,13 @@ func newEnv(t *testing.T, opts *ksefsim.Options) *env {
 	return &env{t: t, sim: sim, srv: srv, clk: clk, hc: &http.Client{Timeout: 10 * time.Second}, doc: openapischema.Load(t)}
 }
 
+// sub returns e reporting to a subtest's t.
+func (e *env) sub(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 type result struct {
 	status int
 	header http.Header

@@ -45,6 +45,7 @@ func TestOnlineSession(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			e := e.sub(t)
 			got := e.invoice(access, s.ref, tt.ref)
 			if got.Status.Code != tt.want {
 				t.Fatalf("status = %+v, want %d", got.Status, tt.want)
@@ -60,6 +61,7 @@ func TestOnlineSession(t *testing.T) {
 	}
 
 	t.Run("InvoiceUPO", func(t *testing.T) {
+		e := e.sub(t)
 		// Pre-signed: no bearer.
 		r := e.do("GET", st.UpoDownloadURL, "", nil)
 		e.want(r, 200, "")
@@ -105,9 +107,11 @@ func TestOnlineSession(t *testing.T) {
 	xmllintUPO(t, up.body)
 
 	t.Run("SendAfterClose", func(t *testing.T) {
+		e := e.sub(t)
 		e.wantCode(e.do("POST", "/v2/sessions/online/"+s.ref+"/invoices", access, sendReq(t, s, invoiceXML(testNIP, "FV/9", day), false, "")), 400, 21180)
 	})
 	t.Run("Failed", func(t *testing.T) {
+		e := e.sub(t)
 		r := e.do("GET", "/v2/sessions/"+s.ref+"/invoices/failed", access, nil)
 		e.want(r, 200, "SessionInvoicesResponse")
 		var out struct{ Invoices []invStatus }
@@ -177,6 +181,7 @@ func TestSendInvoiceErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			e := e.sub(t)
 			var body any = "not json"
 			if tt.mutate != nil {
 				m := sendReq(t, s, xml, false, "")
@@ -187,6 +192,7 @@ func TestSendInvoiceErrors(t *testing.T) {
 		})
 	}
 	t.Run("ProblemDetails", func(t *testing.T) {
+		e := e.sub(t)
 		e.extra = map[string][]string{"X-Error-Format": {"problem-details"}}
 		defer func() { e.extra = nil }()
 		m := sendReq(t, s, xml, false, "")
@@ -201,9 +207,11 @@ func TestSendInvoiceErrors(t *testing.T) {
 		}
 	})
 	t.Run("UnknownSession", func(t *testing.T) {
+		e := e.sub(t)
 		e.wantCode(e.do("GET", "/v2/sessions/20260310-SO-0000000000-0000000000-00", access, nil), 400, 21173)
 	})
 	t.Run("NothingStored", func(t *testing.T) {
+		e := e.sub(t)
 		if got := e.sim.Invoices(); len(got) != 0 {
 			t.Fatalf("rejected requests stored %d invoices", len(got))
 		}
@@ -229,6 +237,7 @@ func TestOfflineClassification(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s-%v", tt.p1, tt.offline), func(t *testing.T) {
+			e := e.sub(t)
 			ref := e.send(access, s, invoiceXML(testNIP, fmt.Sprintf("FV/O/%d", i), tt.p1), tt.offline)
 			got := e.invoice(access, s.ref, ref)
 			if got.Status.Code != tt.wantCode || got.InvoicingMode != tt.wantMode {

@@ -217,6 +217,7 @@ func TestXAdESAuth(t *testing.T) {
 	for _, ec := range []bool{false, true} {
 		name := map[bool]string{false: "RSA", true: "ECDSA"}[ec]
 		t.Run(name, func(t *testing.T) {
+			e := e.sub(t)
 			id := newIdentity(t, testNIP, ec)
 			doc := signXAdES(t, authRequestXML(e.challenge().Challenge, testNIP), id, e.clk.Now())
 			r := e.do("POST", "/v2/auth/xades-signature", "", doc)
@@ -265,6 +266,7 @@ func TestXAdESAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			e := e.sub(t)
 			r := e.do("POST", "/v2/auth/xades-signature", "", tt.doc(e.challenge().Challenge))
 			if tt.code != 0 {
 				e.wantCode(r, 400, tt.code)
@@ -279,6 +281,7 @@ func TestXAdESAuth(t *testing.T) {
 		})
 	}
 	t.Run("ChallengeReplay", func(t *testing.T) {
+		e := e.sub(t)
 		ch := e.challenge().Challenge
 		doc := signXAdES(t, authRequestXML(ch, testNIP), id, e.clk.Now())
 		e.want(e.do("POST", "/v2/auth/xades-signature", "", doc), 202, "")
