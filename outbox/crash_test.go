@@ -38,6 +38,7 @@ func crashChild(path string) {
 		fmt.Fprintln(os.Stderr, "child open:", err)
 		os.Exit(2)
 	}
+	fmt.Fprintln(os.Stdout, "ready")
 	for i := 0; ; i++ {
 		req := outboxtest.Request(fmt.Sprintf("%d-%d", os.Getpid(), i), t0)
 		req.Series = crashSeries
@@ -76,13 +77,23 @@ func TestCrashKill9(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		lines := make(chan []string, 1)
-		go func() { lines <- readLines(out) }()
-		time.Sleep(time.Duration(20+rand.IntN(60)) * time.Millisecond)
+		lines := make(chan string, 1024)
+		go readLines(out, lines)
+		// Kill at a random moment of the issue loop: after Open (slow under -race),
+		// sometimes before the first commit, mostly in the middle of one.
+		select {
+		case <-lines: // "ready"
+		case <-time.After(10 * time.Second):
+			t.Fatalf("cycle %d: child not ready", c)
+		}
+		time.Sleep(time.Duration(5_000+rand.IntN(55_000)) * time.Microsecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		got := <-lines
+		var got []string
+		for l := range lines {
+			got = append(got, l)
+		}
 		err = cmd.Wait()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 			t.Fatalf("cycle %d: child did not die by SIGKILL: %v", c, err)
@@ -125,19 +136,21 @@ func TestCrashKill9(t *testing.T) {
 		s.Close()
 	}
 	t.Logf("%d kill -9 cycles in %s; %d invoices reported and all found", cycles, time.Since(start).Round(time.Millisecond), len(reported))
-	if len(reported) < cycles {
+	if len(reported) < cycles/2 {
 		t.Errorf("only %d invoices reported over %d cycles: kills came too early to test much", len(reported), cycles)
 	}
 }
 
-func readLines(r io.Reader) []string {
-	var out []string
+// readLines sends each complete line of r and closes out at EOF. A fragment
+// without its newline was never fully reported, so it is dropped.
+func readLines(r io.Reader, out chan<- string) {
+	defer close(out)
 	br := bufio.NewReader(r)
 	for {
 		l, err := br.ReadString('\n')
 		if err != nil {
-			return out // a fragment without its newline was never fully reported
+			return
 		}
-		out = append(out, strings.TrimSuffix(l, "\n"))
+		out <- strings.TrimSuffix(l, "\n")
 	}
 }
