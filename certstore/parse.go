@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -18,6 +19,14 @@ import (
 
 // MinRSABits is the smallest RSA modulus accepted.
 const MinRSABits = 2048
+
+// Limits on untrusted input. A certificate bundle is a few kilobytes; the
+// PKCS#12 MAC iteration count is bounded because the KDF runs before any
+// check can fail, and a crafted file could otherwise burn minutes of CPU.
+const (
+	MaxInputSize        = 1 << 20
+	maxPKCS12Iterations = 1 << 20
+)
 
 // Parse reads a certificate and its private key from data and checks them
 // for usage at time now.
@@ -44,6 +53,8 @@ func Parse(usage Usage, data []byte, password string, now time.Time) (*Cert, err
 	switch {
 	case len(bytes.TrimSpace(data)) == 0:
 		return nil, &ParseError{Format: "pem", Reason: "empty input", Err: ErrMalformed}
+	case len(data) > MaxInputSize:
+		return nil, &ParseError{Format: "pem", Reason: fmt.Sprintf("input of %d bytes exceeds %d", len(data), MaxInputSize), Err: ErrMalformed}
 	case bytes.Contains(data, []byte("-----BEGIN ")):
 		certs, key, err = parsePEM(data)
 	default:
@@ -171,7 +182,26 @@ func asSigner(k any) (crypto.Signer, error) {
 	}
 }
 
+// pfxHeader is the outer PFX structure of RFC 7292, read only to bound the
+// MAC iteration count before go-pkcs12 runs the KDF.
+type pfxHeader struct {
+	Version  int
+	AuthSafe asn1.RawValue
+	MacData  struct {
+		Mac        asn1.RawValue
+		Salt       []byte
+		Iterations int `asn1:"optional,default:1"`
+	} `asn1:"optional"`
+}
+
 func parsePKCS12(data []byte, password string) ([]*x509.Certificate, crypto.Signer, error) {
+	var h pfxHeader
+	if _, err := asn1.Unmarshal(data, &h); err != nil {
+		return nil, nil, &ParseError{Format: "pkcs12", Reason: "neither PEM nor a readable PKCS#12 file", Err: ErrMalformed}
+	}
+	if h.MacData.Iterations > maxPKCS12Iterations || h.MacData.Iterations < 0 {
+		return nil, nil, &ParseError{Format: "pkcs12", Reason: fmt.Sprintf("MAC iteration count %d out of range", h.MacData.Iterations), Err: ErrMalformed}
+	}
 	k, cert, _, err := pkcs12.DecodeChain(data, password)
 	if err != nil {
 		var ni pkcs12.NotImplementedError

@@ -2,8 +2,10 @@ package certstore_test
 
 import (
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -294,5 +296,43 @@ func TestUsageText(t *testing.T) {
 	}
 	if _, err := certstore.Usage(0).MarshalText(); !errors.Is(err, certstore.ErrUnknownUsage) {
 		t.Errorf("MarshalText(0) error = %v, want ErrUnknownUsage", err)
+	}
+}
+
+func TestParseLimits(t *testing.T) {
+	keys(t)
+	ecCert := makeCert(t, certSpec{key: ec256})
+	good := pfx(t, pkcs12.LegacyDES, ec256, ecCert, "pw")
+
+	// Rewrite the MAC iteration count of a valid file to something hostile.
+	var h struct {
+		Version  int
+		AuthSafe asn1.RawValue
+		MacData  struct {
+			Mac        asn1.RawValue
+			Salt       []byte
+			Iterations int `asn1:"optional,default:1"`
+		}
+	}
+	if _, err := asn1.Unmarshal(good, &h); err != nil {
+		t.Fatal(err)
+	}
+	h.MacData.Iterations = 1 << 30
+	hostile, err := asn1.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = certstore.Parse(certstore.Offline, hostile, "pw", now)
+	if !errors.Is(err, certstore.ErrMalformed) || !strings.Contains(err.Error(), "iteration") {
+		t.Errorf("Parse(2^30 iterations) error = %v, want ErrMalformed about iterations", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Parse(2^30 iterations) took %v", d)
+	}
+
+	big := concat(ecCert, pkcs8PEM(t, ec256), make([]byte, certstore.MaxInputSize))
+	if _, err := certstore.Parse(certstore.Offline, big, "", now); !errors.Is(err, certstore.ErrMalformed) {
+		t.Errorf("Parse(%d bytes) error = %v, want ErrMalformed", len(big), err)
 	}
 }

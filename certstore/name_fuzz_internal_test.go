@@ -1,0 +1,31 @@
+package certstore
+
+import (
+	"errors"
+	"testing"
+	"unicode/utf8"
+)
+
+func FuzzFormatName(f *testing.F) {
+	f.Add([]byte{0x30, 0x00})
+	f.Add([]byte{0x30, 0x0d, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13, 0x02, 'P', 'L'})
+	f.Add([]byte{0x30, 0x80})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if s := formatName(raw); !utf8.ValidString(s) {
+			t.Fatalf("formatName() = %q, not UTF-8", s)
+		}
+	})
+}
+
+func FuzzOpenMeta(f *testing.F) {
+	f.Add([]byte(`{"version":1,"kdf":"argon2id","params":{"time":1,"memory_kib":8,"threads":1},"salt":"AAAAAAAAAAAAAAAAAAAAAA==","cipher":"AES-256-GCM","check":"AAAA"}`))
+	f.Add([]byte(`{"version":1,"kdf":"argon2id","params":{"time":1,"memory_kib":1048577,"threads":1}}`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := openMeta(data, []byte("secret")); err == nil {
+			t.Fatal("openMeta accepted a verifier it never sealed")
+		} else if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrWrongSecret) {
+			t.Fatalf("openMeta() error = %v, want ErrCorrupt or ErrWrongSecret", err)
+		}
+	})
+}
