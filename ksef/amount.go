@@ -31,8 +31,9 @@ const MaxAmount Amount = 1_000_000_000_000_000
 // MaxQuantity bounds input quantities (10^9 units).
 const MaxQuantity Quantity = 1_000_000_000 * QuantityScale
 
-// ParseAmount parses a decimal such as "12.34", "-0.5" or "7" (at most 2
-// decimals, no exponent, no grouping).
+// ParseAmount parses a decimal such as "12.34", "-0.5" or "7": at most 2
+// significant decimals (trailing zeros beyond them are accepted), no
+// exponent, no grouping, no leading "+" or zeros.
 func ParseAmount(s string) (Amount, error) {
 	v, err := parseFixed(s, 2, int64(MaxAmount))
 	if err != nil {
@@ -168,7 +169,11 @@ func parseFixed(s string, scale int, max int64) (int64, error) {
 		return 0, fmt.Errorf("leading zero")
 	}
 	if len(frac) > scale {
-		return 0, fmt.Errorf("more than %d decimals", scale)
+		// Trailing zeros lose nothing ("12.340"); any other digit would.
+		if strings.Trim(frac[scale:], "0") != "" {
+			return 0, fmt.Errorf("more than %d decimals", scale)
+		}
+		frac = frac[:scale]
 	}
 	if len(intPart) > 18 {
 		return 0, fmt.Errorf("out of range")

@@ -24,6 +24,9 @@ func TestParseAmount(t *testing.T) {
 		{"10000000000000", 1_000_000_000_000_000, "10000000000000.00", false},
 		{"10000000000000.01", 0, "", true},
 		{"12.345", 0, "", true},
+		{"12.340", 1234, "12.34", false},
+		{"12.3400000", 1234, "12.34", false},
+		{"12.3401", 0, "", true},
 		{"", 0, "", true},
 		{"1e3", 0, "", true},
 		{"+1", 0, "", true},
@@ -71,6 +74,7 @@ func TestParseQuantity(t *testing.T) {
 		{"2.500", 2_500_000, "2.5", false},
 		{"-1", -1_000_000, "-1", false},
 		{"0.0000001", 0, "", true},
+		{"0.0000010", 1, "0.000001", false},
 		{"abc", 0, "", true},
 		{"1000000001", 0, "", true},
 	}
@@ -189,4 +193,26 @@ func TestEnvironment(t *testing.T) {
 	if _, err := ksef.ParseEnvironment("staging"); !errors.Is(err, ksef.ErrEnvironment) {
 		t.Errorf("ParseEnvironment(staging) err = %v, want ErrEnvironment", err)
 	}
+}
+
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"12.34", "-0.05", "7", "1e3", "12.340"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ksef.ParseAmount(s)
+		if err != nil {
+			return
+		}
+		back, err := ksef.ParseAmount(a.String())
+		if err != nil || back != a {
+			t.Fatalf("%q -> %v -> %v, %v", s, a, back, err)
+		}
+		q, err := ksef.ParseQuantity(s)
+		if err == nil {
+			if back, err := ksef.ParseQuantity(q.String()); err != nil || back != q {
+				t.Fatalf("quantity %q -> %v -> %v, %v", s, q, back, err)
+			}
+		}
+	})
 }

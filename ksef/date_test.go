@@ -74,3 +74,21 @@ func TestDateArithmetic(t *testing.T) {
 		t.Errorf("length of 2026-03-29 = %v", got)
 	}
 }
+
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"2026-11-21", "2028-02-29", "2026-02-29", "0001-01-01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		dt, err := ksef.ParseDate(s)
+		if err != nil {
+			return
+		}
+		if dt.String() != s || !dt.Valid() {
+			t.Fatalf("ParseDate(%q) = %v", s, dt)
+		}
+		if got := dt.AddDays(1).AddDays(-1); got != dt {
+			t.Fatalf("AddDays round trip %v -> %v", dt, got)
+		}
+	})
+}
