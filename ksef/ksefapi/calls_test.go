@@ -1,0 +1,120 @@
+package ksefapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/ksef/ksefapi"
+)
+
+// TestEveryCall runs each client call against four servers: one that answers
+// correctly, one that answers with an error status, one that is gone, and one
+// reached with a cancelled context.
+func TestEveryCall(t *testing.T) {
+	statusOK := map[string]any{"dateCreated": "2026-11-21T12:00:00Z", "dateUpdated": "2026-11-21T12:00:00Z",
+		"status": map[string]any{"code": 100, "description": "Sesja interaktywna otwarta"}}
+	calls := []struct {
+		name   string
+		ok     any // JSON body of the success answer
+		status int // its status
+		run    func(ctx context.Context, c *ksefapi.Client, base string) error
+	}{
+		{"Challenge", map[string]any{"challenge": fakeChallenge, "timestamp": "2026-11-21T12:00:00Z", "timestampMs": 1, "clientIp": "1.2.3.4"}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error { _, err := c.Challenge(ctx); return err }},
+		{"PublicKeys", []any{}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error { _, err := c.PublicKeys(ctx); return err }},
+		{"SessionStatus", statusOK, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.SessionStatus(ctx, fakeSessionRef)
+				return err
+			}},
+		{"InvoiceStatus", invoiceStatusJSON(1, 200), 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.InvoiceStatus(ctx, fakeSessionRef, "20250625-EE-319D7EE000-B67F415CDC-2C")
+				return err
+			}},
+		{"ListInvoices", map[string]any{"invoices": []any{}}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.ListInvoices(ctx, fakeSessionRef, ksefapi.ListOptions{Failed: true})
+				return err
+			}},
+		{"Redeem", map[string]any{"accessToken": map[string]any{"token": "a", "validUntil": "2026-11-21T13:00:00Z"},
+			"refreshToken": map[string]any{"token": "r", "validUntil": "2026-11-28T13:00:00Z"}}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.Redeem(ctx, ksefapi.Token{Token: "auth"})
+				return err
+			}},
+		{"Refresh", map[string]any{"accessToken": map[string]any{"token": "a", "validUntil": "2026-11-21T13:00:00Z"}}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.Refresh(ctx, ksefapi.Token{Token: "r"})
+				return err
+			}},
+		{"AuthStatus", map[string]any{"startDate": "2026-11-21T12:00:00Z", "status": map[string]any{"code": 100, "description": "w toku"}}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.AuthStatus(ctx, &ksefapi.AuthInit{ReferenceNumber: fakeAuthRef, AuthenticationToken: ksefapi.Token{Token: "a"}})
+				return err
+			}},
+		{"Availability", map[string]any{"status": "MAINTENANCE", "messages": []any{map[string]any{"id": 7, "eventId": "e1",
+			"category": "MAINTENANCE", "type": "MAINTENANCE_ANNOUNCEMENT", "title": "Prace", "text": "…", "start": "2026-11-21T16:00:00Z", "version": 1}}}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error { _, err := c.Availability(ctx); return err }},
+	}
+	modes := []string{"success", "non-2xx", "network error", "cancelled context"}
+	for _, call := range calls {
+		for _, mode := range modes {
+			t.Run(call.name+"/"+mode, func(t *testing.T) {
+				srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if mode == "non-2xx" {
+						w.Header().Set("Content-Type", "application/problem+json")
+						w.WriteHeader(http.StatusServiceUnavailable)
+						w.Write([]byte(`{"title":"Service Unavailable","status":503,"detail":"Przerwa techniczna."}`))
+						return
+					}
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(call.status)
+					json.NewEncoder(w).Encode(call.ok)
+				}))
+				defer srv.Close()
+				c, err := ksefapi.New(ksefapi.Config{BaseURL: srv.URL + "/v2", AvailabilityURL: srv.URL, HTTPClient: srv.Client(),
+					Context: testCtx, Auth: ksefapi.TokenAuth{Token: "t"}, Now: func() time.Time { return fakeNow }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.SetTokens(ksefapi.Tokens{Access: ksefapi.Token{Token: "a", ValidUntil: fakeNow.Add(time.Hour)}})
+				ctx := context.Background()
+				switch mode {
+				case "network error":
+					srv.Close()
+				case "cancelled context":
+					cctx, cancel := context.WithCancel(ctx)
+					cancel()
+					ctx = cctx
+				}
+				err = call.run(ctx, c, srv.URL)
+				var ae *ksefapi.APIError
+				switch mode {
+				case "success":
+					if err != nil {
+						t.Fatalf("err = %v", err)
+					}
+				case "non-2xx":
+					if !errors.As(err, &ae) || ae.Status != 503 || !ae.Retryable() || ae.Description != "Service Unavailable" {
+						t.Fatalf("err = %v, want retryable APIError 503", err)
+					}
+				case "network error":
+					if !errors.As(err, &ae) || ae.Status != 0 || !ae.Retryable() {
+						t.Fatalf("err = %v, want retryable transport APIError", err)
+					}
+				case "cancelled context":
+					if !errors.Is(err, context.Canceled) || ksefapi.Retryable(err) {
+						t.Fatalf("err = %v, want non-retryable context.Canceled", err)
+					}
+				}
+			})
+		}
+	}
+}
