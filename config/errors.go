@@ -36,6 +36,10 @@ var (
 	// a regular file or can be read by its group or by other users.
 	ErrInsecureSecretFile = errors.New("config: secret file is not private")
 
+	// ErrSecretTooLarge is returned by Config.Secret for a secret file over 64 KiB,
+	// which is a wrong path rather than a secret.
+	ErrSecretTooLarge = errors.New("config: secret file larger than 64 KiB")
+
 	// ErrEmptySecret is returned by Config.Secret when the secret is empty.
 	ErrEmptySecret = errors.New("config: secret is empty")
 )

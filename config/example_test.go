@@ -38,12 +38,20 @@ func ExampleErrors() {
 	_, err := config.Parse([]byte(`
 [seller]
 nip = "5265877636"
-[printer]
-handshake = "rtscts"
+name = "Sklep"
+address_line1 = "ul. Prosta 1"
+[terminal]
+id = "KASA01"
 [ksef]
+environment = "test"
 token = "do-not-put-me-here"
+[printer]
+port = "/dev/ttyUSB0"
+handshake = "rtscts"
 `))
 	fmt.Println(err)
 	// Output:
 	// ksef.token: secrets are never read from the configuration file; use ksef.token_file or the environment variable POSAGENT_KSEF_TOKEN (a file readable only by its owner)
+	// seller.nip: "5265877636" is not a valid NIP (10 digits, no dashes, with a correct check digit)
+	// printer.handshake: "rtscts" is not one of dtrdsr, xonxoff, none
 }

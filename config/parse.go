@@ -28,7 +28,9 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes a configuration over [Default] and validates it. A TOML syntax
-// error wraps [ErrSyntax]; every other problem is reported at once as [Errors].
+// error wraps [ErrSyntax]; every other problem is reported at once as [Errors],
+// except that values of the wrong TOML type (a string for a number, say) are
+// reported on their own, because the rest cannot be decoded past them.
 func Parse(data []byte) (*Config, error) {
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
@@ -38,25 +40,32 @@ func Parse(data []byte) (*Config, error) {
 	// key and what is allowed, rather than as the decoder's first complaint.
 	var errs Errors
 	checkTable("", raw, reflect.TypeFor[Config](), &errs)
-	if len(errs) > 0 {
-		return nil, errs
+	for _, e := range errs {
+		if errors.Is(e, ErrInvalid) {
+			return nil, errs // a wrong type would stop the decoder anyway
+		}
 	}
+	// Unknown keys do not stop decoding: report them with every other problem.
 	c := Default()
 	md, err := toml.Decode(string(data), c)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSyntax, err)
 	}
-	for _, k := range md.Undecoded() {
-		errs = append(errs, unknownKey(k.String(), nil))
-	}
-	if len(errs) > 0 {
-		return nil, errs
+	if len(errs) == 0 {
+		// checkTable has already named each unknown key with its siblings;
+		// Undecoded is the decoder's own account, kept as a second net.
+		for _, k := range md.Undecoded() {
+			errs = append(errs, unknownKey(k.String(), nil))
+		}
 	}
 	if c.KSeF.ContextValue == "" && c.KSeF.ContextType == "Nip" {
 		c.KSeF.ContextValue = c.Seller.NIP
 	}
 	if err := c.Validate(); err != nil {
-		return nil, err
+		errs = append(errs, err.(Errors)...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return c, nil
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -82,7 +81,7 @@ func readSecretFile(path string) (string, error) {
 		return "", err
 	}
 	if len(b) > maxSecretSize {
-		return "", errors.New("config: secret file larger than 64 KiB")
+		return "", ErrSecretTooLarge
 	}
 	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	if s == "" {

@@ -42,6 +42,7 @@ func TestSecret(t *testing.T) {
 		{name: "world readable", content: value, mode: 0o644, wantErr: config.ErrInsecureSecretFile},
 		{name: "empty", content: "\n", mode: 0o600, wantErr: config.ErrEmptySecret},
 		{name: "not configured", noFile: true, wantErr: config.ErrNoSecret},
+		{name: "too large", content: strings.Repeat("x", 64<<10+1), mode: 0o600, wantErr: config.ErrSecretTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
