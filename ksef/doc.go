@@ -28,12 +28,36 @@
 // configured additions or removals; [Calendar.Deadline] applies the rules of
 // each [Mode].
 //
+// # Sale JSON
+//
+// The till API decodes a [Sale] directly:
+//
+//	{"buyer":      {"kind":"consumer|nip|eu|foreign", "nip", "eu_code", "eu_vat", "country", "id",
+//	                "name", "address":{"country","line1","line2"}},
+//	 "price_mode": "gross|net",
+//	 "lines":      [{"name","unit","quantity","unit_price","vat_rate","gtu","discount"}],
+//	 "payment":    {"form":"cash|card|voucher|cheque|credit|transfer|mobile", "paid", "date"},
+//	 "currency":"PLN", "exchange_rate":"4.2512", "kind":"VAT|UPR",
+//	 "issue_date":"2026-11-21", "sale_date", "place", "number", "exemption_basis", "split_payment"}
+//
+// VAT rates are "23", "8", "5", "0 KR", "0 WDT", "0 EX", "zw", "np I", "np II"
+// and "oo"; GTU codes GTU_01..GTU_13. A "zw" line needs exemption_basis (P_19A).
+// Validation errors name these paths, e.g. lines[2].vat_rate: unknown rate "24".
+//
 // # Caveats
 //
 // The XML writer emits no XML declaration and no processing instructions; the
 // bytes are UTF-8 without a BOM. Re-running it on the same invoice gives the
 // same bytes, but the bytes stored at issue time are the only ones that match
 // the printed KOD I: never regenerate them.
+//
+// [KOD1] does not validate its arguments: pass the values of a validated
+// invoice and a valid [Environment].
+//
+// Adnotacje are written for the common till case: no cash accounting,
+// self-invoicing, margin scheme or new means of transport; P_18 follows the
+// presence of "oo" lines and P_18A the sale's split_payment flag. Podmiot2 is
+// always JST=2 and GV=2.
 //
 // Tax-law questions (UPR thresholds, which sales need an invoice at all) are
 // left to the caller; the package checks the structure the FA(3) schema and
