@@ -21,7 +21,7 @@ var publicKeys = map[string]bool{
 
 var (
 	pemRe    = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]+-----(?s:.*?)(?:-----END [A-Z0-9 ]+-----|$)`)
-	bearerRe = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]+=*`)
+	bearerRe = regexp.MustCompile(`(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*`)
 	jwtRe    = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
 )
 
@@ -39,9 +39,10 @@ func SecretKey(key string) bool {
 	return k == "key" || strings.HasSuffix(k, "_key") || strings.HasSuffix(k, "-key") || strings.HasSuffix(k, "apikey")
 }
 
-// Scrub replaces PEM blocks, Bearer/Basic credentials and JWTs inside s.
+// Scrub replaces PEM blocks, Bearer credentials and JWTs inside s. It errs on
+// the side of hiding: "bearer token" in prose becomes "bearer [REDACTED]".
 func Scrub(s string) string {
-	if !strings.Contains(s, "-----BEGIN") && !strings.Contains(s, "eyJ") && !containsFold(s, "bearer") && !containsFold(s, "basic") {
+	if !strings.Contains(s, "-----BEGIN") && !strings.Contains(s, "eyJ") && !containsFold(s, "bearer") {
 		return s // the common case: no regexp work
 	}
 	s = pemRe.ReplaceAllString(s, "[REDACTED PEM]")
