@@ -3,7 +3,6 @@ package ksef
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -123,23 +122,16 @@ func jsonDecimalText(b []byte) (s string, ok bool, err error) {
 	case bytes.Equal(b, []byte("null")):
 		return "", false, nil
 	case len(b) > 0 && b[0] == '"':
-		var str string
-		if err := strconvUnquote(b, &str); err != nil {
-			return "", false, err
+		// Decimal text never needs escapes, so strconv's Go-syntax unquoting
+		// is enough; anything it rejects is not a decimal anyway.
+		str, err := strconv.Unquote(string(b))
+		if err != nil {
+			return "", false, fmt.Errorf("bad JSON string %s", b)
 		}
 		return str, true, nil
 	default:
 		return string(b), true, nil
 	}
-}
-
-func strconvUnquote(b []byte, dst *string) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return fmt.Errorf("bad JSON string %s", b)
-	}
-	*dst = s
-	return nil
 }
 
 // parseFixed parses an optionally signed decimal with at most scale decimals
@@ -209,14 +201,10 @@ func parseFixed(s string, scale int, max int64) (int64, error) {
 // formatFixed prints v/10^scale with at least minFrac decimals and trailing
 // zeros trimmed beyond that.
 func formatFixed(v int64, scale, minFrac int) string {
-	var neg bool
+	neg := v < 0
 	u := uint64(v)
-	if v < 0 {
-		neg = true
-		u = uint64(-v) // math.MinInt64 maps onto itself as uint64, which is right
-		if v == math.MinInt64 {
-			u = 1 << 63
-		}
+	if neg {
+		u = -u // two's complement negation is also right for math.MinInt64
 	}
 	digits := strconv.FormatUint(u, 10)
 	if len(digits) <= scale {

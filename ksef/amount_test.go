@@ -3,6 +3,7 @@ package ksef_test
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/posagent/posagent/ksef"
@@ -215,4 +216,13 @@ func FuzzParseAmount(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestAmountStringExtremes(t *testing.T) {
+	if got, want := ksef.Amount(math.MinInt64).String(), "-92233720368547758.08"; got != want {
+		t.Errorf("String(MinInt64) = %q, want %q", got, want)
+	}
+	if got, want := ksef.Quantity(math.MaxInt64).String(), "9223372036854.775807"; got != want {
+		t.Errorf("String(MaxInt64) = %q, want %q", got, want)
+	}
 }

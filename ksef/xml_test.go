@@ -58,6 +58,18 @@ func TestGoldenXML(t *testing.T) {
 				t.Fatalf("XML is not deterministic (err %v)", err)
 			}
 			checkBytes(t, got)
+			// The agent keeps the invoice as JSON; a round trip must not change the bytes.
+			js, err := json.Marshal(inv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back ksef.Invoice
+			if err := json.Unmarshal(js, &back); err != nil {
+				t.Fatalf("unmarshal own JSON: %v", err)
+			}
+			if again, err := back.XML(); err != nil || !bytes.Equal(got, again) {
+				t.Fatalf("XML after JSON round trip differs (err %v)", err)
+			}
 			golden := strings.TrimSuffix(in, ".json") + ".xml"
 			if *update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
