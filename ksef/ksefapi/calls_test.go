@@ -61,7 +61,10 @@ func TestEveryCall(t *testing.T) {
 			}},
 		{"Availability", map[string]any{"status": "MAINTENANCE", "messages": []any{map[string]any{"id": 7, "eventId": "e1",
 			"category": "MAINTENANCE", "type": "MAINTENANCE_ANNOUNCEMENT", "title": "Prace", "text": "…", "start": "2026-11-21T16:00:00Z", "version": 1}}}, 200,
-			func(ctx context.Context, c *ksefapi.Client, _ string) error { _, err := c.Availability(ctx); return err }},
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.Availability(ctx)
+				return err
+			}},
 	}
 	modes := []string{"success", "non-2xx", "network error", "cancelled context"}
 	for _, call := range calls {

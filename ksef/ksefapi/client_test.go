@@ -321,7 +321,7 @@ func TestSendErrors(t *testing.T) {
 		{"legacy exception", func(f *fakeKSeF, w http.ResponseWriter) {
 			f.reply(w, 400, "ExceptionResponse", map[string]any{"exception": map[string]any{
 				"exceptionDetailList": []any{map[string]any{"exceptionCode": 21155, "exceptionDescription": "Limit faktur.", "details": []string{"10000"}}},
-				"serviceCode": "00-abc", "timestamp": "2025-10-11T12:23:56.0154302+00:00"}})
+				"serviceCode":         "00-abc", "timestamp": "2025-10-11T12:23:56.0154302+00:00"}})
 		}, ksefapi.ErrSessionFull, 400, false, 0},
 		{"unauthorized", func(f *fakeKSeF, w http.ResponseWriter) {
 			f.reply(w, 401, "UnauthorizedProblemDetails", map[string]any{"title": "Unauthorized", "status": 401,

@@ -99,6 +99,9 @@ type sendInvoiceRequest struct {
 // number. The XML bytes are sent unchanged (their hash is KOD I's). An
 // APIError matching ErrSessionFull means: open a new session and send there.
 func (s *OnlineSession) Send(ctx context.Context, xml []byte, opts SendOptions) (string, error) {
+	if s == nil || s.c == nil || s.key == nil {
+		return "", fmt.Errorf("%w: session was not opened by OpenOnline", ErrInvalidInput)
+	}
 	req, err := s.buildSend(xml, opts)
 	if err != nil {
 		return "", err
@@ -158,6 +161,9 @@ func (s *OnlineSession) buildSend(xml []byte, opts SendOptions) (*sendInvoiceReq
 
 // Close closes the session, which starts generation of the session UPO.
 func (s *OnlineSession) Close(ctx context.Context) error {
+	if s == nil || s.c == nil {
+		return fmt.Errorf("%w: session was not opened by OpenOnline", ErrInvalidInput)
+	}
 	_, err := s.c.do(ctx, call{op: "close online session", method: http.MethodPost,
 		path: "/sessions/online/" + url.PathEscape(s.Reference) + "/close", auth: accessBearer}, nil)
 	if err != nil {
@@ -167,6 +173,23 @@ func (s *OnlineSession) Close(ctx context.Context) error {
 	s.closed = true
 	s.mu.Unlock()
 	return nil
+}
+
+// SendInvoice is s.Send for callers that hold the Client behind an interface
+// (so a fake can stand in for both). s must come from this client's OpenOnline.
+func (c *Client) SendInvoice(ctx context.Context, s *OnlineSession, xml []byte, opts SendOptions) (string, error) {
+	if s == nil || s.c != c {
+		return "", fmt.Errorf("%w: session belongs to another client", ErrInvalidInput)
+	}
+	return s.Send(ctx, xml, opts)
+}
+
+// CloseOnline is s.Close, for callers that hold the Client behind an interface.
+func (c *Client) CloseOnline(ctx context.Context, s *OnlineSession) error {
+	if s == nil || s.c != c {
+		return fmt.Errorf("%w: session belongs to another client", ErrInvalidInput)
+	}
+	return s.Close(ctx)
 }
 
 // Session status codes (SessionStatusResponse.status.code).
