@@ -114,8 +114,10 @@ func TestRequiredLines(t *testing.T) {
 		if desc := section(unit, "Unit"); !strings.HasPrefix(desc[0], "Description=") {
 			t.Errorf("first [Unit] line = %q, want Description=", desc[0])
 		}
-		for _, bad := range []string{"network-online", "StartLimitBurst", "PrivateDevices"} {
-			if strings.Contains(unit, bad) {
+		// ProtectClock implies DeviceAllow=char-rtc r; any DeviceAllow or
+		// PrivateDevices closes the device policy and the serial port with it.
+		for _, bad := range []string{"network-online", "StartLimitBurst", "PrivateDevices=", "ProtectClock=", "DeviceAllow=", "DevicePolicy="} {
+			if strings.Contains(unit, "\n"+bad) || (bad == "network-online" && strings.Contains(unit, bad)) {
 				t.Errorf("unit contains %q, which it must not:\n%s", bad, unit)
 			}
 		}

@@ -35,7 +35,9 @@ EnvironmentFile=-/etc/default/{{Name}}
 {{end}}{{if OutputFileSupport}}StandardOutput=append:{{LogDirectory}}/{{Name}}.out
 StandardError=append:{{LogDirectory}}/{{Name}}.err
 ReadWritePaths={{LogDirectory}}
-{{end}}UMask=0027
+{{end}}# Sandbox. No PrivateDevices, ProtectClock or DeviceAllow: each closes the
+# device policy, and the serial printer with it.
+UMask=0027
 NoNewPrivileges=yes
 ProtectSystem=strict
 ReadWritePaths=/var/lib/posagent
@@ -45,7 +47,6 @@ ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectKernelLogs=yes
 ProtectControlGroups=yes
-ProtectClock=yes
 ProtectHostname=yes
 RestrictSUIDSGID=yes
 RestrictRealtime=yes
