@@ -95,8 +95,8 @@ func (c Charset) encode(dst []byte, s string) []byte {
 // Width returns the number of columns s occupies once printable.
 func Width(s string) int { return utf8.RuneCountInString(s) }
 
-// Wrap breaks s into lines of at most width columns, at spaces where it can and
-// inside words longer than a line. Explicit '\n' starts a new line. An empty s gives
+// Wrap breaks s into lines of at most width columns, at spaces where it can; a word
+// longer than a line breaks after its last fitting '-' or '/', or else anywhere. Explicit '\n' starts a new line. An empty s gives
 // one empty line.
 func Wrap(s string, width int) []string {
 	if width < 1 {
@@ -122,9 +122,16 @@ func Wrap(s string, width int) []string {
 				case len(cur) > 0:
 					lines = append(lines, string(cur))
 					cur = nil
-				default: // a word longer than a whole line
-					lines = append(lines, string(w[:width]))
-					w = w[width:]
+				default: // a word longer than a whole line: break after - or / if possible
+					cut := width
+					for k := width - 1; k > 0; k-- {
+						if w[k] == '-' || w[k] == '/' {
+							cut = k + 1
+							break
+						}
+					}
+					lines = append(lines, string(w[:cut]))
+					w = w[cut:]
 				}
 			}
 		}

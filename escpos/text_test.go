@@ -103,6 +103,8 @@ func TestWrap(t *testing.T) {
 		{"a abcdefghij", 4, []string{"a", "abcd", "efgh", "ij"}},
 		{"ąę śż", 2, []string{"ąę", "śż"}},
 		{"x\ny", 5, []string{"x", "y"}},
+		{"1111111111-20261121-0100A0B0C0D0-4F", 32, []string{"1111111111-20261121-", "0100A0B0C0D0-4F"}},
+		{"FV/2026/11/000123", 12, []string{"FV/2026/11/", "000123"}},
 	}
 	for _, tt := range tests {
 		if got := escpos.Wrap(tt.in, tt.width); !reflect.DeepEqual(got, tt.want) {

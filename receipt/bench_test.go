@@ -1,0 +1,61 @@
+package receipt_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/posagent/posagent/receipt"
+)
+
+// qrCommandBytes sums the GS ( k commands in a native stream.
+func qrCommandBytes(b []byte) int {
+	n := 0
+	for i := 0; i+5 <= len(b); {
+		j := bytes.Index(b[i:], []byte{0x1d, '(', 'k'})
+		if j < 0 {
+			break
+		}
+		i += j
+		k := 5 + int(b[i+3]) | int(b[i+4])<<8
+		n += k
+		i += k
+	}
+	return n
+}
+
+// BenchmarkReceiptBytes reports the bytes per receipt in each mode, and the ratio to
+// the floor: the text bytes plus 2×(41 + URL), the cost of two native QR codes.
+func BenchmarkReceiptBytes(b *testing.B) {
+	doc := loadDoc(b, "offline-rsa")
+	floor := func(id string) int {
+		nat, err := receipt.Render(doc, profile(b, id, true), receipt.QRNative)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return len(nat) - qrCommandBytes(nat) + 41 + len(doc.KOD1) + 41 + len(doc.KOD2)
+	}
+	for _, bc := range []struct {
+		name, profile string
+		mode          receipt.QRMode
+	}{
+		{"58mm-native", "generic-58", receipt.QRNative},
+		{"58mm-raster", "generic-58", receipt.QRRaster},
+		{"80mm-native", "generic-80", receipt.QRNative},
+		{"80mm-raster", "generic-80", receipt.QRRaster},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p := profile(b, bc.profile, true)
+			min := floor(bc.profile)
+			var n int
+			for b.Loop() {
+				out, err := receipt.Render(doc, p, bc.mode)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(out)
+			}
+			b.ReportMetric(float64(n), "bytes/receipt")
+			b.ReportMetric(float64(n)/float64(min), "x-floor")
+		})
+	}
+}

@@ -1,0 +1,25 @@
+// Package receipt lays out an invoice as a till receipt: a pure function from a
+// preformatted Doc and an escpos.Profile to ESC/POS bytes, for 58 mm (32 columns,
+// 384 dots) and 80 mm (42–48 columns, 512–576 dots) paper.
+//
+// # Concepts
+//
+// Doc holds strings only: amounts, dates and labels arrive formatted by the agent,
+// which maps an invoice onto it, so this package never does arithmetic on money.
+// Render prints, in order: the seller (name, address, NIP); the title, number, date
+// and place; the mode line; the buyer; the lines, the VAT summary per rate, the
+// totals and the payment; KOD I with its label (OFFLINE, or the KSeF number once
+// known); KOD II labelled CERTYFIKAT when present (offline invoices only); the
+// DUPLIKAT marker with its date on duplicates; the footer; then a cut.
+//
+// QR codes print natively (GS ( k) or as rasters (GS v 0, scaled 2×2 to quarter the
+// bytes). Each symbol goes through the escpos fit check, which picks the largest
+// module size that fits the paper; if a symbol does not fit at error correction M,
+// it is retried at L. A KOD II signed with RSA (about 480 characters) fits 58 mm at
+// 4 dots per module.
+//
+// # Caveats
+//
+// Render does not append the GS r 1 job-end marker: the printer package adds it when
+// the printer can answer, and waits for the reply.
+package receipt

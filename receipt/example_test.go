@@ -1,0 +1,48 @@
+package receipt_test
+
+import (
+	"fmt"
+
+	"github.com/posagent/posagent/escpos"
+	"github.com/posagent/posagent/receipt"
+)
+
+func ExampleRender() {
+	p, err := escpos.LookupProfile("generic-58")
+	if err != nil {
+		panic(err)
+	}
+	doc := receipt.Doc{
+		SellerName: "Sklep Żabka",
+		SellerNIP:  "1111111111",
+		Title:      receipt.TitleSimplified,
+		Number:     "FU/1",
+		Date:       "2026-11-21",
+		Lines:      []receipt.Line{{Name: "Woda", Qty: "1", Unit: "szt.", UnitPrice: "2,00", Value: "2,00", Rate: "23%"}},
+		TotalGross: "2,00",
+		Currency:   "PLN",
+		KOD1:       "https://qr-test.ksef.mf.gov.pl/invoice/1111111111/21-11-2026/UtQp9Gpc51y-u3xApZjIjgkpZ01js-J8KflSPW8WzIE",
+		KOD1Label:  "OFFLINE",
+	}
+	out, err := receipt.Render(doc, p, receipt.QRAuto) // generic-58 has no native QR: raster
+	if err != nil {
+		panic(err)
+	}
+	page, err := escpos.Render(out, p)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("% x\n", out[:7])
+	last := ""
+	for _, l := range page.Lines {
+		if l.Text != "" {
+			last = l.Text
+		}
+	}
+	fmt.Println(page.Lines[0].Text, "/", last)
+	fmt.Println(len(page.Graphics), "QR code")
+	// Output:
+	// 1b 40 1c 2e 1b 74 12
+	// Sklep Żabka / OFFLINE
+	// 1 QR code
+}
