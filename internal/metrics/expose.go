@@ -54,6 +54,8 @@ func (f *family) write(w *bufio.Writer) {
 			sample(w, f.name, labels, "", strconv.FormatUint(m.Value(), 10))
 		case *Gauge:
 			sample(w, f.name, labels, "", formatFloat(m.Value()))
+		case counterFunc:
+			sample(w, f.name, labels, "", strconv.FormatUint(m(), 10))
 		case gaugeFunc:
 			sample(w, f.name, labels, "", formatFloat(m()))
 		case *Histogram:

@@ -46,7 +46,10 @@ type series struct {
 	metric any      // *Counter, *Gauge, *Histogram or gaugeFunc
 }
 
-type gaugeFunc func() float64
+type (
+	gaugeFunc   func() float64
+	counterFunc func() uint64
+)
 
 func (r *Registry) register(name, help, typ string, labels []string, buckets []float64) *family {
 	if !nameRe.MatchString(name) {
@@ -122,6 +125,14 @@ func (r *Registry) Counter(name, help string) *Counter {
 // CounterVec registers a counter family with the given label names.
 func (r *Registry) CounterVec(name, help string, labels ...string) *CounterVec {
 	return &CounterVec{r.register(name, help, typeCounter, labels, nil)}
+}
+
+// CounterFunc registers a counter whose value fn reads at every scrape, for
+// totals kept elsewhere (such as in the store, where they survive restarts).
+// fn must be safe for concurrent use, quick, and never decrease.
+func (r *Registry) CounterFunc(name, help string, fn func() uint64) {
+	f := r.register(name, help, typeCounter, nil, nil)
+	f.with(nil, func() any { return counterFunc(fn) })
 }
 
 // Gauge is a value that goes up and down.

@@ -39,6 +39,7 @@ func demoRegistry() *metrics.Registry {
 	}
 	r.GaugeFunc("posagent_backlog_invoices", "Invoices not yet accepted by KSeF.", func() float64 { return 3 })
 	r.GaugeFunc("posagent_deadline_seconds", "Seconds to the earliest upload deadline\\nbackslash kept.", func() float64 { return 86400.5 })
+	r.CounterFunc("posagent_invoices_accepted_total", "Invoices KSeF has accepted, from the store.", func() uint64 { return 2 })
 	days := r.Gauge("posagent_certificate_days_left", "Days until the Offline certificate expires.")
 	days.Set(364)
 	days.Dec()
