@@ -135,6 +135,33 @@ func writeFileAtomic(dir, name string, data []byte) (err error) {
 	return syncDir(dir)
 }
 
+// createFileAtomic writes dir/name like writeFileAtomic but fails with
+// fs.ErrExist instead of replacing an existing file: the temp file is
+// hard-linked into place, which is atomic and exclusive.
+func createFileAtomic(dir, name string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("certstore: write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("certstore: write %s: %w", name, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("certstore: sync %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("certstore: close %s: %w", name, err)
+	}
+	if err := os.Link(tmp, filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("certstore: create %s: %w", name, err)
+	}
+	return syncDir(dir)
+}
+
 // readStoreFile reads a file of the store, refusing loose permissions.
 func readStoreFile(dir, name string) ([]byte, error) {
 	path := filepath.Join(dir, name)

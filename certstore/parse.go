@@ -35,7 +35,7 @@ const (
 // one matching the key is kept) and one private key block ("PRIVATE KEY"
 // PKCS#8, "RSA PRIVATE KEY" PKCS#1 or "EC PRIVATE KEY" SEC1), or binary
 // PKCS#12 opened with password. A certificate and a key kept in two PEM
-// files are passed concatenated. The password is ignored for PEM.
+// files are passed concatenated, with or without a newline between them. The password is ignored for PEM.
 //
 // Checks, in order: the input is readable ([ParseError]), the key is RSA of
 // at least 2048 bits or ECDSA P-256 ([KeyError]), the key matches the
@@ -56,7 +56,9 @@ func Parse(usage Usage, data []byte, password string, now time.Time) (*Cert, err
 	case len(data) > MaxInputSize:
 		return nil, &ParseError{Format: "pem", Reason: fmt.Sprintf("input of %d bytes exceeds %d", len(data), MaxInputSize), Err: ErrMalformed}
 	case bytes.Contains(data, []byte("-----BEGIN ")):
-		certs, key, err = parsePEM(data)
+		// Two files joined without a final newline glue END to BEGIN, and
+		// pem.Decode would then skip both blocks.
+		certs, key, err = parsePEM(bytes.ReplaceAll(data, []byte("-----BEGIN "), []byte("\n-----BEGIN ")))
 	default:
 		certs, key, err = parsePKCS12(data, password)
 	}

@@ -1,6 +1,7 @@
 package certstore_test
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
@@ -48,6 +49,7 @@ func TestParseFormats(t *testing.T) {
 		{"SEC1 EC", concat(ecCert, sec1PEM(t, ec256)), "", certstore.KeyEC},
 		{"SEC1 EC with EC PARAMETERS", concat(ecCert, ecParams, sec1PEM(t, ec256)), "", certstore.KeyEC},
 		{"text around blocks", concat([]byte("Bag Attributes\n  friendlyName: x\n"), ecCert, []byte("\nsubject=...\n"), pkcs8PEM(t, ec256)), "", certstore.KeyEC},
+		{"two files joined without newline", concat(bytes.TrimSpace(ecCert), bytes.TrimSpace(pkcs8PEM(t, ec256))), "", certstore.KeyEC},
 		{"CRLF line ends", crlf(concat(ecCert, pkcs8PEM(t, ec256))), "", certstore.KeyEC},
 		{"chain: leaf picked by key", concat(otherCert, ecCert, pkcs8PEM(t, ec256)), "", certstore.KeyEC},
 		{"PKCS12 modern EC", pfx(t, pkcs12.Modern, ec256, ecCert, "zażółć"), "zażółć", certstore.KeyEC},

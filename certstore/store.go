@@ -82,35 +82,49 @@ func Open(dir string, opts *Options) (*Store, error) {
 		s.now = time.Now
 	}
 	data, err := readStoreFile(dir, metaFile)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		p := DefaultKDF
-		if opts.KDF != nil {
-			p = *opts.KDF
+	if errors.Is(err, fs.ErrNotExist) {
+		sl, cerr := createMeta(dir, secret, opts.KDF)
+		switch {
+		case cerr == nil:
+			s.seal = sl
+			return s, nil
+		case !errors.Is(cerr, fs.ErrExist):
+			return nil, cerr
 		}
-		if !p.valid() {
-			return nil, fmt.Errorf("certstore: KDF parameters out of range: %+v", p)
-		}
-		m, sl, err := newMeta(secret, p)
-		if err != nil {
-			return nil, err
-		}
-		b, err := json.MarshalIndent(m, "", "  ")
-		if err != nil {
-			return nil, fmt.Errorf("certstore: encode %s: %w", metaFile, err)
-		}
-		if err := writeFileAtomic(dir, metaFile, append(b, '\n')); err != nil {
-			return nil, err
-		}
-		s.seal = sl
-	case err != nil:
+		// Another process created the store first; use its parameters.
+		data, err = readStoreFile(dir, metaFile)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("certstore: read %s: %w", metaFile, err)
-	default:
-		if s.seal, err = openMeta(data, secret); err != nil {
-			return nil, err
-		}
+	}
+	if s.seal, err = openMeta(data, secret); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// createMeta writes store.json for a new store, failing with fs.ErrExist if
+// one appeared meanwhile.
+func createMeta(dir string, secret []byte, kdf *KDFParams) (*sealer, error) {
+	p := DefaultKDF
+	if kdf != nil {
+		p = *kdf
+	}
+	if !p.valid() {
+		return nil, fmt.Errorf("certstore: KDF parameters out of range: %+v", p)
+	}
+	m, sl, err := newMeta(secret, p)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("certstore: encode %s: %w", metaFile, err)
+	}
+	if err := createFileAtomic(dir, metaFile, append(b, '\n')); err != nil {
+		return nil, err
+	}
+	return sl, nil
 }
 
 // Dir returns the store's directory.
