@@ -13,38 +13,17 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/posagent/posagent/ksef"
 )
-
-// Environment selects a KSeF installation.
-type Environment string
-
-// The three official environments (ksef-api.md §0).
-const (
-	EnvTest       Environment = "test"
-	EnvDemo       Environment = "demo"
-	EnvProduction Environment = "production"
-)
-
-// APIBase returns the environment's API base URL, ending in /v2, or "" if unknown.
-func (e Environment) APIBase() string {
-	switch e {
-	case EnvTest:
-		return "https://api-test.ksef.mf.gov.pl/v2"
-	case EnvDemo:
-		return "https://api-demo.ksef.mf.gov.pl/v2"
-	case EnvProduction:
-		return "https://api.ksef.mf.gov.pl/v2"
-	}
-	return ""
-}
 
 // AvailabilityBase returns the Latarnia (availability feed) base URL known from
-// the official C# client; "" for DEMO, which has none.
-func (e Environment) AvailabilityBase() string {
-	switch e {
-	case EnvTest:
+// the official C# client for env; "" for DEMO, which has none.
+func AvailabilityBase(env ksef.Environment) string {
+	switch env {
+	case ksef.EnvTest:
 		return "https://api-latarnia-test.ksef.mf.gov.pl"
-	case EnvProduction:
+	case ksef.EnvProd:
 		return "https://api-latarnia.ksef.mf.gov.pl"
 	}
 	return ""
@@ -79,9 +58,9 @@ const (
 
 // Config configures a Client. Zero values take the documented defaults.
 type Config struct {
-	Environment     Environment       // used when BaseURL is empty
+	Environment     ksef.Environment  // used when BaseURL is empty
 	BaseURL         string            // overrides Environment, e.g. a simulator's "https://127.0.0.1:8443/v2"
-	AvailabilityURL string            // Latarnia base URL; if empty, Environment.AvailabilityBase()
+	AvailabilityURL string            // Latarnia base URL; if empty, AvailabilityBase(Environment)
 	HTTPClient      *http.Client      // if nil, a client with DefaultHTTPTimeout; one without Timeout gets it set on a copy
 	Context         ContextIdentifier // required
 	Auth            Credentials       // required: TokenAuth or XAdESAuth
@@ -154,7 +133,7 @@ func New(cfg Config) (*Client, error) {
 		skew:     cfg.RefreshSkew,
 	}
 	if c.availURL == "" {
-		c.availURL = cfg.Environment.AvailabilityBase()
+		c.availURL = AvailabilityBase(cfg.Environment)
 	}
 	if c.now == nil {
 		c.now = time.Now

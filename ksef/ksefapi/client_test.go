@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 )
 
@@ -25,11 +26,11 @@ func TestNewValidatesConfig(t *testing.T) {
 	}{
 		{"no base", ksefapi.Config{Context: testCtx, Auth: ksefapi.TokenAuth{Token: "x"}}},
 		{"bad base", ksefapi.Config{BaseURL: "ftp://x", Context: testCtx, Auth: ksefapi.TokenAuth{Token: "x"}}},
-		{"no context", ksefapi.Config{Environment: ksefapi.EnvTest, Auth: ksefapi.TokenAuth{Token: "x"}}},
-		{"no auth", ksefapi.Config{Environment: ksefapi.EnvTest, Context: testCtx}},
-		{"empty token", ksefapi.Config{Environment: ksefapi.EnvTest, Context: testCtx, Auth: ksefapi.TokenAuth{}}},
-		{"xades no cert", ksefapi.Config{Environment: ksefapi.EnvTest, Context: testCtx, Auth: ksefapi.XAdESAuth{Signer: key}}},
-		{"xades key mismatch", ksefapi.Config{Environment: ksefapi.EnvTest, Context: testCtx, Auth: ksefapi.XAdESAuth{Signer: key, Certificate: other}}},
+		{"no context", ksefapi.Config{Environment: ksef.EnvTest, Auth: ksefapi.TokenAuth{Token: "x"}}},
+		{"no auth", ksefapi.Config{Environment: ksef.EnvTest, Context: testCtx}},
+		{"empty token", ksefapi.Config{Environment: ksef.EnvTest, Context: testCtx, Auth: ksefapi.TokenAuth{}}},
+		{"xades no cert", ksefapi.Config{Environment: ksef.EnvTest, Context: testCtx, Auth: ksefapi.XAdESAuth{Signer: key}}},
+		{"xades key mismatch", ksefapi.Config{Environment: ksef.EnvTest, Context: testCtx, Auth: ksefapi.XAdESAuth{Signer: key, Certificate: other}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,24 +39,24 @@ func TestNewValidatesConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ksefapi.New(ksefapi.Config{Environment: ksefapi.EnvProduction, Context: testCtx, Auth: ksefapi.XAdESAuth{Signer: key, Certificate: cert}}); err != nil {
+	if _, err := ksefapi.New(ksefapi.Config{Environment: ksef.EnvProd, Context: testCtx, Auth: ksefapi.XAdESAuth{Signer: key, Certificate: cert}}); err != nil {
 		t.Fatalf("New(valid) = %v", err)
 	}
 }
 
-func TestEnvironmentAPIBase(t *testing.T) {
+func TestAvailabilityBase(t *testing.T) {
 	tests := []struct {
-		env  ksefapi.Environment
+		env  ksef.Environment
 		want string
 	}{
-		{ksefapi.EnvTest, "https://api-test.ksef.mf.gov.pl/v2"},
-		{ksefapi.EnvDemo, "https://api-demo.ksef.mf.gov.pl/v2"},
-		{ksefapi.EnvProduction, "https://api.ksef.mf.gov.pl/v2"},
-		{"mars", ""},
+		{ksef.EnvTest, "https://api-latarnia-test.ksef.mf.gov.pl"},
+		{ksef.EnvDemo, ""},
+		{ksef.EnvProd, "https://api-latarnia.ksef.mf.gov.pl"},
+		{0, ""},
 	}
 	for _, tt := range tests {
-		if got := tt.env.APIBase(); got != tt.want {
-			t.Errorf("%q.APIBase() = %q, want %q", tt.env, got, tt.want)
+		if got := ksefapi.AvailabilityBase(tt.env); got != tt.want {
+			t.Errorf("AvailabilityBase(%v) = %q, want %q", tt.env, got, tt.want)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/posagent/posagent/ksef"
 )
 
 // FormCode identifies the invoice schema of a session.
@@ -148,8 +150,9 @@ func (s *OnlineSession) buildSend(xml []byte, opts SendOptions) (*sendInvoiceReq
 	if err != nil {
 		return nil, err
 	}
+	h := ksef.InvoiceHash(xml) // the same hash KOD I carries
 	return &sendInvoiceRequest{
-		InvoiceHash:             sha256b64(xml),
+		InvoiceHash:             base64.StdEncoding.EncodeToString(h[:]),
 		InvoiceSize:             int64(len(xml)),
 		EncryptedInvoiceHash:    sha256b64(ct),
 		EncryptedInvoiceSize:    int64(len(ct)),

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/posagent/posagent/internal/testutil"
+	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 )
 
@@ -136,7 +137,7 @@ func TestDownloadUPO(t *testing.T) {
 			}
 		})
 	}
-	c, _ := ksefapi.New(ksefapi.Config{Environment: ksefapi.EnvTest, Context: testCtx, Auth: ksefapi.TokenAuth{Token: "t"}})
+	c, _ := ksefapi.New(ksefapi.Config{Environment: ksef.EnvTest, Context: testCtx, Auth: ksefapi.TokenAuth{Token: "t"}})
 	if _, _, err := c.DownloadUPO(context.Background(), "file:///etc/passwd"); !errors.Is(err, ksefapi.ErrInvalidInput) {
 		t.Fatalf("DownloadUPO(file URL) = %v, want ErrInvalidInput", err)
 	}
