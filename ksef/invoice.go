@@ -16,7 +16,8 @@ type Seller struct {
 //
 // With Before set, Before holds the original rows (written with StanPrzed=1)
 // and the sale's lines are the rows after the correction; the amounts
-// (P_13_x, P_14_x, P_15) are the differences after − before. With Before
+// (P_13_x, P_14_x, P_15) are the differences after − before; no after rows
+// at all cancels the original in full. With Before
 // empty, the sale's lines are difference rows (quantities or prices may be
 // negative) and the amounts are their sums.
 type Correction struct {
@@ -74,7 +75,7 @@ func (inv *Invoice) Validate() error {
 	}
 	v.text("system_info", inv.SystemInfo, false, maxText)
 
-	diffRows := false
+	var rules lineRules
 	switch k := inv.kind(); k {
 	case KindVAT, KindUPR:
 		if inv.Correction != nil {
@@ -88,12 +89,14 @@ func (inv *Invoice) Validate() error {
 			v.add("correction", "required for a KOR invoice")
 			break
 		}
-		diffRows = len(inv.Correction.Before) == 0
+		rules.diffRows = len(inv.Correction.Before) == 0
+		rules.allowEmpty = !rules.diffRows
+		rules.before = inv.Correction.Before
 		inv.Correction.validate(v, &inv.Sale)
 	default:
 		v.add("kind", "unknown kind %q (want VAT, UPR or KOR)", k)
 	}
-	inv.Sale.validate(v, diffRows)
+	inv.Sale.validate(v, rules)
 	return v.err()
 }
 
@@ -115,11 +118,8 @@ func (c *Correction) validate(v *validator, s *Sale) {
 	before := Sale{Buyer: s.Buyer, PriceMode: s.PriceMode, Lines: c.Before, Currency: s.Currency,
 		ExchangeRate: s.ExchangeRate, IssueDate: s.IssueDate, ExemptionBasis: s.ExemptionBasis}
 	sub := &validator{}
-	before.validateLines(sub, false)
+	before.validateLines(sub, lineRules{})
 	for _, e := range sub.errs {
-		if e.Field == "exemption_basis" {
-			continue // reported for the sale itself
-		}
 		v.add("correction.before"+trimPrefix(e.Field, "lines"), "%s", e.Reason)
 	}
 }

@@ -2,6 +2,7 @@ package ksef
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -291,13 +292,19 @@ func (v *validator) date(field string, d Date, required bool, lo Date) {
 // package applies. It returns nil or ValidationErrors naming every problem.
 func (s *Sale) Validate() error {
 	v := &validator{}
-	s.validate(v, false)
+	s.validate(v, lineRules{})
 	return v.err()
 }
 
-// validate checks s; diffRows allows the negative quantities and prices of
-// correction difference rows.
-func (s *Sale) validate(v *validator, diffRows bool) {
+// lineRules relax line checks for corrections.
+type lineRules struct {
+	diffRows   bool   // difference rows: negative quantities and prices allowed
+	allowEmpty bool   // after rows of a full cancellation: no lines at all
+	before     []Line // before rows of a correction, which also need P_19A
+}
+
+// validate checks s under the given line rules.
+func (s *Sale) validate(v *validator, rules lineRules) {
 	s.validateBuyer(v)
 
 	switch s.PriceMode {
@@ -337,7 +344,8 @@ func (s *Sale) validate(v *validator, diffRows bool) {
 		v.add("split_payment", "needs a buyer of kind nip")
 	}
 
-	s.validateLines(v, diffRows)
+	s.validateLines(v, rules)
+	s.validateExemption(v, rules.before)
 	s.validatePayment(v)
 }
 
@@ -419,8 +427,11 @@ func validEUVAT(s string) bool {
 	return true
 }
 
-func (s *Sale) validateLines(v *validator, diffRows bool) {
+func (s *Sale) validateLines(v *validator, rules lineRules) {
+	diffRows := rules.diffRows
 	switch {
+	case len(s.Lines) == 0 && rules.allowEmpty:
+		return
 	case len(s.Lines) == 0:
 		v.add("lines", "at least one line required")
 		return
@@ -428,7 +439,6 @@ func (s *Sale) validateLines(v *validator, diffRows bool) {
 		v.add("lines", "%d lines, at most %d", len(s.Lines), MaxLines)
 		return
 	}
-	zw := false
 	for i, l := range s.Lines {
 		p := fmt.Sprintf("lines[%d]", i)
 		v.text(p+".name", l.Name, true, maxText512)
@@ -451,8 +461,6 @@ func (s *Sale) validateLines(v *validator, diffRows bool) {
 			v.add(p+".vat_rate", "unknown rate %q", string(l.VATRate))
 		}
 		switch l.VATRate {
-		case RateZW:
-			zw = true
 		case Rate0WDT:
 			if s.Buyer.Kind != BuyerEU {
 				v.add(p+".vat_rate", "0 WDT needs a buyer of kind eu")
@@ -473,16 +481,24 @@ func (s *Sale) validateLines(v *validator, diffRows bool) {
 			}
 		}
 	}
-	if zw {
-		v.text("exemption_basis", s.ExemptionBasis, true, maxText)
-	} else if s.ExemptionBasis != "" {
-		v.add("exemption_basis", "given but no line is exempt (zw)")
-	}
 	if len(v.errs) == 0 {
 		t, err := ComputeTotals(s.priceMode(), s.Lines)
 		if err != nil || t.Gross > maxTotal || t.Gross < -maxTotal {
 			v.add("lines", "total out of range")
 		}
+	}
+}
+
+// validateExemption requires exemption_basis exactly when a row is "zw".
+func (s *Sale) validateExemption(v *validator, before []Line) {
+	zw := false
+	for _, l := range append(slices.Clip(before), s.Lines...) {
+		zw = zw || l.VATRate == RateZW
+	}
+	if zw {
+		v.text("exemption_basis", s.ExemptionBasis, true, maxText)
+	} else if s.ExemptionBasis != "" {
+		v.add("exemption_basis", "given but no line is exempt (zw)")
 	}
 }
 

@@ -256,3 +256,23 @@ func ExampleSale_Validate() {
 	// lines[0].quantity: must not be zero
 	// lines[0].vat_rate: unknown rate "24"
 }
+
+func TestCorrectionExemptionBasis(t *testing.T) {
+	inv := loadInvoice(t, "testdata/kor-cancel.json")
+	inv.Sale.ExemptionBasis = ""
+	if err := inv.Validate(); err == nil || err.Error() != "ksef: invalid sale: exemption_basis: required" {
+		t.Errorf("Validate() = %v, want exemption_basis required for a zw before row", err)
+	}
+	inv = loadInvoice(t, "testdata/kor-cancel.json")
+	inv.Correction.Before = inv.Correction.Before[:1]
+	if err := inv.Validate(); err == nil || err.Error() != "ksef: invalid sale: exemption_basis: given but no line is exempt (zw)" {
+		t.Errorf("Validate() = %v, want exemption_basis not allowed", err)
+	}
+	// Without before rows a KOR needs difference rows.
+	inv = loadInvoice(t, "testdata/kor-cancel.json")
+	inv.Correction.Before = nil
+	inv.Sale.ExemptionBasis = ""
+	if err := inv.Validate(); err == nil || err.Error() != "ksef: invalid sale: lines: at least one line required" {
+		t.Errorf("Validate() = %v, want lines required", err)
+	}
+}
