@@ -52,6 +52,6 @@ handshake = "rtscts"
 	fmt.Println(err)
 	// Output:
 	// ksef.token: secrets are never read from the configuration file; use ksef.token_file or the environment variable POSAGENT_KSEF_TOKEN (a file readable only by its owner)
-	// seller.nip: "5265877636" is not a valid NIP (10 digits, no dashes, with a correct check digit)
+	// seller.nip: "5265877636" is not a valid NIP (10 digits, no dashes, not starting with 0, with a correct check digit)
 	// printer.handshake: "rtscts" is not one of dtrdsr, xonxoff, none
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/posagent/posagent/ksef"
 )
 
 // Validate checks every value and returns all problems as [Errors], or nil.
@@ -22,8 +24,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Seller.NIP == "":
 		v.missing("seller.nip", "a 10-digit NIP")
-	case !validNIP(c.Seller.NIP):
-		v.bad("seller.nip", c.Seller.NIP, "a valid NIP (10 digits, no dashes, with a correct check digit)")
+	case !ksef.ValidNIP(c.Seller.NIP):
+		v.bad("seller.nip", c.Seller.NIP, "a valid NIP (10 digits, no dashes, not starting with 0, with a correct check digit)")
 	}
 	v.text("seller.name", c.Seller.Name, true, 512)
 	v.text("seller.address_line1", c.Seller.AddressLine1, true, 512)
@@ -59,15 +61,15 @@ func (c *Config) Validate() error {
 		cv := c.KSeF.ContextValue
 		switch c.KSeF.ContextType {
 		case "Nip":
-			if cv != "" && cv != c.Seller.NIP && !validNIP(cv) { // an invalid seller.nip is reported once
+			if cv != "" && cv != c.Seller.NIP && !ksef.ValidNIP(cv) { // an invalid seller.nip is reported once
 				v.bad("ksef.context_value", cv, "a valid NIP for context_type Nip")
 			}
 		case "InternalId":
-			if !internalIDRe.MatchString(cv) || !validNIP(cv[:min(10, len(cv))]) {
+			if !internalIDRe.MatchString(cv) || !ksef.ValidNIP(cv[:min(10, len(cv))]) {
 				v.bad("ksef.context_value", cv, "an internal identifier NIP-NNNNN (a valid NIP, a dash, 5 digits) for context_type InternalId")
 			}
 		case "NipVatUe":
-			if !nipVatUeRe.MatchString(cv) || !validNIP(cv[:min(10, len(cv))]) {
+			if !nipVatUeRe.MatchString(cv) || !ksef.ValidNIP(cv[:min(10, len(cv))]) {
 				v.bad("ksef.context_value", cv, "NIP-VATUE (a valid NIP, a dash, an EU VAT number such as DE123456789) for context_type NipVatUe")
 			}
 		}

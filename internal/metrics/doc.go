@@ -7,7 +7,7 @@
 //
 // A [Registry] holds metric families by name. Unlabelled metrics come from
 // [Registry.Counter], [Registry.Gauge], [Registry.GaugeFunc] and
-// [Registry.Histogram]; labelled ones from the *Vec variants, whose With method
+// [Registry.CounterFunc] and [Registry.Histogram]; labelled ones from the *Vec variants, whose With method
 // returns (creating once) the child for a set of label values. [Registry.WriteTo]
 // writes every family sorted by name with its HELP and TYPE lines, series sorted
 // by label values, label values escaped; [Registry.ServeHTTP] serves the same text.
