@@ -171,6 +171,34 @@ func TestDeadlineInstant(t *testing.T) {
 	}
 }
 
+func TestOverdueAndSendOffline(t *testing.T) {
+	dl := ksef.Deadline{Day: d("2026-11-23")}
+	if dl.Overdue(time.Date(2026, 11, 23, 22, 59, 0, 0, time.UTC)) {
+		t.Error("overdue at 23:59 Warsaw on the deadline day")
+	}
+	if !dl.Overdue(time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC)) {
+		t.Error("not overdue at 00:00 Warsaw the next day")
+	}
+	if (ksef.Deadline{Open: true}).Overdue(time.Now()) || (ksef.Deadline{None: true}).Overdue(time.Now()) {
+		t.Error("open or none deadline is overdue")
+	}
+	tests := []struct {
+		mode ksef.Mode
+		p1   string
+		now  time.Time
+		want bool
+	}{
+		{ksef.ModeOnline, "2026-11-21", time.Date(2026, 11, 21, 22, 30, 0, 0, time.UTC), false}, // 23:30 Warsaw
+		{ksef.ModeOnline, "2026-11-21", time.Date(2026, 11, 21, 23, 30, 0, 0, time.UTC), true},  // 00:30 next day
+		{ksef.ModeOffline24, "2026-11-21", time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), true},
+	}
+	for _, tt := range tests {
+		if got := ksef.SendOffline(tt.mode, d(tt.p1), tt.now); got != tt.want {
+			t.Errorf("SendOffline(%v, %s, %v) = %v, want %v", tt.mode, tt.p1, tt.now, got, tt.want)
+		}
+	}
+}
+
 func TestMode(t *testing.T) {
 	for m := ksef.ModeOnline; m <= ksef.ModeTotalFailure; m++ {
 		got, err := ksef.ParseMode(m.String())

@@ -97,6 +97,19 @@ func (d Deadline) String() string {
 	return d.Day.String()
 }
 
+// Overdue reports whether now is past the deadline; None and Open are never overdue.
+func (d Deadline) Overdue(now time.Time) bool {
+	t, ok := d.Instant()
+	return ok && now.After(t)
+}
+
+// SendOffline reports whether an invoice must be sent with offlineMode=true:
+// when it was issued offline, or when it reaches KSeF after its issue day
+// (KSeF would classify it as offline itself).
+func SendOffline(mode Mode, p1 Date, now time.Time) bool {
+	return mode.Offline() || DateOf(now).After(p1)
+}
+
 // EmergencyBusinessDays is the upload period after a failure ends (art. 106nf).
 const EmergencyBusinessDays = 7
 

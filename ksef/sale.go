@@ -457,7 +457,9 @@ func (s *Sale) validateLines(v *validator, rules lineRules) {
 		if l.UnitPrice > MaxAmount || l.UnitPrice < -MaxAmount {
 			v.add(p+".unit_price", "out of range")
 		}
-		if !l.VATRate.Valid() {
+		if l.VATRate == "" {
+			v.add(p+".vat_rate", "required")
+		} else if !l.VATRate.Valid() {
 			v.add(p+".vat_rate", "unknown rate %q", string(l.VATRate))
 		}
 		switch l.VATRate {
@@ -515,7 +517,9 @@ func (s *Sale) validatePayment(v *validator) {
 	if p == nil {
 		return
 	}
-	if p.Form.code() == 0 {
+	if p.Form == "" {
+		v.add("payment.form", "required")
+	} else if p.Form.code() == 0 {
 		v.add("payment.form", "unknown form %q (want cash, card, voucher, cheque, credit, transfer or mobile)", p.Form)
 	}
 	v.date("payment.date", p.Date, false, minPayDate)
