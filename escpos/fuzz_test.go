@@ -2,6 +2,7 @@ package escpos_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/posagent/posagent/escpos"
@@ -71,6 +72,33 @@ func FuzzPrintable(f *testing.F) {
 					t.Fatalf("%s: control %U in %q", cs, r, got)
 				}
 			}
+		}
+	})
+}
+
+// FuzzWrap checks the column helpers: no line exceeds the width and no
+// non-space character is lost or invented.
+func FuzzWrap(f *testing.F) {
+	f.Add("Kawa ziarnista Świeżo Palona Łagodna 1 kg", "89,99 23%", 16)
+	f.Add("1111111111-20261121-0100A0B0C0D0-4F", "", 32)
+	f.Add("a\n\nb", "x", 1)
+	f.Fuzz(func(t *testing.T, left, right string, width int) {
+		if width < 1 || width > 200 {
+			return
+		}
+		left = escpos.CharsetCP852.Printable(left)
+		right = escpos.CharsetCP852.Printable(right)
+		lines := escpos.Pair(left, right, width)
+		var got strings.Builder
+		for _, l := range lines {
+			if escpos.Width(l) > width {
+				t.Fatalf("line %q wider than %d", l, width)
+			}
+			got.WriteString(l)
+		}
+		strip := func(s string) string { return strings.Join(strings.Fields(s), "") }
+		if strip(got.String()) != strip(left+right) {
+			t.Fatalf("Pair(%q, %q, %d) = %q: characters changed", left, right, width, lines)
 		}
 	})
 }

@@ -148,7 +148,9 @@ func fitMatrix(m qrMatrix, dots int, opt QROptions) (QRFit, error) {
 }
 
 // QRNative prints data as a model 2 QR symbol with GS ( k, centred, after checking
-// it fits. It costs 41 bytes plus the data. Nothing is written when it fails.
+// it fits. It costs 41 bytes plus the data. Nothing is written when it fails. It does
+// not consult Profile.NativeQR: callers choose the mode, and a self-test sends it
+// precisely to find out.
 func (w *Writer) QRNative(data string, opt QROptions) (QRFit, error) {
 	if w.err != nil {
 		return QRFit{}, w.err

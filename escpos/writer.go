@@ -33,14 +33,15 @@ type Writer struct {
 	err     error
 	buf     []byte // scratch for one command
 	align   Align
-	midLine bool // text was written since the last line feed
+	cs      Charset // charset of the selected code page
+	midLine bool    // text was written since the last line feed
 	n       int64
 }
 
 // NewWriter returns a Writer for profile p. An invalid profile makes every call fail
 // with the *ProfileError from p.Validate.
 func NewWriter(w io.Writer, p Profile) *Writer {
-	return &Writer{w: w, p: p, err: p.Validate()}
+	return &Writer{w: w, p: p, cs: p.Charset, err: p.Validate()}
 }
 
 // Err returns the first error met, or nil.
@@ -78,15 +79,26 @@ func (w *Writer) Init() {
 		w.write(fs, '.')
 	}
 	w.write(esc, 't', byte(w.p.CodePage))
-	w.align, w.midLine = AlignLeft, false
+	w.align, w.midLine, w.cs = AlignLeft, false, w.p.Charset
 }
 
-// Text writes s in the profile's charset. '\n' ends a line.
+// SetCodePage selects another code page (ESC t n) and encodes the following text
+// in its charset, until the next SetCodePage or Init.
+func (w *Writer) SetCodePage(cp CodePage) {
+	if cp.N < 0 || cp.N > 255 || cp.Charset.charmap() == nil {
+		w.fail(fmt.Errorf("%w: code page %d %q", ErrInvalidArgument, cp.N, cp.Charset))
+		return
+	}
+	w.write(esc, 't', byte(cp.N))
+	w.cs = cp.Charset
+}
+
+// Text writes s in the current charset. '\n' ends a line.
 func (w *Writer) Text(s string) {
 	if w.err != nil || s == "" {
 		return
 	}
-	w.buf = w.p.Charset.encode(w.buf[:0], s)
+	w.buf = w.cs.encode(w.buf[:0], s)
 	if len(w.buf) == 0 {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/posagent/posagent/escpos"
+	"github.com/posagent/posagent/escpos/escpostest"
 )
 
 func hexOf(t *testing.T, p escpos.Profile, f func(w *escpos.Writer)) string {
@@ -177,5 +178,57 @@ func TestRasterBands(t *testing.T) {
 	err := escpos.NewWriter(&buf, p).Raster(wide, escpos.ScaleDouble)
 	if !errors.Is(err, escpos.ErrRasterTooWide) {
 		t.Errorf("Raster(600 dots) = %v, want ErrRasterTooWide", err)
+	}
+}
+
+func TestSetCodePage(t *testing.T) {
+	p := mustProfile(t, "generic-58")
+	got := hexOf(t, p, func(w *escpos.Writer) {
+		w.Init()
+		w.SetCodePage(escpos.CodePage{N: 72, Charset: escpos.CharsetWPC1250})
+		w.Text("ą")
+		w.Init()
+		w.Text("ą")
+	})
+	if want := "1b401c2e1b7412" + "1b7448" + "b9" + "1b401c2e1b7412" + "a5"; got != want {
+		t.Errorf("bytes = %s, want %s", got, want)
+	}
+	var buf bytes.Buffer
+	w := escpos.NewWriter(&buf, p)
+	w.SetCodePage(escpos.CodePage{N: 3, Charset: "KOI8"})
+	if !errors.Is(w.Err(), escpos.ErrInvalidArgument) || buf.Len() != 0 {
+		t.Errorf("SetCodePage(KOI8): Err() = %v, %d bytes", w.Err(), buf.Len())
+	}
+}
+
+func TestSelfTest(t *testing.T) {
+	for _, p := range escpos.Profiles() {
+		t.Run(p.ID, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := escpos.SelfTest(&buf, p, escpostest.KOD1()); err != nil {
+				t.Fatal(err)
+			}
+			page, err := escpos.Render(buf.Bytes(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every candidate page prints the Polish letters correctly.
+			n := 0
+			for _, l := range page.Lines {
+				if l.Text == escpos.PolishSample {
+					n++
+				}
+			}
+			if n != len(p.CodePages) {
+				t.Errorf("%d lines show the Polish letters, want %d", n, len(p.CodePages))
+			}
+			codes, err := escpostest.DecodeAllQR(page)
+			if err != nil || len(codes) != 2 || codes[0] != escpostest.KOD1() || codes[1] != escpostest.KOD1() {
+				t.Errorf("QR codes %q, %v; want KOD I twice", codes, err)
+			}
+			if page.Graphics[0].Kind != escpos.GraphicNativeQR || page.Graphics[1].Kind != escpos.GraphicRaster {
+				t.Errorf("graphics %v, want native then raster", page.Graphics)
+			}
+		})
 	}
 }
