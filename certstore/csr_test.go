@@ -196,6 +196,9 @@ func TestImportCertificate(t *testing.T) {
 		t.Run(string(kt), func(t *testing.T) {
 			s := certstoretest.NewStore(t, fixedNow)
 			certPEM := pemBlock("CERTIFICATE", issue(t, mustCSR(t, s, kt), x509.KeyUsageContentCommitment, 1))
+			if p, err := s.Pending(certstore.Offline); err != nil || !p {
+				t.Errorf("Pending() after CreateCSR = %v, %v; want true", p, err)
+			}
 			info, err := s.ImportCertificate(certstore.Offline, certPEM)
 			if err != nil {
 				t.Fatalf("ImportCertificate: %v", err)
@@ -213,8 +216,8 @@ func TestImportCertificate(t *testing.T) {
 			if got := c.KeyType(); got != kt {
 				t.Errorf("KeyType() = %q, want %q", got, kt)
 			}
-			if _, err := os.Stat(filepath.Join(s.Dir(), "offline.pending.pem")); !errors.Is(err, os.ErrNotExist) {
-				t.Error("pending key left after ImportCertificate")
+			if p, err := s.Pending(certstore.Offline); err != nil || p {
+				t.Errorf("Pending() after ImportCertificate = %v, %v; want false", p, err)
 			}
 			// The pending key is consumed: a second import finds none.
 			if _, err := s.ImportCertificate(certstore.Offline, c.CertificatePEM()); !errors.Is(err, certstore.ErrNoPendingKey) {

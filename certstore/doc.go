@@ -9,8 +9,8 @@
 // The store holds at most one certificate per usage.
 //
 // [Parse] reads a certificate with its private key from PEM (PKCS#8, PKCS#1
-// or SEC1 keys, certificate and key in one input) or from PKCS#12 with a
-// password, and checks that the key matches the certificate, that keyUsage
+// or SEC1 keys; certificate and key in one input, or two files joined) or
+// from PKCS#12 with a password, and checks that the key matches the certificate, that keyUsage
 // fits the requested usage, that the validity window holds, and that the key
 // is RSA of at least 2048 bits or ECDSA P-256.
 //
@@ -21,10 +21,20 @@
 // The sealing key is derived with argon2id from a passphrase file or a
 // machine key file ([CreateMachineKey]) and a random salt kept in
 // "store.json" next to a verifier, so a wrong secret is reported at [Open].
+// The sealed key's additional data names its usage and hashes its
+// certificate, so moving or swapping blocks between files is detected.
+// Every file is 0600 and written by temp file, fsync and rename; store.json
+// is created exclusively, so terminals starting together agree on one salt.
+// Secret files and the directory must give group and others no access.
 //
-// Enrollment: [Store.CreateCSR] makes a new key pair, seals it as
-// "<usage>.pending.pem" and returns a PKCS#10 request; the certificate KSeF
-// issues for it is installed with [Store.ImportCertificate].
+// Enrollment: [Store.CreateCSR] makes a new key pair (EC P-256 by default,
+// or RSA 2048), seals it as "<usage>.pending.pem" and returns a PKCS#10
+// request with the DN attributes KSeF returned; the certificate KSeF issues
+// for it is installed with [Store.ImportCertificate], which consumes the
+// pending key.
+//
+// [Generate] makes self-signed KSeF-like certificates for tests and the demo;
+// package certstoretest wraps it and opens throwaway stores.
 //
 // [Cert] is a [crypto.Signer] with CertSerial, so it satisfies ksef.Signer.
 // It signs whatever digest and options the caller passes (RSASSA-PSS or
@@ -37,6 +47,9 @@
 // the package's types; parse errors say what is wrong, never which bytes.
 // Encrypted PEM private keys are refused: use PKCS#12 for protected input.
 // Only the leaf certificate is kept; chain certificates in the input are
-// ignored. Serial numbers longer than 64 bits are printed in full, so
+// ignored. Input is capped at [MaxInputSize] and PKCS#12 MAC iterations at
+// 2^20; iteration counts of encrypted PKCS#12 bags are not bounded when a
+// file has no MAC. The store is safe for one process; two processes
+// writing the same usage at once each write a whole file, and the last wins. Serial numbers longer than 64 bits are printed in full, so
 // CertSerial is "at least" 16 hex digits. The package does not log.
 package certstore

@@ -70,9 +70,16 @@ var (
 	ErrInvalidSubject = errors.New("certstore: invalid subject")
 	// ErrKeyType is returned for a key type other than "ec" or "rsa".
 	ErrKeyType = errors.New(`certstore: key type must be "ec" or "rsa"`)
-	// ErrInvalidNIP is returned by Generate for a NIP that is not 10 digits.
-	ErrInvalidNIP = errors.New("certstore: NIP must be 10 digits")
+	// ErrInvalidNIP is returned by Generate for a NIP that is not 10 digits
+	// with a valid checksum.
+	ErrInvalidNIP = errors.New("certstore: NIP must be 10 digits with a valid checksum")
+	// ErrInvalidValidity is returned by Generate for a validity that is not positive.
+	ErrInvalidValidity = errors.New("certstore: validity must be positive")
 )
+
+// errOpen is the one internal failure of unsealing; callers report it as
+// ErrCorrupt or ErrWrongSecret with the file name.
+var errOpen = errors.New("certstore: authentication failed")
 
 // ParseError reports input that cannot be read. Reason says what is wrong;
 // it never quotes the input.

@@ -10,7 +10,6 @@ import (
 	"encoding/asn1"
 	"encoding/binary"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -25,9 +24,6 @@ const (
 	// KeyRSA is RSA with a 2048-bit modulus, the only RSA size KSeF enrolls.
 	KeyRSA KeyType = "rsa"
 )
-
-// ErrInvalidValidity is returned by Generate for a validity that is not positive.
-var ErrInvalidValidity = errors.New("certstore: validity must be positive")
 
 var (
 	oidOrganizationIdentifier = asn1.ObjectIdentifier{2, 5, 4, 97}

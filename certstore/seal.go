@@ -5,7 +5,6 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"golang.org/x/crypto/argon2"
@@ -83,8 +82,6 @@ func (s *sealer) seal(plaintext []byte, label string, bind []byte) ([]byte, erro
 	}
 	return s.aead.Seal(out, out, plaintext, aad(label, bind)), nil
 }
-
-var errOpen = errors.New("certstore: authentication failed")
 
 func (s *sealer) open(blob []byte, label string, bind []byte) ([]byte, error) {
 	n := s.aead.NonceSize()

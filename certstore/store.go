@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -262,6 +263,21 @@ func (s *Store) Load(usage Usage) (*Cert, error) {
 		return nil, err
 	}
 	return &Cert{usage: usage, cert: c, key: key}, nil
+}
+
+// Pending reports whether a CSR key of usage waits for its certificate.
+func (s *Store) Pending(usage Usage) (bool, error) {
+	if err := usage.check(); err != nil {
+		return false, err
+	}
+	_, err := os.Stat(filepath.Join(s.dir, pendingFile(usage)))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("certstore: stat pending key: %w", err)
 }
 
 // Remove deletes the certificate and key of usage; a missing one is not an error.
