@@ -198,7 +198,7 @@ func (r *renderer) flush(feed bool) error {
 			n++
 		}
 		n = max(n, 1)
-		height := max(r.spacing, cellH*hmax+r.spacing-cellH)
+		height := cellH*hmax + max(r.spacing-cellH, 0)
 		if err := r.grow(height); err != nil {
 			return err
 		}
@@ -253,7 +253,7 @@ func (r *renderer) drawCell(c cell, x0, y0 int) {
 // need returns data[i:i+n], or a truncation error naming the command that starts
 // at r.at.
 func (r *renderer) need(data []byte, i, n int, cmd string) ([]byte, error) {
-	if n < 0 || i+n > len(data) {
+	if n < 0 || i < 0 || i > len(data) || n > len(data)-i { // no i+n: it can overflow on 32-bit
 		return nil, &SyntaxError{Offset: r.at, Cmd: cmd, Err: ErrTruncated}
 	}
 	return data[i : i+n], nil

@@ -187,9 +187,10 @@ func (w *Writer) Cut() {
 // Pulse opens the cash drawer on pin 2 with a 100 ms pulse (ESC p 0 50 250).
 func (w *Writer) Pulse() { w.write(esc, 'p', 0, 50, 250) }
 
-// JobEnd appends GS r 1, a paper-status request; its reply arrives only once every
-// byte before it has been processed, which marks the end of the job.
-func (w *Writer) JobEnd() { w.write(gs, 'r', 1) }
+// JobEnd appends GS r 1 (1D 72 31), the paper-sensor status request that
+// PaperSensorQuery also sends; its reply arrives only once every byte before it has
+// been processed, which marks the end of the job.
+func (w *Writer) JobEnd() { w.write(gs, 'r', '1') }
 
 // Raw writes bytes unchanged, for commands this package does not model.
 func (w *Writer) Raw(b []byte) { w.write(b...) }

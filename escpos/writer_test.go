@@ -55,7 +55,7 @@ func TestWriterCommands(t *testing.T) {
 		{"cut none feeds", p58, (*escpos.Writer).Cut, "1b6404"},
 		{"cut after text ends the line", p80, func(w *escpos.Writer) { w.Text("a"); w.Cut() }, "610a1d564203"},
 		{"pulse", p58, (*escpos.Writer).Pulse, "1b700032fa"},
-		{"job end", p58, (*escpos.Writer).JobEnd, "1d7201"},
+		{"job end", p58, (*escpos.Writer).JobEnd, "1d7231"},
 		{"qr native", p80, func(w *escpos.Writer) {
 			if _, err := w.QRNative("AB", escpos.QROptions{EC: escpos.ECLow}); err != nil {
 				t.Fatal(err)
