@@ -315,33 +315,37 @@ func (c *Client) SetTokens(t Tokens) {
 }
 
 // accessToken is the token source of the session calls: it refreshes the access
-// token RefreshSkew before it expires and logs in again when the refresh token
-// is gone or rejected.
+// token RefreshSkew before it expires and logs in again when there is no
+// refresh token or KSeF rejects it. loginMu makes concurrent callers share one
+// refresh or login instead of each starting their own.
 func (c *Client) accessToken(ctx context.Context) (string, error) {
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
 	c.tokensMu.Lock()
-	defer c.tokensMu.Unlock()
+	t := c.tokens
+	c.tokensMu.Unlock()
 	now := c.now()
-	if c.tokens.access.Token != "" && now.Add(c.skew).Before(c.tokens.access.ValidUntil) {
-		return c.tokens.access.Token, nil
+	if t.access.Token != "" && now.Add(c.skew).Before(t.access.ValidUntil) {
+		return t.access.Token, nil
 	}
-	if c.tokens.refresh.Token != "" && now.Before(c.tokens.refresh.ValidUntil) {
-		t, err := c.Refresh(ctx, c.tokens.refresh)
+	if t.refresh.Token != "" && now.Before(t.refresh.ValidUntil) {
+		acc, err := c.Refresh(ctx, t.refresh)
 		if err == nil {
-			c.tokens.access = t
-			return t.Token, nil
+			c.tokensMu.Lock()
+			c.tokens.access = acc
+			c.tokensMu.Unlock()
+			return acc.Token, nil
 		}
 		if !errors.Is(err, ErrUnauthorized) {
 			return "", err
 		}
 		c.log.Info("ksef refresh token rejected, logging in again")
 	}
-	c.tokensMu.Unlock()
-	_, err := c.Authenticate(ctx)
-	c.tokensMu.Lock()
+	tok, err := c.Authenticate(ctx)
 	if err != nil {
 		return "", err
 	}
-	return c.tokens.access.Token, nil
+	return tok.Access.Token, nil
 }
 
 // earliestExpiry returns the token's validUntil or its JWT exp, whichever is

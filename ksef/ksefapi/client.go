@@ -86,7 +86,8 @@ type Client struct {
 	pollTO   time.Duration
 	skew     time.Duration
 	keys     keyCache
-	tokensMu sync.Mutex // guards tokens; held across a refresh so only one runs
+	loginMu  sync.Mutex // serializes refresh and re-login in accessToken
+	tokensMu sync.Mutex // guards tokens
 	tokens   tokenState
 }
 

@@ -585,3 +585,91 @@ func TestBatchRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestWaitSessionFailure(t *testing.T) {
+	f := newFake(t)
+	c := authed(t, f)
+	polls := 0
+	f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/v2/sessions/"+fakeBatchRef {
+			return false
+		}
+		polls++
+		switch polls {
+		case 1:
+			w.WriteHeader(http.StatusBadGateway) // a transient gateway error is polled through
+			w.Write([]byte("<html>502</html>"))
+			return true
+		case 2:
+			f.reply(w, 200, "SessionStatusResponse", map[string]any{"dateCreated": "2026-11-21T12:00:00Z", "dateUpdated": "2026-11-21T12:00:00Z",
+				"status": map[string]any{"code": 150, "description": "Trwa przetwarzanie"}})
+			return true
+		}
+		f.reply(w, 200, "SessionStatusResponse", map[string]any{"dateCreated": "2026-11-21T12:00:00Z", "dateUpdated": "2026-11-21T12:00:00Z",
+			"status": map[string]any{"code": 430, "description": "Błąd dekompresji pierwotnego archiwum"}})
+		return true
+	})
+	st, err := c.WaitSession(context.Background(), fakeBatchRef)
+	var se *ksefapi.StatusError
+	if !errors.As(err, &se) || se.Code != 430 || st == nil || st.Status.Code != 430 {
+		t.Fatalf("WaitSession() = %+v, %v; want StatusError 430", st, err)
+	}
+	if polls != 3 {
+		t.Fatalf("polls = %d, want 3", polls)
+	}
+}
+
+func TestWaitSessionTimeout(t *testing.T) {
+	f := newFake(t)
+	c, err := ksefapi.New(ksefapi.Config{BaseURL: f.srv.URL + "/v2", HTTPClient: f.srv.Client(), Context: testCtx,
+		Auth: ksefapi.TokenAuth{Token: fakeKsefToken}, Now: func() time.Time { return fakeNow },
+		PollInterval: time.Millisecond, PollTimeout: 30 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetTokens(ksefapi.Tokens{Access: ksefapi.Token{Token: f.accessTok, ValidUntil: fakeNow.Add(time.Hour)}})
+	f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+		f.reply(w, 200, "SessionStatusResponse", map[string]any{"dateCreated": "2026-11-21T12:00:00Z", "dateUpdated": "2026-11-21T12:00:00Z",
+			"status": map[string]any{"code": 170, "description": "Sesja interaktywna zamknięta"}})
+		return true
+	})
+	if _, err := c.WaitSession(context.Background(), fakeSessionRef); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitSession() on a stuck session = %v, want DeadlineExceeded", err)
+	}
+}
+
+// TestConcurrentSends shares one client and session between goroutines whose
+// access token has just expired; run with -race. Exactly one refresh may happen.
+func TestConcurrentSends(t *testing.T) {
+	f := newFake(t)
+	c := f.client(t, ksefapi.TokenAuth{Token: fakeKsefToken})
+	s, err := c.OpenOnline(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetTokens(ksefapi.Tokens{Access: ksefapi.Token{Token: "expired", ValidUntil: fakeNow},
+		Refresh: ksefapi.Token{Token: "refresh-token", ValidUntil: fakeNow.Add(time.Hour)}})
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			_, err := s.Send(context.Background(), []byte(fmt.Sprintf("<Faktura>%d</Faktura>", i)), ksefapi.SendOptions{})
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.count("POST /v2/auth/token/redeem"); got != 1 {
+		t.Fatalf("logins = %d, want 1", got)
+	}
+	if got := f.count("POST /v2/auth/token/refresh"); got != 1 {
+		t.Fatalf("refreshes = %d, want 1", got)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.invoices) != 8 {
+		t.Fatalf("server got %d invoices", len(f.invoices))
+	}
+}
