@@ -267,9 +267,6 @@ func (c *Client) WaitAuth(ctx context.Context, init *AuthInit) error {
 	return c.pollUntil(ctx, func(ctx context.Context) (bool, error) {
 		st, err := c.AuthStatus(ctx, init)
 		if err != nil {
-			if Retryable(err) && ctx.Err() == nil {
-				return false, nil
-			}
 			return false, err
 		}
 		switch {

@@ -317,18 +317,30 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// poll calls check until it reports done, with backoff, bounded by the poll timeout.
+// pollUntil calls check until it reports done, with backoff, bounded by the
+// poll timeout. A retryable failure (a 5xx, a dropped connection, a 429) is
+// polled through; a 429 waits at least its Retry-After.
 func (cl *Client) pollUntil(ctx context.Context, check func(context.Context) (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, cl.pollTO)
 	defer cancel()
 	var d time.Duration
 	for {
 		done, err := check(ctx)
-		if err != nil || done {
-			return err
+		if done {
+			return nil
 		}
-		d = cl.poll.next(d)
-		if err := sleep(ctx, d); err != nil {
+		wait := cl.poll.next(d)
+		d = wait
+		if err != nil {
+			if !Retryable(err) || ctx.Err() != nil {
+				return err
+			}
+			var ae *APIError
+			if errors.As(err, &ae) && ae.RetryAfter > wait {
+				wait = ae.RetryAfter
+			}
+		}
+		if err := sleep(ctx, wait); err != nil {
 			return fmt.Errorf("ksefapi: poll: %w", err)
 		}
 	}

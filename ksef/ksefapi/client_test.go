@@ -512,7 +512,7 @@ func invoiceStatusJSON(n, code int) map[string]any {
 func TestBatch(t *testing.T) {
 	f := newFake(t)
 	c := authed(t, f)
-	const n = 40
+	const n = 1000
 	invoices := func(yield func(string, []byte) bool) {
 		for i := range n {
 			// Incompressible-ish content so the archive spans several small parts.
@@ -523,7 +523,7 @@ func TestBatch(t *testing.T) {
 		}
 	}
 	tmp := t.TempDir()
-	res, err := c.SendBatch(context.Background(), invoices, ksefapi.BatchOptions{PartSize: 1024, TempDir: tmp, OfflineMode: true})
+	res, err := c.SendBatch(context.Background(), invoices, ksefapi.BatchOptions{PartSize: 16 << 10, TempDir: tmp, OfflineMode: true})
 	if err != nil {
 		t.Fatalf("SendBatch: %v", err)
 	}

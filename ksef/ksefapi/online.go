@@ -244,9 +244,6 @@ func (c *Client) WaitSession(ctx context.Context, ref string) (*SessionStatus, e
 	err := c.pollUntil(ctx, func(ctx context.Context) (bool, error) {
 		st, err := c.SessionStatus(ctx, ref)
 		if err != nil {
-			if Retryable(err) && ctx.Err() == nil {
-				return false, nil
-			}
 			return false, err
 		}
 		last = st
