@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/posagent/posagent/ksef"
 )
 
 // NSFA3 is the FA(3) target namespace.
@@ -273,13 +275,7 @@ func (s *Server) nextKSeFNumber(nip string, now time.Time) string {
 	u[0] = 0x01
 	u[1], u[2] = s.st.Epoch[0], s.st.Epoch[1]
 	u[3], u[4], u[5] = byte(s.st.Seq>>16), byte(s.st.Seq>>8), byte(s.st.Seq)
-	return ksefNumber(nip, now.In(warsaw), u)
-}
-
-// ksefNumber formats NIP-YYYYMMDD-HHHHHHHHHHHH-CC with its CRC-8.
-func ksefNumber(nip string, day time.Time, u [6]byte) string {
-	head := fmt.Sprintf("%s-%s-%X", nip, day.Format("20060102"), u[:])
-	return fmt.Sprintf("%s-%02X", head, crc8([]byte(head)))
+	return ksef.NewKSeFNumber(nip, now, u)
 }
 
 // StoredInvoice is one invoice the simulator accepted (status 200).

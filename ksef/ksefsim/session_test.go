@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/internal/testutil"
+	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefsim"
 )
 
@@ -32,6 +33,9 @@ func TestOnlineSession(t *testing.T) {
 	}
 	if !strings.HasPrefix(st.KsefNumber, testNIP+"-20260310-") || !validCRC(st.KsefNumber) {
 		t.Fatalf("KSeF number %q: wrong shape or CRC", st.KsefNumber)
+	}
+	if k, err := ksef.ParseKSeFNumber(st.KsefNumber); err != nil || k.NIP != testNIP {
+		t.Fatalf("ksef.ParseKSeFNumber(%q) = %+v, %v", st.KsefNumber, k, err)
 	}
 	tests := []struct {
 		name string

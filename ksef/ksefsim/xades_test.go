@@ -49,7 +49,7 @@ var (
 // newIdentity makes a self-signed certificate naming nip the way KSeF reads
 // it: organizationIdentifier VATPL- for RSA (a seal), serialNumber TINPL- for
 // EC (a person).
-func newIdentity(t *testing.T, nip string, ec bool) identity {
+func newIdentity(t testing.TB, nip string, ec bool) identity {
 	t.Helper()
 	var signer crypto.Signer
 	subj := pkix.Name{Country: []string{"PL"}}
@@ -98,7 +98,7 @@ func authRequestXML(challenge, nip string) string {
 
 // excC14N canonicalizes the element at path (tags, root first) of doc as it
 // sits in its document, the way a verifier must.
-func excC14N(t *testing.T, doc *etree.Document, find func(*etree.Document) *etree.Element) []byte {
+func excC14N(t testing.TB, doc *etree.Document, find func(*etree.Document) *etree.Element) []byte {
 	t.Helper()
 	b, err := doc.WriteToBytes()
 	if err != nil {
@@ -131,7 +131,7 @@ func sha(b []byte) []byte { h := sha256.Sum256(b); return h[:] }
 // signXAdES wraps unsigned in an enveloped XAdES-BES signature: exc-c14n,
 // SHA-256, RSA PKCS#1 v1.5 or ECDSA with R||S, SignedProperties with
 // SigningTime and SigningCertificate.
-func signXAdES(t *testing.T, unsigned string, id identity, signingTime time.Time) []byte {
+func signXAdES(t testing.TB, unsigned string, id identity, signingTime time.Time) []byte {
 	t.Helper()
 	doc := etree.NewDocument()
 	if err := doc.ReadFromString(unsigned); err != nil {
