@@ -219,8 +219,12 @@ func (cl *Client) do(ctx context.Context, c call, out any) (http.Header, error) 
 const maxBody = 16 << 20
 
 func (cl *Client) doRaw(ctx context.Context, c call) (http.Header, []byte, error) {
-	u := *cl.base
-	u.Path = cl.base.Path + c.path
+	// c.path is already escaped (url.PathEscape on every variable segment), so
+	// it is joined as text rather than assigned to URL.Path, which would escape it twice.
+	u, err := url.Parse(cl.base.String() + c.path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ksefapi: %s: build URL: %w", c.op, err)
+	}
 	if len(c.query) > 0 {
 		u.RawQuery = c.query.Encode()
 	}
@@ -278,6 +282,9 @@ func (cl *Client) send(req *http.Request, op string, wantCode int) (http.Header,
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	cl.log.Debug("ksef call", "op", op, "method", req.Method, "status", resp.StatusCode, "took", cl.now().Sub(start))
+	if w := resp.Header.Get("X-System-Warning"); w != "" {
+		cl.log.Warn("ksef system warning", "op", op, "warning", w)
+	}
 	if err != nil {
 		return resp.Header, nil, &APIError{Op: op, Status: resp.StatusCode, Err: fmt.Errorf("read body: %w", err)}
 	}

@@ -104,6 +104,26 @@ func (c *Client) DownloadUPO(ctx context.Context, downloadURL string) (*UPO, []b
 	if err != nil {
 		return nil, nil, err
 	}
+	return checkUPO(h, body)
+}
+
+// InvoiceUPO fetches the UPO of one invoice through the API (with the bearer),
+// for when the pre-signed upoDownloadUrl has expired.
+func (c *Client) InvoiceUPO(ctx context.Context, sessionRef, invoiceRef string) (*UPO, []byte, error) {
+	if sessionRef == "" || invoiceRef == "" {
+		return nil, nil, fmt.Errorf("%w: empty reference", ErrInvalidInput)
+	}
+	h, body, err := c.doRaw(ctx, call{op: "invoice UPO", method: http.MethodGet, accept: "application/xml", auth: accessBearer,
+		path: "/sessions/" + url.PathEscape(sessionRef) + "/invoices/" + url.PathEscape(invoiceRef) + "/upo"})
+	if err != nil {
+		return nil, nil, err
+	}
+	return checkUPO(h, body)
+}
+
+// checkUPO verifies body against x-ms-meta-hash (when the header is present)
+// and parses it.
+func checkUPO(h http.Header, body []byte) (*UPO, []byte, error) {
 	if want := strings.TrimSpace(h.Get("x-ms-meta-hash")); want != "" {
 		got := sha256.Sum256(body)
 		wb, err := base64.StdEncoding.DecodeString(want)

@@ -142,3 +142,31 @@ func TestDownloadUPO(t *testing.T) {
 		t.Fatalf("DownloadUPO(file URL) = %v, want ErrInvalidInput", err)
 	}
 }
+
+func TestInvoiceUPO(t *testing.T) {
+	upo := officialUPO(t, "upo-faktura-kontekst-id-nip.xml")
+	sum := sha256.Sum256(upo)
+	f := newFake(t)
+	c := authed(t, f)
+	var gotAuth, gotPath string
+	f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, "/upo") {
+			return false
+		}
+		gotAuth, gotPath = r.Header.Get("Authorization"), r.URL.Path
+		w.Header().Set("x-ms-meta-hash", base64.StdEncoding.EncodeToString(sum[:]))
+		w.Header().Set("Content-Type", "application/xml")
+		w.Write(upo)
+		return true
+	})
+	u, _, err := c.InvoiceUPO(context.Background(), fakeSessionRef, "20250625-EE-319D7EE000-B67F415CDC-2C")
+	if err != nil {
+		t.Fatalf("InvoiceUPO: %v", err)
+	}
+	if gotAuth != "Bearer "+f.accessTok || gotPath != "/v2/sessions/"+fakeSessionRef+"/invoices/20250625-EE-319D7EE000-B67F415CDC-2C/upo" {
+		t.Fatalf("request %q with %q", gotPath, gotAuth)
+	}
+	if len(u.Documents) != 1 {
+		t.Fatalf("documents = %d", len(u.Documents))
+	}
+}

@@ -25,6 +25,7 @@ type api interface {
 	InvoiceStatus(ctx context.Context, sessionRef, invoiceRef string) (*ksefapi.InvoiceStatus, error)
 	AllInvoices(ctx context.Context, sessionRef string, failed bool) ([]ksefapi.InvoiceStatus, error)
 	DownloadUPO(ctx context.Context, url string) (*ksefapi.UPO, []byte, error)
+	InvoiceUPO(ctx context.Context, sessionRef, invoiceRef string) (*ksefapi.UPO, []byte, error)
 	SendBatch(ctx context.Context, invoices iter.Seq2[string, []byte], opts ksefapi.BatchOptions) (*ksefapi.BatchResult, error)
 	Availability(ctx context.Context) (*ksefapi.Availability, error)
 }
@@ -47,6 +48,7 @@ type Client struct {
 	InvoiceStatusFunc func(ctx context.Context, sessionRef, invoiceRef string) (*ksefapi.InvoiceStatus, error)
 	AllInvoicesFunc   func(ctx context.Context, sessionRef string, failed bool) ([]ksefapi.InvoiceStatus, error)
 	DownloadUPOFunc   func(ctx context.Context, url string) (*ksefapi.UPO, []byte, error)
+	InvoiceUPOFunc    func(ctx context.Context, sessionRef, invoiceRef string) (*ksefapi.UPO, []byte, error)
 	SendBatchFunc     func(ctx context.Context, invoices iter.Seq2[string, []byte], opts ksefapi.BatchOptions) (*ksefapi.BatchResult, error)
 	AvailabilityFunc  func(ctx context.Context) (*ksefapi.Availability, error)
 
@@ -154,6 +156,15 @@ func (c *Client) DownloadUPO(ctx context.Context, url string) (*ksefapi.UPO, []b
 		return nil, nil, notSet("DownloadUPO")
 	}
 	return c.DownloadUPOFunc(ctx, url)
+}
+
+// InvoiceUPO calls InvoiceUPOFunc.
+func (c *Client) InvoiceUPO(ctx context.Context, sessionRef, invoiceRef string) (*ksefapi.UPO, []byte, error) {
+	c.record("InvoiceUPO")
+	if c.InvoiceUPOFunc == nil {
+		return nil, nil, notSet("InvoiceUPO")
+	}
+	return c.InvoiceUPOFunc(ctx, sessionRef, invoiceRef)
 }
 
 // SendBatch calls SendBatchFunc.
