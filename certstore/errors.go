@@ -50,6 +50,9 @@ var (
 	ErrNoSecret = errors.New("certstore: set exactly one of PassphraseFile or MachineKeyFile")
 	// ErrEmptySecret is returned when the passphrase or machine key file is empty.
 	ErrEmptySecret = errors.New("certstore: secret file is empty")
+	// ErrShortPassphrase is returned when a passphrase file holds fewer than
+	// MinPassphraseLen bytes.
+	ErrShortPassphrase = errors.New("certstore: passphrase too short")
 	// ErrBadMachineKey is returned when a machine key file does not hold 64 hex digits.
 	ErrBadMachineKey = errors.New("certstore: machine key file must hold 64 hex digits")
 	// ErrInsecurePermissions is returned when a secret file or the store

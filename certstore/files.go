@@ -12,6 +12,10 @@ import (
 	"path/filepath"
 )
 
+// MinPassphraseLen is the shortest passphrase Open accepts. argon2id slows
+// guessing, but cannot save a passphrase of a few characters.
+const MinPassphraseLen = 12
+
 const (
 	fileMode = 0o600
 	dirMode  = 0o700
@@ -83,12 +87,18 @@ func readSecretFile(path string, machine bool) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s", ErrEmptySecret, path)
 	}
 	if !machine {
+		if len(secret) < MinPassphraseLen {
+			clear(b)
+			return nil, fmt.Errorf("%w: %s holds %d bytes, want at least %d", ErrShortPassphrase, path, len(secret), MinPassphraseLen)
+		}
 		return secret, nil
 	}
+	defer clear(b)
+	if len(secret) != 64 {
+		return nil, fmt.Errorf("%w: %s", ErrBadMachineKey, path)
+	}
 	k := make([]byte, 32)
-	n, err := hex.Decode(k, secret)
-	clear(b)
-	if err != nil || n != 32 || len(secret) != 64 {
+	if _, err := hex.Decode(k, secret); err != nil {
 		clear(k)
 		return nil, fmt.Errorf("%w: %s", ErrBadMachineKey, path)
 	}

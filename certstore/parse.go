@@ -35,7 +35,8 @@ const (
 // one matching the key is kept) and one private key block ("PRIVATE KEY"
 // PKCS#8, "RSA PRIVATE KEY" PKCS#1 or "EC PRIVATE KEY" SEC1), or binary
 // PKCS#12 opened with password. A certificate and a key kept in two PEM
-// files are passed concatenated, with or without a newline between them. The password is ignored for PEM.
+// files are passed concatenated, with or without a newline between them.
+// The password is ignored for PEM.
 //
 // Checks, in order: the input is readable ([ParseError]), the key is RSA of
 // at least 2048 bits or ECDSA P-256 ([KeyError]), the key matches the
@@ -58,7 +59,10 @@ func Parse(usage Usage, data []byte, password string, now time.Time) (*Cert, err
 	case bytes.Contains(data, []byte("-----BEGIN ")):
 		// Two files joined without a final newline glue END to BEGIN, and
 		// pem.Decode would then skip both blocks.
-		certs, key, err = parsePEM(bytes.ReplaceAll(data, []byte("-----BEGIN "), []byte("\n-----BEGIN ")))
+		joined := bytes.ReplaceAll(data, []byte("-----BEGIN "), []byte("\n-----BEGIN "))
+		certs, key, err = parsePEM(joined)
+		clear(joined) // a copy of the key's PEM; parsed values do not alias it
+
 	default:
 		certs, key, err = parsePKCS12(data, password)
 	}

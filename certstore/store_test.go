@@ -169,7 +169,7 @@ func TestStoreFilesAndPermissions(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
-	good := writeSecret(t, dir, "passphrase\n", 0o600)
+	good := writeSecret(t, dir, "long enough passphrase\n", 0o600)
 	storeDir := filepath.Join(dir, "store")
 	if _, err := certstore.Open(storeDir, fastOpts(certstore.Options{PassphraseFile: good})); err != nil {
 		t.Fatalf("Open: %v", err)
@@ -184,12 +184,14 @@ func TestOpenErrors(t *testing.T) {
 		}
 		return p
 	}
-	loose := file("loose", "passphrase\n", 0o644)
-	groupOnly := file("group", "passphrase\n", 0o640)
-	wrong := file("wrong", "Passphrase\n", 0o600)
+	loose := file("loose", "long enough passphrase\n", 0o644)
+	groupOnly := file("group", "long enough passphrase\n", 0o640)
+	wrong := file("wrong", "Passphrase-wrong\n", 0o600)
+	short := file("short", "elevenchars\n", 0o600)
 	empty := file("empty", "\n", 0o600)
 	shortMachine := file("short.key", "abcd\n", 0o600)
 	nonHexMachine := file("nonhex.key", strings.Repeat("zz", 32)+"\n", 0o600)
+	longMachine := file("long.key", strings.Repeat("ab", 40)+"\n", 0o600)
 	otherMachine := filepath.Join(dir, "other.key")
 	if err := certstore.CreateMachineKey(otherMachine); err != nil {
 		t.Fatal(err)
@@ -213,9 +215,11 @@ func TestOpenErrors(t *testing.T) {
 		{"passphrase 0640", storeDir, &certstore.Options{PassphraseFile: groupOnly}, certstore.ErrInsecurePermissions},
 		{"missing passphrase file", storeDir, &certstore.Options{PassphraseFile: filepath.Join(dir, "nope")}, fs.ErrNotExist},
 		{"empty passphrase", storeDir, &certstore.Options{PassphraseFile: empty}, certstore.ErrEmptySecret},
+		{"11-byte passphrase", storeDir, &certstore.Options{PassphraseFile: short}, certstore.ErrShortPassphrase},
 		{"wrong passphrase", storeDir, &certstore.Options{PassphraseFile: wrong}, certstore.ErrWrongSecret},
 		{"machine key of another store", storeDir, &certstore.Options{MachineKeyFile: otherMachine}, certstore.ErrWrongSecret},
 		{"short machine key", storeDir, &certstore.Options{MachineKeyFile: shortMachine}, certstore.ErrBadMachineKey},
+		{"long machine key", storeDir, &certstore.Options{MachineKeyFile: longMachine}, certstore.ErrBadMachineKey},
 		{"non-hex machine key", storeDir, &certstore.Options{MachineKeyFile: nonHexMachine}, certstore.ErrBadMachineKey},
 		{"store dir 0755", openDir, &certstore.Options{PassphraseFile: good}, certstore.ErrInsecurePermissions},
 	}
@@ -262,7 +266,7 @@ func TestDefaultKDF(t *testing.T) {
 		t.Skip("argon2id with 64 MiB")
 	}
 	dir := t.TempDir()
-	pass := writeSecret(t, dir, "pass", 0o600)
+	pass := writeSecret(t, dir, "long enough passphrase", 0o600)
 	start := time.Now()
 	if _, err := certstore.Open(filepath.Join(dir, "s"), &certstore.Options{PassphraseFile: pass}); err != nil {
 		t.Fatal(err)

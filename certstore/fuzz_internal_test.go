@@ -2,6 +2,9 @@ package certstore
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -26,6 +29,27 @@ func FuzzOpenMeta(f *testing.F) {
 			t.Fatal("openMeta accepted a verifier it never sealed")
 		} else if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrWrongSecret) {
 			t.Fatalf("openMeta() error = %v, want ErrCorrupt or ErrWrongSecret", err)
+		}
+	})
+}
+
+func FuzzReadSecretFile(f *testing.F) {
+	f.Add([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"))
+	f.Add([]byte("a long enough passphrase\r\n"))
+	f.Add([]byte(strings.Repeat("ab", 40)))
+	f.Add([]byte("\n"))
+	path := filepath.Join(f.TempDir(), "secret")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if k, err := readSecretFile(path, true); err == nil && len(k) != 32 {
+			t.Fatalf("machine key of %d bytes accepted", len(k))
+		} else if err != nil && !errors.Is(err, ErrBadMachineKey) && !errors.Is(err, ErrEmptySecret) && len(data) <= maxSecretFile {
+			t.Fatalf("machine key error = %v", err)
+		}
+		if p, err := readSecretFile(path, false); err == nil && len(p) < MinPassphraseLen {
+			t.Fatalf("passphrase of %d bytes accepted", len(p))
 		}
 	})
 }
