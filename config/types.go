@@ -96,3 +96,8 @@ func (d *Date) UnmarshalText(b []byte) error {
 type valueError struct{ value, allowed string }
 
 func (e *valueError) Error() string { return e.value + " is not " + e.allowed }
+
+// In returns midnight of the date in loc (use Europe/Warsaw for business days).
+func (d Date) In(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
