@@ -8,10 +8,20 @@
 //
 // # Concepts
 //
-// A Server holds all state in memory behind one mutex. Handler serves the API
-// under /v2, pre-signed blob URLs (UPO downloads and batch part uploads) under
-// /blob, the availability feed under /latarnia and the fault controls under
-// /admin. Use it with httptest.NewServer(s.Handler()) or Start/Close.
+// A Server holds all state in memory behind one mutex. Handler serves:
+//
+//	/v2/...              the API endpoints the client uses (bearer-protected
+//	                     where KSeF requires it; 401 otherwise)
+//	/blob/upo/...        pre-signed UPO downloads (GET, no bearer, HMAC + expiry)
+//	/blob/batch/...      pre-signed batch part uploads (PUT, no bearer)
+//	/latarnia/status     the availability feed {status, messages[]}
+//	/latarnia/messages   its message list
+//	/admin/...           fault controls and inspection (JSON; see adminHandler)
+//
+// Use it with httptest.NewServer(s.Handler()) or Start/Close. Errors come as
+// problem+json when the request has X-Error-Format: problem-details, else as
+// the legacy ExceptionResponse; 401 and 403 are always problem+json, as in
+// the OpenAPI document.
 //
 // Processing is synchronous: an invoice is decrypted, checked and numbered
 // when it arrives, but the result is reported as "processing" until
@@ -32,7 +42,10 @@
 //
 // The simulator has no permission model beyond "the subject's NIP is the
 // context NIP", no FA(3) XSD validation (only the basics the docs list), and
-// no persistence of invoice XML: it keeps hashes, numbers and dates. The
-// /admin endpoints are unauthenticated: never expose a simulator to a
-// network you do not trust.
+// no persistence of invoice XML: it keeps hashes, numbers and dates. Batch
+// parts uploaded to a session that is still open are not saved in the state
+// file. A rate-limit block does not grow on repeated violations (KSeF's
+// does). ProcessingDelay is not divided by TimeScale. The /admin endpoints
+// are unauthenticated: never expose a simulator to a network you do not
+// trust.
 package ksefsim
