@@ -1,14 +1,18 @@
 package ksefapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 )
 
@@ -119,5 +123,39 @@ func TestEveryCall(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestAvailabilityNotConfigured(t *testing.T) {
+	c, err := ksefapi.New(ksefapi.Config{Environment: ksef.EnvDemo, Context: testCtx, Auth: ksefapi.TokenAuth{Token: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Availability(context.Background()); !errors.Is(err, ksefapi.ErrNoAvailabilityURL) {
+		t.Fatalf("Availability() on DEMO = %v, want ErrNoAvailabilityURL", err)
+	}
+}
+
+func TestSystemWarningLogged(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-System-Warning", "Planowana przerwa techniczna 16:00")
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"challenge":"` + fakeChallenge + `","timestamp":"2026-11-21T12:00:00Z","timestampMs":1,"clientIp":"1.2.3.4"}`))
+	}))
+	defer srv.Close()
+	var logs bytes.Buffer
+	c, err := ksefapi.New(ksefapi.Config{BaseURL: srv.URL + "/v2", HTTPClient: srv.Client(), Context: testCtx,
+		Auth: ksefapi.TokenAuth{Token: fakeKsefToken}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Challenge(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "Planowana przerwa") {
+		t.Fatalf("warning not logged: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), "secret") {
+		t.Fatalf("token in logs: %s", logs.String())
 	}
 }

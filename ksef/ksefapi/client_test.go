@@ -1,12 +1,14 @@
 package ksefapi_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -671,5 +673,34 @@ func TestConcurrentSends(t *testing.T) {
 	defer f.mu.Unlock()
 	if len(f.invoices) != 8 {
 		t.Fatalf("server got %d invoices", len(f.invoices))
+	}
+}
+
+func TestNoSecretsInLogsOrErrors(t *testing.T) {
+	f := newFake(t)
+	var logs bytes.Buffer
+	c, err := ksefapi.New(ksefapi.Config{BaseURL: f.srv.URL + "/v2", HTTPClient: f.srv.Client(), Context: testCtx,
+		Auth: ksefapi.TokenAuth{Token: fakeKsefToken}, Now: func() time.Time { return fakeNow }, PollInterval: time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.Authenticate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+		f.problem(w, 400, 21405, "Błąd walidacji")
+		return true
+	})
+	_, err = c.OpenOnline(context.Background())
+	out := logs.String() + fmt.Sprint(err) + fmt.Sprintf("%+v", tok)
+	for _, secret := range []string{"secretsecret", tok.Access.Token, "refresh-token", "auth-op-token"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("secret %q leaked:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(logs.String(), "ksef authenticated") {
+		t.Fatalf("expected log lines, got:\n%s", logs.String())
 	}
 }

@@ -37,8 +37,6 @@ var (
 	ErrUnauthorized = errors.New("ksefapi: unauthorized")
 	// ErrNoPublicKey is returned when no MF certificate with the wanted usage is valid now.
 	ErrNoPublicKey = errors.New("ksefapi: no valid public key for usage")
-	// ErrNotAuthenticated is returned by session calls before Authenticate succeeded.
-	ErrNotAuthenticated = errors.New("ksefapi: not authenticated")
 	// ErrUPOHashMismatch is returned when a downloaded UPO does not match its x-ms-meta-hash header.
 	ErrUPOHashMismatch = errors.New("ksefapi: UPO hash mismatch")
 	// ErrSessionClosed is returned when sending into a session this client already closed.
