@@ -194,3 +194,25 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 		})
 	}
 }
+
+// The .deb ships build/systemd/posagent.service; it must be exactly what
+// kardianos/service would install, so the two paths never drift apart.
+func TestPackagedUnitMatchesRender(t *testing.T) {
+	got, err := svcunit.Render(svcunit.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "..", "build", "systemd", "posagent.service")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from Render(Params{}); run go test ./internal/svcunit -update", path)
+	}
+}
