@@ -78,7 +78,7 @@ func (s Subject) rdnSequence() (pkix.RDNSequence, error) {
 	if s.CommonName == "" {
 		return nil, &SubjectError{Field: "commonName", Reason: "required"}
 	}
-	if len(s.CountryName) != 2 || strings.ToUpper(s.CountryName) != s.CountryName || !isPrintableString(s.CountryName) {
+	if c := s.CountryName; len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
 		return nil, &SubjectError{Field: "countryName", Reason: "must be two uppercase letters"}
 	}
 	steps := []attr{

@@ -138,6 +138,7 @@ func TestCreateCSRErrors(t *testing.T) {
 		{"no commonName", with(func(s *certstore.Subject) { s.CommonName = "" }), "", certstore.ErrInvalidSubject, "commonName"},
 		{"no country", with(func(s *certstore.Subject) { s.CountryName = "" }), "", certstore.ErrInvalidSubject, "countryName"},
 		{"lowercase country", with(func(s *certstore.Subject) { s.CountryName = "pl" }), "", certstore.ErrInvalidSubject, "countryName"},
+		{"digit in country", with(func(s *certstore.Subject) { s.CountryName = "P1" }), "", certstore.ErrInvalidSubject, "countryName"},
 		{"three-letter country", with(func(s *certstore.Subject) { s.CountryName = "POL" }), "", certstore.ErrInvalidSubject, "countryName"},
 		{"serialNumber not printable", with(func(s *certstore.Subject) { s.SerialNumber = "PESEL-Ż" }), "", certstore.ErrInvalidSubject, "serialNumber"},
 		{"commonName too long", with(func(s *certstore.Subject) { s.CommonName = strings.Repeat("ż", 65) }), "", certstore.ErrInvalidSubject, "commonName"},

@@ -1,6 +1,8 @@
 package certstore_test
 
 import (
+	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"os"
 	"path/filepath"
@@ -98,6 +100,49 @@ func FuzzLoad(f *testing.F) {
 		}
 		if !publicEqual(c.Public(), &ec256.PublicKey) {
 			t.Fatal("Load() returned a key that was never imported")
+		}
+	})
+}
+
+// FuzzSubject round-trips DN attributes through a CSR: NewCSR either
+// refuses them with a *SubjectError or writes exactly what it was given.
+func FuzzSubject(f *testing.F) {
+	keys(f)
+	f.Add("Zażółć Gęślą", "PL", "Jan", "Kowalski", "TINPL-5265877635", "VATPL-5265877635")
+	f.Add("", "pl", "", "", "", "")
+	f.Add("a,b+c", "DE", "\x00", " x", "PESEL-Ż", "\xff")
+	f.Fuzz(func(t *testing.T, cn, country, given, surname, serial, orgID string) {
+		subj := certstore.Subject{CommonName: cn, CountryName: country, Surname: surname, SerialNumber: serial, OrganizationIdentifier: orgID}
+		if given != "" {
+			subj.GivenNames = []string{given}
+		}
+		csr, err := certstore.NewCSR(ec256, subj)
+		if err != nil {
+			var se *certstore.SubjectError
+			if !errors.As(err, &se) {
+				t.Fatalf("NewCSR() error = %v, want *SubjectError", err)
+			}
+			return
+		}
+		req, err := x509.ParseCertificateRequest(csr.DER)
+		if err != nil {
+			t.Fatalf("own CSR does not parse: %v", err)
+		}
+		if err := req.CheckSignature(); err != nil {
+			t.Fatalf("own CSR signature: %v", err)
+		}
+		var seq []rdnSET
+		if _, err := asn1.Unmarshal(req.RawSubject, &seq); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, rdn := range seq {
+			got[rdn[0].Type.String()] += string(rdn[0].Value.Bytes)
+		}
+		for oid, want := range map[string]string{"2.5.4.3": cn, "2.5.4.6": country, "2.5.4.42": given, "2.5.4.4": surname, "2.5.4.5": serial, "2.5.4.97": orgID} {
+			if got[oid] != want {
+				t.Fatalf("attribute %s = %q, want %q", oid, got[oid], want)
+			}
 		}
 	})
 }

@@ -1,5 +1,3 @@
-// Package certstoretest provides test helpers for code that uses certstore:
-// a store in a temporary directory and generated certificates.
 package certstoretest
 
 import (
