@@ -164,3 +164,27 @@ func TestRenderNativeQRTooWide(t *testing.T) {
 		t.Errorf("graphics = %v, want none", page.Graphics)
 	}
 }
+
+// Render shares only the parsed font; concurrent renders must not race (go test -race).
+func TestRenderConcurrent(t *testing.T) {
+	p := mustProfile(t, "generic-58")
+	var buf bytes.Buffer
+	w := escpos.NewWriter(&buf, p)
+	w.Init()
+	w.Line("Zażółć gęślą jaźń")
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			page, err := escpos.Render(buf.Bytes(), p)
+			if err == nil && page.Lines[0].Text != "Zażółć gęślą jaźń" {
+				err = errors.New("wrong text " + page.Lines[0].Text)
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
