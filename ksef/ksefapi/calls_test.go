@@ -159,3 +159,68 @@ func TestSystemWarningLogged(t *testing.T) {
 		t.Fatalf("token in logs: %s", logs.String())
 	}
 }
+
+// TestSessionCallsFailures covers the calls that need an open session or a
+// login: a cancelled context and a vanished server must give a non-retryable
+// context.Canceled and a retryable transport APIError respectively.
+func TestSessionCallsFailures(t *testing.T) {
+	calls := []struct {
+		name string
+		run  func(ctx context.Context, c *ksefapi.Client, s *ksefapi.OnlineSession) error
+	}{
+		{"OpenOnline", func(ctx context.Context, c *ksefapi.Client, _ *ksefapi.OnlineSession) error {
+			_, err := c.OpenOnline(ctx)
+			return err
+		}},
+		{"Send", func(ctx context.Context, c *ksefapi.Client, s *ksefapi.OnlineSession) error {
+			_, err := c.SendInvoice(ctx, s, []byte("<Faktura/>"), ksefapi.SendOptions{})
+			return err
+		}},
+		{"Close", func(ctx context.Context, c *ksefapi.Client, s *ksefapi.OnlineSession) error { return c.CloseOnline(ctx, s) }},
+		{"SendBatch", func(ctx context.Context, c *ksefapi.Client, _ *ksefapi.OnlineSession) error {
+			_, err := c.SendBatch(ctx, func(yield func(string, []byte) bool) { yield("a.xml", []byte("<a/>")) },
+				ksefapi.BatchOptions{TempDir: t.TempDir()})
+			return err
+		}},
+		{"InvoiceUPO", func(ctx context.Context, c *ksefapi.Client, _ *ksefapi.OnlineSession) error {
+			_, _, err := c.InvoiceUPO(ctx, fakeSessionRef, "r")
+			return err
+		}},
+		{"Authenticate", func(ctx context.Context, c *ksefapi.Client, _ *ksefapi.OnlineSession) error {
+			_, err := c.Authenticate(ctx)
+			return err
+		}},
+	}
+	for _, call := range calls {
+		for _, mode := range []string{"network error", "cancelled context"} {
+			t.Run(call.name+"/"+mode, func(t *testing.T) {
+				f := newFake(t)
+				c := authed(t, f)
+				s, err := c.OpenOnline(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+				if mode == "network error" {
+					f.srv.Close()
+				} else {
+					cctx, cancel := context.WithCancel(ctx)
+					cancel()
+					ctx = cctx
+				}
+				err = call.run(ctx, c, s)
+				var ae *ksefapi.APIError
+				switch mode {
+				case "network error":
+					if !errors.As(err, &ae) || ae.Status != 0 || !ae.Retryable() {
+						t.Fatalf("err = %v, want retryable transport APIError", err)
+					}
+				case "cancelled context":
+					if !errors.Is(err, context.Canceled) || ksefapi.Retryable(err) {
+						t.Fatalf("err = %v, want non-retryable context.Canceled", err)
+					}
+				}
+			})
+		}
+	}
+}
