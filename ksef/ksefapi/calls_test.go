@@ -176,7 +176,9 @@ func TestSessionCallsFailures(t *testing.T) {
 			_, err := c.SendInvoice(ctx, s, []byte("<Faktura/>"), ksefapi.SendOptions{})
 			return err
 		}},
-		{"Close", func(ctx context.Context, c *ksefapi.Client, s *ksefapi.OnlineSession) error { return c.CloseOnline(ctx, s) }},
+		{"Close", func(ctx context.Context, c *ksefapi.Client, s *ksefapi.OnlineSession) error {
+			return c.CloseOnline(ctx, s)
+		}},
 		{"SendBatch", func(ctx context.Context, c *ksefapi.Client, _ *ksefapi.OnlineSession) error {
 			_, err := c.SendBatch(ctx, func(yield func(string, []byte) bool) { yield("a.xml", []byte("<a/>")) },
 				ksefapi.BatchOptions{TempDir: t.TempDir()})
