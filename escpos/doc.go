@@ -20,6 +20,9 @@
 // character the code page lacks is transliterated (ą→a, €→EUR, „→") and never sent
 // as '?'. Control characters in text are dropped, so text can never inject commands.
 //
+// SetCodePage switches code page mid-stream; SelfTest writes the page a technician
+// prints to choose a code page and a QR mode.
+//
 // Render interprets any byte stream — not only this package's output — into a Page:
 // an image for previews, the printed text lines, and the graphics (rasters and QR
 // symbols re-encoded from their stored data) with their positions, for tests.

@@ -1,6 +1,3 @@
-// Package escpostest helps tests check printed ESC/POS output: it decodes the QR
-// symbols of a rendered Page with an independent decoder (gozxing, a ZXing port), and
-// compares byte streams against golden files.
 package escpostest
 
 import (
