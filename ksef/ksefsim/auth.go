@@ -1,10 +1,12 @@
 package ksefsim
 
 import (
+	"bytes"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -50,7 +52,7 @@ func (s *Server) useChallenge(value string, now time.Time) (*challenge, error) {
 }
 
 func decodeJSON(body []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		return badRequest(21405, "Nieprawidłowy JSON: "+err.Error())
 	}
@@ -107,7 +109,8 @@ func (s *Server) handleXAdESAuth(c *call) (*response, error) {
 	}
 	req, cert, err := VerifyAuthTokenRequest(c.body, c.now)
 	if err != nil {
-		if xe, ok := err.(*XAdESError); ok {
+		var xe *XAdESError
+		if errors.As(err, &xe) {
 			return nil, badRequest(xe.Code, xe.Msg)
 		}
 		return nil, badRequest(9101, err.Error())

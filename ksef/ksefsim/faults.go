@@ -18,8 +18,10 @@ const (
 	Fault503     FaultKind = "503"     // 503 Service Unavailable with Retry-After: 1
 	FaultDelay   FaultKind = "delay"   // wait Delay (or until the client gives up), then serve
 	FaultDrop    FaultKind = "drop"    // hijack the connection and close it without a reply
-	Forever                = -1        // Fault.Count that never runs out
 )
+
+// Forever is a Fault.Count that never runs out; ClearFaults removes it.
+const Forever = -1
 
 // Fault describes an injected failure. It applies to the next Count requests
 // whose path starts with PathPrefix (empty: any path except /admin).

@@ -49,7 +49,7 @@ func TestRateLimit(t *testing.T) {
 	if r.status != 429 || !strings.Contains(string(r.body), "minutę") {
 		t.Fatalf("minute window never refused: %d %s", r.status, r.body)
 	}
-	t.Run("OtherIPOrContextUnaffected", func(t *testing.T) {
+	t.Run("OtherGroupUnaffected", func(t *testing.T) {
 		e := e.sub(t)
 		// Auth endpoints are another group: still open.
 		e.challenge()

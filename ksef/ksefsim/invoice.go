@@ -312,6 +312,11 @@ func (s *Server) Invoices() []StoredInvoice {
 			Receipts: s.st.DupCount[dupKey(inv.SellerNIP, inv.Kind, inv.Number)],
 		})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].KSeFNumber < out[j].KSeFNumber })
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Acquired.Equal(out[j].Acquired) {
+			return out[i].Acquired.Before(out[j].Acquired)
+		}
+		return out[i].KSeFNumber < out[j].KSeFNumber
+	})
 	return out
 }

@@ -21,6 +21,7 @@ import (
 const (
 	batchPartWindow = 20 * time.Minute
 	maxBatchTotal   = 5_000_000_000
+	maxUnpacked     = 1 << 30 // guards against archive bombs
 )
 
 var sessionDescriptions = map[int]string{
@@ -618,6 +619,7 @@ var errTooManyFiles = errors.New("ksefsim: archive holds more invoices than a se
 // filling memory.
 func unpack(b []byte, kind string, limit int) ([]archived, error) {
 	const perFile = 3_000_001
+	total := 0
 	var out []archived
 	add := func(name string, r io.Reader) error {
 		if len(out) >= limit {
@@ -626,6 +628,9 @@ func unpack(b []byte, kind string, limit int) ([]archived, error) {
 		data, err := io.ReadAll(io.LimitReader(r, perFile))
 		if err != nil {
 			return fmt.Errorf("read %s: %w", name, err)
+		}
+		if total += len(data); total > maxUnpacked {
+			return fmt.Errorf("archive unpacks to more than %d bytes", maxUnpacked)
 		}
 		if len(name) > 128 {
 			name = name[:128]
