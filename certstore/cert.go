@@ -79,14 +79,14 @@ func (c Cert) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) }
 
 // Info is what a store tells about a certificate without decrypting its key.
 type Info struct {
-	Usage       Usage
-	Serial      string // uppercase hex, at least 16 digits
-	Subject     string // RFC 4514 form, e.g. "CN=5265877635,organizationIdentifier=VATPL-5265877635,C=PL"
-	Issuer      string // RFC 4514 form
-	NotBefore   time.Time
-	NotAfter    time.Time
-	KeyType     KeyType
-	Fingerprint string // SHA-256 of the DER certificate, lowercase hex
+	Usage       Usage     `json:"usage"`
+	Serial      string    `json:"serial"`  // uppercase hex, at least 16 digits
+	Subject     string    `json:"subject"` // RFC 4514, e.g. "CN=5265877635,organizationIdentifier=VATPL-5265877635,C=PL"
+	Issuer      string    `json:"issuer"`  // RFC 4514
+	NotBefore   time.Time `json:"not_before"`
+	NotAfter    time.Time `json:"not_after"`
+	KeyType     KeyType   `json:"key_type"`
+	Fingerprint string    `json:"fingerprint"` // SHA-256 of the DER certificate, lowercase hex
 }
 
 // DaysLeft returns the whole days from now until NotAfter, rounded down;

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"strings"
@@ -336,5 +337,22 @@ func TestParseLimits(t *testing.T) {
 	big := concat(ecCert, pkcs8PEM(t, ec256), make([]byte, certstore.MaxInputSize))
 	if _, err := certstore.Parse(certstore.Offline, big, "", now); !errors.Is(err, certstore.ErrMalformed) {
 		t.Errorf("Parse(%d bytes) error = %v, want ErrMalformed", len(big), err)
+	}
+}
+
+func TestInfoJSON(t *testing.T) {
+	keys(t)
+	c, err := certstore.Parse(certstore.Offline, concat(makeCert(t, certSpec{key: ec256, notAfter: time.Date(2027, 7, 29, 0, 0, 0, 0, time.UTC)}), pkcs8PEM(t, ec256)), "", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(c.Info())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"usage":"offline"`, `"serial":"01F20A5D352AE590"`, `"subject":"CN=5265877635,C=PL"`, `"not_after":"2027-07-29T00:00:00Z"`, `"key_type":"ec"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("json.Marshal(Info) = %s, want %s in it", b, want)
+		}
 	}
 }
