@@ -3,53 +3,59 @@
 //
 // # Concepts
 //
-// A KSeF certificate has exactly one [Usage]: [Offline] certificates (keyUsage
-// Non-Repudiation) sign KOD II links on offline invoices, [Authentication]
-// certificates (keyUsage Digital Signature) sign the XAdES AuthTokenRequest.
-// The store holds at most one certificate per usage.
+// A KSeF certificate has exactly one [Usage]: [Offline] certificates
+// (keyUsage Non-Repudiation) sign KOD II links on offline invoices,
+// [Authentication] certificates (keyUsage Digital Signature) sign the XAdES
+// AuthTokenRequest. The store holds at most one certificate per usage.
 //
 // [Parse] reads a certificate with its private key from PEM (PKCS#8, PKCS#1
 // or SEC1 keys; certificate and key in one input, or two files joined) or
-// from PKCS#12 with a password, and checks that the key matches the certificate, that keyUsage
-// fits the requested usage, that the validity window holds, and that the key
-// is RSA of at least 2048 bits or ECDSA P-256.
+// from PKCS#12 with a password. It checks that the key is RSA of at least
+// 2048 bits or ECDSA P-256, that it matches the certificate, that keyUsage
+// fits the requested usage, and that the validity window holds; each
+// failure has its own sentinel or typed error.
 //
-// A [Store] lives in one directory (0700). Each usage is one file,
-// "<usage>.pem", holding the certificate as a plain CERTIFICATE block and the
-// private key as an AES-256-GCM sealed block; both are replaced together by
-// one atomic rename, so a crash never pairs a certificate with another key.
-// The sealing key is derived with argon2id from a passphrase file or a
-// machine key file ([CreateMachineKey]) and a random salt kept in
-// "store.json" next to a verifier, so a wrong secret is reported at [Open].
-// The sealed key's additional data names its usage and hashes its
-// certificate, so moving or swapping blocks between files is detected.
-// Every file is 0600 and written by temp file, fsync and rename; store.json
-// is created exclusively, so terminals starting together agree on one salt.
-// Secret files and the directory must give group and others no access.
+// A [Store] lives in one directory (0700) and keeps one file per usage,
+// "<usage>.pem": the certificate as a plain CERTIFICATE block and the private
+// key as an AES-256-GCM sealed block. Both are replaced together by one
+// atomic rename (temp file, fsync, rename, directory fsync), so a crash never
+// pairs a certificate with another key. The sealing key is derived with
+// argon2id from a passphrase file or a machine key file ([CreateMachineKey])
+// and a random salt kept in "store.json" with a verifier, so a wrong secret
+// is reported by [Open]. store.json is created exclusively, so terminals
+// starting together agree on one salt. A sealed key's additional data names
+// its usage and hashes its certificate, so moving or swapping blocks between
+// files is detected. Every file is 0600; secret files and the directory that
+// give group or others any access are refused.
 //
 // Enrollment: [Store.CreateCSR] makes a new key pair (EC P-256 by default,
 // or RSA 2048), seals it as "<usage>.pending.pem" and returns a PKCS#10
-// request with the DN attributes KSeF returned; the certificate KSeF issues
-// for it is installed with [Store.ImportCertificate], which consumes the
-// pending key.
+// request carrying the DN attributes KSeF returned. [Store.ImportCertificate]
+// installs the certificate KSeF issues for it and consumes the pending key.
 //
-// [Generate] makes self-signed KSeF-like certificates for tests and the demo;
-// package certstoretest wraps it and opens throwaway stores.
+// [Generate] makes self-signed, KSeF-like certificates for tests and the
+// demo; package certstoretest wraps it and opens throwaway stores.
 //
 // [Cert] is a [crypto.Signer] with CertSerial, so it satisfies ksef.Signer.
 // It signs whatever digest and options the caller passes (RSASSA-PSS or
-// PKCS#1 v1.5 for RSA, ASN.1 ECDSA); formatting for a particular use (such
-// as IEEE P1363 r||s for KOD II) belongs to the caller.
+// PKCS#1 v1.5 for RSA, ASN.1 DER for ECDSA); formatting for a particular use,
+// such as IEEE P1363 r||s for KOD II, belongs to the caller.
 //
 // # Caveats
 //
-// Key material never appears in errors or in the output of the fmt verbs on
-// the package's types; parse errors say what is wrong, never which bytes.
-// Encrypted PEM private keys are refused: use PKCS#12 for protected input.
-// Only the leaf certificate is kept; chain certificates in the input are
-// ignored. Input is capped at [MaxInputSize] and PKCS#12 MAC iterations at
-// 2^20; iteration counts of encrypted PKCS#12 bags are not bounded when a
-// file has no MAC. The store is safe for one process; two processes
-// writing the same usage at once each write a whole file, and the last wins. Serial numbers longer than 64 bits are printed in full, so
-// CertSerial is "at least" 16 hex digits. The package does not log.
+//   - Key material never appears in errors or in the output of any fmt verb
+//     on the package's types; parse errors say what is wrong, never which
+//     bytes.
+//   - Encrypted PEM private keys are refused: use PKCS#12 for protected input.
+//   - Only the leaf certificate is kept; chain certificates are ignored.
+//   - Input is capped at [MaxInputSize] and PKCS#12 MAC iterations at 2^20;
+//     iteration counts of encrypted PKCS#12 bags are not bounded in a file
+//     without a MAC.
+//   - Serial numbers longer than 64 bits are printed in full, so CertSerial
+//     is at least, not exactly, 16 hex digits. KSeF issues 64-bit serials.
+//   - uniqueIdentifier (2.5.4.45) is written as UTF8String, as KSeF hands it
+//     out as text, although X.520 defines it as a BIT STRING.
+//   - Writers within one process are serialised; two processes writing the
+//     same usage at once each write a whole file and the last one wins.
+//   - The package does not log.
 package certstore
