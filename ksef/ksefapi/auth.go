@@ -73,6 +73,9 @@ func (a XAdESAuth) validate() error {
 	default:
 		return fmt.Errorf("%w: XAdES signer key %T (want RSA or ECDSA)", ErrInvalidConfig, a.Signer.Public())
 	}
+	if err := checkKeySize(a.Signer.Public()); err != nil {
+		return err
+	}
 	if !publicKeysEqual(a.Signer.Public(), a.Certificate.PublicKey) {
 		return fmt.Errorf("%w: XAdES signer does not match the certificate", ErrInvalidConfig)
 	}
@@ -84,6 +87,21 @@ func (a XAdESAuth) validate() error {
 	return nil
 }
 func (XAdESAuth) method() string { return "xades" }
+
+// checkKeySize applies the KSeF minimums for XAdES keys: RSA 2048, EC 256 bits.
+func checkKeySize(pub crypto.PublicKey) error {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return fmt.Errorf("%w: RSA key of %d bits, KSeF requires at least 2048", ErrInvalidConfig, k.N.BitLen())
+		}
+	case *ecdsa.PublicKey:
+		if k.Curve.Params().BitSize < 256 {
+			return fmt.Errorf("%w: EC key of %d bits, KSeF requires at least 256", ErrInvalidConfig, k.Curve.Params().BitSize)
+		}
+	}
+	return nil
+}
 
 func publicKeysEqual(a, b crypto.PublicKey) bool {
 	ea, ok := a.(interface{ Equal(crypto.PublicKey) bool })

@@ -228,45 +228,66 @@ func (cl *Client) doRaw(ctx context.Context, c call) (http.Header, []byte, error
 	if len(c.query) > 0 {
 		u.RawQuery = c.query.Encode()
 	}
-	var rd io.Reader
+	var body []byte
 	ctype := ""
 	switch {
 	case c.raw != nil:
-		rd, ctype = bytes.NewReader(c.raw), c.rawType
+		body, ctype = c.raw, c.rawType
 	case c.body != nil:
-		b, err := json.Marshal(c.body)
-		if err != nil {
+		if body, err = json.Marshal(c.body); err != nil {
 			return nil, nil, fmt.Errorf("ksefapi: %s: encode body: %w", c.op, err)
 		}
-		rd, ctype = bytes.NewReader(b), "application/json"
+		ctype = "application/json"
 	}
-	req, err := http.NewRequestWithContext(ctx, c.method, u.String(), rd)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ksefapi: %s: build request: %w", c.op, err)
-	}
-	for k, vs := range c.header {
-		req.Header[k] = vs
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	accept := c.accept
-	if accept == "" {
-		accept = "application/json"
-	}
-	req.Header.Set("Accept", accept)
-	req.Header.Set("X-Error-Format", "problem-details")
-	tok := c.token
-	if tok == "" && c.auth == accessBearer {
-		tok, err = cl.accessToken(ctx)
-		if err != nil {
-			return nil, nil, err
+	// An access token KSeF no longer accepts (revoked, or the session behind it
+	// ended) is dropped and the call repeated once with a refreshed one.
+	for attempt := 0; ; attempt++ {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
 		}
+		req, err := http.NewRequestWithContext(ctx, c.method, u.String(), rd)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ksefapi: %s: build request: %w", c.op, err)
+		}
+		for k, vs := range c.header {
+			req.Header[k] = vs
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		accept := c.accept
+		if accept == "" {
+			accept = "application/json"
+		}
+		req.Header.Set("Accept", accept)
+		req.Header.Set("X-Error-Format", "problem-details")
+		tok := c.token
+		if tok == "" && c.auth == accessBearer {
+			if tok, err = cl.accessToken(ctx); err != nil {
+				return nil, nil, err
+			}
+		}
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		h, b, err := cl.send(req, c.op, c.wantCode)
+		if attempt == 0 && c.token == "" && c.auth == accessBearer && errors.Is(err, ErrUnauthorized) {
+			cl.dropAccess(tok)
+			continue
+		}
+		return h, b, err
 	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
+}
+
+// dropAccess forgets the access token tok (if still current) so the next call
+// refreshes it.
+func (cl *Client) dropAccess(tok string) {
+	cl.tokensMu.Lock()
+	if cl.tokens.access.Token == tok {
+		cl.tokens.access = Token{}
 	}
-	return cl.send(req, c.op, c.wantCode)
+	cl.tokensMu.Unlock()
 }
 
 // send executes req and turns a non-2xx answer or a transport failure into an APIError.

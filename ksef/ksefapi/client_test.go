@@ -3,6 +3,8 @@ package ksefapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -22,6 +24,10 @@ func TestNewValidatesConfig(t *testing.T) {
 	key := testKeys(t)["ECDSA"]
 	cert := selfSigned(t, key)
 	other := selfSigned(t, testKeys(t)["RSA"])
+	rsa1024, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		cfg  ksefapi.Config
@@ -32,6 +38,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"no auth", ksefapi.Config{Environment: ksef.EnvTest, Context: testCtx}},
 		{"empty token", ksefapi.Config{Environment: ksef.EnvTest, Context: testCtx, Auth: ksefapi.TokenAuth{}}},
 		{"xades no cert", ksefapi.Config{Environment: ksef.EnvTest, Context: testCtx, Auth: ksefapi.XAdESAuth{Signer: key}}},
+		{"xades small rsa", ksefapi.Config{Environment: ksef.EnvTest, Context: testCtx, Auth: ksefapi.XAdESAuth{Signer: rsa1024, Certificate: selfSigned(t, rsa1024)}}},
 		{"xades key mismatch", ksefapi.Config{Environment: ksef.EnvTest, Context: testCtx, Auth: ksefapi.XAdESAuth{Signer: key, Certificate: other}}},
 	}
 	for _, tt := range tests {
@@ -702,5 +709,33 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "ksef authenticated") {
 		t.Fatalf("expected log lines, got:\n%s", logs.String())
+	}
+}
+
+func TestRevokedAccessTokenIsRefreshed(t *testing.T) {
+	f := newFake(t)
+	c := f.client(t, ksefapi.TokenAuth{Token: fakeKsefToken})
+	// The client believes its access token is good for an hour; KSeF has revoked it.
+	c.SetTokens(ksefapi.Tokens{Access: ksefapi.Token{Token: "revoked", ValidUntil: fakeNow.Add(time.Hour)},
+		Refresh: ksefapi.Token{Token: "refresh-token", ValidUntil: fakeNow.Add(24 * time.Hour)}})
+	if _, err := c.SessionStatus(context.Background(), fakeSessionRef); err != nil {
+		t.Fatalf("SessionStatus: %v", err)
+	}
+	if got := f.count("GET /v2/sessions/" + fakeSessionRef); got != 2 {
+		t.Fatalf("status calls = %d, want 2 (401, then retry)", got)
+	}
+	if f.refreshes != 1 {
+		t.Fatalf("refreshes = %d, want 1", f.refreshes)
+	}
+	// A second 401 in a row is returned, not looped on.
+	f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/v2/sessions/"+fakeSessionRef {
+			f.requireBearer(w, r, "never")
+			return true
+		}
+		return false
+	})
+	if _, err := c.SessionStatus(context.Background(), fakeSessionRef); !errors.Is(err, ksefapi.ErrUnauthorized) {
+		t.Fatalf("SessionStatus with a permanently rejected token = %v, want ErrUnauthorized", err)
 	}
 }
