@@ -232,3 +232,19 @@ func TestSelfTest(t *testing.T) {
 		})
 	}
 }
+
+func TestRasterThreshold(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 8, 1))
+	img.Set(0, 0, color.NRGBA{A: 0xff})                            // opaque black: ink
+	img.Set(1, 0, color.NRGBA{A: 0})                               // transparent: paper
+	img.Set(2, 0, color.NRGBA{R: 0x30, G: 0x30, B: 0x30, A: 0xff}) // dark grey: ink
+	img.Set(3, 0, color.NRGBA{R: 0xd0, G: 0xd0, B: 0xd0, A: 0xff}) // light grey: paper
+	img.Set(4, 0, color.NRGBA{A: 0x40})                            // mostly transparent black: paper
+	var buf bytes.Buffer
+	if err := escpos.NewWriter(&buf, mustProfile(t, "generic-58")).Raster(img, escpos.ScaleNormal); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := hex.EncodeToString(buf.Bytes()), "1d76300001000100"+"a0"; got != want {
+		t.Errorf("bytes = %s, want %s", got, want)
+	}
+}

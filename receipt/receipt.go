@@ -340,15 +340,15 @@ func (l *layout) vatTable(rows []VATRow) {
 // qr prints one code with its label below, falling back from EC M to L when the
 // symbol does not fit the paper at M.
 func (l *layout) qr(name, data, label string) error {
-	print := l.w.QRRaster
+	emit := l.w.QRRaster
 	opt := escpos.QROptions{EC: escpos.ECMedium, Scale2x: true}
 	if l.mode == QRNative {
-		print = l.w.QRNative
+		emit = l.w.QRNative
 	}
-	_, err := print(data, opt)
+	_, err := emit(data, opt)
 	if errors.Is(err, escpos.ErrQRTooLarge) {
 		opt.EC = escpos.ECLow
-		_, err = print(data, opt)
+		_, err = emit(data, opt)
 	}
 	if err != nil {
 		return fmt.Errorf("receipt: %s: %w", name, err)
