@@ -9,14 +9,17 @@
 // status polling → redeem and keeps the tokens; every later call takes its
 // bearer from an internal token source that refreshes the access token
 // RefreshSkew before its expiry (the earlier of validUntil and the JWT exp) and
-// logs in again if the refresh token is rejected.
+// logs in again if the refresh token is rejected. A call answered 401 drops the
+// access token and is repeated once with a fresh one. Concurrent callers share
+// one refresh or login.
 //
 // Online: OpenOnline makes a fresh AES-256 key and IV, wraps the key with
 // RSA-OAEP SHA-256 under the MF SymmetricKeyEncryption key and opens the
 // session (form FA (3) / 1-0E / FA). OnlineSession.Send encrypts one invoice
 // (AES-256-CBC, PKCS#7, ciphertext only) and returns the invoice reference
-// number. Close, SessionStatus, InvoiceStatus, ListInvoices and DownloadUPO
-// follow the invoice to its KSeF number and UPO.
+// number. Close, SessionStatus, InvoiceStatus, ListInvoices/AllInvoices and
+// DownloadUPO (pre-signed URL, no bearer, checked against x-ms-meta-hash) or
+// InvoiceUPO (through the API) follow the invoice to its KSeF number and UPO.
 //
 // Batch: SendBatch streams the invoices into a ZIP in a temporary file, cuts
 // it into parts of at most BatchOptions.PartSize bytes, encrypts and hashes
@@ -33,6 +36,11 @@
 // asynchronous operation (auth, session, invoice) is a *StatusError.
 //
 // # Caveats
+//
+// The client retries nothing on its own except the two cases above (21470 and
+// 401): the caller owns the retry policy and persists APIError.RetryAfter.
+// OnlineSession keeps its AES key in memory only; after a restart the session
+// is abandoned (KSeF closes it when validUntil passes) and a new one opened.
 //
 // The package never logs secrets: KSeF tokens, bearer tokens and keys are
 // redacted from String, GoString and slog output, and errors never quote them.
