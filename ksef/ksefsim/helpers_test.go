@@ -100,6 +100,15 @@ func (r result) json(t *testing.T, v any) {
 // do sends a request; body is JSON unless it is []byte (sent as XML).
 func (e *env) do(method, path, bearer string, body any) result {
 	e.t.Helper()
+	r, err := e.try(method, path, bearer, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+// try is do for goroutines: it reports failures instead of stopping the test.
+func (e *env) try(method, path, bearer string, body any) (result, error) {
 	var rd io.Reader
 	ctype := ""
 	switch b := body.(type) {
@@ -109,7 +118,7 @@ func (e *env) do(method, path, bearer string, body any) result {
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
-			e.t.Fatal(err)
+			return result{}, err
 		}
 		rd, ctype = bytes.NewReader(j), "application/json"
 	}
@@ -119,7 +128,7 @@ func (e *env) do(method, path, bearer string, body any) result {
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		e.t.Fatal(err)
+		return result{}, err
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
@@ -132,14 +141,14 @@ func (e *env) do(method, path, bearer string, body any) result {
 	}
 	resp, err := e.hc.Do(req)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+		return result{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		return result{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
-	return result{status: resp.StatusCode, header: resp.Header, body: b}
+	return result{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
 // want checks the status and validates the body against an OpenAPI schema.
