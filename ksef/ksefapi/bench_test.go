@@ -17,4 +17,3 @@ func BenchmarkEncryptCBC(b *testing.B) {
 		}
 	}
 }
-
