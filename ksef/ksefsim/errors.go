@@ -13,6 +13,9 @@ var (
 	// ErrClosed is returned by Start on a server that was already closed.
 	ErrClosed = errors.New("ksefsim: server closed")
 
+	// ErrRunning is returned by Start on a server that is already serving.
+	ErrRunning = errors.New("ksefsim: server already started")
+
 	// ErrStateFile is returned when the state file cannot be read or written.
 	ErrStateFile = errors.New("ksefsim: state file")
 

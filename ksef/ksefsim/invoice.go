@@ -150,6 +150,24 @@ func ParseInvoice(b []byte) (*InvoiceFacts, error) {
 	return &facts, nil
 }
 
+// CheckInvoice applies the business rules the simulator checks after
+// ParseInvoice: the seller (Podmiot1 NIP) is the session's context NIP, and
+// the issue day P_1 is not later than the invoicing day, both in Warsaw time.
+// Errors wrap ErrInvoiceSemantic.
+func CheckInvoice(f *InvoiceFacts, contextNIP string, invoicingDate time.Time) error {
+	if f.SellerNIP != contextNIP {
+		return fmt.Errorf("%w: NIP sprzedawcy (Podmiot1) %s nie odpowiada kontekstowi %s", ErrInvoiceSemantic, f.SellerNIP, contextNIP)
+	}
+	issue, err := time.ParseInLocation("2006-01-02", f.IssueDate, warsaw)
+	if err != nil {
+		return fmt.Errorf("%w: P_1 %q nie jest datą", ErrInvoiceSemantic, f.IssueDate)
+	}
+	if day := civilDay(invoicingDate); issue.After(day) {
+		return fmt.Errorf("%w: data wystawienia P_1 %s jest późniejsza niż data przyjęcia %s", ErrInvoiceSemantic, f.IssueDate, day.Format("2006-01-02"))
+	}
+	return nil
+}
+
 func path(stack []string) string { return strings.Join(stack, "/") }
 
 // procInstAttr returns a pseudo-attribute of an XML declaration.
@@ -197,16 +215,12 @@ func (s *Server) acceptInvoice(sess *session, plain []byte, name string, offline
 		return inv
 	}
 	inv.SellerNIP, inv.Kind, inv.Number, inv.IssueDate = facts.SellerNIP, facts.Kind, facts.Number, facts.IssueDate
-	issue, _ := time.ParseInLocation("2006-01-02", facts.IssueDate, warsaw)
-	invDay := civilDay(invoicingDate)
-	switch {
-	case facts.SellerNIP != sess.NIP:
-		inv.setStatus(invSemantic, fmt.Sprintf("NIP sprzedawcy (Podmiot1) %s nie odpowiada kontekstowi %s.", facts.SellerNIP, sess.NIP))
-		return inv
-	case issue.After(invDay):
-		inv.setStatus(invSemantic, fmt.Sprintf("Data wystawienia P_1 %s jest późniejsza niż data przyjęcia %s.", facts.IssueDate, invDay.Format("2006-01-02")))
+	if err := CheckInvoice(facts, sess.NIP, invoicingDate); err != nil {
+		inv.setStatus(invSemantic, err.Error())
 		return inv
 	}
+	issue, _ := time.ParseInLocation("2006-01-02", facts.IssueDate, warsaw)
+	invDay := civilDay(invoicingDate)
 	key := dupKey(facts.SellerNIP, facts.Kind, facts.Number)
 	s.st.DupCount[key]++
 	if origRef, ok := s.st.DupIndex[key]; ok {

@@ -161,7 +161,7 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 		return ErrClosed
 	}
 	if s.httpSrv != nil {
-		return fmt.Errorf("ksefsim: already started")
+		return ErrRunning
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)

@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"testing"
+	"time"
 )
 
 func zipOf(t *testing.T, files ...string) []byte {
@@ -69,6 +70,32 @@ func TestUnpack(t *testing.T) {
 			}
 			if len(got) != tt.want {
 				t.Fatalf("unpack gave %d files, want %d", len(got), tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckInvoice(t *testing.T) {
+	at := time.Date(2026, 3, 9, 23, 30, 0, 0, time.UTC) // 10 March in Warsaw
+	tests := []struct {
+		name    string
+		facts   InvoiceFacts
+		wantErr bool
+	}{
+		{"SameDay", InvoiceFacts{SellerNIP: "5265877635", IssueDate: "2026-03-10"}, false},
+		{"Earlier", InvoiceFacts{SellerNIP: "5265877635", IssueDate: "2026-03-01"}, false},
+		{"Future", InvoiceFacts{SellerNIP: "5265877635", IssueDate: "2026-03-11"}, true},
+		{"OtherSeller", InvoiceFacts{SellerNIP: "1111111111", IssueDate: "2026-03-10"}, true},
+		{"BadDate", InvoiceFacts{SellerNIP: "5265877635", IssueDate: "10.03.2026"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckInvoice(&tt.facts, "5265877635", at)
+			if got := err != nil; got != tt.wantErr {
+				t.Fatalf("CheckInvoice = %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil && !errors.Is(err, ErrInvoiceSemantic) {
+				t.Fatalf("err = %v, want ErrInvoiceSemantic", err)
 			}
 		})
 	}
