@@ -27,6 +27,20 @@ func (s *Server) handlePublicKeys(c *call) (*response, error) {
 	return jsonResp(http.StatusOK, out), nil
 }
 
+// AddToken makes the simulator accept a KSeF token for a context NIP.
+func (s *Server) AddToken(token, nip string) error {
+	if token == "" || strings.Contains(token, "|") || !isNIP(nip) {
+		return fmt.Errorf("%w: token must be non-empty without '|', context a NIP", ErrOptions)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opts.Tokens == nil {
+		s.opts.Tokens = map[string]string{}
+	}
+	s.opts.Tokens[token] = nip
+	return nil
+}
+
 func (s *Server) handleChallenge(c *call) (*response, error) {
 	ch := &challenge{Value: newRef(c.now, "CR"), Created: c.now, IP: c.ip}
 	s.st.Challenges[ch.Value] = ch

@@ -93,6 +93,19 @@ func TestTokenAuthFailures(t *testing.T) {
 		body := map[string]any{"challenge": ch.Challenge, "contextIdentifier": map[string]string{"type": "Nip", "value": testNIP}, "encryptedToken": []byte("x"), "publicKeyId": k.id}
 		e.wantCode(e.do("POST", "/v2/auth/ksef-token", "", body), 400, 21111)
 	})
+	t.Run("AddToken", func(t *testing.T) {
+		e := e.sub(t)
+		if err := e.sim.AddToken("late-token", otherNIP); err != nil {
+			t.Fatal(err)
+		}
+		r := e.startTokenAuth(otherNIP, "late-token", nil)
+		var init authInit
+		r.json(t, &init)
+		e.redeem(init)
+		if err := e.sim.AddToken("a|b", otherNIP); err == nil {
+			t.Fatal("AddToken accepted a token with '|'")
+		}
+	})
 	t.Run("RotatedKey", func(t *testing.T) {
 		e := e.sub(t)
 		old := e.publicKey(ksefsim.UsageTokenEncryption)

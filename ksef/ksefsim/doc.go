@@ -18,7 +18,19 @@
 //	/latarnia/messages   its message list
 //	/admin/...           fault controls and inspection (JSON; see adminHandler)
 //
-// Use it with httptest.NewServer(s.Handler()) or Start/Close. Errors come as
+// The admin endpoints mirror the Go API (InjectFault, ClearFaults,
+// RotateKeys, ExpireSessions, ExpireTokens, SetAvailability, Invoices):
+//
+//	POST   /admin/faults          {"kind":"html502","count":2,"pathPrefix":"/v2/sessions","delay":"1s"}
+//	DELETE /admin/faults
+//	POST   /admin/rotate-keys
+//	POST   /admin/expire-sessions
+//	POST   /admin/expire-tokens   {"refresh":true}
+//	POST   /admin/availability    {"status":"FAILURE","text":"..."}
+//	GET    /admin/invoices
+//
+// Use it with httptest.NewServer(s.Handler()) or Start/Close; package
+// ksefsimtest does the former for other packages' tests. Errors come as
 // problem+json when the request has X-Error-Format: problem-details, else as
 // the legacy ExceptionResponse; 401 and 403 are always problem+json, as in
 // the OpenAPI document.

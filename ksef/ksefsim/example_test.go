@@ -43,6 +43,29 @@ func ExampleServer() {
 	// MAINTENANCE 1
 }
 
+func ExampleServer_InjectFault() {
+	sim, err := ksefsim.New(nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	_ = sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultHTML502, Count: 1, PathPrefix: "/v2/auth/"})
+	for i := 0; i < 2; i++ {
+		resp, err := http.Post(srv.URL+"/v2/auth/challenge", "application/json", nil)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// Output:
+	// 502 text/html; charset=utf-8
+	// 200 application/json
+}
+
 func ExampleParseInvoice() {
 	doc := `<?xml version="1.0" encoding="UTF-8"?>
 <Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/">

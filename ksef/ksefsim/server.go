@@ -109,6 +109,12 @@ func New(opts *Options) (*Server, error) {
 			return nil, fmt.Errorf("%w: token context %q is not a NIP", ErrOptions, nip)
 		}
 	}
+	// The token map is ours from here on: AddToken writes to it.
+	tokens := make(map[string]string, len(o.Tokens))
+	for k, v := range o.Tokens {
+		tokens[k] = v
+	}
+	o.Tokens = tokens
 	if o.SessionInvoiceLimit == 0 {
 		o.SessionInvoiceLimit = DefaultSessionInvoiceLimit
 	}
