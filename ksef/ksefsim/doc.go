@@ -16,7 +16,7 @@
 //	/blob/batch/...      pre-signed batch part uploads (PUT, no bearer)
 //	/latarnia/status     the availability feed {status, messages[]}
 //	/latarnia/messages   its message list
-//	/admin/...           fault controls and inspection (JSON; see adminHandler)
+//	/admin/...           fault controls and inspection (JSON, below)
 //
 // The admin endpoints mirror the Go API (InjectFault, ClearFaults,
 // RotateKeys, ExpireSessions, ExpireTokens, SetAvailability, Invoices):

@@ -93,7 +93,12 @@ func SubjectNIP(cert *x509.Certificate) string {
 // ParseAuthTokenRequest checks the document's structure against the
 // AuthTokenRequest schema (v2.0 or v2.1) and returns its content. It does
 // not look at the signature.
-func ParseAuthTokenRequest(doc []byte) (*AuthTokenRequest, *etree.Document, error) {
+func ParseAuthTokenRequest(doc []byte) (*AuthTokenRequest, error) {
+	req, _, err := parseAuthTokenRequest(doc)
+	return req, err
+}
+
+func parseAuthTokenRequest(doc []byte) (*AuthTokenRequest, *etree.Document, error) {
 	if bytes.HasPrefix(doc, []byte{0xEF, 0xBB, 0xBF}) {
 		doc = doc[3:]
 	}
@@ -171,7 +176,7 @@ func ParseAuthTokenRequest(doc []byte) (*AuthTokenRequest, *etree.Document, erro
 // be valid at now, RSA ≥ 2048 or EC ≥ 256 bits, and name a NIP. Errors are
 // *XAdESError values carrying the KSeF code.
 func VerifyAuthTokenRequest(doc []byte, now time.Time) (*AuthTokenRequest, *x509.Certificate, error) {
-	req, d, err := ParseAuthTokenRequest(doc)
+	req, d, err := parseAuthTokenRequest(doc)
 	if err != nil {
 		return nil, nil, err
 	}
