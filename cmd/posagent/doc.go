@@ -2,5 +2,35 @@
 // with the offline QR codes, and uploads them to KSeF when the link allows.
 //
 // main does wiring only: flags, configuration, the slog logger, the store, the
-// printer port and the service program. Every verb lives in its own file.
+// printer port and the service program. Every verb lives in its own file:
+//
+//	run                     the service in the foreground (what systemd starts)
+//	demo                    everything on one machine: simulator, virtual printer
+//	install|uninstall       the systemd unit, /etc/posagent and /var/lib/posagent
+//	start|stop|status       the installed service
+//	doctor                  pass/warn/fail checks, each failure with its fix
+//	cert import|list|csr    the KSeF certificates
+//	printer list|test|status
+//	invoices list|show|export|reprint
+//	mode                    show or override the offline mode
+//	ksefsim                 the KSeF simulator on loopback
+//	version, help
+//
+// # Concepts
+//
+// Every verb that needs the configuration takes --config FILE (default
+// /etc/posagent/posagent.toml). Paths of an installation (the configuration
+// directory, the data directory, the unit file) are relative to an install root,
+// "/" unless --root DIR or POSAGENT_ROOT says otherwise, so that tests and
+// image builders can install into a directory.
+//
+// Output is a table for people and JSON with --json for scripts. Errors map to
+// exit codes: 1 failure, 2 usage, 3 a check failed or the service is stopped,
+// 4 not installed, 78 configuration error.
+//
+// # Caveats
+//
+// Verbs that read the store (invoices, mode, doctor) open the bbolt file, which
+// the running service holds locked; they then talk to the running agent through
+// its till API instead, or report the lock.
 package main

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/config"
+)
+
+func runCert(ctx context.Context, m *Main, args []string) error {
+	return runSub(ctx, m, "cert", args, []verb{
+		{"import", "install a certificate with its key (PEM or PKCS#12), or the certificate for a CSR", runCertImport},
+		{"list", "list the installed certificates and their days left", runCertList},
+		{"csr", "make a new key and a certificate signing request for KSeF enrollment", runCertCSR},
+	})
+}
+
+// runSub dispatches the sub-verbs of a verb such as cert or printer.
+func runSub(ctx context.Context, m *Main, name string, args []string, subs []verb) error {
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "usage: posagent %s <sub-verb> [flags]\n\nsub-verbs:\n", name)
+		for _, s := range subs {
+			fmt.Fprintf(w, "  %-8s %s\n", s.name, s.summary)
+		}
+	}
+	if len(args) == 0 {
+		usage(m.Stderr)
+		return usagef("%s: no sub-verb given", name)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(m.Stdout)
+		return nil
+	}
+	for _, s := range subs {
+		if s.name == args[0] {
+			return s.run(ctx, m, args[1:])
+		}
+	}
+	usage(m.Stderr)
+	return usagef("%s: unknown sub-verb %q", name, args[0])
+}
+
+// openCerts opens the certificate store of the configuration. With create,
+// a missing default machine key is made first (cert import and csr); without
+// it, a store that was never set up reports certstore.ErrNotFound.
+func openCerts(cfg *config.Config, configPath string, create bool, now func() time.Time) (*certstore.Store, error) {
+	p := pathsFor(cfg, configPath)
+	opts := &certstore.Options{Now: now}
+	if p.machineKey != "" {
+		opts.MachineKeyFile = p.machineKey
+		if !fileExists(p.machineKey) {
+			if !create {
+				return nil, fmt.Errorf("no machine key %s (import a certificate first): %w", p.machineKey, certstore.ErrNotFound)
+			}
+			if err := os.MkdirAll(filepath.Dir(p.machineKey), 0o750); err != nil {
+				return nil, fmt.Errorf("create machine key: %w", err)
+			}
+			if err := certstore.CreateMachineKey(p.machineKey); err != nil {
+				return nil, fmt.Errorf("create machine key: %w", err)
+			}
+		}
+	} else {
+		opts.PassphraseFile = cfg.Certs.PassphraseFile
+	}
+	if !create && !fileExists(filepath.Join(p.certs, "store.json")) {
+		return nil, fmt.Errorf("no certificate store in %s: %w", p.certs, certstore.ErrNotFound)
+	}
+	if err := os.MkdirAll(filepath.Dir(p.certs), 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	s, err := certstore.Open(p.certs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open certificate store: %w", err)
+	}
+	return s, nil
+}
+
+func runCertImport(_ context.Context, m *Main, args []string) error {
+	f := m.newFlags("cert import", "[--usage offline|authentication] [--password-file FILE] FILE",
+		"Installs a KSeF certificate and its private key from FILE: PEM (certificate and key,\n"+
+			"in one file or two files joined) or PKCS#12 (.p12/.pfx, with --password-file).\n"+
+			"A certificate without a key is installed for the key of the last `cert csr`.\n"+
+			"Nothing is written when a check fails (key match, usage, validity, strength).").withConfig().withJSON()
+	usageName := f.String("usage", "offline", "certificate `usage`: offline (KOD II) or authentication (XAdES login)")
+	pwFile := f.String("password-file", "", "`file` holding the PKCS#12 password")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.exactArgs(pos, 1); err != nil {
+		return err
+	}
+	usage, err := certstore.ParseUsage(*usageName)
+	if err != nil {
+		return usagef("--usage: %v", err)
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	data, err := readLimited(pos[0], certstore.MaxInputSize)
+	if err != nil {
+		return err
+	}
+	password := ""
+	if *pwFile != "" {
+		b, err := readLimited(*pwFile, 4096)
+		if err != nil {
+			return err
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	}
+	s, err := openCerts(cfg, f.config, true, m.Now)
+	if err != nil {
+		return err
+	}
+	info, err := s.Import(usage, data, password)
+	if errors.Is(err, certstore.ErrNoPrivateKey) {
+		pending, perr := s.Pending(usage)
+		if perr == nil && pending {
+			info, err = s.ImportCertificate(usage, data)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("import %s: %w", pos[0], err)
+	}
+	if f.json {
+		return printJSON(m.Stdout, certRow(*info, m.now()))
+	}
+	fmt.Fprintf(m.Stdout, "installed %s certificate %s for %s, valid until %s (%d days left)\n",
+		info.Usage, info.Serial, info.Subject, info.NotAfter.Format(time.DateOnly), info.DaysLeft(m.now()))
+	return nil
+}
+
+// readLimited reads a file of at most limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
+// certJSON is one certificate in `cert list --json`.
+type certJSON struct {
+	Usage       string    `json:"usage"`
+	Serial      string    `json:"serial"`
+	Subject     string    `json:"subject"`
+	Issuer      string    `json:"issuer"`
+	NotBefore   time.Time `json:"not_before"`
+	NotAfter    time.Time `json:"not_after"`
+	DaysLeft    int       `json:"days_left"`
+	KeyType     string    `json:"key_type"`
+	Fingerprint string    `json:"fingerprint"`
+	Pending     bool      `json:"pending_csr,omitempty"`
+}
+
+func certRow(i certstore.Info, now time.Time) certJSON {
+	return certJSON{
+		Usage: i.Usage.String(), Serial: i.Serial, Subject: i.Subject, Issuer: i.Issuer,
+		NotBefore: i.NotBefore, NotAfter: i.NotAfter, DaysLeft: i.DaysLeft(now),
+		KeyType: string(i.KeyType), Fingerprint: i.Fingerprint,
+	}
+}
+
+func runCertList(_ context.Context, m *Main, args []string) error {
+	f := m.newFlags("cert list", "[--json]", "Lists the installed KSeF certificates with their days left.").withConfig().withJSON()
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.exactArgs(pos, 0); err != nil {
+		return err
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	rows := []certJSON{}
+	s, err := openCerts(cfg, f.config, false, m.Now)
+	switch {
+	case errors.Is(err, certstore.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		infos, err := s.List()
+		if err != nil {
+			return err
+		}
+		for _, i := range infos {
+			r := certRow(i, m.now())
+			r.Pending, _ = s.Pending(i.Usage)
+			rows = append(rows, r)
+		}
+	}
+	if f.json {
+		return printJSON(m.Stdout, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(m.Stdout, "no certificates installed (posagent cert import FILE)")
+		return nil
+	}
+	t := newTable(m.Stdout, "USAGE", "SERIAL", "KEY", "VALID UNTIL", "DAYS LEFT", "SUBJECT")
+	for _, r := range rows {
+		t.row(r.Usage, r.Serial, r.KeyType, r.NotAfter.Format(time.DateOnly), strconv.Itoa(r.DaysLeft), r.Subject)
+	}
+	return t.flush()
+}
+
+func runCertCSR(_ context.Context, m *Main, args []string) error {
+	f := m.newFlags("cert csr", "[--usage offline] [--key ec|rsa] [--out FILE] [subject flags]",
+		"Makes a new key pair, keeps it sealed in the store as the pending key of the usage,\n"+
+			"and writes a PKCS#10 request (PEM) for KSeF enrollment. Copy the subject attributes\n"+
+			"from GET /certificates/enrollments/data verbatim; the defaults come from [seller].\n"+
+			"Install the certificate KSeF issues with `posagent cert import CERT.pem`.").withConfig().withJSON()
+	usageName := f.String("usage", "offline", "certificate `usage`: offline or authentication")
+	keyType := f.String("key", "ec", "key `type`: ec (P-256) or rsa (2048)")
+	out := f.String("out", "", "write the CSR to `file` instead of standard output")
+	cn := f.String("cn", "", "commonName (default: seller name)")
+	country := f.String("country", "PL", "countryName")
+	org := f.String("org", "", "organizationName (default: seller name)")
+	orgID := f.String("org-id", "", "organizationIdentifier (default: VATPL-<seller NIP>)")
+	serial := f.String("serial-number", "", "serialNumber, e.g. TINPL-1234567890")
+	given := f.String("given-name", "", "givenName (persons)")
+	surname := f.String("surname", "", "surname (persons)")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.exactArgs(pos, 0); err != nil {
+		return err
+	}
+	usage, err := certstore.ParseUsage(*usageName)
+	if err != nil {
+		return usagef("--usage: %v", err)
+	}
+	kt := certstore.KeyType(*keyType)
+	if kt != certstore.KeyEC && kt != certstore.KeyRSA {
+		return usagef("--key: %q is not ec or rsa", *keyType)
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	subj := certstore.Subject{
+		CommonName: orDefault(*cn, cfg.Seller.Name), CountryName: *country,
+		OrganizationName:       orDefault(*org, cfg.Seller.Name),
+		OrganizationIdentifier: orDefault(*orgID, "VATPL-"+cfg.Seller.NIP),
+		SerialNumber:           *serial, Surname: *surname,
+	}
+	if *given != "" {
+		subj.GivenNames = []string{*given}
+	}
+	s, err := openCerts(cfg, f.config, true, m.Now)
+	if err != nil {
+		return err
+	}
+	csr, err := s.CreateCSR(usage, subj, kt)
+	if err != nil {
+		return fmt.Errorf("create CSR: %w", err)
+	}
+	if *out != "" {
+		if err := os.WriteFile(*out, csr.PEM, 0o644); err != nil {
+			return fmt.Errorf("write CSR: %w", err)
+		}
+	}
+	switch {
+	case f.json:
+		return printJSON(m.Stdout, map[string]string{"usage": usage.String(), "key_type": string(kt), "csr": csr.Base64(), "file": *out})
+	case *out == "":
+		_, err = m.Stdout.Write(csr.PEM)
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "wrote %s; the new %s key waits in the store for its certificate\n", *out, usage)
+	return nil
+}
+
+func orDefault(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/kardianos/service"
+)
+
+func runUninstall(ctx context.Context, m *Main, args []string) error {
+	f := m.newFlags("uninstall", "[--root DIR]",
+		"Stops and removes the systemd unit. The configuration (/etc/posagent) and the data\n"+
+			"(/var/lib/posagent: invoices not yet in KSeF!) are kept.")
+	root := f.String("root", m.Root, "install root `dir`")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.exactArgs(pos, 0); err != nil {
+		return err
+	}
+	m.Root = *root
+	unit := m.installedUnit()
+	if unit == "" {
+		return &exitError{code: exitNotInstalled, err: errors.New("uninstall: posagent is not installed")}
+	}
+	if unit != m.path(unitPathEtc) {
+		return fmt.Errorf("uninstall: %s belongs to the posagent package; remove it with apt remove posagent", unit)
+	}
+	if m.realRoot() {
+		s, err := service.New(newProgram(nil, nil), serviceConfig(defaultBinary(), defaultConfigPath(), "posagent"))
+		if err != nil {
+			return fmt.Errorf("uninstall: %w", err)
+		}
+		_ = s.Stop()
+		if err := s.Uninstall(); err != nil {
+			return fmt.Errorf("uninstall: %w", err)
+		}
+		_, _ = m.runSystemctl(ctx, "daemon-reload")
+	} else if err := os.Remove(unit); err != nil {
+		return fmt.Errorf("uninstall: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "removed %s; configuration and data were kept\n", unit)
+	return nil
+}
