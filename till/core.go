@@ -1,0 +1,176 @@
+package till
+
+import (
+	"context"
+	"time"
+
+	"github.com/posagent/posagent/ksef"
+)
+
+// Core is what the till API needs from the agent. The agent (or an adapter
+// around it) implements it; tests use tilltest.Core.
+//
+// Errors: a Core reports a bad sale or correction as ksef.ValidationErrors, an
+// unknown invoice with [ErrNotFound], an idempotency key reused with another
+// body with [ErrKeyConflict], a correction of an invoice that cannot be
+// corrected with [ErrNotCorrectable], an unknown mode with [ErrInvalidMode]
+// and a temporary inability to store (disk full, store closing) with
+// [ErrUnavailable]. Any other error is an internal error: the client sees a
+// generic 500 and the error itself is only logged.
+type Core interface {
+	Issue(ctx context.Context, req IssueRequest) (*Issued, error)
+	Invoice(ctx context.Context, id string) (*View, error)
+	Invoices(ctx context.Context, f Filter) ([]View, error)
+	Reprint(ctx context.Context, id string) (*View, error)
+	Correct(ctx context.Context, id string, req CorrectionRequest) (*Issued, error)
+	Status(ctx context.Context) (*Status, error)
+	SetMode(ctx context.Context, override string) error
+}
+
+// IssueRequest is a validated sale with its idempotency key. Body is the exact
+// request body, so that a replay with the same key can be told apart from a
+// different sale under a reused key.
+type IssueRequest struct {
+	Key  string
+	Body []byte
+	Sale ksef.Sale
+}
+
+// CorrectionRequest asks for a correcting invoice (KOR) of an issued one.
+// Lines are the rows after the correction; none cancels the original in full.
+// Type is TypKorekty (1, 2 or 3; 0 leaves it out).
+type CorrectionRequest struct {
+	Key    string
+	Body   []byte
+	Reason string
+	Type   int
+	Lines  []ksef.Line
+}
+
+// Issued is the result of Issue or Correct. Replayed is true when the key had
+// already been used with the same body and the stored invoice is returned.
+type Issued struct {
+	View
+	Replayed bool
+}
+
+// View is an invoice as the till sees it. It is also the JSON body of every
+// invoice response.
+type View struct {
+	ID         string      `json:"id"`
+	Number     string      `json:"number"`
+	Kind       string      `json:"kind"` // VAT, UPR or KOR
+	Corrects   string      `json:"corrects,omitempty"`
+	IssueDate  ksef.Date   `json:"issue_date"`
+	Currency   string      `json:"currency"`
+	Gross      ksef.Amount `json:"gross"`
+	VAT        ksef.Amount `json:"vat"`
+	Mode       string      `json:"mode"` // online, offline24, offline, emergency, total_failure
+	Kod1       string      `json:"kod1"`
+	Kod2       string      `json:"kod2,omitempty"` // empty in online mode
+	Print      string      `json:"print_state"`    // none, pending, printed, failed
+	Upload     string      `json:"upload_state"`   // queued, sending, accepted, rejected, blocked
+	Deadline   *time.Time  `json:"deadline"`       // upload deadline; null when there is no obligation
+	KSeFNumber string      `json:"ksef_number,omitempty"`
+	Error      string      `json:"error,omitempty"` // last KSeF rejection or print failure code
+}
+
+// Filter selects invoices for Invoices. State is an upload state (queued,
+// sending, accepted, rejected, blocked), a print state (print_pending,
+// printed, print_failed) or empty for all. After is the id to page after.
+type Filter struct {
+	State string
+	Limit int
+	After string
+}
+
+// Filter limits.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// States accepted by the state filter of GET /v1/invoices.
+var States = []string{"queued", "sending", "accepted", "rejected", "blocked", "print_pending", "printed", "print_failed"}
+
+// Mode overrides accepted by POST /v1/mode; "auto" clears the override.
+var Modes = []string{"auto", "online", "offline24", "offline", "emergency", "total_failure"}
+
+// Status is the state of the whole agent, served by GET /v1/status and shown
+// by the status page.
+type Status struct {
+	Now         time.Time   `json:"now"`
+	Link        Link        `json:"link"`
+	KSeF        KSeFState   `json:"ksef"`
+	Mode        ModeState   `json:"mode"`
+	Printer     Printer     `json:"printer"`
+	Backlog     Backlog     `json:"backlog"`
+	Certificate Certificate `json:"certificate"`
+	Errors      []ErrorItem `json:"errors"` // the last ones, newest first; at most MaxErrors are shown
+}
+
+// MaxErrors is how many recent errors the status page shows.
+const MaxErrors = 20
+
+// Link is the network link to KSeF as the agent last saw it.
+type Link struct {
+	Up        bool       `json:"up"`
+	Since     *time.Time `json:"since"`
+	LastError string     `json:"last_error,omitempty"`
+}
+
+// KSeFState is KSeF's availability: available, maintenance, emergency,
+// total_failure or unknown.
+type KSeFState struct {
+	State       string `json:"state"`
+	Environment string `json:"environment"`
+}
+
+// ModeState is the mode new sales are issued in and why.
+type ModeState struct {
+	Current  string `json:"current"`
+	Override string `json:"override,omitempty"` // operator override; empty when automatic
+	Policy   string `json:"policy"`             // offline-first or online-first
+}
+
+// Printer is the receipt printer's last known state: ok, paper_low,
+// paper_out, cover_open, offline or error.
+type Printer struct {
+	State   string `json:"state"`
+	Detail  string `json:"detail,omitempty"`
+	Pending int    `json:"pending"` // print jobs waiting
+	Failed  int    `json:"failed"`
+}
+
+// Backlog is what is not yet accepted by KSeF.
+type Backlog struct {
+	Count            int        `json:"count"`
+	EarliestDeadline *time.Time `json:"earliest_deadline"`
+	Overdue          []Overdue  `json:"overdue"`
+	// Exposure sums the penalty exposure of the overdue invoices.
+	Exposure ksef.Amount `json:"exposure"`
+}
+
+// Overdue is an invoice past its upload deadline and what it may cost
+// (ksef.PenaltyExposure).
+type Overdue struct {
+	ID       string      `json:"id"`
+	Number   string      `json:"number"`
+	Deadline time.Time   `json:"deadline"`
+	Exposure ksef.Amount `json:"exposure"`
+}
+
+// Certificate is the KSeF Offline certificate that signs KOD II.
+type Certificate struct {
+	Serial   string     `json:"serial,omitempty"`
+	NotAfter *time.Time `json:"not_after"`
+	DaysLeft int        `json:"days_left"`
+}
+
+// ErrorItem is one recent error, for technicians.
+type ErrorItem struct {
+	Time    time.Time `json:"time"`
+	Source  string    `json:"source"` // ksef, printer, store, till …
+	Code    string    `json:"code,omitempty"`
+	Message string    `json:"message"`
+}

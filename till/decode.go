@@ -1,0 +1,311 @@
+package till
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/posagent/posagent/ksef"
+)
+
+// DecodeSale decodes and validates the body of POST /v1/sales. It is strict: one
+// JSON object, no trailing data, no unknown or wrongly cased fields, amounts and
+// quantities as exact decimals. It returns a *Problem (status 400 for a body
+// that is not a sale, 422 for a sale that breaks the invoice rules) naming the
+// JSON path of the first problem — of every problem for rule violations.
+func DecodeSale(body []byte) (ksef.Sale, error) {
+	var s ksef.Sale
+	if err := decodeStrict(body, &s); err != nil {
+		return ksef.Sale{}, err
+	}
+	if err := s.Validate(); err != nil {
+		return ksef.Sale{}, validationProblem(&s, err)
+	}
+	return s, nil
+}
+
+// correctionBody is the JSON body of POST /v1/invoices/{id}/corrections.
+type correctionBody struct {
+	Reason string      `json:"reason"`
+	Type   int         `json:"type"`
+	Lines  []ksef.Line `json:"lines"`
+}
+
+// decodeCorrection decodes a correction body; the line rules are checked by
+// the core, which knows the original invoice.
+func decodeCorrection(body []byte) (correctionBody, error) {
+	var c correctionBody
+	if err := decodeStrict(body, &c); err != nil {
+		return correctionBody{}, err
+	}
+	if c.Type < 0 || c.Type > 3 {
+		return correctionBody{}, fieldProblem(http.StatusUnprocessableEntity, CodeInvalidCorrection, "type", fmt.Sprintf("want 1, 2 or 3 (0 leaves it out), got %d", c.Type))
+	}
+	if strings.TrimSpace(c.Reason) == "" && c.Reason != "" {
+		return correctionBody{}, fieldProblem(http.StatusUnprocessableEntity, CodeInvalidText, "reason", "blank")
+	}
+	if c.Lines == nil {
+		// An explicit empty list cancels in full; a missing one is a mistake.
+		return correctionBody{}, fieldProblem(http.StatusUnprocessableEntity, CodeFieldRequired, "lines", "required: the rows after the correction ([] cancels the invoice in full)")
+	}
+	return c, nil
+}
+
+// modeBody is the JSON body of POST /v1/mode.
+type modeBody struct {
+	Mode string `json:"mode"`
+}
+
+// decodeStrict decodes exactly one JSON value into v (a pointer to a struct).
+// A generic pass first checks syntax and shape against v's type, so that
+// every failure has a path; the typed decode after it cannot then fail.
+func decodeStrict(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return newProblem(http.StatusBadRequest, CodeEmptyBody, "the request body is empty; want a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return syntaxProblem(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return newProblem(http.StatusBadRequest, CodeTrailingData, fmt.Sprintf("unexpected data after the JSON value at offset %d", dec.InputOffset()))
+	}
+	if p := walk(reflect.TypeOf(v).Elem(), tree, ""); p != nil {
+		return p
+	}
+	dec = json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		// The shape check above should have caught it; report without a path.
+		return newProblem(http.StatusBadRequest, CodeWrongType, "the body does not match the schema: "+strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+func syntaxProblem(err error) *Problem {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return newProblem(http.StatusBadRequest, CodeMalformedJSON, fmt.Sprintf("malformed JSON at offset %d: %s", se.Offset, se.Error()))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return newProblem(http.StatusBadRequest, CodeMalformedJSON, "malformed JSON: unexpected end of input")
+	}
+	return newProblem(http.StatusBadRequest, CodeMalformedJSON, "malformed JSON")
+}
+
+var (
+	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// walk checks the generic JSON value v against the Go type t the way
+// encoding/json would decode it, but with exact-case field names and a JSON
+// path for every failure. null is accepted anywhere, as encoding/json leaves
+// the target unchanged.
+func walk(t reflect.Type, v any, path string) *Problem {
+	if v == nil {
+		return nil
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return walkUnmarshaler(t, v, path)
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		str, ok := v.(string)
+		if !ok {
+			return typeProblem(path, "a string", v)
+		}
+		err := reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(str))
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, ksef.ErrDate) {
+			return fieldProblem(http.StatusBadRequest, CodeInvalidDate, path, fmt.Sprintf("%q is not a date YYYY-MM-DD", str))
+		}
+		return fieldProblem(http.StatusBadRequest, CodeWrongType, path, fmt.Sprintf("%q is not valid here", str))
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return walk(t.Elem(), v, path)
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return typeProblem(path, "an object", v)
+		}
+		fields := jsonFields(t)
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if _, ok := fields[k]; !ok {
+				return fieldProblem(http.StatusBadRequest, CodeUnknownField, join(path, k), "unknown field")
+			}
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name := jsonName(f)
+			if name == "" {
+				continue
+			}
+			if val, ok := obj[name]; ok {
+				if p := walk(f.Type, val, join(path, name)); p != nil {
+					return p
+				}
+			}
+		}
+		return nil
+	case reflect.Slice:
+		arr, ok := v.([]any)
+		if !ok {
+			return typeProblem(path, "an array", v)
+		}
+		for i, e := range arr {
+			if p := walk(t.Elem(), e, fmt.Sprintf("%s[%d]", path, i)); p != nil {
+				return p
+			}
+		}
+		return nil
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			return typeProblem(path, "a string", v)
+		}
+		return nil
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			return typeProblem(path, "true or false", v)
+		}
+		return nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := v.(json.Number)
+		if !ok {
+			return typeProblem(path, "an integer", v)
+		}
+		if _, err := strconv.ParseInt(string(n), 10, t.Bits()); err != nil {
+			return fieldProblem(http.StatusBadRequest, CodeWrongType, path, fmt.Sprintf("want an integer, got %s", n))
+		}
+		return nil
+	}
+	return typeProblem(path, "a supported value", v)
+}
+
+// walkUnmarshaler checks a value of a type with its own JSON decoding (amounts,
+// quantities, dates) by running that decoding on the value's text.
+func walkUnmarshaler(t reflect.Type, v any, path string) *Problem {
+	var text string
+	switch x := v.(type) {
+	case string:
+		text = x
+	case json.Number:
+		text = string(x)
+	default:
+		return typeProblem(path, "a decimal string", v)
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return typeProblem(path, "a decimal string", v)
+	}
+	u := reflect.New(t).Interface().(json.Unmarshaler)
+	err = u.UnmarshalJSON(raw)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ksef.ErrAmount):
+		if tooManyDecimals(text, 2) {
+			return fieldProblem(http.StatusBadRequest, CodeTooManyDecimals, path, fmt.Sprintf("%q has more than 2 decimals", text))
+		}
+		return fieldProblem(http.StatusBadRequest, CodeInvalidAmount, path, fmt.Sprintf("%q is not an amount such as \"12.34\"", text))
+	case errors.Is(err, ksef.ErrQuantity):
+		if tooManyDecimals(text, 6) {
+			return fieldProblem(http.StatusBadRequest, CodeTooManyDecimals, path, fmt.Sprintf("%q has more than 6 decimals", text))
+		}
+		return fieldProblem(http.StatusBadRequest, CodeInvalidQuantity, path, fmt.Sprintf("%q is not a quantity such as \"1.5\"", text))
+	}
+	return fieldProblem(http.StatusBadRequest, CodeWrongType, path, fmt.Sprintf("%q is not valid here", text))
+}
+
+// tooManyDecimals reports whether s is a plain decimal whose fraction has
+// significant digits beyond scale.
+func tooManyDecimals(s string, scale int) bool {
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, ok := strings.Cut(s, ".")
+	if !ok || whole == "" || !digits(whole) || !digits(frac) {
+		return false
+	}
+	return len(strings.TrimRight(frac, "0")) > scale
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func typeProblem(path, want string, got any) *Problem {
+	field := path
+	if field == "" {
+		field = "(body)"
+	}
+	return fieldProblem(http.StatusBadRequest, CodeWrongType, field, fmt.Sprintf("want %s, got %s", want, jsonKind(got)))
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return "null"
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func jsonName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	tag := f.Tag.Get("json")
+	if tag == "-" {
+		return ""
+	}
+	name, _, _ := strings.Cut(tag, ",")
+	if name == "" {
+		return f.Name
+	}
+	return name
+}
+
+func jsonFields(t reflect.Type) map[string]bool {
+	m := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
+		if n := jsonName(t.Field(i)); n != "" {
+			m[n] = true
+		}
+	}
+	return m
+}

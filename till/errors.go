@@ -1,0 +1,67 @@
+package till
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrTokenRequired is returned by New when the listen address is not a
+	// loopback address and no bearer token is configured.
+	ErrTokenRequired = errors.New("till: a bearer token is required to listen on a non-loopback address")
+
+	// ErrTokenInvalid is returned by New for a token that is not 16-4096
+	// printable ASCII characters without spaces.
+	ErrTokenInvalid = errors.New("till: the bearer token must be 16-4096 printable ASCII characters without spaces")
+
+	// ErrListen is returned by New for a listen address that is not host:port.
+	ErrListen = errors.New("till: invalid listen address")
+
+	// ErrNotFound is returned by a Core for an unknown invoice id.
+	ErrNotFound = errors.New("till: invoice not found")
+
+	// ErrKeyConflict is returned by a Core when an idempotency key is reused
+	// with a different request body.
+	ErrKeyConflict = errors.New("till: idempotency key reused with a different body")
+
+	// ErrNotCorrectable is returned by a Core when an invoice cannot be
+	// corrected (a correction itself, or one that was rejected).
+	ErrNotCorrectable = errors.New("till: invoice cannot be corrected")
+
+	// ErrInvalidMode is returned by a Core (and the handler) for an unknown mode override.
+	ErrInvalidMode = errors.New("till: invalid mode override")
+
+	// ErrUnavailable is returned by a Core that cannot take the request now
+	// (store full or closing); the client may retry later.
+	ErrUnavailable = errors.New("till: temporarily unavailable")
+)
+
+// Problem is an RFC 9457 problem detail, the body of every error response
+// (application/problem+json). Code is stable and machine-readable; Detail is
+// for people and may change.
+type Problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail"`
+	Code   string       `json:"code"`
+	Errors []FieldError `json:"errors,omitempty"`
+
+	err error // the cause, for errors.Is; never serialised
+}
+
+// FieldError names one problem with one field of the request body, by its
+// JSON path ("lines[2].vat_rate").
+type FieldError struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+	Code   string `json:"code"`
+}
+
+func (p *Problem) Error() string { return fmt.Sprintf("till: %s: %s", p.Code, p.Detail) }
+
+// Unwrap returns the cause, if any.
+func (p *Problem) Unwrap() error { return p.err }
+
+// Retryable reports whether the same request may succeed later.
+func (p *Problem) Retryable() bool { return p.Status == 503 || p.Status == 429 }

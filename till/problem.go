@@ -1,0 +1,115 @@
+package till
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Problem codes. They are part of the API contract (docs/openapi-till.json)
+// and never change meaning; the table in doc.go lists them with their status.
+const (
+	CodeMalformedJSON      = "malformed_json"
+	CodeEmptyBody          = "empty_body"
+	CodeTrailingData       = "trailing_data"
+	CodeUnknownField       = "unknown_field"
+	CodeWrongType          = "wrong_type"
+	CodeInvalidAmount      = "invalid_amount"
+	CodeInvalidQuantity    = "invalid_quantity"
+	CodeTooManyDecimals    = "too_many_decimals"
+	CodeInvalidDate        = "invalid_date"
+	CodeKeyMissing         = "idempotency_key_missing"
+	CodeKeyInvalid         = "idempotency_key_invalid"
+	CodeKeyReused          = "idempotency_key_reused"
+	CodeInvalidQuery       = "invalid_query"
+	CodeInvalidState       = "invalid_state"
+	CodeInvalidMode        = "invalid_mode"
+	CodeUnauthorized       = "unauthorized"
+	CodeNotFound           = "not_found"
+	CodeRouteNotFound      = "route_not_found"
+	CodeMethodNotAllowed   = "method_not_allowed"
+	CodeNotCorrectable     = "not_correctable"
+	CodeBodyTooLarge       = "body_too_large"
+	CodeUnsupportedMedia   = "unsupported_media_type"
+	CodeInternal           = "internal"
+	CodeUnavailable        = "unavailable"
+	CodeInvalidSale        = "invalid_sale" // a validation problem with no more specific code
+	CodeFieldRequired      = "field_required"
+	CodeFieldNotAllowed    = "field_not_allowed"
+	CodeInvalidText        = "invalid_text"
+	CodeInvalidNIP         = "invalid_nip"
+	CodeInvalidVATID       = "invalid_vat_id"
+	CodeUnknownBuyerKind   = "unknown_buyer_kind"
+	CodeUnknownCountry     = "unknown_country"
+	CodeUnknownCurrency    = "unknown_currency"
+	CodeRateRequired       = "exchange_rate_required"
+	CodeRateNotAllowed     = "exchange_rate_not_allowed"
+	CodeUnknownPriceMode   = "unknown_price_mode"
+	CodeUnknownKind        = "unknown_kind"
+	CodeKindNotAllowed     = "kind_not_allowed"
+	CodeDateOutOfRange     = "date_out_of_range"
+	CodeNoLines            = "no_lines"
+	CodeTooManyLines       = "too_many_lines"
+	CodeTotalOutOfRange    = "total_out_of_range"
+	CodeQuantityZero       = "quantity_zero"
+	CodeQuantityNegative   = "quantity_negative"
+	CodeQuantityOutOfRange = "quantity_out_of_range"
+	CodePriceNegative      = "price_negative"
+	CodePriceOutOfRange    = "price_out_of_range"
+	CodeUnknownVATRate     = "unknown_vat_rate"
+	CodeVATRateNotAllowed  = "vat_rate_not_allowed"
+	CodeUnknownGTU         = "unknown_gtu"
+	CodeDiscountNegative   = "discount_negative"
+	CodeDiscountTooLarge   = "discount_exceeds_line"
+	CodeUnknownPaymentForm = "unknown_payment_form"
+	CodeSplitNotAllowed    = "split_payment_not_allowed"
+	CodeInvalidCorrection  = "invalid_correction_type"
+)
+
+// ProblemTypeBase prefixes a problem's code to form its type URI.
+const ProblemTypeBase = "https://posagent.invalid/problems/"
+
+// ContentTypeProblem is the media type of error bodies.
+const ContentTypeProblem = "application/problem+json"
+
+func newProblem(status int, code, detail string) *Problem {
+	return &Problem{Type: ProblemTypeBase + code, Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
+}
+
+func fieldProblem(status int, code, field, reason string) *Problem {
+	p := newProblem(status, code, field+": "+reason)
+	p.Errors = []FieldError{{Field: field, Reason: reason, Code: code}}
+	return p
+}
+
+// writeProblem writes p as application/problem+json.
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	b, err := json.Marshal(p)
+	if err != nil { // a Problem is strings and ints: cannot happen
+		b = []byte(`{"type":"` + ProblemTypeBase + CodeInternal + `","title":"Internal Server Error","status":500,"detail":"encoding failed","code":"internal"}`)
+		p.Status = http.StatusInternalServerError
+	}
+	h := w.Header()
+	h.Set("Content-Type", ContentTypeProblem)
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	w.Write(append(b, '\n'))
+}
+
+// writeJSON writes v as application/json with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeProblem(w, newProblem(http.StatusInternalServerError, CodeInternal, "response encoding failed"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

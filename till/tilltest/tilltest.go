@@ -1,0 +1,323 @@
+// Package tilltest provides an in-memory till.Core for tests of the till API
+// and of programs that talk to it.
+package tilltest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/till"
+)
+
+// Core is an in-memory till.Core. It keeps issued invoices and idempotency
+// keys like the real agent (a replay returns the stored invoice; a reused key
+// with another body is till.ErrKeyConflict) and counts every call, so tests
+// can prove that rejected input stored nothing. Err, when set, is returned by
+// every method instead of doing the work.
+type Core struct {
+	// Now is the clock for issue dates and deadlines (default: a fixed time).
+	Now func() time.Time
+	// Err, when set, is returned by every call.
+	Err error
+
+	mu       sync.Mutex // guards the fields below
+	invoices []till.View
+	keys     map[string]keyRecord
+	override string
+	status   till.Status
+	calls    map[string]int
+}
+
+type keyRecord struct {
+	body []byte
+	id   string
+}
+
+var _ till.Core = (*Core)(nil)
+
+// FixedNow is the default clock of a Core: a Saturday in November 2026, 12:00 Warsaw.
+var FixedNow = time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)
+
+// New returns an empty Core whose Status reports a healthy agent.
+func New() *Core {
+	c := &Core{keys: map[string]keyRecord{}, calls: map[string]int{}}
+	c.status = till.Status{
+		Link:    till.Link{Up: true},
+		KSeF:    till.KSeFState{State: "available", Environment: "test"},
+		Mode:    till.ModeState{Current: "offline24", Policy: "offline-first"},
+		Printer: till.Printer{State: "ok"},
+	}
+	return c
+}
+
+func (c *Core) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return FixedNow
+}
+
+// enter counts a call and returns the injected error.
+func (c *Core) enter(name string) error {
+	c.calls[name]++
+	return c.Err
+}
+
+// Calls returns how many times the named method was called.
+func (c *Core) Calls(method string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[method]
+}
+
+// Stored returns how many invoices were stored.
+func (c *Core) Stored() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.invoices)
+}
+
+// SetStatus replaces what Status reports (the mode override stays the Core's own).
+func (c *Core) SetStatus(st till.Status) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.status = st
+}
+
+// Override returns the current mode override ("" when automatic).
+func (c *Core) Override() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.override
+}
+
+// SetState sets the print or upload state of a stored invoice, as the workers would.
+func (c *Core) SetState(id, print, upload, ksefNumber string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := c.find(id)
+	if i < 0 {
+		return till.ErrNotFound
+	}
+	v := &c.invoices[i]
+	if print != "" {
+		v.Print = print
+	}
+	if upload != "" {
+		v.Upload = upload
+	}
+	if ksefNumber != "" {
+		v.KSeFNumber = ksefNumber
+	}
+	return nil
+}
+
+func (c *Core) find(id string) int {
+	return slices.IndexFunc(c.invoices, func(v till.View) bool { return v.ID == id })
+}
+
+// idempotent returns the stored result of a key, a conflict, or ok=false.
+func (c *Core) idempotent(key string, body []byte) (*till.Issued, bool, error) {
+	rec, ok := c.keys[key]
+	if !ok {
+		return nil, false, nil
+	}
+	if !bytes.Equal(rec.body, body) {
+		return nil, true, till.ErrKeyConflict
+	}
+	return &till.Issued{View: c.invoices[c.find(rec.id)], Replayed: true}, true, nil
+}
+
+func (c *Core) store(key string, body []byte, v till.View) *till.Issued {
+	n := len(c.invoices) + 1
+	v.ID = fmt.Sprintf("%08d", n)
+	v.Number = fmt.Sprintf("FV/T1/2026/%06d", n)
+	c.invoices = append(c.invoices, v)
+	c.keys[key] = keyRecord{body: bytes.Clone(body), id: v.ID}
+	return &till.Issued{View: v}
+}
+
+func (c *Core) newView(kind, currency string, issue ksef.Date, gross, vat ksef.Amount) till.View {
+	mode := c.override
+	if mode == "" || mode == "auto" {
+		mode = "offline24"
+	}
+	deadline := c.now().Add(36 * time.Hour).UTC()
+	return till.View{
+		Kind: kind, IssueDate: issue, Currency: currency, Gross: gross, VAT: vat,
+		Mode: mode, Kod1: "https://qr-test.ksef.mf.gov.pl/invoice/5265877635/21-11-2026/AAAA",
+		Kod2:  "https://qr-test.ksef.mf.gov.pl/certificate/Nip/5265877635/5265877635/0123456789ABCDEF/AAAA/BBBB",
+		Print: "pending", Upload: "queued", Deadline: &deadline,
+	}
+}
+
+// Issue stores the sale (or replays its key).
+func (c *Core) Issue(ctx context.Context, req till.IssueRequest) (*till.Issued, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("Issue"); err != nil {
+		return nil, err
+	}
+	if res, ok, err := c.idempotent(req.Key, req.Body); ok || err != nil {
+		return res, err
+	}
+	if err := req.Sale.Validate(); err != nil {
+		return nil, err
+	}
+	t, err := req.Sale.Totals()
+	if err != nil {
+		return nil, err
+	}
+	cur := req.Sale.Currency
+	if cur == "" {
+		cur = "PLN"
+	}
+	kind := req.Sale.Kind
+	if kind == "" {
+		kind = ksef.KindVAT
+	}
+	return c.store(req.Key, req.Body, c.newView(kind, cur, req.Sale.IssueDate, t.Gross, t.VAT)), nil
+}
+
+// Invoice returns a stored invoice.
+func (c *Core) Invoice(ctx context.Context, id string) (*till.View, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("Invoice"); err != nil {
+		return nil, err
+	}
+	i := c.find(id)
+	if i < 0 {
+		return nil, till.ErrNotFound
+	}
+	v := c.invoices[i]
+	return &v, nil
+}
+
+// Invoices lists stored invoices in id order.
+func (c *Core) Invoices(ctx context.Context, f till.Filter) ([]till.View, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("Invoices"); err != nil {
+		return nil, err
+	}
+	var out []till.View
+	for _, v := range c.invoices {
+		if f.After != "" && v.ID <= f.After {
+			continue
+		}
+		if f.State != "" && f.State != v.Upload && f.State != printState(v.Print) {
+			continue
+		}
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func printState(p string) string {
+	switch p {
+	case "pending":
+		return "print_pending"
+	case "failed":
+		return "print_failed"
+	}
+	return p
+}
+
+// Reprint queues a duplicate print of a stored invoice.
+func (c *Core) Reprint(ctx context.Context, id string) (*till.View, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("Reprint"); err != nil {
+		return nil, err
+	}
+	i := c.find(id)
+	if i < 0 {
+		return nil, till.ErrNotFound
+	}
+	c.invoices[i].Print = "pending"
+	v := c.invoices[i]
+	return &v, nil
+}
+
+// Correct stores a KOR of a stored VAT invoice.
+func (c *Core) Correct(ctx context.Context, id string, req till.CorrectionRequest) (*till.Issued, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("Correct"); err != nil {
+		return nil, err
+	}
+	i := c.find(id)
+	if i < 0 {
+		return nil, till.ErrNotFound
+	}
+	if res, ok, err := c.idempotent(req.Key, req.Body); ok || err != nil {
+		return res, err
+	}
+	orig := c.invoices[i]
+	if orig.Kind == ksef.KindKOR {
+		return nil, till.ErrNotCorrectable
+	}
+	var after ksef.Totals
+	if len(req.Lines) > 0 {
+		s := ksef.Sale{Buyer: ksef.Buyer{Kind: ksef.BuyerConsumer}, Lines: req.Lines, IssueDate: ksef.DateOf(c.now())}
+		if err := s.Validate(); err != nil {
+			return nil, err
+		}
+		t, err := s.Totals()
+		if err != nil {
+			return nil, err
+		}
+		after = t
+	}
+	v := c.newView(ksef.KindKOR, orig.Currency, ksef.DateOf(c.now()), after.Gross-orig.Gross, after.VAT-orig.VAT)
+	v.Corrects = orig.ID
+	v.Print = "none"
+	if orig.Upload != "accepted" {
+		v.Upload = "blocked"
+	}
+	return c.store(req.Key, req.Body, v), nil
+}
+
+// Status returns the configured status with the Core's mode override and backlog.
+func (c *Core) Status(ctx context.Context) (*till.Status, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("Status"); err != nil {
+		return nil, err
+	}
+	st := c.status
+	if st.Now.IsZero() {
+		st.Now = c.now()
+	}
+	if c.override != "" {
+		st.Mode.Override = c.override
+		st.Mode.Current = c.override
+	}
+	return &st, nil
+}
+
+// SetMode sets ("auto": clears) the operator's mode override.
+func (c *Core) SetMode(ctx context.Context, override string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("SetMode"); err != nil {
+		return err
+	}
+	if !slices.Contains(till.Modes, override) {
+		return till.ErrInvalidMode
+	}
+	if override == "auto" {
+		override = ""
+	}
+	c.override = override
+	return nil
+}
