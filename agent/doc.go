@@ -1,0 +1,95 @@
+// Package agent is posagent's core: it joins the invoice core (ksef), the
+// store (outbox), the KSeF client (ksefapi), the receipt layout and the print
+// worker into the product's main path, from a sale at the till to a KSeF
+// number.
+//
+// # Concepts
+//
+// [Agent.Issue] validates a sale, classifies the buyer (consumer, b2b for a
+// Polish NIP, eu, foreign), decides the mode and runs ONE outbox transaction:
+// the number, the FA(3) XML bytes, their SHA-256, KOD I and KOD II (signed
+// by the Offline certificate; no KOD II in total failure) and the deadline
+// from the ksef calendar. The caller is answered only after the commit. The
+// stored bytes are the ones printed (as KOD I) and uploaded, unchanged.
+//
+// Modes: an operator override ([Agent.SetMode]) wins; otherwise the
+// availability feed decides (MAINTENANCE → offline, FAILURE → emergency,
+// TOTAL_FAILURE → total_failure); otherwise the policy: offline-first issues
+// offline24, online-first tries online unless the link is known to be down.
+//
+// Online-first: the record is stored with mode online, KOD I and a KOD II
+// computed for the same hash, and the offline24 deadline. The agent sends it
+// at once and waits up to OnlineBudget for a KSeF number. If it arrives the
+// receipt carries KOD I labelled with the KSeF number and no KOD II; if not,
+// the same record — same bytes, same hash, so the same links — is printed
+// with KOD I labelled OFFLINE and KOD II, and from then on counts as
+// offline24 ([View].Mode says so; the scheduler sends it with
+// offlineMode=true). Nothing is rewritten: the mode handed over is derived
+// from the record (accepted before the budget ended, or not).
+//
+// Domestic B2B: with B2BOfflineHandover off, an invoice for a Polish NIP
+// buyer that is not accepted is stored and uploaded at once, but its print
+// job waits ([View].PrintHeld) until KSeF accepts it, and then prints the
+// online version.
+//
+// The upload scheduler ([Agent.Run] owns it) sends the earliest deadline
+// first: an online session for a trickle, a batch session when the due
+// backlog reaches BatchThreshold or after a 429. offlineMode=true goes with
+// anything issued offline, any online-first sale that missed its budget and
+// anything sent after its P_1 day (Europe/Warsaw). Failures become a
+// persisted not-before on the record (429 Retry-After included) and a
+// jittered, capped backoff; nothing is given up or dropped. Records left
+// sending — after a crash, a timeout or a batch — are settled by asking KSeF
+// (the invoice status by reference, or the session's invoices matched by
+// hash) before any resend; a 440 duplicate counts as accepted only when the
+// original KSeF names has our hash. 21155 opens a new session. A rejection
+// (430, 450, …) marks the record rejected and raises an alarm; it waits for
+// [Agent.TechnicalCorrection], which re-issues the SAME number with
+// hashOfCorrectedInvoice and offlineMode=true in an interactive session.
+//
+// Corrections ([Agent.Correct]) are KOR invoices stored and printed at once;
+// the outbox holds their upload until the original is accepted, then
+// releases them in issue order.
+//
+// The print dispatcher renders pending jobs from the stored snapshot
+// (receipt.Doc) and submits them to the print worker; results come back
+// through [Agent.PrintResult], which the caller wires to
+// printer.Options.OnResult. A failed print (paper out) never undoes a sale:
+// the job is retried after recovery. Reprints are marked DUPLIKAT with the
+// date; before acceptance they carry both offline codes, after acceptance
+// KOD I labelled with the KSeF number and no KOD II.
+//
+// The deadline monitor keeps the backlog and deadline gauges, and logs a
+// rate-limited alarm for overdue invoices with their penalty exposure.
+//
+// # Errors
+//
+// Requests that cannot be accepted wrap [ErrInvalidRequest]: a sale's
+// problems are ksef.ValidationErrors (errors.As finds each
+// *ksef.ValidationError with its JSON field path), other fields a
+// *[RequestError]. Store outcomes map to [ErrIdempotencyConflict],
+// [ErrStoreFull], [ErrNotFound] and [ErrIllegalState]; [ErrInvalidMode]
+// comes from SetMode. Nothing is stored when an error is returned.
+//
+// # Caveats
+//
+//   - The outbox cannot change a stored deadline. Deadlines that depend on
+//     an announced period still running (offline, emergency) are stored
+//     provisionally as if the period ended on the issue day — the earliest
+//     they can be — and an announced failure that extends running deadlines
+//     is not written back; scheduling and alarms stay on the safe side.
+//   - The mode override and the announced periods live in memory: a restart
+//     returns to automatic mode.
+//   - An online-first send that KSeF processes only after the budget is
+//     recorded by KSeF as online although the receipt carried offline codes;
+//     both codes still verify, as the bytes are the same.
+//   - A total-failure receipt still prints KOD I labelled OFFLINE, because
+//     the receipt layout requires it; KOD II is left out.
+//   - A correction's XML names the original's KSeF number only when the
+//     original was accepted at correction time (else NrKSeFN=1): the bytes
+//     are fixed at issue and never rewritten.
+//   - A UPO that cannot be downloaded at acceptance is not fetched again.
+//   - Batch sessions are recorded as sending without a session reference
+//     (the client opens the session inside SendBatch); after a crash in a
+//     batch the invoices are resent and settled by 440 with a matching hash.
+package agent

@@ -1,0 +1,209 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/outbox"
+	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/receipt"
+)
+
+// PrintResult takes one attempt's result from the print worker. Wire it to
+// printer.Options.OnResult; it never blocks.
+func (a *Agent) PrintResult(r printer.JobResult) {
+	a.mu.Lock()
+	a.results = append(a.results, r)
+	a.mu.Unlock()
+	kick(a.kickPrint)
+}
+
+// printLoop is the print dispatcher, one goroutine owned by Run: it records
+// the worker's results, submits pending jobs (also those left by a previous
+// run) and puts failed jobs back after PrintInterval.
+func (a *Agent) printLoop(ctx context.Context) {
+	t := time.NewTicker(a.opts.PrintInterval)
+	defer t.Stop()
+	for {
+		a.printRound(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-a.kickPrint:
+		}
+	}
+}
+
+func (a *Agent) printRound(ctx context.Context) {
+	a.mu.Lock()
+	results := a.results
+	a.results = nil
+	a.mu.Unlock()
+	for _, r := range results {
+		a.recordResult(ctx, r)
+	}
+	now := a.now()
+	a.mu.Lock()
+	var again []string
+	for id, at := range a.printRetry {
+		if !now.Before(at) {
+			again = append(again, id)
+			delete(a.printRetry, id)
+		}
+	}
+	a.mu.Unlock()
+	for _, id := range again {
+		if err := a.store.RetryPrint(ctx, id); err != nil && !errors.Is(err, outbox.ErrIllegalTransition) {
+			a.log.Warn("retry print job", "job", id, "error", err)
+		}
+	}
+	jobs, err := a.store.PrintJobs(ctx, 100)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("list print jobs", "error", err)
+		}
+		return
+	}
+	for _, j := range jobs {
+		a.dispatchJob(ctx, j.ID)
+	}
+}
+
+// recordResult persists one attempt's outcome. A job that failed and then
+// printed goes failed → pending → printed, the only path the store allows.
+func (a *Agent) recordResult(ctx context.Context, r printer.JobResult) {
+	job, err := a.store.PrintJob(ctx, r.ID)
+	if err != nil {
+		a.log.Warn("print result for unknown job", "job", r.ID, "error", err)
+		return
+	}
+	if r.Err == nil {
+		if job.State == outbox.PrintFailed {
+			_ = a.store.RetryPrint(ctx, r.ID)
+		}
+		if err := a.store.MarkPrinted(ctx, r.ID); err != nil && !errors.Is(err, outbox.ErrIllegalTransition) {
+			a.log.Warn("mark printed", "job", r.ID, "error", err)
+		}
+		if a.m != nil {
+			a.m.printJobs.Inc()
+		}
+		a.mu.Lock()
+		delete(a.submitted, r.ID)
+		a.mu.Unlock()
+		return
+	}
+	code := printCode(r.Err)
+	if job.State == outbox.PrintPending {
+		if err := a.store.MarkPrintFailed(ctx, r.ID, code); err != nil {
+			a.log.Warn("mark print failed", "job", r.ID, "error", err)
+		}
+		a.log.Warn("print failed; the sale stands and the print is retried", "job", r.ID, "code", code, "error", r.Err)
+		a.noteErr("print", fmt.Errorf("print job %s: %w", r.ID, r.Err))
+		if a.m != nil {
+			a.m.printFailures.Inc()
+		}
+	}
+	if r.Done {
+		a.mu.Lock()
+		delete(a.submitted, r.ID)
+		a.printRetry[r.ID] = a.now().Add(a.opts.PrintInterval)
+		a.mu.Unlock()
+	}
+}
+
+func printCode(err error) string {
+	switch {
+	case errors.Is(err, printer.ErrPaperOut):
+		return "paper_out"
+	case errors.Is(err, printer.ErrCoverOpen):
+		return "cover_open"
+	case errors.Is(err, printer.ErrOffline):
+		return "offline"
+	case errors.Is(err, printer.ErrTimeout):
+		return "timeout"
+	case errors.Is(err, printer.ErrDisconnected):
+		return "disconnected"
+	case errors.Is(err, printer.ErrCancelled):
+		return "cancelled"
+	case errors.Is(err, printer.ErrPrinterFault):
+		return "printer_error"
+	}
+	return "error"
+}
+
+// dispatchJob renders a pending job and submits it once. A job for a held
+// B2B invoice waits until KSeF accepts the invoice.
+func (a *Agent) dispatchJob(ctx context.Context, jobID string) {
+	if jobID == "" {
+		return
+	}
+	a.mu.Lock()
+	busy := a.submitted[jobID]
+	if !busy {
+		a.submitted[jobID] = true
+	}
+	a.mu.Unlock()
+	if busy {
+		return
+	}
+	submitted := false
+	defer func() {
+		if !submitted {
+			a.mu.Lock()
+			delete(a.submitted, jobID)
+			a.mu.Unlock()
+		}
+	}()
+	job, err := a.store.PrintJob(ctx, jobID)
+	if err != nil || job.State != outbox.PrintPending {
+		return
+	}
+	inv, err := a.store.Get(ctx, job.InvoiceID)
+	if err != nil {
+		return
+	}
+	snap, err := decodeSnapshot(inv.Doc)
+	if err != nil {
+		a.log.Error("cannot render receipt", "job", jobID, "error", err)
+		return
+	}
+	if a.held(inv, snap) {
+		return
+	}
+	data, err := a.renderReceipt(inv, snap, job)
+	if err != nil {
+		a.log.Error("cannot render receipt", "job", jobID, "error", err)
+		a.noteErr("print", err)
+		return
+	}
+	if err := a.printer.Submit(ctx, printer.Job{ID: jobID, Data: data}); err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("submit print job", "job", jobID, "error", err)
+		}
+		return
+	}
+	submitted = true
+}
+
+// held reports whether an invoice's print waits for KSeF: a domestic B2B
+// invoice handed over offline when B2BOfflineHandover is off.
+func (a *Agent) held(inv *outbox.Invoice, snap *snapshot) bool {
+	return snap.Hold && inv.Upload != outbox.UploadAccepted && inv.Mode != ksef.ModeTotalFailure.String()
+}
+
+// renderReceipt maps the stored invoice onto a receipt and renders it.
+func (a *Agent) renderReceipt(inv *outbox.Invoice, snap *snapshot, job *outbox.PrintJob) ([]byte, error) {
+	doc, err := a.receiptDoc(inv, snap, job)
+	if err != nil {
+		return nil, err
+	}
+	b, err := receipt.Render(doc, a.opts.Profile, a.opts.QR)
+	if err != nil {
+		return nil, fmt.Errorf("agent: render receipt %s: %w", inv.Number, err)
+	}
+	return b, nil
+}

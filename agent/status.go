@@ -1,0 +1,237 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/outbox"
+)
+
+// Status is the agent's state for the till, the status page and doctor.
+type Status struct {
+	Link        string    `json:"link"` // up, down or unknown: the last KSeF call
+	LinkChecked time.Time `json:"link_checked,omitzero"`
+	KSeF        string    `json:"ksef"` // availability feed: AVAILABLE, MAINTENANCE, FAILURE, TOTAL_FAILURE or unknown
+	Mode        string    `json:"mode"` // the mode a new sale gets now
+	Override    string    `json:"override,omitempty"`
+	Policy      string    `json:"policy"`
+
+	Printer PrinterStatus `json:"printer"`
+
+	Backlog          int            `json:"backlog"` // not yet accepted: queued, sending, blocked
+	Upload           map[string]int `json:"upload"`  // invoices per upload state
+	Print            map[string]int `json:"print"`   // print jobs per state
+	EarliestDeadline time.Time      `json:"earliest_deadline,omitzero"`
+	DueToday         int            `json:"due_today"`
+	Overdue          []OverdueView  `json:"overdue,omitempty"`
+	PenaltyExposure  ksef.Amount    `json:"penalty_exposure"`
+
+	CertSerial   string    `json:"cert_serial,omitempty"`
+	CertNotAfter time.Time `json:"cert_not_after,omitzero"`
+	CertDaysLeft int       `json:"cert_days_left"`
+
+	StoreUsed  int64 `json:"store_used"`
+	StoreLimit int64 `json:"store_limit"`
+
+	Errors []ErrorEntry `json:"errors,omitempty"` // the last 20, oldest first
+}
+
+// PrinterStatus is what the print worker last knew.
+type PrinterStatus struct {
+	Connected    bool      `json:"connected"`
+	Known        bool      `json:"known"`
+	PaperOut     bool      `json:"paper_out,omitempty"`
+	PaperNearEnd bool      `json:"paper_near_end,omitempty"`
+	CoverOpen    bool      `json:"cover_open,omitempty"`
+	Offline      bool      `json:"offline,omitempty"`
+	LastError    string    `json:"last_error,omitempty"`
+	Queued       int       `json:"queued"`
+	Updated      time.Time `json:"updated,omitzero"`
+}
+
+// OverdueView is an invoice past its upload deadline; it is still uploaded.
+type OverdueView struct {
+	ID       string      `json:"id"`
+	Number   string      `json:"number"`
+	Deadline time.Time   `json:"deadline"`
+	Upload   string      `json:"upload_state"`
+	Gross    ksef.Amount `json:"gross"`
+	VAT      ksef.Amount `json:"vat"`
+	Penalty  ksef.Amount `json:"penalty"` // ksef.PenaltyExposure
+}
+
+// Status reports the link, KSeF availability, mode, printer, backlog and
+// deadlines, certificate and recent errors.
+func (a *Agent) Status(ctx context.Context) (*Status, error) {
+	now := a.now()
+	st, err := a.store.Stats(ctx, now)
+	if err != nil {
+		return nil, storeErr("status", err)
+	}
+	out := &Status{
+		Mode:   a.modeName(),
+		Policy: string(a.opts.Policy),
+		Upload: map[string]int{}, Print: map[string]int{},
+		EarliestDeadline: st.EarliestDeadline,
+		StoreUsed:        st.Used, StoreLimit: st.Limit,
+	}
+	for k, n := range st.Upload {
+		out.Upload[string(k)] = n
+	}
+	for k, n := range st.Print {
+		out.Print[string(k)] = n
+	}
+	out.Backlog = st.Upload[outbox.UploadQueued] + st.Upload[outbox.UploadSending] + st.Upload[outbox.UploadBlocked]
+	for _, o := range st.Overdue {
+		p := ksef.PenaltyExposure(ksef.Amount(o.VAT), ksef.Amount(o.Gross))
+		out.Overdue = append(out.Overdue, OverdueView{ID: o.ID, Number: o.Number, Deadline: o.Deadline,
+			Upload: string(o.Upload), Gross: ksef.Amount(o.Gross), VAT: ksef.Amount(o.VAT), Penalty: p})
+		out.PenaltyExposure += p
+	}
+	if out.DueToday, err = a.dueToday(ctx, now); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	out.Link = a.link
+	out.LinkChecked = a.linkChecked
+	out.KSeF = string(a.feedStatus)
+	out.Override = a.override
+	out.Errors = append([]ErrorEntry(nil), a.errs...)
+	a.mu.Unlock()
+	if out.Link == "" {
+		out.Link = "unknown"
+	}
+	if out.KSeF == "" {
+		out.KSeF = "unknown"
+	}
+	ps := a.printer.State()
+	out.Printer = PrinterStatus{Connected: ps.Connected, Known: ps.Known, PaperOut: ps.Status.PaperOut,
+		PaperNearEnd: ps.Status.PaperNearEnd, CoverOpen: ps.Status.CoverOpen, Offline: ps.Status.Offline,
+		Queued: ps.Queued, Updated: ps.Updated}
+	if ps.LastErr != nil {
+		out.Printer.LastError = ps.LastErr.Error()
+	}
+	out.CertSerial = a.signer.CertSerial()
+	if a.cert != nil {
+		out.CertNotAfter = a.cert.NotAfter
+		out.CertDaysLeft = daysLeft(a.cert.NotAfter, now)
+	}
+	return out, nil
+}
+
+func daysLeft(t, now time.Time) int {
+	return int(t.Sub(now) / (24 * time.Hour))
+}
+
+// dueToday counts invoices not accepted whose deadline is today (Warsaw).
+func (a *Agent) dueToday(ctx context.Context, now time.Time) (int, error) {
+	today := ksef.DateOf(now)
+	n := 0
+	for _, s := range []outbox.UploadState{outbox.UploadQueued, outbox.UploadSending, outbox.UploadBlocked} {
+		after := ""
+		for {
+			list, err := a.store.List(ctx, outbox.Filter{Upload: s, After: after, Limit: 1000})
+			if err != nil {
+				return 0, storeErr("status", err)
+			}
+			for _, inv := range list {
+				if !inv.Deadline.IsZero() && ksef.DateOf(inv.Deadline) == today {
+					n++
+				}
+			}
+			if len(list) < 1000 {
+				break
+			}
+			after = list[len(list)-1].ID
+		}
+	}
+	return n, nil
+}
+
+// Flush wakes the upload scheduler and returns when nothing is left to
+// upload (queued, sending or blocked), or when ctx ends. Rejected invoices
+// wait for a technical correction and do not count. It needs Run.
+func (a *Agent) Flush(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		a.mu.Lock()
+		running := a.running
+		a.mu.Unlock()
+		if !running {
+			return ErrNotRunning
+		}
+		st, err := a.store.Stats(ctx, a.now())
+		if err != nil {
+			return storeErr("flush", err)
+		}
+		if st.Upload[outbox.UploadQueued]+st.Upload[outbox.UploadSending]+st.Upload[outbox.UploadBlocked] == 0 {
+			return nil
+		}
+		kick(a.kickUpload)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// monitorLoop is the deadline monitor, one goroutine owned by Run: it keeps
+// the backlog and deadline gauges current and raises a rate-limited alarm
+// for overdue invoices, which stay queued and are never dropped.
+func (a *Agent) monitorLoop(ctx context.Context) {
+	t := time.NewTicker(min(a.opts.PrintInterval, 10*time.Second))
+	defer t.Stop()
+	for {
+		a.monitor(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) monitor(ctx context.Context) {
+	now := a.now()
+	st, err := a.store.Stats(ctx, now)
+	if err != nil {
+		return
+	}
+	backlog := st.Upload[outbox.UploadQueued] + st.Upload[outbox.UploadSending] + st.Upload[outbox.UploadBlocked]
+	if a.m != nil {
+		a.m.backlog.Set(float64(backlog))
+		if st.EarliestDeadline.IsZero() {
+			a.m.deadline.Set(0)
+		} else {
+			a.m.deadline.Set(st.EarliestDeadline.Sub(now).Seconds())
+		}
+		if a.cert != nil {
+			a.m.certDays.Set(float64(daysLeft(a.cert.NotAfter, now)))
+		}
+	}
+	if len(st.Overdue) == 0 {
+		a.mu.Lock()
+		a.lastOverdue = 0
+		a.mu.Unlock()
+		return
+	}
+	var exposure ksef.Amount
+	for _, o := range st.Overdue {
+		exposure += ksef.PenaltyExposure(ksef.Amount(o.VAT), ksef.Amount(o.Gross))
+	}
+	a.mu.Lock()
+	due := now.Sub(a.lastAlarm) >= a.opts.AlarmInterval || len(st.Overdue) > a.lastOverdue
+	if due {
+		a.lastAlarm = now
+		a.lastOverdue = len(st.Overdue)
+	}
+	a.mu.Unlock()
+	if due {
+		a.log.Error("ALARM: invoices past their KSeF upload deadline; still uploading",
+			"overdue", len(st.Overdue), "earliest", st.Overdue[0].Number, "deadline", st.Overdue[0].Deadline,
+			"penalty_exposure", exposure.String())
+	}
+}

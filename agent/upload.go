@@ -1,0 +1,582 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/ksef/ksefapi"
+	"github.com/posagent/posagent/outbox"
+	"github.com/posagent/posagent/printer"
+)
+
+// uploadLoop is the upload scheduler: one goroutine owned by Run. It never
+// gives up and never drops an invoice: every failure becomes a persisted
+// not-before on the record and a jittered, capped wait here.
+func (a *Agent) uploadLoop(ctx context.Context) {
+	bo := &printer.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-a.kickUpload:
+		}
+		wait := a.uploadRound(ctx, bo)
+		if ctx.Err() != nil {
+			return
+		}
+		timer.Reset(wait)
+	}
+}
+
+// uploadRound does one pass and returns how long to sleep before the next.
+func (a *Agent) uploadRound(ctx context.Context, bo *printer.Backoff) time.Duration {
+	a.probe(ctx, false)
+	if err := a.ensureAuth(ctx); err != nil {
+		return a.roundFailed(ctx, bo, "authenticate", err)
+	}
+	pending, err := a.resolveSending(ctx)
+	if err != nil {
+		return a.roundFailed(ctx, bo, "resolve", err)
+	}
+	now := a.now()
+	due, err := a.store.DueUploads(ctx, now, a.opts.BatchMax)
+	if err != nil {
+		return a.roundFailed(ctx, bo, "list uploads", err)
+	}
+	if len(due) == 0 {
+		if !pending {
+			a.closeSession(ctx)
+		}
+		return a.nextWake(ctx, pending)
+	}
+	a.mu.Lock()
+	limited := now.Before(a.rateLimited)
+	a.mu.Unlock()
+	if len(due) >= a.opts.BatchThreshold || (limited && len(due) > 1) {
+		err = a.sendBatches(ctx, due)
+	} else {
+		if len(due) > DefaultTrickleMax {
+			due = due[:DefaultTrickleMax]
+		}
+		err = a.sendTrickle(ctx, due, bo)
+	}
+	if err != nil {
+		return a.roundFailed(ctx, bo, "upload", err)
+	}
+	if bo.Failures() > 0 {
+		a.log.Info("upload recovered", "consecutive_errors", bo.Failures())
+	}
+	bo.Reset()
+	// Something was sent: look at its status soon.
+	return a.opts.PollInterval
+}
+
+// roundFailed logs (rate-limited by the backoff count) and returns the wait.
+func (a *Agent) roundFailed(ctx context.Context, bo *printer.Backoff, op string, err error) time.Duration {
+	if ctx.Err() != nil {
+		return 0
+	}
+	d := bo.Next()
+	if n := bo.Failures(); n == 1 || n%10 == 0 {
+		a.log.Warn("upload round failed", "op", op, "error", err, "consecutive_errors", n, "retry_in", d)
+	}
+	return a.retryWait(ctx, d)
+}
+
+// retryWait is d, but not before the earliest persisted not-before.
+func (a *Agent) retryWait(ctx context.Context, d time.Duration) time.Duration {
+	if w := a.nextWake(ctx, false); w > d {
+		return w
+	}
+	return d
+}
+
+// nextWake is the time until the earliest queued not-before, capped at
+// UploadInterval; PollInterval while KSeF is still processing something.
+func (a *Agent) nextWake(ctx context.Context, processing bool) time.Duration {
+	if processing {
+		return a.opts.PollInterval
+	}
+	wait := a.opts.UploadInterval
+	q, err := a.store.PendingUploads(ctx, a.opts.BatchMax)
+	if err != nil {
+		return wait
+	}
+	now := a.now()
+	for _, inv := range q {
+		if d := inv.NotBefore.Sub(now); d < wait {
+			wait = max(d, time.Millisecond)
+		}
+	}
+	return wait
+}
+
+// ensureAuth logs in when the client has no valid session with KSeF.
+func (a *Agent) ensureAuth(ctx context.Context) error {
+	a.mu.Lock()
+	ok := a.authed
+	a.mu.Unlock()
+	if ok {
+		return nil
+	}
+	_, err := a.api.Authenticate(ctx)
+	a.noteLink(err)
+	if err != nil {
+		a.noteErr("authenticate", err)
+		return fmt.Errorf("agent: authenticate: %w", err)
+	}
+	a.mu.Lock()
+	a.authed = true
+	a.mu.Unlock()
+	return nil
+}
+
+// authLost marks the login as gone when err says so.
+func (a *Agent) authLost(err error) {
+	if errors.Is(err, ksefapi.ErrUnauthorized) {
+		a.mu.Lock()
+		a.authed = false
+		a.mu.Unlock()
+		a.dropSession(nil)
+	}
+}
+
+// session returns the open online session, opening one if needed.
+func (a *Agent) session(ctx context.Context) (*ksefapi.OnlineSession, error) {
+	a.sessMu.Lock()
+	defer a.sessMu.Unlock()
+	if a.sess != nil && (a.sess.ValidUntil.IsZero() || a.now().Add(time.Minute).Before(a.sess.ValidUntil)) {
+		return a.sess, nil
+	}
+	s, err := a.api.OpenOnline(ctx)
+	if err != nil {
+		a.authLost(err)
+		return nil, fmt.Errorf("agent: open online session: %w", err)
+	}
+	a.sess = s
+	return s, nil
+}
+
+// dropSession forgets s (or any session when s is nil) without closing it:
+// KSeF refused it (21155, expiry), so a new one is opened next time.
+func (a *Agent) dropSession(s *ksefapi.OnlineSession) {
+	a.sessMu.Lock()
+	if s == nil || a.sess == s {
+		a.sess = nil
+	}
+	a.sessMu.Unlock()
+}
+
+// closeSession closes the idle online session, which starts its UPO.
+func (a *Agent) closeSession(ctx context.Context) {
+	a.sessMu.Lock()
+	s := a.sess
+	a.sess = nil
+	a.sessMu.Unlock()
+	if s == nil {
+		return
+	}
+	if err := a.api.CloseOnline(ctx, s); err != nil && ctx.Err() == nil {
+		a.log.Debug("close online session", "session", s.Reference, "error", err)
+	}
+}
+
+// sendOffline reports the offlineMode flag of an upload: anything issued
+// offline, an online-first sale that missed its budget (handed over
+// offline24), and anything sent after its P_1 day.
+func (a *Agent) sendOffline(inv *outbox.Invoice, now time.Time) bool {
+	if inv.TechnicalCorrectionOf != "" {
+		return true
+	}
+	m, err := ksef.ParseMode(inv.Mode)
+	if err != nil || m == ksef.ModeOnline {
+		m = ksef.ModeOffline24 // the scheduler only sends online records after the budget
+	}
+	p1, err := ksef.ParseDate(inv.P1)
+	if err != nil {
+		return true
+	}
+	return ksef.SendOffline(m, p1, now)
+}
+
+// sendTrickle sends due invoices one by one in the online session, earliest
+// deadline first. It returns an error when the link or KSeF failed, after
+// putting the invoice back with a not-before.
+func (a *Agent) sendTrickle(ctx context.Context, due []outbox.Invoice, bo *printer.Backoff) error {
+	for i := range due {
+		inv := &due[i]
+		if a.isInflight(inv.ID) {
+			continue
+		}
+		sess, err := a.session(ctx)
+		a.noteLink(err)
+		if err != nil {
+			a.noteErr("upload", err)
+			return a.maybeRateLimit(err)
+		}
+		if err := a.store.MarkSending(ctx, inv.ID, sess.Reference); err != nil {
+			continue // moved meanwhile (an online attempt took it)
+		}
+		opts := ksefapi.SendOptions{OfflineMode: a.sendOffline(inv, a.now())}
+		if inv.TechnicalCorrectionOf != "" {
+			h := inv.HashOfCorrected
+			opts.HashOfCorrected = h[:]
+		}
+		ref, err := a.api.SendInvoice(ctx, sess, inv.XML, opts)
+		a.noteLink(err)
+		if err != nil {
+			a.noteErr("upload", err)
+			a.failedSend(ctx, inv, sess, err, bo)
+			if errors.Is(err, ksefapi.ErrSessionFull) {
+				continue // a fresh session takes the rest
+			}
+			return err
+		}
+		if err := a.store.SetInvoiceRef(ctx, inv.ID, ref); err != nil {
+			a.log.Warn("record invoice reference", "id", inv.ID, "error", err)
+		}
+	}
+	return nil
+}
+
+func (a *Agent) isInflight(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.inflight[id]
+}
+
+// failedSend decides what a failed Send means for the record, which is in
+// state sending.
+func (a *Agent) failedSend(ctx context.Context, inv *outbox.Invoice, sess *ksefapi.OnlineSession, err error, bo *printer.Backoff) {
+	ctx = context.WithoutCancel(ctx)
+	now := a.now()
+	code := errCode(err)
+	var ae *ksefapi.APIError
+	isAPI := errors.As(err, &ae)
+	switch {
+	case errors.Is(err, ksefapi.ErrSessionFull):
+		a.dropSession(sess)
+		a.retry(ctx, inv.ID, now, code)
+	case errors.Is(err, ksefapi.ErrTechnicalCorrectionUnavailable), errors.Is(err, ksefapi.ErrTechnicalCorrectionNotAllowed):
+		a.reject(ctx, inv, code, err.Error())
+	case isAPI && ae.Status == 429:
+		a.maybeRateLimit(err)
+		a.retry(ctx, inv.ID, now.Add(max(ae.RetryAfter, a.opts.RetryMin)), code)
+	case errors.Is(err, ksefapi.ErrUnauthorized), errors.Is(err, ksefapi.ErrSessionClosed):
+		a.authLost(err)
+		a.dropSession(sess)
+		a.retry(ctx, inv.ID, now, code)
+	case isAPI && ae.Status >= 400 && ae.Status < 500 && !ae.Retryable():
+		// Answered and refused: the session may have expired (21180) or the
+		// request is wrong. KSeF did not take the invoice, so a resend in a
+		// new session is safe; a persistent refusal keeps the backoff long.
+		a.dropSession(sess)
+		a.retry(ctx, inv.ID, now.Add(bo.Next()), code)
+	default:
+		// Transport failure or 5xx: KSeF may or may not have it. Leave it
+		// sending; resolveSending asks KSeF for the session's invoices
+		// and matches our hash before anything is resent.
+	}
+}
+
+// maybeRateLimit notes a 429 and returns err.
+func (a *Agent) maybeRateLimit(err error) error {
+	var ae *ksefapi.APIError
+	if errors.As(err, &ae) && ae.Status == 429 {
+		a.mu.Lock()
+		a.rateLimited = a.now().Add(max(ae.RetryAfter, time.Minute))
+		a.mu.Unlock()
+	}
+	return err
+}
+
+func (a *Agent) retry(ctx context.Context, id string, notBefore time.Time, code string) {
+	if code == "" {
+		code = "transport"
+	}
+	if err := a.store.Retry(ctx, id, notBefore, code); err != nil {
+		a.log.Warn("requeue invoice", "id", id, "error", err)
+	}
+}
+
+func (a *Agent) reject(ctx context.Context, inv *outbox.Invoice, code, details string) {
+	if err := a.store.MarkRejected(ctx, inv.ID, code, details); err != nil {
+		a.log.Warn("mark rejected", "id", inv.ID, "error", err)
+		return
+	}
+	a.log.Error("ALARM: KSeF rejected an invoice; it awaits a technical correction",
+		"id", inv.ID, "number", inv.Number, "code", code, "details", details)
+	a.noteErr("rejected", fmt.Errorf("invoice %s rejected: %s %s", inv.Number, code, details))
+}
+
+// resolveSending settles records left in state sending — by an earlier
+// round, an online attempt that ran out of budget, or a previous run that
+// stopped mid-upload — by asking KSeF, never by guessing: the invoice
+// status by its reference, or the session's invoices matched by hash; with
+// no reference at all it is queued again, and a resend that meets a 440
+// whose original has our hash counts as accepted. It reports whether KSeF
+// is still processing any of them.
+func (a *Agent) resolveSending(ctx context.Context) (processing bool, err error) {
+	after := ""
+	for {
+		list, err := a.store.List(ctx, outbox.Filter{Upload: outbox.UploadSending, After: after, Limit: 200})
+		if err != nil {
+			return processing, err
+		}
+		for i := range list {
+			inv := &list[i]
+			if a.isInflight(inv.ID) {
+				processing = true
+				continue
+			}
+			p, err := a.resolveOne(ctx, inv)
+			if err != nil {
+				return processing, err
+			}
+			processing = processing || p
+		}
+		if len(list) < 200 {
+			return processing, nil
+		}
+		after = list[len(list)-1].ID
+	}
+}
+
+func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice) (processing bool, err error) {
+	switch {
+	case inv.SessionRef != "" && inv.InvoiceRef != "":
+		st, err := a.api.InvoiceStatus(ctx, inv.SessionRef, inv.InvoiceRef)
+		a.noteLink(err)
+		if err != nil {
+			var ae *ksefapi.APIError
+			if errors.As(err, &ae) && ae.Status == 404 {
+				a.retry(ctx, inv.ID, a.now(), "404")
+				return false, nil
+			}
+			a.authLost(err)
+			return false, fmt.Errorf("agent: invoice status of %s: %w", inv.Number, err)
+		}
+		return !a.applyStatus(ctx, inv, st), nil
+	case inv.SessionRef != "":
+		all, err := a.api.AllInvoices(ctx, inv.SessionRef, false)
+		a.noteLink(err)
+		if err != nil {
+			var ae *ksefapi.APIError
+			if errors.As(err, &ae) && ae.Status == 404 {
+				a.retry(ctx, inv.ID, a.now(), "404")
+				return false, nil
+			}
+			a.authLost(err)
+			return false, fmt.Errorf("agent: session invoices of %s: %w", inv.SessionRef, err)
+		}
+		h := inv.Hash.Base64()
+		for i := range all {
+			if all[i].InvoiceHash == h {
+				if all[i].ReferenceNumber != "" {
+					_ = a.store.SetInvoiceRef(ctx, inv.ID, all[i].ReferenceNumber)
+				}
+				return !a.applyStatus(ctx, inv, &all[i]), nil
+			}
+		}
+		// KSeF's session does not hold it: it never arrived.
+		a.retry(ctx, inv.ID, a.now(), "not_in_session")
+		return false, nil
+	default:
+		// Sending with no session known (a batch that stopped before its
+		// session opened): resend; a 440 with our hash settles it.
+		a.retry(ctx, inv.ID, a.now(), "unknown")
+		return false, nil
+	}
+}
+
+// applyStatus moves the record by KSeF's invoice status and reports whether
+// the status was final.
+func (a *Agent) applyStatus(ctx context.Context, inv *outbox.Invoice, st *ksefapi.InvoiceStatus) (final bool) {
+	switch code := st.Code(); {
+	case code == ksefapi.InvoiceSuccess:
+		a.accept(ctx, inv, st.KsefNumber, st.AcquisitionDate, st.UpoDownloadURL)
+		return true
+	case code == ksefapi.InvoiceDuplicate:
+		return a.duplicate(ctx, inv, st)
+	case !st.Final():
+		return false
+	}
+	err := st.Err()
+	var se *ksefapi.StatusError
+	if errors.As(err, &se) && se.Retryable() {
+		a.retry(ctx, inv.ID, a.now().Add(a.opts.RetryMin), fmt.Sprint(se.Code))
+		return true
+	}
+	details := st.Status.Description
+	if len(st.Status.Details) > 0 {
+		details += ": " + strings.Join(st.Status.Details, "; ")
+	}
+	a.reject(ctx, inv, fmt.Sprint(st.Code()), details)
+	return true
+}
+
+// duplicate handles status 440: KSeF already has an invoice with our
+// number. It counts as ours only if the original's hash is our hash.
+func (a *Agent) duplicate(ctx context.Context, inv *outbox.Invoice, st *ksefapi.InvoiceStatus) bool {
+	num, sref := st.OriginalKsefNumber(), st.OriginalSessionReferenceNumber()
+	if num == "" || sref == "" {
+		a.reject(ctx, inv, "440", "duplicate without the original's KSeF number")
+		return true
+	}
+	orig, err := a.api.AllInvoices(ctx, sref, false)
+	a.noteLink(err)
+	if err != nil {
+		a.noteErr("duplicate check", err)
+		return false // ask again next round
+	}
+	for i := range orig {
+		if orig[i].KsefNumber != num {
+			continue
+		}
+		if orig[i].InvoiceHash != inv.Hash.Base64() {
+			a.reject(ctx, inv, "440", "number "+inv.Number+" is already in KSeF as "+num+" with different content")
+			return true
+		}
+		a.log.Info("duplicate of our own invoice: accepted with the original KSeF number", "id", inv.ID, "ksef", num)
+		a.accept(ctx, inv, num, orig[i].AcquisitionDate, orig[i].UpoDownloadURL)
+		return true
+	}
+	return false
+}
+
+func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, acquired *time.Time, upoURL string) {
+	acc := outbox.Acceptance{KSeFNumber: number}
+	if acquired != nil {
+		acc.AcquiredAt = *acquired
+	}
+	if upoURL != "" {
+		if _, b, err := a.api.DownloadUPO(ctx, upoURL); err == nil {
+			acc.UPO = b
+		} else {
+			a.noteErr("upo", err)
+		}
+	}
+	if err := a.store.MarkAccepted(ctx, inv.ID, acc); err != nil {
+		a.log.Warn("mark accepted", "id", inv.ID, "error", err)
+		return
+	}
+	a.log.Info("accepted by KSeF", "id", inv.ID, "number", inv.Number, "ksef", number)
+	kick(a.kickPrint)  // held B2B prints may go now
+	kick(a.kickUpload) // released corrections
+}
+
+// sendBatches sends a backlog in batch sessions: offline and online-mode
+// invoices apart (offlineMode is per session), technical corrections alone
+// in the online session (they need a per-invoice hashOfCorrectedInvoice).
+func (a *Agent) sendBatches(ctx context.Context, due []outbox.Invoice) error {
+	now := a.now()
+	var offline, online, tech []outbox.Invoice
+	for _, inv := range due {
+		switch {
+		case a.isInflight(inv.ID):
+		case inv.TechnicalCorrectionOf != "":
+			tech = append(tech, inv)
+		case a.sendOffline(&inv, now):
+			offline = append(offline, inv)
+		default:
+			online = append(online, inv)
+		}
+	}
+	for _, g := range []struct {
+		list    []outbox.Invoice
+		offline bool
+	}{{offline, true}, {online, false}} {
+		if len(g.list) == 0 {
+			continue
+		}
+		if err := a.sendBatch(ctx, g.list, g.offline); err != nil {
+			return err
+		}
+	}
+	if len(tech) > 0 {
+		return a.sendTrickle(ctx, tech, &printer.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax})
+	}
+	return nil
+}
+
+func (a *Agent) sendBatch(ctx context.Context, list []outbox.Invoice, offline bool) error {
+	var sent []*outbox.Invoice
+	for i := range list {
+		if err := a.store.MarkSending(ctx, list[i].ID, ""); err == nil {
+			sent = append(sent, &list[i])
+		}
+	}
+	if len(sent) == 0 {
+		return nil
+	}
+	start := a.now()
+	files := func(yield func(string, []byte) bool) {
+		for _, inv := range sent {
+			if !yield(inv.ID+".xml", inv.XML) {
+				return
+			}
+		}
+	}
+	a.log.Info("batch session", "invoices", len(sent), "offline", offline)
+	res, err := a.api.SendBatch(ctx, iter.Seq2[string, []byte](files), ksefapi.BatchOptions{OfflineMode: offline, TempDir: a.opts.TempDir})
+	a.noteLink(err)
+	ref := ""
+	if res != nil {
+		ref = res.Reference
+	}
+	if err != nil {
+		a.noteErr("batch", err)
+		a.authLost(err)
+	}
+	wctx := context.WithoutCancel(ctx)
+	if ref == "" {
+		// No session: nothing reached KSeF.
+		nb := a.now().Add(a.opts.RetryMin)
+		var ae *ksefapi.APIError
+		if errors.As(err, &ae) && ae.RetryAfter > 0 {
+			nb = a.now().Add(ae.RetryAfter)
+		}
+		for _, inv := range sent {
+			a.retry(wctx, inv.ID, nb, errCode(err))
+		}
+		if err == nil {
+			err = errors.New("agent: batch session without reference")
+		}
+		return a.maybeRateLimit(err)
+	}
+	all, lerr := a.api.AllInvoices(wctx, ref, false)
+	a.noteLink(lerr)
+	byHash := make(map[string]*ksefapi.InvoiceStatus, len(all))
+	for i := range all {
+		byHash[all[i].InvoiceHash] = &all[i]
+	}
+	nb := a.now()
+	if err != nil || lerr != nil {
+		nb = nb.Add(a.opts.RetryMin)
+	}
+	for _, inv := range sent {
+		st, ok := byHash[inv.Hash.Base64()]
+		if ok && st.Final() {
+			a.applyStatus(wctx, inv, st)
+			continue
+		}
+		// Unknown outcome: queue it again; a resend that meets a 440 with
+		// our hash is accepted.
+		a.retry(wctx, inv.ID, nb, "batch")
+	}
+	if a.m != nil {
+		a.m.uploadSeconds.ObserveDuration(a.now().Sub(start))
+	}
+	if err == nil {
+		err = lerr
+	}
+	return err
+}
