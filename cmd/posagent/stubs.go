@@ -4,6 +4,5 @@ import "context"
 
 func runRun(ctx context.Context, m *Main, args []string) error      { return nil }
 func runDemo(ctx context.Context, m *Main, args []string) error     { return nil }
-func runDoctor(ctx context.Context, m *Main, args []string) error   { return nil }
 func runInvoices(ctx context.Context, m *Main, args []string) error { return nil }
 func runMode(ctx context.Context, m *Main, args []string) error     { return nil }

@@ -1,0 +1,474 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/ksef/ksefapi"
+	"github.com/posagent/posagent/outbox"
+	"github.com/posagent/posagent/printer"
+)
+
+// Doctor thresholds.
+const (
+	certWarnDays    = 30               // warn this many days before the Offline certificate expires
+	skewWarn        = 30 * time.Second // KSeF checks request timestamps; warn early
+	skewFail        = 5 * time.Minute
+	storeWarnFrac   = 0.8 // store size over this part of its cap warns
+	deadlineWarnFor = 24 * time.Hour
+)
+
+// Check results.
+const (
+	resPass = "pass"
+	resWarn = "warn"
+	resFail = "fail"
+	resSkip = "skip"
+)
+
+// check is one line of the doctor's report.
+type check struct {
+	Name   string `json:"check"`
+	Result string `json:"result"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// doctor runs the checks in order; later checks use what earlier ones found.
+type doctor struct {
+	m          *Main
+	configPath string
+	cfg        *config.Config
+	checks     []check
+}
+
+func (d *doctor) add(name, result, detail, fix string) {
+	d.checks = append(d.checks, check{Name: name, Result: result, Detail: detail, Fix: fix})
+}
+
+func runDoctor(ctx context.Context, m *Main, args []string) error {
+	f := m.newFlags("doctor", "[--config FILE] [--json]",
+		"Checks the configuration, the data directory (writable, free space, store size\n"+
+			"against its cap), the printer, the Offline certificate (validity, days left, key\n"+
+			"match), KSeF (reachable, clock skew), the availability feed, and the backlog with\n"+
+			"its nearest deadline. Every failure comes with its fix; exit status 3 on any failure.").withConfig().withJSON()
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.exactArgs(pos, 0); err != nil {
+		return err
+	}
+	d := &doctor{m: m, configPath: f.config}
+	d.run(ctx)
+	failed := 0
+	for _, c := range d.checks {
+		if c.Result == resFail {
+			failed++
+		}
+	}
+	if f.json {
+		if err := printJSON(m.Stdout, d.checks); err != nil {
+			return err
+		}
+	} else {
+		for _, c := range d.checks {
+			fmt.Fprintf(m.Stdout, "%-4s  %-14s %s\n", strings.ToUpper(c.Result), c.Name, c.Detail)
+			if c.Fix != "" {
+				fmt.Fprintf(m.Stdout, "      %-14s fix: %s\n", "", c.Fix)
+			}
+		}
+	}
+	if failed > 0 {
+		return &exitError{code: exitCheckFailed, err: fmt.Errorf("doctor: %d check(s) failed", failed)}
+	}
+	return nil
+}
+
+func (d *doctor) run(ctx context.Context) {
+	if !d.checkConfig() {
+		for _, n := range []string{"data dir", "disk space", "store", "printer", "certificate", "ksef", "availability", "backlog"} {
+			d.add(n, resSkip, "needs a valid configuration", "")
+		}
+		return
+	}
+	d.checkDataDir()
+	d.checkPrinter(ctx)
+	d.checkCertificate()
+	d.checkKSeF(ctx)
+	d.checkAvailability(ctx)
+	d.checkBacklog(ctx)
+}
+
+func (d *doctor) checkConfig() bool {
+	cfg, err := config.Load(d.configPath)
+	if err != nil {
+		d.add("configuration", resFail, fmt.Sprintf("%s: %s", d.configPath, oneLine(err.Error())),
+			"edit "+d.configPath+" (every key is explained in posagent.example.toml)")
+		return false
+	}
+	d.cfg = cfg
+	d.add("configuration", resPass, d.configPath, "")
+	return true
+}
+
+func (d *doctor) checkDataDir() {
+	dir := d.cfg.Store.Dir
+	probe, err := os.CreateTemp(dir, ".doctor-*")
+	if err == nil {
+		_, err = probe.Write([]byte("posagent doctor"))
+		if serr := probe.Sync(); err == nil {
+			err = serr
+		}
+		probe.Close()
+		os.Remove(probe.Name())
+	}
+	if err != nil {
+		d.add("data dir", resFail, fmt.Sprintf("%s is not writable: %v", dir, err),
+			fmt.Sprintf("install -d -o posagent -g posagent -m 0750 %s (or posagent install)", dir))
+	} else {
+		d.add("data dir", resPass, dir+" is writable", "")
+	}
+
+	capBytes := uint64(d.cfg.Store.CapMB) << 20
+	headroom := uint64(d.cfg.Store.HeadroomMB) << 20
+	var used uint64
+	if st, err := os.Stat(filepath.Join(dir, storeFile)); err == nil {
+		used = uint64(st.Size())
+	}
+	free, total, err := d.m.statfs(dir)
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		d.add("disk space", resWarn, "free space cannot be measured on this system", "")
+	case err != nil:
+		d.add("disk space", resFail, err.Error(), "check that "+dir+" exists and is mounted")
+	default:
+		need := capBytes - min(used, capBytes) + headroom
+		detail := fmt.Sprintf("%s free of %s; the store may still grow %s (+%s headroom)",
+			mib(free), mib(total), mib(capBytes-min(used, capBytes)), mib(headroom))
+		switch {
+		case free < headroom || free < 1<<20:
+			d.add("disk space", resFail, "disk full: "+detail,
+				"free space on the disk of "+dir+" (old logs, journalctl --vacuum-size=50M); issuing stops when it is full")
+		case free < need:
+			d.add("disk space", resWarn, detail, "lower store.cap_mb or free space, so the store can reach its cap")
+		default:
+			d.add("disk space", resPass, detail, "")
+		}
+	}
+
+	frac := float64(used) / float64(capBytes)
+	detail := fmt.Sprintf("%s of its %s cap (%.0f%%)", mib(used), mib(capBytes), frac*100)
+	switch {
+	case used > 0 && used+min(outbox.DefaultHeadroom, capBytes/8) >= capBytes:
+		d.add("store", resFail, "store full: "+detail,
+			"raise store.cap_mb (up to 1536) or lower store.retention_days; new sales are refused until then")
+	case frac >= storeWarnFrac:
+		d.add("store", resWarn, detail, "raise store.cap_mb or lower store.retention_days")
+	default:
+		d.add("store", resPass, detail, "")
+	}
+}
+
+func (d *doctor) checkPrinter(ctx context.Context) {
+	pc := d.cfg.Printer
+	if _, err := profileFor(pc); err != nil {
+		d.add("printer", resFail, err.Error(), "set printer.profile to default, generic-58, generic-80, tm-t20iii or tm-t88v")
+		return
+	}
+	if pc.Port == "virtual" {
+		d.add("printer", resWarn, "virtual printer: receipts go nowhere", "set printer.port to the receipt printer (posagent printer list)")
+		return
+	}
+	st, err := queryPrinter(ctx, pc)
+	switch {
+	case errors.Is(err, printer.ErrNoReplies):
+		d.add("printer", resPass, pc.Port+": reachable (this port gives no status)", "")
+	case err != nil && errors.Is(err, os.ErrNotExist):
+		d.add("printer", resFail, fmt.Sprintf("%s: no such device", pc.Port),
+			"plug the printer in and set printer.port to a path from `posagent printer list`")
+	case err != nil && errors.Is(err, os.ErrPermission):
+		d.add("printer", resFail, fmt.Sprintf("%s: permission denied", pc.Port),
+			"add the posagent user to the group owning the device: usermod -aG dialout posagent")
+	case err != nil && errors.Is(err, printer.ErrTimeout):
+		d.add("printer", resFail, fmt.Sprintf("%s: the printer does not answer", pc.Port),
+			"check power, cable and printer.baud/handshake against the printer's self-test page (hold FEED while powering on)")
+	case err != nil:
+		d.add("printer", resFail, fmt.Sprintf("%s: %v", pc.Port, err),
+			"check the printer and printer.port; while the service runs it owns the port: stop it first")
+	case !st.Ready():
+		d.add("printer", resFail, fmt.Sprintf("%s: %s", pc.Port, st), "load paper, close the cover, clear the printer's error")
+	case st.PaperNearEnd:
+		d.add("printer", resWarn, pc.Port+": paper near end", "load a new roll soon")
+	default:
+		d.add("printer", resPass, pc.Port+": ready", "")
+	}
+}
+
+func (d *doctor) checkCertificate() {
+	now := d.m.now()
+	s, err := openCerts(d.cfg, d.configPath, false, d.m.Now)
+	if errors.Is(err, certstore.ErrNotFound) {
+		d.add("certificate", resFail, "no Offline certificate installed",
+			"posagent cert import --usage offline FILE (or cert csr and enroll in KSeF)")
+		return
+	}
+	if err != nil {
+		d.add("certificate", resFail, oneLine(err.Error()), "check certs.passphrase_file / machine_key_file and the modes (0600) of the files")
+		return
+	}
+	var info *certstore.Info
+	infos, err := s.List()
+	for i := range infos {
+		if infos[i].Usage == certstore.Offline {
+			info = &infos[i]
+		}
+	}
+	if err != nil || info == nil {
+		d.add("certificate", resFail, "no Offline certificate installed",
+			"posagent cert import --usage offline FILE (or cert csr and enroll in KSeF)")
+		return
+	}
+	cert, err := s.Load(certstore.Offline)
+	days := info.DaysLeft(now)
+	switch {
+	case errors.Is(err, certstore.ErrExpired):
+		d.add("certificate", resFail, fmt.Sprintf("Offline certificate %s expired on %s", info.Serial, info.NotAfter.Format(time.DateOnly)),
+			"enroll a new Offline certificate in KSeF and posagent cert import it; offline invoices cannot be signed meanwhile")
+		return
+	case errors.Is(err, certstore.ErrNotYetValid):
+		d.add("certificate", resFail, fmt.Sprintf("Offline certificate %s is valid only from %s", info.Serial, info.NotBefore.Format(time.RFC3339)),
+			"check the system clock (timedatectl)")
+		return
+	case err != nil:
+		d.add("certificate", resFail, oneLine(err.Error()), "re-import the Offline certificate with its key")
+		return
+	}
+	if err := signCheck(cert); err != nil {
+		d.add("certificate", resFail, "the stored key does not sign for the certificate: "+err.Error(),
+			"re-import the Offline certificate with its key")
+		return
+	}
+	detail := fmt.Sprintf("Offline %s, %s key matches, valid until %s (%d days left)", info.Serial, info.KeyType, info.NotAfter.Format(time.DateOnly), days)
+	if days < certWarnDays {
+		d.add("certificate", resWarn, detail, "enroll a new Offline certificate in KSeF before it expires")
+		return
+	}
+	d.add("certificate", resPass, detail, "")
+}
+
+// signCheck signs a digest with the stored key and verifies it with the
+// certificate's public key: the proof that the two belong together.
+func signCheck(c *certstore.Cert) error {
+	digest := sha256.Sum256([]byte("posagent doctor"))
+	switch pub := c.Certificate().PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		sig, err := c.Sign(rand.Reader, digest[:], crypto.SHA256)
+		if err != nil {
+			return err
+		}
+		if !ecdsa.VerifyASN1(pub, digest[:], sig) {
+			return certstore.ErrKeyMismatch
+		}
+	case *rsa.PublicKey:
+		opts := &rsa.PSSOptions{SaltLength: 32, Hash: crypto.SHA256}
+		sig, err := c.Sign(rand.Reader, digest[:], opts)
+		if err != nil {
+			return err
+		}
+		if err := rsa.VerifyPSS(pub, crypto.SHA256, digest[:], sig, opts); err != nil {
+			return certstore.ErrKeyMismatch
+		}
+	default:
+		return certstore.ErrUnsupportedKey
+	}
+	return nil
+}
+
+// ksefBase is the KSeF API base URL of the configuration.
+func ksefBase(cfg *config.Config) string {
+	if cfg.KSeF.URL != "" {
+		return strings.TrimRight(cfg.KSeF.URL, "/")
+	}
+	env, err := ksef.ParseEnvironment(cfg.KSeF.Environment)
+	if err != nil {
+		return ""
+	}
+	return env.APIBase()
+}
+
+func (d *doctor) checkKSeF(ctx context.Context) {
+	base := ksefBase(d.cfg)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/security/public-key-certificates", nil)
+	if err != nil {
+		d.add("ksef", resFail, err.Error(), "check ksef.url")
+		return
+	}
+	sent := d.m.now()
+	resp, err := d.m.httpClient().Do(req)
+	if err != nil {
+		d.add("ksef", resFail, fmt.Sprintf("%s unreachable: %s", base, oneLine(err.Error())),
+			"check the network, DNS and firewall (HTTPS to "+hostOf(base)+"); sales continue offline and upload later")
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	rtt := d.m.now().Sub(sent)
+	detail := fmt.Sprintf("%s answered HTTP %d in %s", base, resp.StatusCode, rtt.Round(time.Millisecond))
+	if resp.StatusCode/100 != 2 {
+		d.add("ksef", resFail, detail, "check ksef.url and ksef.environment; a 5xx is KSeF's side: sales continue offline")
+		return
+	}
+	date, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		d.add("ksef", resWarn, detail+"; no Date header to measure the clock skew", "")
+		return
+	}
+	skew := sent.Add(rtt / 2).Sub(date)
+	detail += fmt.Sprintf("; clock skew %s", skew.Round(time.Second))
+	switch {
+	case skew.Abs() > skewFail:
+		d.add("ksef", resFail, detail, "set the clock: timedatectl set-ntp true (KSeF refuses stale requests and P_1 dates must be right)")
+	case skew.Abs() > skewWarn:
+		d.add("ksef", resWarn, detail, "enable time sync: timedatectl set-ntp true")
+	default:
+		d.add("ksef", resPass, detail, "")
+	}
+}
+
+// availabilityURL is the configured feed, or the known one of the environment.
+func availabilityURL(cfg *config.Config) string {
+	if cfg.KSeF.AvailabilityURL != "" {
+		return strings.TrimRight(cfg.KSeF.AvailabilityURL, "/")
+	}
+	if cfg.KSeF.URL != "" {
+		return "" // a custom KSeF (the simulator) has no known feed
+	}
+	env, err := ksef.ParseEnvironment(cfg.KSeF.Environment)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(ksefapi.AvailabilityBase(env), "/")
+}
+
+func (d *doctor) checkAvailability(ctx context.Context) {
+	u := availabilityURL(d.cfg)
+	if u == "" {
+		d.add("availability", resWarn, "no availability feed configured: announced outages are not seen",
+			"set ksef.availability_url")
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/status", nil)
+	if err != nil {
+		d.add("availability", resWarn, err.Error(), "check ksef.availability_url")
+		return
+	}
+	resp, err := d.m.httpClient().Do(req)
+	if err != nil {
+		d.add("availability", resWarn, "feed unreachable: "+oneLine(err.Error()), "check ksef.availability_url and the network")
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		d.add("availability", resWarn, fmt.Sprintf("feed answered HTTP %d", resp.StatusCode), "check ksef.availability_url")
+		return
+	}
+	a, err := ksefapi.ParseAvailability(body)
+	if err != nil {
+		d.add("availability", resWarn, oneLine(err.Error()), "check ksef.availability_url")
+		return
+	}
+	if a.Status != ksefapi.Available {
+		msg := string(a.Status)
+		if len(a.Messages) > 0 {
+			msg += ": " + a.Messages[0].Title
+		}
+		d.add("availability", resWarn, "KSeF announces "+msg, "nothing to fix here: sales continue offline with the announced deadlines")
+		return
+	}
+	d.add("availability", resPass, "KSeF is AVAILABLE", "")
+}
+
+func (d *doctor) checkBacklog(ctx context.Context) {
+	path := filepath.Join(d.cfg.Store.Dir, storeFile)
+	if !fileExists(path) {
+		d.add("backlog", resPass, "no store yet: nothing issued", "")
+		return
+	}
+	st, err := outbox.Open(path, &outbox.Options{Timeout: 300 * time.Millisecond, MaxSize: int64(d.cfg.Store.CapMB) << 20})
+	if errors.Is(err, outbox.ErrLocked) {
+		d.add("backlog", resPass, "the store is in use by the running service: see posagent status", "")
+		return
+	}
+	if err != nil {
+		d.add("backlog", resFail, oneLine(err.Error()), "check "+path+"; never delete it: it holds invoices not yet in KSeF")
+		return
+	}
+	defer st.Close()
+	now := d.m.now()
+	stats, err := st.Stats(ctx, now)
+	if err != nil {
+		d.add("backlog", resFail, oneLine(err.Error()), "")
+		return
+	}
+	backlog := stats.Upload[outbox.UploadQueued] + stats.Upload[outbox.UploadSending] + stats.Upload[outbox.UploadBlocked]
+	rejected := stats.Upload[outbox.UploadRejected]
+	detail := fmt.Sprintf("%d to upload, %d accepted", backlog, stats.Upload[outbox.UploadAccepted])
+	if !stats.EarliestDeadline.IsZero() {
+		detail += ", nearest deadline " + stats.EarliestDeadline.In(ksef.Warsaw).Format("2006-01-02 15:04")
+	}
+	switch {
+	case len(stats.Overdue) > 0:
+		o := stats.Overdue[0]
+		d.add("backlog", resFail, fmt.Sprintf("%s; %d overdue, first %s (deadline %s)", detail, len(stats.Overdue), o.Number, o.Deadline.In(ksef.Warsaw).Format(time.DateOnly)),
+			"restore the link to KSeF (doctor's ksef line) and start the service: overdue invoices are still uploaded")
+	case rejected > 0:
+		d.add("backlog", resFail, fmt.Sprintf("%s; %d rejected by KSeF", detail, rejected),
+			"posagent invoices list --state rejected, then issue a technical correction")
+	case !stats.EarliestDeadline.IsZero() && stats.EarliestDeadline.Sub(now) < deadlineWarnFor:
+		d.add("backlog", resWarn, detail, "make sure the service runs and KSeF is reachable before the deadline")
+	default:
+		d.add("backlog", resPass, detail, "")
+	}
+}
+
+func mib(b uint64) string {
+	switch {
+	case b >= 10<<30:
+		return fmt.Sprintf("%d GiB", b>>30)
+	case b >= 1<<20:
+		return fmt.Sprintf("%d MiB", b>>20)
+	default:
+		return fmt.Sprintf("%d KiB", b>>10)
+	}
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+
+func hostOf(u string) string {
+	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	if i := strings.IndexByte(u, '/'); i >= 0 {
+		return u[:i]
+	}
+	return u
+}
