@@ -2,7 +2,5 @@ package main
 
 import "context"
 
-func runRun(ctx context.Context, m *Main, args []string) error      { return nil }
-func runDemo(ctx context.Context, m *Main, args []string) error     { return nil }
-func runInvoices(ctx context.Context, m *Main, args []string) error { return nil }
-func runMode(ctx context.Context, m *Main, args []string) error     { return nil }
+func runRun(ctx context.Context, m *Main, args []string) error  { return nil }
+func runDemo(ctx context.Context, m *Main, args []string) error { return nil }

@@ -1,0 +1,388 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/outbox"
+)
+
+func runInvoices(ctx context.Context, m *Main, args []string) error {
+	return runSub(ctx, m, "invoices", args, []verb{
+		{"list", "list stored invoices with their upload and print state", runInvoicesList},
+		{"show", "show one invoice with its event log", runInvoicesShow},
+		{"export", "write the XML (and UPO) of stored invoices to a directory", runInvoicesExport},
+		{"reprint", "print a duplicate of an invoice", runInvoicesReprint},
+	})
+}
+
+// openStoreFor opens the configured store for a CLI verb. It never creates
+// one, and reports a store held by the running service as errStoreBusy.
+func openStoreFor(cfg *config.Config) (*outbox.Store, error) {
+	path := filepath.Join(cfg.Store.Dir, storeFile)
+	if !fileExists(path) {
+		return nil, fmt.Errorf("no store at %s: nothing has been issued yet: %w", path, outbox.ErrNotFound)
+	}
+	st, err := outbox.Open(path, &outbox.Options{Timeout: 300 * time.Millisecond, MaxSize: int64(cfg.Store.CapMB) << 20})
+	if errors.Is(err, outbox.ErrLocked) {
+		return nil, fmt.Errorf("%w (%s): stop it, or use the till API (GET /v1/invoices)", errStoreBusy, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// invoiceRow is one invoice in `invoices list --json`.
+type invoiceRow struct {
+	ID         string    `json:"id"`
+	Number     string    `json:"number"`
+	Kind       string    `json:"kind"`
+	P1         string    `json:"p1"`
+	Mode       string    `json:"mode"`
+	Upload     string    `json:"upload_state"`
+	Print      string    `json:"print_state"`
+	Deadline   time.Time `json:"deadline,omitzero"`
+	KSeFNumber string    `json:"ksef_number,omitempty"`
+	Gross      string    `json:"gross"`
+}
+
+func rowOf(inv *outbox.Invoice) invoiceRow {
+	return invoiceRow{
+		ID: inv.ID, Number: inv.Number, Kind: inv.Kind, P1: inv.P1, Mode: inv.Mode,
+		Upload: string(inv.Upload), Print: string(inv.Print), Deadline: inv.Deadline,
+		KSeFNumber: inv.KSeFNumber, Gross: ksef.Amount(inv.Gross).String(),
+	}
+}
+
+func fmtDeadline(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(ksef.Warsaw).Format("2006-01-02 15:04")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func runInvoicesList(ctx context.Context, m *Main, args []string) error {
+	f := m.newFlags("invoices list", "[--state STATE] [--limit N] [--json]",
+		"Lists stored invoices in issue order. STATE is an upload state: queued, sending,\n"+
+			"accepted, rejected or blocked.").withConfig().withJSON()
+	state := f.String("state", "", "only invoices in this upload `state`")
+	limit := f.Int("limit", 0, "at most `N` invoices (0: all)")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.exactArgs(pos, 0); err != nil {
+		return err
+	}
+	us := outbox.UploadState(*state)
+	switch us {
+	case "", outbox.UploadQueued, outbox.UploadSending, outbox.UploadAccepted, outbox.UploadRejected, outbox.UploadBlocked:
+	default:
+		return usagef("--state %q is not one of queued, sending, accepted, rejected, blocked", *state)
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := openStoreFor(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rows := []invoiceRow{}
+	err = eachInvoice(ctx, st, us, func(inv *outbox.Invoice) (bool, error) {
+		rows = append(rows, rowOf(inv))
+		return *limit <= 0 || len(rows) < *limit, nil
+	})
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return printJSON(m.Stdout, rows)
+	}
+	t := newTable(m.Stdout, "ID", "NUMBER", "KIND", "P1", "MODE", "UPLOAD", "PRINT", "DEADLINE", "GROSS", "KSEF NUMBER")
+	for _, r := range rows {
+		t.row(r.ID, r.Number, r.Kind, r.P1, r.Mode, r.Upload, dash(r.Print), fmtDeadline(r.Deadline), r.Gross, dash(r.KSeFNumber))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "%d invoice(s)\n", len(rows))
+	return nil
+}
+
+// eachInvoice pages through the store's invoices in id order until fn says stop.
+func eachInvoice(ctx context.Context, st *outbox.Store, us outbox.UploadState, fn func(*outbox.Invoice) (bool, error)) error {
+	after := ""
+	for {
+		page, err := st.List(ctx, outbox.Filter{Upload: us, After: after, Limit: 500})
+		if err != nil {
+			return err
+		}
+		for i := range page {
+			more, err := fn(&page[i])
+			if err != nil || !more {
+				return err
+			}
+		}
+		if len(page) < 500 {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// findInvoice looks an invoice up by id, or by number when ref is not an id.
+func findInvoice(ctx context.Context, st *outbox.Store, ref string) (*outbox.Invoice, error) {
+	inv, err := st.Get(ctx, ref)
+	if err == nil {
+		return inv, nil
+	}
+	if !errors.Is(err, outbox.ErrInvalidID) && !errors.Is(err, outbox.ErrNotFound) {
+		return nil, err
+	}
+	byNum, nerr := st.ByNumber(ctx, ref)
+	if nerr != nil {
+		return nil, fmt.Errorf("invoice %q: %w", ref, outbox.ErrNotFound)
+	}
+	return st.Get(ctx, byNum.ID)
+}
+
+// invoiceDetail is `invoices show --json`.
+type invoiceDetail struct {
+	*outbox.Invoice
+	UPOSize int `json:"upo_size,omitempty"`
+	XMLSize int `json:"xml_size"`
+}
+
+func runInvoicesShow(ctx context.Context, m *Main, args []string) error {
+	f := m.newFlags("invoices show", "[--xml] [--json] ID|NUMBER",
+		"Shows one invoice: its numbers, mode, deadline, states, QR links and the event\n"+
+			"log of everything that happened to it. --xml prints the exact stored XML.").withConfig().withJSON()
+	xml := f.Bool("xml", false, "print the stored FA(3) XML bytes instead")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.exactArgs(pos, 1); err != nil {
+		return err
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := openStoreFor(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	inv, err := findInvoice(ctx, st, pos[0])
+	if err != nil {
+		return err
+	}
+	switch {
+	case *xml:
+		_, err := m.Stdout.Write(inv.XML)
+		return err
+	case f.json:
+		return printJSON(m.Stdout, invoiceDetail{Invoice: inv, UPOSize: len(inv.UPO), XMLSize: len(inv.XML)})
+	}
+	w := m.Stdout
+	kv := newTable(w, "FIELD", "VALUE")
+	for _, r := range [][2]string{
+		{"id", inv.ID}, {"number", inv.Number}, {"kind", inv.Kind}, {"p1", inv.P1},
+		{"issued", inv.IssuedAt.In(ksef.Warsaw).Format(time.RFC3339)}, {"mode", inv.Mode},
+		{"buyer", dash(inv.BuyerClass)}, {"gross", ksef.Amount(inv.Gross).String()}, {"vat", ksef.Amount(inv.VAT).String()},
+		{"deadline", fmtDeadline(inv.Deadline)}, {"upload", string(inv.Upload)}, {"print", dash(string(inv.Print))},
+		{"ksef number", dash(inv.KSeFNumber)}, {"hash", inv.Hash.String()}, {"kod1", dash(inv.KOD1)}, {"kod2", dash(inv.KOD2)},
+		{"reprints", strconv.Itoa(len(inv.Reprints))}, {"upo", fmt.Sprintf("%d bytes", len(inv.UPO))},
+		{"correction of", dash(inv.CorrectionOf)}, {"corrections", dash(strings.Join(inv.Corrections, ","))},
+		{"rejected", dash(strings.TrimSpace(inv.RejectCode + " " + inv.RejectInfo))},
+	} {
+		kv.row(r[0], r[1])
+	}
+	if err := kv.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nevents:")
+	t := newTable(w, "  AT", "EVENT", "CODE")
+	for _, e := range inv.Events {
+		t.row("  "+e.At.In(ksef.Warsaw).Format("2006-01-02 15:04:05.000"), e.What, dash(e.Code))
+	}
+	return t.flush()
+}
+
+// fileName turns an invoice number into a safe file name stem.
+func fileName(number string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			return r
+		}
+		return '_'
+	}, number)
+}
+
+// progress prints "label n/total" on one line, at most every 100 ms.
+type progress struct {
+	w     io.Writer
+	label string
+	total int
+	last  time.Time
+}
+
+func (p *progress) step(n int) {
+	if n < p.total && time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	fmt.Fprintf(p.w, "\r%s %d/%d", p.label, n, p.total)
+	if n >= p.total {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func runInvoicesExport(ctx context.Context, m *Main, args []string) error {
+	f := m.newFlags("invoices export", "--dir DIR [--state STATE]",
+		"Writes each invoice's exact stored XML to DIR/<number>.xml and its UPO, when KSeF\n"+
+			"sent one, to DIR/<number>.upo.xml. Progress goes to standard error.").withConfig().withJSON()
+	dir := f.String("dir", "", "output `directory` (created)")
+	state := f.String("state", "", "only invoices in this upload `state`")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.exactArgs(pos, 0); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usagef("invoices export: --dir is required")
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := openStoreFor(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	stats, err := st.Stats(ctx, m.now())
+	if err != nil {
+		return err
+	}
+	total := 0
+	for s, n := range stats.Upload {
+		if *state == "" || string(s) == *state {
+			total += n
+		}
+	}
+	if err := os.MkdirAll(*dir, 0o750); err != nil {
+		return fmt.Errorf("invoices export: %w", err)
+	}
+	prog := &progress{w: m.Stderr, label: "export", total: total}
+	type exported struct {
+		Number string `json:"number"`
+		XML    string `json:"xml"`
+		UPO    string `json:"upo,omitempty"`
+	}
+	done := []exported{}
+	err = eachInvoice(ctx, st, outbox.UploadState(*state), func(row *outbox.Invoice) (bool, error) {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		inv, err := st.Get(ctx, row.ID)
+		if err != nil {
+			return false, err
+		}
+		stem := fileName(inv.Number)
+		if inv.TechnicalCorrectionOf != "" {
+			stem += ".tech-" + inv.ID
+		}
+		e := exported{Number: inv.Number, XML: filepath.Join(*dir, stem+".xml")}
+		if err := writeFileAtomic(e.XML, inv.XML, 0o640); err != nil {
+			return false, err
+		}
+		if len(inv.UPO) > 0 {
+			e.UPO = filepath.Join(*dir, stem+".upo.xml")
+			if err := writeFileAtomic(e.UPO, inv.UPO, 0o640); err != nil {
+				return false, err
+			}
+		}
+		done = append(done, e)
+		prog.step(len(done))
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("invoices export: %w", err)
+	}
+	if total == 0 || len(done) < total {
+		prog.total = len(done)
+		prog.step(len(done))
+	}
+	if f.json {
+		return printJSON(m.Stdout, done)
+	}
+	fmt.Fprintf(m.Stdout, "exported %d invoice(s) to %s\n", len(done), *dir)
+	return nil
+}
+
+func runInvoicesReprint(ctx context.Context, m *Main, args []string) error {
+	f := m.newFlags("invoices reprint", "ID|NUMBER",
+		"Prints a duplicate (DUPLIKAT) of an invoice, with the KSeF number under KOD I once\n"+
+			"accepted. With the service running it prints at once through the till API;\n"+
+			"otherwise the duplicate is queued in the store and prints when the service starts.").withConfig()
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.exactArgs(pos, 1); err != nil {
+		return err
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	err = m.tillClient(cfg).do(ctx, http.MethodPost, "/v1/invoices/"+url.PathEscape(pos[0])+"/reprint", nil, nil, nil)
+	if err == nil {
+		fmt.Fprintf(m.Stdout, "duplicate of %s sent to the printer\n", pos[0])
+		return nil
+	}
+	if !notRunning(err) {
+		return fmt.Errorf("invoices reprint: %w", err)
+	}
+	st, err := openStoreFor(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	inv, err := findInvoice(ctx, st, pos[0])
+	if err != nil {
+		return err
+	}
+	job, err := st.Reprint(ctx, inv.ID)
+	if err != nil {
+		return fmt.Errorf("invoices reprint: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "duplicate of %s queued as print job %s; it prints when the service starts\n", inv.Number, job.ID)
+	return nil
+}
