@@ -1,0 +1,113 @@
+package ksefe2e_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/ksef/ksefapi"
+	"github.com/posagent/posagent/ksef/ksefsim"
+	"github.com/posagent/posagent/ksef/ksefsim/ksefsimtest"
+)
+
+// otherNIP passes the checksum but is not the simulator's context.
+const otherNIP = "1234563218"
+
+func TestAuthenticate(t *testing.T) {
+	tests := []struct {
+		name     string
+		auth     func(h *harness) ksefapi.Credentials
+		initPath string
+	}{
+		{"KSeFToken", func(h *harness) ksefapi.Credentials { return ksefapi.TokenAuth{Token: ksefsimtest.Token} }, "/v2/auth/ksef-token"},
+		{"XAdESRSA", func(h *harness) ksefapi.Credentials { return h.xadesAuth(ksefsimtest.NIP, certstore.KeyRSA) }, "/v2/auth/xades-signature"},
+		{"XAdESECDSA", func(h *harness) ksefapi.Credentials { return h.xadesAuth(ksefsimtest.NIP, certstore.KeyEC) }, "/v2/auth/xades-signature"},
+		{"XAdESFingerprint", func(h *harness) ksefapi.Credentials {
+			a := h.xadesAuth(ksefsimtest.NIP, certstore.KeyEC)
+			a.Subject = ksefapi.SubjectFingerprint
+			return a
+		}, "/v2/auth/xades-signature"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, ksefsim.Options{ProcessingDelay: 30 * time.Millisecond})
+			c := h.client(tt.auth(h), nil)
+			tok, err := c.Authenticate(ctx(t))
+			if err != nil {
+				t.Fatalf("Authenticate: %v", err)
+			}
+			now := h.clk.Now()
+			if tok.Access.Token == "" || !tok.Access.ValidUntil.After(now) {
+				t.Errorf("access token empty or expired (valid until %v, now %v)", tok.Access.ValidUntil, now)
+			}
+			if tok.Refresh.Token == "" || !tok.Refresh.ValidUntil.After(tok.Access.ValidUntil) {
+				t.Errorf("refresh token empty or shorter-lived than the access token")
+			}
+			// The tokens work: a bearer-protected call succeeds without a new login.
+			mark := h.wire.mark()
+			s, err := c.OpenOnline(ctx(t))
+			if err != nil {
+				t.Fatalf("OpenOnline after login: %v", err)
+			}
+			if s.Reference == "" || !s.ValidUntil.After(now) {
+				t.Errorf("session %q valid until %v", s.Reference, s.ValidUntil)
+			}
+			for _, ex := range h.wire.since(mark) {
+				if ex.Path == "/v2/auth/challenge" {
+					t.Errorf("OpenOnline logged in again: %v", ex)
+				}
+			}
+			// The login used the right method and polled the operation with its token.
+			var sawInit, sawPoll, sawRedeem bool
+			for _, ex := range h.wire.exchanges() {
+				switch {
+				case ex.Path == tt.initPath && ex.Status == 202:
+					sawInit = true
+				case ex.Op == "/auth/{referenceNumber}" && ex.Auth && ex.Status == 200:
+					sawPoll = true
+				case ex.Path == "/v2/auth/token/redeem" && ex.Auth && ex.Status == 200:
+					sawRedeem = true
+				}
+			}
+			if !sawInit || !sawPoll || !sawRedeem {
+				t.Errorf("login exchanges init=%v poll=%v redeem=%v, want all; wire: %v", sawInit, sawPoll, sawRedeem, h.wire.exchanges())
+			}
+		})
+	}
+}
+
+func TestAuthenticateRejected(t *testing.T) {
+	tests := []struct {
+		name     string
+		auth     func(h *harness) ksefapi.Credentials
+		wantCode int
+	}{
+		{"UnknownToken", func(h *harness) ksefapi.Credentials { return ksefapi.TokenAuth{Token: "not-a-registered-token"} }, 450},
+		{"CertificateOfAnotherNIP", func(h *harness) ksefapi.Credentials { return h.xadesAuth(otherNIP, certstore.KeyEC) }, 415},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, ksefsim.Options{})
+			c := h.client(tt.auth(h), nil)
+			_, err := c.Authenticate(ctx(t))
+			var se *ksefapi.StatusError
+			if !errors.As(err, &se) {
+				t.Fatalf("Authenticate = %v, want *ksefapi.StatusError", err)
+			}
+			if se.Code != tt.wantCode || se.Op != "authentication" {
+				t.Errorf("StatusError %s/%d, want authentication/%d", se.Op, se.Code, tt.wantCode)
+			}
+			if ksefapi.Retryable(err) {
+				t.Errorf("Retryable(%v) = true, want false", err)
+			}
+			// A failed login leaves the client without tokens: the next protected
+			// call logs in again (and fails again) rather than sending a stale bearer.
+			if _, err := c.OpenOnline(ctx(t)); !errors.As(err, &se) {
+				t.Errorf("OpenOnline after failed login = %v, want the login's StatusError", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,34 @@
+// Package ksefe2e holds the end-to-end tests that make the KSeF client
+// (package ksefapi) and the KSeF simulator (package ksefsim) meet. The two were
+// written independently from the official documentation; these tests run the
+// real client against the real simulator over HTTP and check the outcome
+// against the documentation, not against either side's assumptions.
+//
+// The package has no non-test code.
+//
+// # Concepts
+//
+// Every test starts its own simulator (ksefsimtest.Start) on a loopback port
+// and points a ksefapi.Client at it. Invoices are real FA(3) documents written
+// by ksef.Invoice.XML; XAdES logins use certificates made by
+// certstore.Generate; UPOs are checked against the official upo-v4-3.xsd with
+// xmllint.
+//
+// Between the client and the simulator sits a recording http.RoundTripper.
+// It keeps every exchange, so a test can assert what went over the wire (a
+// 21470 followed by a key refetch, no bearer on pre-signed URLs), and it
+// validates every request and response body of a /v2 operation against the
+// schema the official OpenAPI document names for that operation, method,
+// status and media type. A body that does not validate fails the test that
+// produced it.
+//
+// Both sides share one clock: real time shifted to a fixed working day, so
+// that dates (P_1, KSeF numbers, offline classification) do not depend on when
+// the tests run, while timeouts and Retry-After stay real.
+//
+// # Caveats
+//
+// The simulator is only as faithful as the documentation it was written from;
+// where the two packages disagreed, the tests state the documented behaviour.
+// Tests that need xmllint skip without it (and fail under CI=true).
+package ksefe2e
