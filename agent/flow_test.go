@@ -1,0 +1,158 @@
+package agent_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/ksef/ksefsim"
+	"github.com/posagent/posagent/outbox"
+)
+
+// TestOutageThenLinkBack: the link is down (connections dropped), sales of
+// every buyer class and a correction are issued offline24 and printed with
+// both codes; the link comes back and everything is accepted, the correction
+// after its original; a duplicate printed after acceptance carries KOD I
+// labelled with the KSeF number and no KOD II.
+func TestOutageThenLinkBack(t *testing.T) {
+	e := newEnv(t, nil)
+	if err := e.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
+		t.Fatal(err)
+	}
+	x := e.start(nil, true)
+	ctx := context.Background()
+
+	sales := []struct {
+		key   string
+		sale  ksef.Sale
+		class string
+		kind  string
+	}{
+		{"s-consumer", consumerSale(), agent.BuyerConsumer, "VAT"},
+		{"s-b2b", b2bSale(), agent.BuyerB2B, "VAT"},
+		{"s-eu", euSale(), agent.BuyerEU, "VAT"},
+		{"s-upr", uprSale(), agent.BuyerB2B, "UPR"},
+	}
+	var ids []string
+	for _, s := range sales {
+		got := x.issue(s.key, s.sale)
+		if got.Mode != "offline24" || got.KOD2 == "" || got.KOD1Label != agent.LabelOffline {
+			t.Errorf("%s: mode %s label %s kod2 %q, want offline24 OFFLINE with KOD II", s.key, got.Mode, got.KOD1Label, got.KOD2)
+		}
+		if got.BuyerClass != s.class || got.Kind != s.kind {
+			t.Errorf("%s: class %s kind %s, want %s %s", s.key, got.BuyerClass, got.Kind, s.class, s.kind)
+		}
+		if got.Deadline == "" {
+			t.Errorf("%s: no deadline", s.key)
+		}
+		ids = append(ids, got.ID)
+	}
+	kor, err := x.agent.Correct(ctx, ids[0], agent.CorrectionRequest{Key: "k-1", Reason: "zwrot towaru", Type: 2,
+		Lines: []ksef.Line{line("Drożdżówka", "-1", "4.99", "5")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kor.UploadState != "blocked" || kor.CorrectionOf != ids[0] || kor.Kind != "KOR" {
+		t.Errorf("correction: state %s of %s kind %s, want blocked of %s KOR", kor.UploadState, kor.CorrectionOf, kor.Kind, ids[0])
+	}
+	ids = append(ids, kor.ID)
+
+	// Every receipt printed during the outage: KOD I OFFLINE + KOD II.
+	waitFor(t, "offline prints", 10*time.Second, func() bool {
+		for _, id := range ids {
+			if x.get(id).Print != outbox.PrintPrinted {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range ids {
+		inv := x.get(id)
+		jobs := x.jobsOf(inv)
+		if len(jobs) != 1 {
+			t.Fatalf("%s: %d jobs printed, want 1", inv.Number, len(jobs))
+		}
+		d := x.decode(jobs[0])
+		if len(d.QR) != 2 {
+			t.Fatalf("%s: %d QR codes printed, want 2", inv.Number, len(d.QR))
+		}
+		checkKOD1(t, d.QR[0], inv)
+		if d.QR[1] != inv.KOD2 {
+			t.Errorf("%s: printed KOD II differs from the stored one", inv.Number)
+		}
+		k2, err := ksef.ParseKOD2(d.QR[1])
+		if err != nil || k2.Hash != ksef.InvoiceHash(inv.XML) {
+			t.Errorf("%s: KOD II %v, hash mismatch", inv.Number, err)
+		}
+		if err := ksef.VerifyKOD2(d.QR[1], e.cert.Certificate()); err != nil {
+			t.Errorf("%s: KOD II signature: %v", inv.Number, err)
+		}
+		if !strings.Contains(d.Text, "OFFLINE") || !strings.Contains(d.Text, "CERTYFIKAT") {
+			t.Errorf("%s: receipt text lacks OFFLINE/CERTYFIKAT:\n%s", inv.Number, d.Text)
+		}
+	}
+	if st, err := x.agent.Status(ctx); err != nil || st.Link != "down" || st.Backlog != len(ids) {
+		t.Errorf("Status during outage = %+v, %v; want link down, backlog %d", st, err, len(ids))
+	}
+	if n := len(e.sim.Invoices()); n != 0 {
+		t.Fatalf("simulator holds %d invoices during the outage", n)
+	}
+
+	e.sim.ClearFaults()
+	x.flush(20 * time.Second)
+
+	sim := simByNumber(e.sim)
+	order := map[string]int{}
+	for i, s := range e.sim.Invoices() {
+		order[s.InvoiceNumber] = i
+	}
+	for _, id := range ids {
+		inv := x.get(id)
+		if inv.Upload != outbox.UploadAccepted || inv.KSeFNumber == "" || inv.AcquiredAt.IsZero() {
+			t.Errorf("%s: %s ksef %q, want accepted with number and acquisition date", inv.Number, inv.Upload, inv.KSeFNumber)
+		}
+		s, ok := sim[inv.Number]
+		switch {
+		case !ok:
+			t.Errorf("%s: not in the simulator", inv.Number)
+		case s.KSeFNumber != inv.KSeFNumber || s.Hash != inv.Hash.Base64() || !s.Offline || s.Receipts != 1:
+			t.Errorf("%s: simulator has %+v; want our number, hash, offline, one receipt", inv.Number, s)
+		}
+		if len(inv.UPO) == 0 {
+			t.Errorf("%s: no UPO stored", inv.Number)
+		}
+	}
+	korInv, orig := x.get(kor.ID), x.get(ids[0])
+	if order[korInv.Number] < order[orig.Number] {
+		t.Errorf("correction %s reached KSeF before its original %s", korInv.Number, orig.Number)
+	}
+
+	// A duplicate after acceptance: KOD I labelled with the KSeF number, no KOD II.
+	v, err := x.agent.Reprint(ctx, ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.KOD1Label != v.KSeFNumber || v.KOD2 != "" || len(v.Duplicates) != 1 {
+		t.Errorf("Reprint view: label %q kod2 %q dups %d", v.KOD1Label, v.KOD2, len(v.Duplicates))
+	}
+	inv := x.get(ids[1])
+	waitFor(t, "duplicate printed", 5*time.Second, func() bool { return len(x.jobsOf(x.get(ids[1]))) == 2 })
+	dup := x.decode(x.jobsOf(inv)[1])
+	if len(dup.QR) != 1 {
+		t.Fatalf("duplicate printed %d QR codes, want 1", len(dup.QR))
+	}
+	checkKOD1(t, dup.QR[0], inv)
+	if !strings.Contains(dup.Text, "DUPLIKAT") || !strings.Contains(dup.Text, inv.KSeFNumber) || strings.Contains(dup.Text, "CERTYFIKAT") {
+		t.Errorf("duplicate text:\n%s", dup.Text)
+	}
+	st, err := x.agent.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Link != "up" || st.Backlog != 0 || st.Upload["accepted"] != len(ids) {
+		t.Errorf("Status after = link %s backlog %d upload %v", st.Link, st.Backlog, st.Upload)
+	}
+}
