@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X main.Version=$(VERSION)
 PKG      := ./cmd/posagent
 OUT      := bin
 
-.PHONY: all demo test test-short test-race build build-arm deb fmt lint vet clean
+.PHONY: all demo test test-short test-race test-386 test-arm fuzz fuzz-long soak bench build build-arm deb fmt lint vet clean
 
 all: build
 
@@ -24,6 +24,32 @@ test-short:
 
 test-race:
 	$(GO) test -race ./...
+
+## test-386: the unit tests as 32-bit x86 (64-bit alignment of atomics and structs)
+test-386:
+	CGO_ENABLED=0 GOARCH=386 $(GO) test -short -count=1 ./...
+
+## test-arm: unit tests as armv7 under qemu-arm-static, then the demo under qemu-arm
+test-arm:
+	build/arm/qemu-test.sh
+	build/arm/demo-arm.sh
+
+## fuzz: every fuzz target for a few seconds (CI); fuzz-long: minutes each
+FUZZTIME      ?= 3s
+FUZZTIME_LONG ?= 2m
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+fuzz-long:
+	scripts/fuzz.sh $(FUZZTIME_LONG)
+
+## soak: kill -9 soak of the whole agent, 1 000 cycles (CI runs 100 inside make test)
+SOAK_CYCLES ?= 1000
+soak:
+	$(GO) test -count=1 -timeout 90m -run '^TestSoakKill9$$' -v ./internal/soak -soak.cycles=$(SOAK_CYCLES)
+
+## bench: every benchmark and measurement behind docs/BENCHMARKS.md, printed
+bench:
+	scripts/bench.sh
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT)/posagent $(PKG)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every fuzz target in the module for a fixed time each: a few seconds in
+# CI (`make fuzz`), minutes in the long mode (`make fuzz-long`).
+#
+#   scripts/fuzz.sh [DURATION] [PACKAGES...]     e.g. scripts/fuzz.sh 5m ./escpos
+#
+# New crashers land in the package's testdata/fuzz/<Target>/ and fail the run;
+# commit them as regression seeds once fixed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+fuzztime=${1:-3s}
+shift || true
+pkgs=("${@:-./...}")
+
+# go test -list prints the matching names, then "ok <pkg> <time>" per package.
+listing=$(go test -list '^Fuzz' "${pkgs[@]}" 2>&1) || { echo "$listing"; exit 1; }
+failed=() n=0 names=()
+while read -r line; do
+  case $line in
+    Fuzz*) names+=("$line") ;;
+    ok*)
+      pkg=$(awk '{print $2}' <<<"$line")
+      for name in "${names[@]}"; do
+        n=$((n + 1))
+        printf 'fuzz %-45s %-28s ' "$pkg" "$name"
+        # -run=^$ skips the unit tests; the seed corpus still runs first.
+        if out=$(go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -parallel 2 "$pkg" 2>&1); then
+          echo ok
+        else
+          echo FAIL; echo "$out" | tail -30; failed+=("$pkg.$name")
+        fi
+      done
+      names=() ;;
+  esac
+done <<<"$listing"
+echo "fuzz: $n targets, ${#failed[@]} failed, $fuzztime each"
+[ ${#failed[@]} -eq 0 ] || { echo "fuzz failures: ${failed[*]}"; exit 1; }
