@@ -113,8 +113,8 @@ func newEnv(t *testing.T, simOpts *ksefsim.Options) *env {
 	t.Cleanup(srv.Close)
 	c, err := ksefapi.New(ksefapi.Config{
 		BaseURL: srv.URL + "/v2", AvailabilityURL: srv.URL + "/latarnia", HTTPClient: srv.Client(),
-		Context: ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: sellerNIP},
-		Auth:    ksefapi.TokenAuth{Token: simToken},
+		Context:      ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: sellerNIP},
+		Auth:         ksefapi.TokenAuth{Token: simToken},
 		PollInterval: 10 * time.Millisecond, PollMax: 50 * time.Millisecond, PollTimeout: 10 * time.Second,
 	})
 	if err != nil {
@@ -135,6 +135,7 @@ type h struct {
 	vp     *printer.Virtual
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	once   sync.Once
 	opts   agent.Options
 }
 
@@ -204,7 +205,9 @@ func (e *env) start(mod func(*agent.Options), run bool) *h {
 }
 
 // stop stops the agent and the worker and closes the store (a restart).
-func (x *h) stop() {
+func (x *h) stop() { x.once.Do(x.doStop) }
+
+func (x *h) doStop() {
 	x.cancel()
 	x.wg.Wait()
 	if err := x.store.Check(context.Background()); err != nil {
@@ -360,3 +363,5 @@ func simByNumber(sim *ksefsim.Server) map[string]ksefsim.StoredInvoice {
 	}
 	return m
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -151,15 +151,18 @@ func (a *Agent) dueToday(ctx context.Context, now time.Time) (int, error) {
 
 // Flush wakes the upload scheduler and returns when nothing is left to
 // upload (queued, sending or blocked), or when ctx ends. Rejected invoices
-// wait for a technical correction and do not count. It needs Run.
+// wait for a technical correction and do not count. It needs Run: without
+// it Flush returns ErrNotRunning after a second.
 func (a *Agent) Flush(ctx context.Context) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
+	// Run may be starting in another goroutine: allow it a moment.
+	grace := time.Now().Add(time.Second)
 	for {
 		a.mu.Lock()
 		running := a.running
 		a.mu.Unlock()
-		if !running {
+		if !running && time.Now().After(grace) {
 			return ErrNotRunning
 		}
 		st, err := a.store.Stats(ctx, a.now())
