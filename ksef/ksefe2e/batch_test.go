@@ -1,0 +1,131 @@
+package ksefe2e_test
+
+import (
+	"fmt"
+	"iter"
+	"strings"
+	"testing"
+
+	"github.com/posagent/posagent/ksef/ksefapi"
+	"github.com/posagent/posagent/ksef/ksefsim"
+)
+
+// TestBatch1000 sends 1 000 invoices in one batch session, streamed into a ZIP
+// cut into several small parts, and reads the results back page by page.
+func TestBatch1000(t *testing.T) {
+	const count, partSize, pageSize = 1000, 256 << 10, 100
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	today := h.clk.today()
+	files := make(map[string][]byte, count)
+	names := make([]string, 0, count)
+	for i := 1; i <= count; i++ {
+		name := fmt.Sprintf("FV-2026-11-%06d.xml", i)
+		files[name] = invoice(t, fmt.Sprintf("FV/B/2026/11/%06d", i), today, price(i))
+		names = append(names, name)
+	}
+	var seq iter.Seq2[string, []byte] = func(yield func(string, []byte) bool) {
+		for _, n := range names {
+			if !yield(n, files[n]) {
+				return
+			}
+		}
+	}
+	mark := h.wire.mark()
+	res, err := c.SendBatch(ctx(t), seq, ksefapi.BatchOptions{PartSize: partSize, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("SendBatch: %v (result %+v)", err, res)
+	}
+	if res.Invoices != count || res.Parts < 3 || res.Reference == "" {
+		t.Errorf("SendBatch = %d invoices in %d parts (ref %q), want %d in ≥3 parts", res.Invoices, res.Parts, res.Reference, count)
+	}
+	if res.Status == nil || res.Status.Status.Code != ksefapi.SessionDone || deref(res.Status.SuccessfulInvoiceCount) != count || deref(res.Status.FailedInvoiceCount) != 0 {
+		t.Errorf("final session status %+v, want 200 with %d successful", res.Status, count)
+	}
+	t.Logf("batch %s: %d invoices in %d parts", res.Reference, res.Invoices, res.Parts)
+	puts := 0
+	for _, ex := range h.wire.since(mark) {
+		if ex.Method == "PUT" {
+			puts++
+			if !strings.HasPrefix(ex.Path, "/blob/batch/") || ex.Auth || ex.Status != 201 {
+				t.Errorf("part upload %v (auth %v), want a 201 from a pre-signed URL without a bearer", ex, ex.Auth)
+			}
+			if len(ex.ReqBody) > partSize+16 {
+				t.Errorf("part of %d bytes, want ≤ %d", len(ex.ReqBody), partSize+16)
+			}
+		}
+	}
+	if puts != res.Parts {
+		t.Errorf("%d PUTs for %d parts", puts, res.Parts)
+	}
+
+	// Read the session page by page, as an agent reconciling its outbox would.
+	seen := map[string]bool{}
+	ksefNumbers := map[string]bool{}
+	pages := 0
+	opts := ksefapi.ListOptions{PageSize: pageSize}
+	for {
+		p, err := c.ListInvoices(ctx(t), res.Reference, opts)
+		if err != nil {
+			t.Fatalf("ListInvoices page %d: %v", pages+1, err)
+		}
+		pages++
+		if len(p.Invoices) > pageSize {
+			t.Errorf("page %d has %d invoices, want ≤ %d", pages, len(p.Invoices), pageSize)
+		}
+		for _, st := range p.Invoices {
+			name := st.InvoiceFileName
+			xml, ok := files[name]
+			switch {
+			case !ok:
+				t.Errorf("listed file %q was not sent", name)
+				continue
+			case seen[name]:
+				t.Errorf("file %q listed twice", name)
+			case st.Code() != ksefapi.InvoiceSuccess || st.InvoiceHash != hashB64(xml):
+				t.Errorf("%s: status %d hash %s, want 200 %s", name, st.Code(), st.InvoiceHash, hashB64(xml))
+			case ksefNumbers[st.KsefNumber]:
+				t.Errorf("%s: KSeF number %s given twice", name, st.KsefNumber)
+			}
+			seen[name] = true
+			ksefNumbers[st.KsefNumber] = true
+			checkKSeFNumber(t, h, st.KsefNumber)
+		}
+		if p.ContinuationToken == "" {
+			break
+		}
+		if pages > count/pageSize {
+			t.Fatalf("still paging after %d pages", pages)
+		}
+		opts.ContinuationToken = p.ContinuationToken
+	}
+	if pages != count/pageSize || len(seen) != count {
+		t.Errorf("%d pages with %d distinct invoices, want %d pages of %d", pages, len(seen), count/pageSize, count)
+	}
+	if failed, err := c.AllInvoices(ctx(t), res.Reference, true); err != nil || len(failed) != 0 {
+		t.Errorf("AllInvoices(failed) = %d, %v; want none", len(failed), err)
+	}
+
+	t.Run("SessionUPO", func(t *testing.T) {
+		if res.Status == nil || res.Status.UPO == nil || len(res.Status.UPO.Pages) == 0 {
+			t.Fatal("no session UPO pages")
+		}
+		n := 0
+		for i, p := range res.Status.UPO.Pages {
+			upo, raw, err := c.DownloadUPO(ctx(t), p.DownloadURL)
+			if err != nil {
+				t.Fatalf("page %d: %v", i+1, err)
+			}
+			for _, d := range upo.Documents {
+				if !ksefNumbers[d.KsefNumber] {
+					t.Errorf("UPO lists unknown KSeF number %s", d.KsefNumber)
+				}
+			}
+			n += len(upo.Documents)
+			validateUPO(t, fmt.Sprintf("batch-upo-%d", i+1), raw)
+		}
+		if n != count {
+			t.Errorf("session UPO lists %d invoices, want %d", n, count)
+		}
+	})
+}
