@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/kardianos/service"
+
+	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/internal/logx"
+	"github.com/posagent/posagent/internal/metrics"
+	"github.com/posagent/posagent/outbox"
+)
+
+func runRun(ctx context.Context, m *Main, args []string) error {
+	f := m.newFlags("run", "[--config FILE]",
+		"Runs the service in the foreground: the till API, the print worker and the KSeF\n"+
+			"uploads. systemd starts it this way (posagent install); Ctrl-C or SIGTERM stops it,\n"+
+			"letting a sale in flight finish and closing the store cleanly.").withConfig()
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.exactArgs(pos, 0); err != nil {
+		return err
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	logger := logx.New(m.Stderr, logx.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Getenv: m.Getenv})
+	prg := newProgram(func(ctx context.Context) error { return serve(ctx, m, cfg, f.config, logger) }, logger)
+	sc := serviceConfig(defaultBinary(), f.config, "posagent")
+	sc.Option["RunWait"] = func() {
+		select {
+		case <-ctx.Done():
+		case <-prg.Done():
+		}
+	}
+	svc, err := service.New(prg, sc)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if err := svc.Run(); err != nil {
+		logger.Error("service stopped with an error", "error", err)
+		return err
+	}
+	return prg.result()
+}
+
+// serve is the service body: it opens the store, the certificates, the KSeF
+// client and the printer, and runs the agent until ctx ends. The store is
+// closed (and its last transaction synced) before it returns.
+func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, logger *slog.Logger) error {
+	paths := pathsFor(cfg, configPath)
+	logger.Info("posagent starting", "version", Version, "config", configPath, "store", paths.store, "printer", cfg.Printer.Port)
+	if err := os.MkdirAll(paths.dir, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	certs, err := openCerts(cfg, configPath, false, m.Now)
+	if err != nil {
+		return fmt.Errorf("%w (import the Offline certificate: posagent cert import FILE)", err)
+	}
+	offline, err := certs.Load(certstore.Offline)
+	if err != nil {
+		return fmt.Errorf("offline certificate: %w", err)
+	}
+	client, err := ksefClient(cfg, certs, logger)
+	if err != nil {
+		return err
+	}
+	open, spec, err := opener(cfg.Printer, nil)
+	if err != nil {
+		return err
+	}
+	store, err := outbox.Open(paths.store, &outbox.Options{
+		MaxSize:   int64(cfg.Store.CapMB) << 20,
+		Retention: time.Duration(cfg.Store.RetentionDays) * 24 * time.Hour,
+		Logger:    logger.With("component", "outbox"),
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			logger.Error("close the store", "error", err)
+		}
+	}()
+	tok, err := cfg.Secret(config.SecretTillToken)
+	if err != nil && !errors.Is(err, config.ErrNoSecret) {
+		return err
+	}
+	sc := stackConfig{
+		cfg: cfg, store: store, signer: offline, ksef: client, open: open, popts: spec.opts,
+		logger: logger, metrics: metrics.NewRegistry(), now: m.Now, tillToken: tok,
+	}
+	if availabilityURL(cfg) != "" {
+		sc.feed = client
+	}
+	st, err := newStack(sc)
+	if err != nil {
+		return err
+	}
+	logger.Info("posagent ready", "till", cfg.Till.Listen)
+	err = st.Run(ctx)
+	logger.Info("posagent stopped", "error", err)
+	return err
+}

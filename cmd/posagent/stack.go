@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/internal/metrics"
+	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/ksef/ksefapi"
+	"github.com/posagent/posagent/outbox"
+	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/receipt"
+	"github.com/posagent/posagent/till"
+)
+
+// stackConfig is everything the running agent is built from. run fills it
+// from the configuration; demo from its own loopback pieces.
+type stackConfig struct {
+	cfg     *config.Config
+	store   *outbox.Store
+	signer  ksef.Signer // the Offline certificate
+	ksef    *ksefapi.Client
+	feed    agent.Availability // nil: no availability feed
+	open    printer.Opener
+	popts   printer.Options
+	logger  *slog.Logger
+	metrics *metrics.Registry
+	now     func() time.Time
+
+	// listener, when set, is served instead of cfg.Till.Listen.
+	listener  net.Listener
+	tillToken string
+	// wrapPrinter, when set, wraps the print worker (the demo records jobs).
+	wrapPrinter func(agent.Printer) agent.Printer
+	// agentMod adjusts the agent options (the demo shortens intervals).
+	agentMod func(*agent.Options)
+}
+
+// stack is the running agent: print worker, core and till API.
+type stack struct {
+	agent  *agent.Agent
+	worker *printer.Worker
+	till   *till.Server
+	sc     stackConfig
+}
+
+// agentOptions maps the configuration onto the agent's options.
+func agentOptions(cfg *config.Config) (agent.Options, error) {
+	env, err := ksef.ParseEnvironment(cfg.KSeF.Environment)
+	if err != nil {
+		return agent.Options{}, err
+	}
+	prof, err := profileFor(cfg.Printer)
+	if err != nil {
+		return agent.Options{}, err
+	}
+	conv := func(ds []config.Date) []ksef.Date {
+		out := make([]ksef.Date, 0, len(ds))
+		for _, d := range ds {
+			out = append(out, ksef.NewDate(d.Year, d.Month, d.Day))
+		}
+		return out
+	}
+	cal, err := ksef.NewCalendar(conv(cfg.Calendar.Add), conv(cfg.Calendar.Remove))
+	if err != nil {
+		return agent.Options{}, fmt.Errorf("calendar: %w", err)
+	}
+	qr := receipt.QRAuto
+	switch cfg.Printer.QR {
+	case "native":
+		qr = receipt.QRNative
+	case "raster":
+		qr = receipt.QRRaster
+	}
+	return agent.Options{
+		Seller: ksef.Seller{NIP: cfg.Seller.NIP, Name: cfg.Seller.Name,
+			Address: ksef.Address{Country: cfg.Seller.Country, Line1: cfg.Seller.AddressLine1, Line2: cfg.Seller.AddressLine2}},
+		Terminal:           cfg.Terminal.ID,
+		Series:             outbox.Series{Terminal: cfg.Terminal.ID, Format: cfg.Terminal.Numbering, Reset: outbox.Reset(cfg.Terminal.Reset)},
+		Place:              cfg.Terminal.Place,
+		Environment:        env,
+		ContextType:        cfg.KSeF.ContextType,
+		ContextValue:       cfg.KSeF.ContextValue,
+		Policy:             agent.Policy(cfg.Policy.Mode),
+		OnlineBudget:       cfg.Policy.OnlineBudget.D(),
+		B2BOfflineHandover: cfg.Policy.B2BOfflineHandover,
+		BatchThreshold:     cfg.Policy.BatchThreshold,
+		UploadInterval:     cfg.Policy.UploadInterval.D(),
+		Calendar:           cal,
+		Profile:            prof,
+		QR:                 qr,
+		Paper:              cfg.Printer.Paper,
+		SystemInfo:         "posagent " + Version,
+	}, nil
+}
+
+// ksefClient builds the KSeF API client of the configuration; certs is needed
+// for XAdES authentication only.
+func ksefClient(cfg *config.Config, certs *certstore.Store, logger *slog.Logger) (*ksefapi.Client, error) {
+	env, err := ksef.ParseEnvironment(cfg.KSeF.Environment)
+	if err != nil {
+		return nil, err
+	}
+	var auth ksefapi.Credentials
+	switch cfg.KSeF.Auth {
+	case "xades":
+		if certs == nil {
+			return nil, errors.New("ksef.auth = xades needs an Authentication certificate (posagent cert import --usage authentication)")
+		}
+		c, err := certs.Load(certstore.Authentication)
+		if err != nil {
+			return nil, fmt.Errorf("authentication certificate: %w", err)
+		}
+		auth = ksefapi.XAdESAuth{Signer: c, Certificate: c.Certificate()}
+	default:
+		tok, err := cfg.Secret(config.SecretKSeFToken)
+		if err != nil {
+			return nil, err
+		}
+		auth = ksefapi.TokenAuth{Token: tok}
+	}
+	ctxValue := cfg.KSeF.ContextValue
+	if ctxValue == "" {
+		ctxValue = cfg.Seller.NIP
+	}
+	return ksefapi.New(ksefapi.Config{
+		Environment:     env,
+		BaseURL:         cfg.KSeF.URL,
+		AvailabilityURL: availabilityURL(cfg),
+		HTTPClient:      &http.Client{Timeout: cfg.KSeF.Timeout.D()},
+		Context:         ksefapi.ContextIdentifier{Type: ksefapi.ContextType(cfg.KSeF.ContextType), Value: ctxValue},
+		Auth:            auth,
+		Logger:          logger.With("component", "ksef"),
+	})
+}
+
+// newStack builds the worker, the agent and the till server.
+func newStack(sc stackConfig) (*stack, error) {
+	opts, err := agentOptions(sc.cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = sc.logger.With("component", "agent")
+	opts.Metrics = sc.metrics
+	if sc.now == nil {
+		sc.now = time.Now
+	}
+	opts.Now = sc.now
+	if sc.agentMod != nil {
+		sc.agentMod(&opts)
+	}
+	s := &stack{sc: sc}
+	// The worker reports to the agent, which needs the worker: the agent is
+	// set before the worker runs, and the mutex orders the two.
+	var mu sync.Mutex
+	popts := sc.popts
+	popts.OnResult = func(r printer.JobResult) {
+		mu.Lock()
+		a := s.agent
+		mu.Unlock()
+		if a != nil {
+			a.PrintResult(r)
+		}
+	}
+	s.worker, err = printer.NewWorker(sc.open, &popts, sc.logger.With("component", "printer"))
+	if err != nil {
+		return nil, err
+	}
+	var prn agent.Printer = s.worker
+	if sc.wrapPrinter != nil {
+		prn = sc.wrapPrinter(prn)
+	}
+	deps := agent.Deps{Store: sc.store, KSeF: sc.ksef, Printer: prn, Signer: sc.signer}
+	if sc.feed != nil {
+		deps.Feed = sc.feed
+	}
+	a, err := agent.New(opts, deps)
+	if err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	s.agent = a
+	mu.Unlock()
+	s.till, err = till.New(&tillCore{a: a, env: sc.cfg.KSeF.Environment, now: opts.Now},
+		till.Options{Listen: sc.cfg.Till.Listen, Token: sc.tillToken, MaxBody: int64(sc.cfg.Till.MaxBody),
+			Metrics: sc.metrics, Logger: sc.logger.With("component", "till"), Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run runs the worker, the agent and the till API until ctx ends or one of
+// them fails, then stops all three and waits for them. The till stops first
+// (answering a sale in flight), then the agent, then the worker.
+func (s *stack) Run(ctx context.Context) error {
+	tillCtx, stopTill := context.WithCancel(ctx)
+	agentCtx, stopAgent := context.WithCancel(context.Background())
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	defer stopTill()
+	defer stopAgent()
+	defer stopWorker()
+
+	errc := make(chan error, 2)
+	workerDone, agentDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		if err := s.worker.Run(workerCtx); err != nil && !errors.Is(err, context.Canceled) {
+			errc <- fmt.Errorf("print worker: %w", err)
+		}
+	}()
+	go func() {
+		defer close(agentDone)
+		if err := s.agent.Run(agentCtx); err != nil && !errors.Is(err, context.Canceled) {
+			errc <- fmt.Errorf("agent: %w", err)
+		}
+	}()
+	tillDone := make(chan error, 1)
+	go func() {
+		if s.sc.listener != nil {
+			tillDone <- s.till.Serve(tillCtx, s.sc.listener)
+			return
+		}
+		tillDone <- s.till.ListenAndServe(tillCtx)
+	}()
+
+	var first error
+	tillErr, tillEnded := error(nil), false
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
+	case tillErr = <-tillDone:
+		tillEnded = true
+		first = errors.New("till API stopped")
+		if tillErr != nil {
+			first = fmt.Errorf("till API: %w", tillErr)
+		}
+	}
+	stopTill()
+	if !tillEnded {
+		if err := <-tillDone; err != nil && first == nil {
+			first = fmt.Errorf("till API: %w", err)
+		}
+	}
+	// The agent may still hand jobs to the worker: stop it first.
+	stopAgent()
+	<-agentDone
+	stopWorker()
+	<-workerDone
+	return first
+}
