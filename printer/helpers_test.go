@@ -63,7 +63,7 @@ func startWorker(t *testing.T, open printer.Opener, opts printer.Options) (*prin
 func collect(t *testing.T, ch <-chan printer.JobResult, id string) []printer.JobResult {
 	t.Helper()
 	var out []printer.JobResult
-	timeout := time.After(20 * time.Second)
+	timeout := time.After(60 * time.Second)
 	for {
 		select {
 		case r := <-ch:

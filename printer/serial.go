@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"go.bug.st/serial"
@@ -185,7 +186,15 @@ func (s *SerialPort) Write(b []byte) (int, error) {
 }
 
 // Drain waits until the kernel has sent every written byte (tcdrain).
-func (s *SerialPort) Drain() error { return s.wrap("drain", s.p.Drain()) }
+func (s *SerialPort) Drain() error {
+	for {
+		// tcdrain sleeps in the kernel; Go's preemption signals interrupt it.
+		err := s.p.Drain()
+		if !errors.Is(err, syscall.EINTR) {
+			return s.wrap("drain", err)
+		}
+	}
+}
 
 // FlushInput drops unread received bytes.
 func (s *SerialPort) FlushInput() error { return s.wrap("flush", s.p.ResetInputBuffer()) }
