@@ -1,0 +1,447 @@
+package ksefe2e_test
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/ksef/ksefapi"
+	"github.com/posagent/posagent/ksef/ksefsim"
+	"github.com/posagent/posagent/ksef/ksefsim/ksefsimtest"
+)
+
+// rejectedKey reports whether the exchanges show path answered 400 / 21470,
+// then a fresh key list, then path answered with okStatus: the client met a
+// retired key, refetched and retried once.
+func rejectedKey(t *testing.T, exs []exchange, path string, okStatus int) {
+	t.Helper()
+	var got []string
+	for _, ex := range exs {
+		switch {
+		case ex.Path == path:
+			got = append(got, fmt.Sprintf("%d%v", ex.Status, ex.codes()))
+		case ex.Path == "/v2/security/public-key-certificates":
+			got = append(got, "keys")
+		}
+	}
+	want := []string{"400[21470]", "keys", fmt.Sprintf("%d[]", okStatus)}
+	if !slices.Equal(got, want) {
+		t.Errorf("%s exchanges %v, want %v", path, got, want)
+	}
+}
+
+// TestKeyRotation rotates the MF keys in the middle of a run: an open session
+// keeps working (its key is already unwrapped), and every call that names the
+// retired key gets 21470, refetches the key list and succeeds on its one retry.
+func TestKeyRotation(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(ctx(t), invoice(t, "FV/R/1", h.clk.today(), "1.00"), ksefapi.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.RotateKeys(); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("OpenSessionKeepsWorking", func(t *testing.T) {
+		ref, err := s.Send(ctx(t), invoice(t, "FV/R/2", h.clk.today(), "2.00"), ksefapi.SendOptions{})
+		if err != nil {
+			t.Fatalf("Send after rotation: %v", err)
+		}
+		if st := waitInvoice(t, c, s.Reference, ref); st.Code() != ksefapi.InvoiceSuccess {
+			t.Errorf("status %d %v", st.Code(), st.Status.Details)
+		}
+	})
+	t.Run("OpenOnline", func(t *testing.T) {
+		mark := h.wire.mark()
+		s2, err := c.OpenOnline(ctx(t))
+		if err != nil {
+			t.Fatalf("OpenOnline after rotation: %v", err)
+		}
+		rejectedKey(t, h.wire.since(mark), "/v2/sessions/online", http.StatusCreated)
+		ref, err := s2.Send(ctx(t), invoice(t, "FV/R/3", h.clk.today(), "3.00"), ksefapi.SendOptions{})
+		if err != nil {
+			t.Fatalf("Send in the new session: %v", err)
+		}
+		if st := waitInvoice(t, c, s2.Reference, ref); st.Code() != ksefapi.InvoiceSuccess {
+			t.Errorf("status %d %v: the session key was not wrapped with the new key", st.Code(), st.Status.Details)
+		}
+	})
+	t.Run("TokenLogin", func(t *testing.T) {
+		if err := h.sim.RotateKeys(); err != nil {
+			t.Fatal(err)
+		}
+		mark := h.wire.mark()
+		if _, err := c.Authenticate(ctx(t)); err != nil {
+			t.Fatalf("Authenticate after rotation: %v", err)
+		}
+		rejectedKey(t, h.wire.since(mark), "/v2/auth/ksef-token", http.StatusAccepted)
+	})
+	t.Run("Batch", func(t *testing.T) {
+		if err := h.sim.RotateKeys(); err != nil {
+			t.Fatal(err)
+		}
+		mark := h.wire.mark()
+		xml := invoice(t, "FV/R/4", h.clk.today(), "4.00")
+		res, err := c.SendBatch(ctx(t), one("FV-R-4.xml", xml), ksefapi.BatchOptions{TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatalf("SendBatch after rotation: %v", err)
+		}
+		rejectedKey(t, h.wire.since(mark), "/v2/sessions/batch", http.StatusCreated)
+		if deref(res.Status.SuccessfulInvoiceCount) != 1 {
+			t.Errorf("batch status %+v, want one success", res.Status.Status)
+		}
+	})
+	t.Run("RetriesOnlyOnce", func(t *testing.T) {
+		// Keys that rotate again between the refetch and the retry: exactly
+		// one retry, then the error.
+		if err := h.sim.RotateKeys(); err != nil {
+			t.Fatal(err)
+		}
+		defer h.wire.setHook(nil)
+		h.wire.setHook(func(ex *exchange) error {
+			if ex.Path == "/v2/security/public-key-certificates" {
+				if err := h.sim.RotateKeys(); err != nil {
+					t.Error(err)
+				}
+			}
+			return nil
+		})
+		mark := h.wire.mark()
+		_, err := c.OpenOnline(ctx(t))
+		if !errors.Is(err, ksefapi.ErrUnknownPublicKey) {
+			t.Fatalf("OpenOnline = %v, want ErrUnknownPublicKey", err)
+		}
+		opens := 0
+		for _, ex := range h.wire.since(mark) {
+			if ex.Path == "/v2/sessions/online" {
+				opens++
+			}
+		}
+		if opens != 2 {
+			t.Errorf("%d session opens, want 2 (one retry)", opens)
+		}
+	})
+}
+
+func one(name string, xml []byte) iter.Seq2[string, []byte] {
+	return func(yield func(string, []byte) bool) { yield(name, xml) }
+}
+
+// TestRateLimit hits the invoice-send limit with a compressed time scale: the
+// client returns a retryable APIError carrying Retry-After, and after waiting
+// that long the same request goes through.
+func TestRateLimit(t *testing.T) {
+	// 60×: the 30-per-minute window lasts one second.
+	h := start(t, ksefsim.Options{TimeScale: 60})
+	c := h.tokenClient()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var limited *ksefapi.APIError
+	var pending []byte
+	sentOK := 0
+	for i := 1; i <= 100 && limited == nil; i++ {
+		xml := invoice(t, fmt.Sprintf("FV/L/%d", i), h.clk.today(), price(i))
+		_, err := s.Send(ctx(t), xml, ksefapi.SendOptions{})
+		switch {
+		case err == nil:
+			sentOK++
+		default:
+			limited, pending = asAPIError(t, err), xml
+		}
+	}
+	if limited == nil {
+		t.Fatalf("100 sends at full speed were never rate limited")
+	}
+	if limited.Status != http.StatusTooManyRequests || !limited.Retryable() || !ksefapi.Retryable(limited) {
+		t.Fatalf("limit error %v: status %d retryable %v, want a retryable 429", limited, limited.Status, limited.Retryable())
+	}
+	if limited.RetryAfter < time.Second || limited.RetryAfter > 5*time.Second {
+		t.Fatalf("RetryAfter %v, want 1s..5s at this time scale", limited.RetryAfter)
+	}
+	if len(limited.Details) == 0 {
+		t.Errorf("429 without details")
+	}
+	t.Logf("limited after %d sends: %v", sentOK, limited)
+	before := len(h.sim.Invoices())
+	time.Sleep(limited.RetryAfter)
+	ref, err := s.Send(ctx(t), pending, ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatalf("Send after waiting Retry-After (%v): %v", limited.RetryAfter, err)
+	}
+	if st := waitInvoice(t, c, s.Reference, ref); st.Code() != ksefapi.InvoiceSuccess {
+		t.Errorf("retried invoice: status %d %v", st.Code(), st.Status.Details)
+	}
+	if got := len(h.sim.Invoices()); got != before+1 {
+		t.Errorf("simulator holds %d invoices, want %d: the refused request must not have been stored", got, before+1)
+	}
+}
+
+// TestHTML502: a proxy's HTML error page is a retryable APIError, and the
+// status poller rides through it.
+func TestHTML502(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xml := invoice(t, "FV/502", h.clk.today(), "1.00")
+	if err := h.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultHTML502, Count: 1, PathPrefix: "/v2/sessions/online/" + s.Reference + "/invoices"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Send(ctx(t), xml, ksefapi.SendOptions{})
+	ae := asAPIError(t, err)
+	if ae.Status != http.StatusBadGateway || !ae.Retryable() || ae.Err == nil || ae.Description != "Bad Gateway" {
+		t.Errorf("502 error %v: status %d retryable %v err %v", ae, ae.Status, ae.Retryable(), ae.Err)
+	}
+	if strings.Contains(ae.Error(), "<html") {
+		t.Errorf("error quotes the HTML page: %v", ae)
+	}
+	ref, err := s.Send(ctx(t), xml, ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatalf("Send after the 502: %v", err)
+	}
+	if err := s.Close(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Two 502s on the status endpoint: WaitSession polls through them.
+	if err := h.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultHTML502, Count: 2, PathPrefix: "/v2/sessions/" + s.Reference}); err != nil {
+		t.Fatal(err)
+	}
+	mark := h.wire.mark()
+	st, err := c.WaitSession(ctx(t), s.Reference)
+	if err != nil || st.Status.Code != ksefapi.SessionDone {
+		t.Fatalf("WaitSession through 502s = %v, %v", st, err)
+	}
+	n502 := 0
+	for _, ex := range h.wire.since(mark) {
+		if ex.Status == http.StatusBadGateway {
+			n502++
+		}
+	}
+	if n502 != 2 {
+		t.Errorf("WaitSession saw %d 502s, want 2", n502)
+	}
+	if got := waitInvoice(t, c, s.Reference, ref); got.Code() != ksefapi.InvoiceSuccess {
+		t.Errorf("invoice status %d", got.Code())
+	}
+}
+
+// TestTimeout: a simulator slower than the client's HTTP timeout gives a
+// retryable transport error; the next request succeeds.
+func TestTimeout(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.client(ksefapi.TokenAuth{Token: ksefsimtest.Token}, func(cfg *ksefapi.Config) {
+		cfg.HTTPClient = &http.Client{Timeout: 500 * time.Millisecond, Transport: h.wire}
+	})
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDelay, Delay: 5 * time.Second, Count: 1, PathPrefix: "/v2/sessions/" + s.Reference}); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	_, err = c.SessionStatus(ctx(t), s.Reference)
+	took := time.Since(began)
+	ae := asAPIError(t, err)
+	var ne net.Error
+	if ae.Status != 0 || !ae.Retryable() || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("timeout error %v: status %d retryable %v, want a retryable transport timeout", err, ae.Status, ae.Retryable())
+	}
+	if took > 3*time.Second {
+		t.Errorf("call took %v, want about the 500ms timeout", took)
+	}
+	if _, err := c.SessionStatus(ctx(t), s.Reference); err != nil {
+		t.Errorf("SessionStatus after the timeout: %v", err)
+	}
+}
+
+// TestDroppedConnection: a connection closed without an answer is a retryable
+// transport error, and nothing was stored, so a plain resend is right.
+func TestDroppedConnection(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xml := invoice(t, "FV/DROP", h.clk.today(), "1.00")
+	if err := h.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: 1, PathPrefix: "/v2/sessions/online/" + s.Reference + "/invoices"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Send(ctx(t), xml, ksefapi.SendOptions{})
+	ae := asAPIError(t, err)
+	if ae.Status != 0 || ae.Err == nil || !ae.Retryable() {
+		t.Fatalf("dropped connection: %v (status %d retryable %v), want a retryable transport error", err, ae.Status, ae.Retryable())
+	}
+	if n := len(h.sim.Invoices()); n != 0 {
+		t.Fatalf("simulator stored %d invoices from a dropped request", n)
+	}
+	ref, err := s.Send(ctx(t), xml, ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatalf("resend: %v", err)
+	}
+	if st := waitInvoice(t, c, s.Reference, ref); st.Code() != ksefapi.InvoiceSuccess {
+		t.Errorf("resent invoice: %d", st.Code())
+	}
+}
+
+// TestLostResponse: KSeF took the invoice but the answer was lost on the way.
+// The agent cannot tell this from a drop, so it resends the same bytes; KSeF
+// answers 440, and the hash of the original proves it is ours.
+func TestLostResponse(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xml := invoice(t, "FV/LOST", h.clk.today(), "1.00")
+	h.wire.setHook(func(ex *exchange) error {
+		if ex.Method == http.MethodPost && strings.HasSuffix(ex.Path, "/invoices") {
+			h.wire.setHook(nil)
+			return errors.New("connection reset after the request was processed")
+		}
+		return nil
+	})
+	_, err = s.Send(ctx(t), xml, ksefapi.SendOptions{})
+	if ae := asAPIError(t, err); !ae.Retryable() {
+		t.Fatalf("lost answer: %v, want retryable", err)
+	}
+	ref, err := s.Send(ctx(t), xml, ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatalf("resend: %v", err)
+	}
+	st := waitInvoice(t, c, s.Reference, ref)
+	if !alreadyAccepted(t, c, st, xml) {
+		t.Fatalf("resend after a lost answer: status %d %v, want 440 naming our original", st.Code(), st.Status.Extensions)
+	}
+	if inv := h.sim.Invoices(); len(inv) != 1 || inv[0].KSeFNumber != st.OriginalKsefNumber() {
+		t.Errorf("simulator holds %+v, want one invoice numbered %s", inv, st.OriginalKsefNumber())
+	}
+}
+
+// TestExpiry: expired tokens and sessions.
+func TestExpiry(t *testing.T) {
+	t.Run("AccessTokenRevoked", func(t *testing.T) {
+		// The server no longer takes the access token: 401, refresh, one retry.
+		h := start(t, ksefsim.Options{DisableRateLimits: true})
+		c := h.tokenClient()
+		s, err := c.OpenOnline(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.sim.ExpireTokens(false)
+		mark := h.wire.mark()
+		if _, err := c.SessionStatus(ctx(t), s.Reference); err != nil {
+			t.Fatalf("SessionStatus after expiry: %v", err)
+		}
+		want := []string{"GET /v2/sessions/{referenceNumber} 401", "POST /v2/auth/token/refresh 200", "GET /v2/sessions/{referenceNumber} 200"}
+		if got := trace(h.wire.since(mark)); !slices.Equal(got, want) {
+			t.Errorf("exchanges %v, want %v", got, want)
+		}
+	})
+	t.Run("RefreshTokenExpired", func(t *testing.T) {
+		// Refresh is refused too: the client logs in again from scratch.
+		h := start(t, ksefsim.Options{DisableRateLimits: true})
+		c := h.tokenClient()
+		s, err := c.OpenOnline(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.sim.ExpireTokens(true)
+		mark := h.wire.mark()
+		if _, err := s.Send(ctx(t), invoice(t, "FV/E/1", h.clk.today(), "1.00"), ksefapi.SendOptions{}); err != nil {
+			t.Fatalf("Send after token expiry: %v", err)
+		}
+		got := trace(h.wire.since(mark))
+		for _, w := range []string{"POST /v2/sessions/online/{referenceNumber}/invoices 401", "POST /v2/auth/token/refresh 401",
+			"POST /v2/auth/challenge 200", "POST /v2/auth/ksef-token 202", "POST /v2/auth/token/redeem 200", "POST /v2/sessions/online/{referenceNumber}/invoices 202"} {
+			if !slices.Contains(got, w) {
+				t.Errorf("exchanges %v lack %q", got, w)
+			}
+		}
+	})
+	t.Run("AccessTokenTimesOut", func(t *testing.T) {
+		// Time passes beyond the access token's life: the client refreshes
+		// before the call instead of collecting a 401.
+		h := start(t, ksefsim.Options{DisableRateLimits: true, AccessTokenTTL: 5 * time.Minute})
+		c := h.tokenClient()
+		s, err := c.OpenOnline(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.clk.Advance(6 * time.Minute)
+		mark := h.wire.mark()
+		if _, err := c.SessionStatus(ctx(t), s.Reference); err != nil {
+			t.Fatalf("SessionStatus: %v", err)
+		}
+		want := []string{"POST /v2/auth/token/refresh 200", "GET /v2/sessions/{referenceNumber} 200"}
+		if got := trace(h.wire.since(mark)); !slices.Equal(got, want) {
+			t.Errorf("exchanges %v, want %v", got, want)
+		}
+	})
+	t.Run("SessionExpired", func(t *testing.T) {
+		// An expired session refuses invoices with 21180; that is not worth a
+		// retry, a new session is.
+		h := start(t, ksefsim.Options{DisableRateLimits: true})
+		c := h.tokenClient()
+		s, err := c.OpenOnline(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Send(ctx(t), invoice(t, "FV/S/1", h.clk.today(), "1.00"), ksefapi.SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		h.sim.ExpireSessions()
+		xml := invoice(t, "FV/S/2", h.clk.today(), "2.00")
+		_, err = s.Send(ctx(t), xml, ksefapi.SendOptions{})
+		ae := asAPIError(t, err)
+		if ae.Status != http.StatusBadRequest || !ae.HasCode(21180) || ae.Retryable() {
+			t.Fatalf("Send into an expired session: %v, want a non-retryable 400 [21180]", err)
+		}
+		// The expired session closed itself with what it had.
+		st, err := c.WaitSession(ctx(t), s.Reference)
+		if err != nil || deref(st.SuccessfulInvoiceCount) != 1 {
+			t.Errorf("expired session status %+v, %v; want processed with 1 invoice", st, err)
+		}
+		s2, err := c.OpenOnline(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := s2.Send(ctx(t), xml, ksefapi.SendOptions{})
+		if err != nil {
+			t.Fatalf("Send in a new session: %v", err)
+		}
+		if st := waitInvoice(t, c, s2.Reference, ref); st.Code() != ksefapi.InvoiceSuccess {
+			t.Errorf("status %d", st.Code())
+		}
+	})
+}
+
+// trace renders exchanges as "METHOD template status".
+func trace(exs []exchange) []string {
+	var out []string
+	for _, ex := range exs {
+		p := ex.Path
+		if ex.Op != "" {
+			p = "/v2" + ex.Op
+		}
+		out = append(out, fmt.Sprintf("%s %s %d", ex.Method, p, ex.Status))
+	}
+	return out
+}
