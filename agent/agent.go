@@ -44,6 +44,7 @@ const (
 	DefaultAlarmInterval  = 15 * time.Minute
 	DefaultBatchMax       = 2000
 	DefaultTrickleMax     = 20
+	DefaultSendGrace      = 2 * time.Minute
 	DefaultPaper          = 80
 	DefaultSystemInfo     = "posagent"
 )
@@ -116,6 +117,10 @@ type Options struct {
 	RetryMax       time.Duration // cap of the jittered upload backoff; default 5m
 	AlarmInterval  time.Duration // minimum gap between overdue alarms in the log; default 15m
 	BatchMax       int           // invoices per batch session; default 2000
+	// SendGrace is how long a send with an unknown outcome may still land in
+	// KSeF; until it has passed, a record missing from its session is not
+	// resent. Default 2m (twice the client's HTTP timeout would be safest).
+	SendGrace time.Duration
 	TempDir        string        // batch ZIP parts; default os.TempDir()
 }
 
@@ -237,6 +242,7 @@ func New(opts Options, deps Deps) (*Agent, error) {
 	setDefault(&opts.RetryMin, DefaultRetryMin)
 	setDefault(&opts.RetryMax, DefaultRetryMax)
 	setDefault(&opts.AlarmInterval, DefaultAlarmInterval)
+	setDefault(&opts.SendGrace, DefaultSendGrace)
 	if opts.BatchThreshold == 0 {
 		opts.BatchThreshold = DefaultBatchThreshold
 	}

@@ -149,6 +149,7 @@ func testOptions(e *env) agent.Options {
 		UploadInterval: 50 * time.Millisecond, ProbeInterval: 30 * time.Millisecond,
 		PollInterval: 20 * time.Millisecond, PrintInterval: 40 * time.Millisecond,
 		RetryMin: 20 * time.Millisecond, RetryMax: 150 * time.Millisecond,
+		SendGrace: 2 * time.Second,
 	}
 }
 

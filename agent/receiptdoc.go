@@ -15,18 +15,26 @@ const LabelOffline = "OFFLINE"
 
 // effectiveMode is the mode the invoice was handed over in. A record issued
 // online that KSeF did not accept within the online-first budget was printed
-// with both offline codes: it is offline24.
-func effectiveMode(inv *outbox.Invoice, snap *snapshot, now time.Time) string {
+// with both offline codes: it is offline24. The scheduler leaves such records
+// alone until the budget has passed, so an acceptance within the budget can
+// only come from the attempt itself.
+func effectiveMode(inv *outbox.Invoice, snap *snapshot, attempting bool) string {
 	if inv.Mode != ksef.ModeOnline.String() {
 		return inv.Mode
 	}
 	if inv.Upload == outbox.UploadAccepted && !inv.AcceptedAt.After(snap.OnlineUntil) {
 		return inv.Mode
 	}
-	if inv.Upload != outbox.UploadAccepted && !now.After(snap.OnlineUntil) {
+	if inv.Upload != outbox.UploadAccepted && attempting {
 		return inv.Mode // the attempt is still running
 	}
 	return ksef.ModeOffline24.String()
+}
+
+// inBudget reports whether an online-first record is still within its
+// budget, when only the Issue attempt may send it.
+func (a *Agent) inBudget(inv *outbox.Invoice, now time.Time) bool {
+	return inv.Mode == ksef.ModeOnline.String() && !now.After(inv.IssuedAt.Add(a.opts.OnlineBudget))
 }
 
 // codes returns the QR links a print of inv carries now: after acceptance
@@ -94,7 +102,7 @@ func (a *Agent) receiptDoc(inv *outbox.Invoice, snap *snapshot, job *outbox.Prin
 	default:
 		doc.Title = receipt.TitleVAT
 	}
-	mode := effectiveMode(inv, snap, a.now())
+	mode := effectiveMode(inv, snap, a.isInflight(inv.ID))
 	line := "Tryb: " + modeLabels[mode]
 	if inv.Upload != outbox.UploadAccepted && !inv.Deadline.IsZero() {
 		line += " — wysyłka do KSeF do " + ksef.DateOf(inv.Deadline).String()

@@ -112,7 +112,11 @@ func (a *Agent) nextWake(ctx context.Context, processing bool) time.Duration {
 	}
 	now := a.now()
 	for _, inv := range q {
-		if d := inv.NotBefore.Sub(now); d < wait {
+		at := inv.NotBefore
+		if a.inBudget(&inv, now) {
+			at = inv.IssuedAt.Add(a.opts.OnlineBudget + time.Millisecond)
+		}
+		if d := at.Sub(now); d < wait {
 			wait = max(d, time.Millisecond)
 		}
 	}
@@ -213,7 +217,7 @@ func (a *Agent) sendOffline(inv *outbox.Invoice, now time.Time) bool {
 func (a *Agent) sendTrickle(ctx context.Context, due []outbox.Invoice, bo *printer.Backoff) error {
 	for i := range due {
 		inv := &due[i]
-		if a.isInflight(inv.ID) {
+		if a.isInflight(inv.ID) || a.inBudget(inv, a.now()) {
 			continue
 		}
 		sess, err := a.session(ctx)
@@ -333,7 +337,7 @@ func (a *Agent) resolveSending(ctx context.Context) (processing bool, err error)
 		}
 		for i := range list {
 			inv := &list[i]
-			if a.isInflight(inv.ID) {
+			if a.isInflight(inv.ID) || a.inBudget(inv, a.now()) {
 				processing = true
 				continue
 			}
@@ -386,15 +390,34 @@ func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice) (processing
 				return !a.applyStatus(ctx, inv, &all[i]), nil
 			}
 		}
-		// KSeF's session does not hold it: it never arrived.
+		// KSeF's session does not hold it. A send still on the wire may
+		// land; once the grace has passed it never arrived.
+		if a.inGrace(inv) {
+			return true, nil
+		}
 		a.retry(ctx, inv.ID, a.now(), "not_in_session")
 		return false, nil
 	default:
 		// Sending with no session known (a batch that stopped before its
-		// session opened): resend; a 440 with our hash settles it.
+		// session opened): resend after the grace; a 440 with our hash
+		// settles it.
+		if a.inGrace(inv) {
+			return true, nil
+		}
 		a.retry(ctx, inv.ID, a.now(), "unknown")
 		return false, nil
 	}
+}
+
+// inGrace reports whether the last send of inv started less than SendGrace
+// ago, by its event log.
+func (a *Agent) inGrace(inv *outbox.Invoice) bool {
+	for i := len(inv.Events) - 1; i >= 0; i-- {
+		if strings.HasPrefix(inv.Events[i].What, "sending") {
+			return a.now().Sub(inv.Events[i].At) < a.opts.SendGrace
+		}
+	}
+	return false
 }
 
 // applyStatus moves the record by KSeF's invoice status and reports whether
@@ -481,7 +504,7 @@ func (a *Agent) sendBatches(ctx context.Context, due []outbox.Invoice) error {
 	var offline, online, tech []outbox.Invoice
 	for _, inv := range due {
 		switch {
-		case a.isInflight(inv.ID):
+		case a.isInflight(inv.ID), a.inBudget(&inv, now):
 		case inv.TechnicalCorrectionOf != "":
 			tech = append(tech, inv)
 		case a.sendOffline(&inv, now):

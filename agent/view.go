@@ -137,7 +137,7 @@ func (a *Agent) view(inv *outbox.Invoice) (*View, error) {
 	now := a.now()
 	v := &View{
 		ID: inv.ID, Number: inv.Number, SaleID: inv.SaleID, Kind: inv.Kind,
-		Mode: effectiveMode(inv, snap, now), P1: inv.P1,
+		Mode: effectiveMode(inv, snap, a.isInflight(inv.ID)), P1: inv.P1,
 		Hash:       inv.Hash.String(),
 		KSeFNumber: inv.KSeFNumber, AcquisitionDate: inv.AcquiredAt,
 		UploadState: string(inv.Upload), RejectCode: inv.RejectCode, RejectInfo: inv.RejectInfo,
