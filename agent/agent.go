@@ -121,7 +121,7 @@ type Options struct {
 	// KSeF; until it has passed, a record missing from its session is not
 	// resent. Default 2m (twice the client's HTTP timeout would be safest).
 	SendGrace time.Duration
-	TempDir        string        // batch ZIP parts; default os.TempDir()
+	TempDir   string // batch ZIP parts; default os.TempDir()
 }
 
 // Deps are the parts the Agent joins. Store, KSeF, Printer and Signer are
