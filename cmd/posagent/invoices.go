@@ -242,19 +242,21 @@ func fileName(number string) string {
 	}, number)
 }
 
-// progress prints "label n/total" on one line, at most every 100 ms.
+// progress prints "label n/total" on one line when n changes, at most every
+// 100 ms, and always the final count.
 type progress struct {
 	w     io.Writer
 	label string
 	total int
 	last  time.Time
+	shown int
 }
 
 func (p *progress) step(n int) {
-	if n < p.total && time.Since(p.last) < 100*time.Millisecond {
+	if n < p.total && (n == p.shown || time.Since(p.last) < 100*time.Millisecond) {
 		return
 	}
-	p.last = time.Now()
+	p.last, p.shown = time.Now(), n
 	fmt.Fprintf(p.w, "\r%s %d/%d", p.label, n, p.total)
 	if n >= p.total {
 		fmt.Fprintln(p.w)
