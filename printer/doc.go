@@ -40,6 +40,10 @@
 // as image data. Before retrying after such a failure the worker sends NUL
 // padding and ESC @ (see Options.ResyncPad).
 //
+// A write that hangs (an offline printer under flow control) is cut off
+// after Options.WriteTimeout by closing the port, which the worker then
+// reopens. A port without Close cannot be cut off this way.
+//
 // The Virtual printer spots queries by scanning the byte stream, so a query
 // sequence inside raster data is answered too, as a real printer executes
 // real-time commands found in data. Extra answers are ignored as unasked.

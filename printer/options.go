@@ -50,7 +50,8 @@ type Options struct {
 	ReadyLine string    // HandshakeDTRDSR: "dsr" (default), "cts" or "both"
 
 	// Baud paces writes to at most Baud/FrameBits bytes per second; 0 turns
-	// baud pacing off (TCP, files).
+	// baud pacing off (TCP, files). For a serial port pass SerialConfig.Baud
+	// and SerialConfig.FrameBits().
 	Baud      int
 	FrameBits int // bits per byte on the wire; 0 means 10 (8N1)
 	ChunkSize int // bytes per write, 1..MaxChunk; 0 means MaxChunk
@@ -76,6 +77,11 @@ type Options struct {
 	MaxAttempts int
 	Backoff     Backoff // retry delays; zero value uses the defaults
 	QueueSize   int     // jobs waiting; default 64
+
+	// PollInterval, if positive, makes an idle worker ask the printer for
+	// its status that often, so State stays fresh for a status page and an
+	// unplugged printer is noticed (and reopened) before the next sale.
+	PollInterval time.Duration
 
 	// OnResult is called from the worker goroutine after every attempt. It
 	// must not block for long and must not call Submit synchronously.
@@ -142,6 +148,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if r.QueueSize == 0 {
 		r.QueueSize = DefaultQueueSize
+	}
+	if r.PollInterval < 0 {
+		return r, &OptionError{Field: "PollInterval", Value: r.PollInterval}
 	}
 	if r.QueueSize < 0 {
 		return r, &OptionError{Field: "QueueSize", Value: r.QueueSize}

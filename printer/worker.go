@@ -154,7 +154,8 @@ func (w *Worker) Query(ctx context.Context) (escpos.Status, error) {
 }
 
 // Run processes jobs until ctx ends, then closes the port and returns
-// ctx.Err(). Run may be called only once.
+// ctx.Err(). A job interrupted by shutdown gets no final JobResult: the
+// caller's outbox still holds it. Run may be called only once.
 func (w *Worker) Run(ctx context.Context) error {
 	w.mu.Lock()
 	if w.running {
@@ -167,6 +168,12 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	r := &run{w: w, backoff: w.opts.Backoff}
 	defer r.disconnect()
+	var poll <-chan time.Time
+	if w.opts.PollInterval > 0 {
+		t := time.NewTicker(w.opts.PollInterval)
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -175,6 +182,10 @@ func (w *Worker) Run(ctx context.Context) error {
 			r.answer(ctx, q)
 		case job := <-w.jobs:
 			r.do(ctx, job)
+		case <-poll:
+			if !w.opts.NoStatus {
+				_, _ = r.query(ctx) // the outcome lands in State
+			}
 		}
 	}
 }
@@ -278,7 +289,10 @@ func (w *Worker) report(res JobResult) {
 func (r *run) do(ctx context.Context, job Job) {
 	w := r.w
 	w.setState(func(s *State) { s.Printing = job.ID })
-	defer w.setState(func(s *State) { s.Printing = "" })
+	defer func() {
+		w.takeCancelled(job.ID) // a late Cancel must not linger
+		w.setState(func(s *State) { s.Printing = "" })
+	}()
 	for attempt := 1; ; attempt++ {
 		if w.takeCancelled(job.ID) {
 			w.report(JobResult{ID: job.ID, Err: ErrCancelled, Attempts: attempt - 1, Done: true})

@@ -435,3 +435,31 @@ func TestQueryStatus(t *testing.T) {
 		}
 	})
 }
+
+func TestWorkerPollNoticesUnplug(t *testing.T) {
+	v := printer.NewVirtual(nil)
+	var opens atomic.Int32
+	open := func(ctx context.Context) (printer.Port, error) {
+		opens.Add(1)
+		return v.Open(ctx)
+	}
+	w, _ := startWorker(t, open, printer.Options{PollInterval: 10 * time.Millisecond})
+	waitState := func(what string, ok func(printer.State) bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !ok(w.State()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("state never became %s: %+v", what, w.State())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitState("connected and known", func(s printer.State) bool { return s.Connected && s.Known && s.LastErr == nil })
+	v.SetFaults(printer.Faults{Unplugged: true})
+	waitState("disconnected", func(s printer.State) bool { return errors.Is(s.LastErr, printer.ErrDisconnected) })
+	v.SetFaults(printer.Faults{PaperOut: true})
+	waitState("paper out", func(s printer.State) bool { return s.Connected && s.Status.PaperOut })
+	if opens.Load() < 2 {
+		t.Errorf("opened %d times, want a reopen after the unplug", opens.Load())
+	}
+}
