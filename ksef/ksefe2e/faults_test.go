@@ -1,6 +1,7 @@
 package ksefe2e_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"iter"
@@ -444,4 +445,73 @@ func trace(exs []exchange) []string {
 		out = append(out, fmt.Sprintf("%s %s %d", ex.Method, p, ex.Status))
 	}
 	return out
+}
+
+// TestServerErrors: every 5xx shape the path to KSeF produces is retryable,
+// and a 503's Retry-After reaches the caller.
+func TestServerErrors(t *testing.T) {
+	tests := []struct {
+		kind       ksefsim.FaultKind
+		status     int
+		retryAfter time.Duration
+	}{
+		{ksefsim.Fault500, http.StatusInternalServerError, 0},
+		{ksefsim.FaultHTML502, http.StatusBadGateway, 0},
+		{ksefsim.Fault503, http.StatusServiceUnavailable, time.Second},
+	}
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			if err := h.sim.InjectFault(ksefsim.Fault{Kind: tt.kind, Count: 1, PathPrefix: "/v2/sessions/" + s.Reference}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.SessionStatus(ctx(t), s.Reference)
+			ae := asAPIError(t, err)
+			if ae.Status != tt.status || !ae.Retryable() || ae.RetryAfter != tt.retryAfter {
+				t.Errorf("%v: status %d retryable %v retryAfter %v, want %d true %v", err, ae.Status, ae.Retryable(), ae.RetryAfter, tt.status, tt.retryAfter)
+			}
+			if _, err := c.SessionStatus(ctx(t), s.Reference); err != nil {
+				t.Errorf("next call: %v", err)
+			}
+		})
+	}
+}
+
+// TestUPOTampered: a UPO whose bytes do not match x-ms-meta-hash is refused.
+func TestUPOTampered(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.Send(ctx(t), invoice(t, "FV/UPO", h.clk.today(), "1.00"), ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := waitInvoice(t, c, s.Reference, ref)
+	h.wire.setHook(func(ex *exchange) error {
+		if strings.HasPrefix(ex.Path, "/blob/upo/") {
+			ex.RespBody = bytes.Replace(ex.RespBody, []byte(st.KsefNumber), []byte("5265877635-20261120-FFFFFFFFFFFF-00"), 1)
+		}
+		return nil
+	})
+	if _, _, err := c.DownloadUPO(ctx(t), st.UpoDownloadURL); !errors.Is(err, ksefapi.ErrUPOHashMismatch) {
+		t.Errorf("DownloadUPO of altered bytes = %v, want ErrUPOHashMismatch", err)
+	}
+	h.wire.setHook(nil)
+	if _, _, err := c.DownloadUPO(ctx(t), st.UpoDownloadURL); err != nil {
+		t.Errorf("DownloadUPO: %v", err)
+	}
+	// The pre-signed link is the credential: altered, it is refused.
+	if _, _, err := c.DownloadUPO(ctx(t), strings.Replace(st.UpoDownloadURL, "sig=", "sig=x", 1)); err == nil {
+		t.Errorf("DownloadUPO with a forged signature succeeded")
+	} else if ae := asAPIError(t, err); ae.Status != http.StatusForbidden || ae.Retryable() {
+		t.Errorf("forged link: %v, want a final 403", err)
+	}
 }
