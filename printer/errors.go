@@ -31,6 +31,8 @@ var (
 	ErrCancelled = errors.New("printer: job cancelled")
 	// ErrStopped is returned by Submit and Query once the worker has stopped.
 	ErrStopped = errors.New("printer: worker stopped")
+	// ErrAlreadyRunning is returned by a second call to Worker.Run.
+	ErrAlreadyRunning = errors.New("printer: worker already running")
 	// ErrInvalidJob is returned by Submit for a job without ID or data.
 	ErrInvalidJob = errors.New("printer: invalid job")
 	// ErrInvalidOptions is wrapped by *OptionError.

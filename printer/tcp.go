@@ -95,15 +95,14 @@ func isGoneErrno(err error) bool {
 
 // FilePort writes to a device node (/dev/usb/lp0) or appends to a plain file.
 // It never returns replies: Read reports io.EOF, so use it with
-// Options.NoStatus.
+// Options.NoStatus. It has no Drain: a device node blocks in Write until the
+// driver takes the bytes, and syncing a plain file per chunk would cost a
+// flash write per 128 bytes on a terminal; Close syncs instead.
 type FilePort struct {
 	f *os.File
 }
 
-var (
-	_ Port    = (*FilePort)(nil)
-	_ Drainer = (*FilePort)(nil)
-)
+var _ Port = (*FilePort)(nil)
 
 // OpenFile opens path for writing, creating a plain file if needed (device
 // nodes exist already).
@@ -132,14 +131,11 @@ func (p *FilePort) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Drain syncs the file, so a job reported printed survives a power cut.
-func (p *FilePort) Drain() error {
+// Close syncs a plain file and closes it.
+func (p *FilePort) Close() error {
 	err := p.f.Sync()
 	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
-		return nil // device nodes such as /dev/usb/lp0 do not sync
+		err = nil // device nodes such as /dev/usb/lp0 do not sync
 	}
-	return err
+	return errors.Join(err, p.f.Close())
 }
-
-// Close closes the file.
-func (p *FilePort) Close() error { return p.f.Close() }

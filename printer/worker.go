@@ -160,7 +160,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.mu.Lock()
 	if w.running {
 		w.mu.Unlock()
-		return errors.New("printer: Worker.Run called twice")
+		return ErrAlreadyRunning
 	}
 	w.running = true
 	w.mu.Unlock()
