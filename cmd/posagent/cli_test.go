@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestHelpListsEveryVerb(t *testing.T) {
+	tm := newTestMain(t)
+	out := tm.mustRun(t, "help")
+	for _, v := range []string{"run", "demo", "install", "uninstall", "start", "stop", "status", "doctor", "cert", "printer", "invoices", "mode", "ksefsim", "version", "help"} {
+		if !strings.Contains(out, "\n  "+v+" ") {
+			t.Errorf("help does not list %q:\n%s", v, out)
+		}
+	}
+}
+
+func TestEveryVerbHasHelp(t *testing.T) {
+	tm := newTestMain(t)
+	cmds := [][]string{}
+	for _, v := range verbs() {
+		cmds = append(cmds, []string{v.name, "-h"})
+	}
+	for _, sub := range [][]string{
+		{"cert", "import"}, {"cert", "list"}, {"cert", "csr"},
+		{"printer", "list"}, {"printer", "test"}, {"printer", "status"},
+		{"invoices", "list"}, {"invoices", "show"}, {"invoices", "export"}, {"invoices", "reprint"},
+	} {
+		cmds = append(cmds, append(sub, "-h"))
+	}
+	for _, args := range cmds {
+		t.Run(strings.Join(args, "_"), func(t *testing.T) {
+			out, _, err := tm.run(t, args...)
+			wantExit(t, err, exitOK)
+			if !strings.Contains(out, "usage: posagent "+args[0]) {
+				t.Errorf("posagent %v printed no usage:\n%s", args, out)
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"NoVerb", nil, "no verb"},
+		{"UnknownVerb", []string{"frobnicate"}, "unknown verb"},
+		{"UnknownFlag", []string{"version", "--nope"}, "flag provided but not defined"},
+		{"ExtraArgument", []string{"version", "x"}, "want 0 argument"},
+		{"UnknownSubVerb", []string{"cert", "delete"}, "unknown sub-verb"},
+		{"NoSubVerb", []string{"printer"}, "no sub-verb"},
+		{"DemoNoDir", []string{"demo"}, "--dir is required"},
+		{"DemoBadQR", []string{"demo", "--dir", "x", "--qr", "svg"}, "--qr"},
+		{"DemoBadPaper", []string{"demo", "--dir", "x", "--paper", "110"}, "--paper"},
+		{"ModeUnknown", []string{"mode", "sideways"}, "not one of"},
+		{"KSeFSimRemote", []string{"ksefsim", "--listen", "0.0.0.0:8443"}, "not a loopback"},
+		{"ExportNoDir", []string{"invoices", "export"}, "--dir is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := newTestMain(t)
+			_, _, err := tm.run(t, tt.args...)
+			wantExit(t, err, exitUsage)
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	old := Version
+	Version = "v1.2.3-test"
+	defer func() { Version = old }()
+	tm := newTestMain(t)
+	if out := tm.mustRun(t, "version"); !strings.HasPrefix(out, "posagent v1.2.3-test (") {
+		t.Errorf("version = %q", out)
+	}
+	var v versionInfo
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "version", "--json")), &v); err != nil || v.Version != "v1.2.3-test" {
+		t.Errorf("version --json = %+v, %v", v, err)
+	}
+	if out := tm.mustRun(t, "--version"); !strings.Contains(out, "v1.2.3-test") {
+		t.Errorf("--version = %q", out)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	valid := func(tm *testMain, t *testing.T) string { return tm.writeConfig(t, testConfig{}) }
+	tests := []struct {
+		name   string
+		mutate func(s string) string
+		want   string
+	}{
+		{"Syntax", func(s string) string { return s + "\n[broken\n" }, "invalid TOML"},
+		{"UnknownKey", func(s string) string { return strings.Replace(s, "[terminal]\n", "[terminal]\nnumbring = \"x\"\n", 1) }, "numbring"},
+		{"BadNIP", func(s string) string { return strings.Replace(s, `"5265877635"`, `"5265877636"`, 1) }, "seller.nip"},
+		{"MissingTerminal", func(s string) string { return strings.Replace(s, "id = \"KASA01\"\n", "", 1) }, "terminal.id"},
+		{"BadEnvironment", func(s string) string { return strings.Replace(s, `environment = "test"`, `environment = "staging"`, 1) }, "ksef.environment"},
+		{"BadPaper", func(s string) string { return strings.Replace(s, "paper = 80", "paper = 76", 1) }, "printer.paper"},
+		{"BadHandshake", func(s string) string {
+			return strings.Replace(s, "paper = 80", "paper = 80\nhandshake = \"rtscts\"", 1)
+		}, "printer.handshake"},
+		{"TokenInFile", func(s string) string {
+			return strings.Replace(s, "timeout = \"2s\"", "timeout = \"2s\"\ntoken = \"abc\"", 1)
+		}, "ksef.token"},
+		{"RelativeStoreDir", func(s string) string { return strings.Replace(s, "[store]\ndir = \"/", "[store]\ndir = \"", 1) }, "store.dir"},
+		{"CapTooSmall", func(s string) string { return strings.Replace(s, "cap_mb = 64", "cap_mb = 2", 1) }, "store.cap_mb"},
+		{"RemoteTillWithoutToken", func(s string) string {
+			return strings.Replace(s, `listen = "127.0.0.1:1"`, `listen = "0.0.0.0:8080"`, 1)
+		}, "till"},
+		{"WrongType", func(s string) string { return strings.Replace(s, "cap_mb = 64", `cap_mb = "big"`, 1) }, "cap_mb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := newTestMain(t)
+			path := valid(tm, t)
+			b, err := readLimited(path, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := writeFileAtomic(path, []byte(tt.mutate(string(b))), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = tm.run(t, "cert", "list")
+			wantExit(t, err, exitConfig)
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not name %q", err, tt.want)
+			}
+			out, _, err := tm.run(t, "doctor")
+			wantExit(t, err, exitCheckFailed)
+			if !strings.Contains(out, "FAIL  configuration") || !strings.Contains(out, "fix: edit") {
+				t.Errorf("doctor output:\n%s", out)
+			}
+		})
+	}
+	t.Run("Missing", func(t *testing.T) {
+		tm := newTestMain(t)
+		_, _, err := tm.run(t, "invoices", "list")
+		wantExit(t, err, exitConfig)
+	})
+}
