@@ -17,6 +17,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/posagent/posagent/internal/testutil"
 	"github.com/posagent/posagent/ksef"
 )
 
@@ -196,6 +197,7 @@ func checkDemo(t *testing.T, dir string, wantInvoices int, key string) {
 			t.Errorf("%s: no Polish text in the seller address", inv.Number)
 		}
 		links[inv.KOD1], links[inv.KOD2] = true, true
+		testutil.XMLLintSchema(t, testutil.Official("ksef/schema/schemat_FA(3)_v1-0E.xsd"), filepath.Join(dir, filepath.FromSlash(inv.File)))
 	}
 	for _, k := range []string{"<RodzajFaktury>VAT<", "<RodzajFaktury>UPR<", "<RodzajFaktury>KOR<", "<KodUE>DE<", "<NIP>" + demoBuyerNIP + "<"} {
 		if !kinds[k] {
