@@ -1,8 +1,11 @@
 package ksefe2e_test
 
 import (
+	"errors"
 	"fmt"
 	"iter"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,4 +131,79 @@ func TestBatch1000(t *testing.T) {
 			t.Errorf("session UPO lists %d invoices, want %d", n, count)
 		}
 	})
+}
+
+// TestBatchOutcomes: per-invoice results of a batch, and a batch with nothing
+// valid in it.
+func TestBatchOutcomes(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	today := h.clk.today()
+
+	t.Run("Classification", func(t *testing.T) {
+		// In a batch KSeF compares P_1 with the day the session was opened.
+		files := map[string][]byte{
+			"today.xml":     invoice(t, "FV/BC/1", today, "1.00"),
+			"yesterday.xml": invoice(t, "FV/BC/2", today.AddDays(-1), "2.00"),
+			"tomorrow.xml":  invoice(t, "FV/BC/3", today.AddDays(1), "3.00"),
+		}
+		want := map[string]string{"today.xml": "Online", "yesterday.xml": "Offline", "tomorrow.xml": "450"}
+		res, err := c.SendBatch(ctx(t), mapSeq(files), ksefapi.BatchOptions{TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatalf("SendBatch: %v", err)
+		}
+		if deref(res.Status.SuccessfulInvoiceCount) != 2 || deref(res.Status.FailedInvoiceCount) != 1 {
+			t.Errorf("counts %v/%v, want 2 successful 1 failed", deref(res.Status.SuccessfulInvoiceCount), deref(res.Status.FailedInvoiceCount))
+		}
+		all, err := c.AllInvoices(ctx(t), res.Reference, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range all {
+			got := st.InvoicingMode
+			if st.Code() != ksefapi.InvoiceSuccess {
+				got = fmt.Sprint(st.Code())
+			}
+			if got != want[st.InvoiceFileName] {
+				t.Errorf("%s: %s, want %s", st.InvoiceFileName, got, want[st.InvoiceFileName])
+			}
+			if !st.InvoicingDate.Equal(res.Status.DateCreated) {
+				t.Errorf("%s: invoicingDate %v, want the session's dateCreated %v", st.InvoiceFileName, st.InvoicingDate, res.Status.DateCreated)
+			}
+		}
+	})
+	t.Run("DeclaredOffline", func(t *testing.T) {
+		res, err := c.SendBatch(ctx(t), one("o.xml", invoice(t, "FV/BC/4", today, "4.00")), ksefapi.BatchOptions{OfflineMode: true, TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := c.AllInvoices(ctx(t), res.Reference, false)
+		if err != nil || len(all) != 1 || all[0].InvoicingMode != "Offline" {
+			t.Errorf("AllInvoices = %+v, %v; want one Offline invoice", all, err)
+		}
+	})
+	t.Run("NothingValid", func(t *testing.T) {
+		res, err := c.SendBatch(ctx(t), one("bad.xml", []byte("<Faktura/>")), ksefapi.BatchOptions{TempDir: t.TempDir()})
+		var se *ksefapi.StatusError
+		if !errors.As(err, &se) || se.Code != 445 || se.Op != "session" {
+			t.Fatalf("SendBatch of a broken file = %v, want session StatusError 445", err)
+		}
+		if res == nil || res.Reference == "" {
+			t.Fatalf("no session reference to follow up: %+v", res)
+		}
+		failed, err := c.AllInvoices(ctx(t), res.Reference, true)
+		if err != nil || len(failed) != 1 || failed[0].Code() != 430 {
+			t.Errorf("failed invoices %+v, %v; want one 430", failed, err)
+		}
+	})
+}
+
+func mapSeq(files map[string][]byte) iter.Seq2[string, []byte] {
+	return func(yield func(string, []byte) bool) {
+		for _, n := range slices.Sorted(maps.Keys(files)) {
+			if !yield(n, files[n]) {
+				return
+			}
+		}
+	}
 }

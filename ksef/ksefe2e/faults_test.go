@@ -334,6 +334,64 @@ func TestLostResponse(t *testing.T) {
 	if inv := h.sim.Invoices(); len(inv) != 1 || inv[0].KSeFNumber != st.OriginalKsefNumber() {
 		t.Errorf("simulator holds %+v, want one invoice numbered %s", inv, st.OriginalKsefNumber())
 	}
+
+	// After a restart the agent resends from a new session: KSeF still names
+	// the original and its session.
+	s2, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref2, err := s2.Send(ctx(t), xml, ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st2 := waitInvoice(t, c, s2.Reference, ref2)
+	if st2.OriginalSessionReferenceNumber() != s.Reference || !alreadyAccepted(t, c, st2, xml) {
+		t.Errorf("resend in a new session: %d %v, want 440 naming session %s", st2.Code(), st2.Status.Extensions, s.Reference)
+	}
+}
+
+// TestPollingUnderRateLimit: a session that takes a while to process, polled
+// faster than the status limit allows, is still waited out: the poller honours
+// each 429's Retry-After instead of failing or hammering.
+func TestPollingUnderRateLimit(t *testing.T) {
+	h := start(t, ksefsim.Options{ProcessingDelay: time.Second})
+	c := h.client(ksefapi.TokenAuth{Token: ksefsimtest.Token}, func(cfg *ksefapi.Config) {
+		cfg.PollInterval, cfg.PollMax = time.Millisecond, 2*time.Millisecond
+	})
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(ctx(t), invoice(t, "FV/POLL", h.clk.today(), "1.00"), ksefapi.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	mark, began := h.wire.mark(), time.Now()
+	st, err := c.WaitSession(ctx(t), s.Reference)
+	if err != nil || st.Status.Code != ksefapi.SessionDone {
+		t.Fatalf("WaitSession = %+v, %v", st, err)
+	}
+	exs := h.wire.since(mark)
+	t.Logf("WaitSession: %d polls in %v: %v", len(exs), time.Since(began).Round(time.Millisecond), trace(exs))
+	limited := 0
+	for i, ex := range exs {
+		if ex.Status != http.StatusTooManyRequests {
+			continue
+		}
+		limited++
+		if i+1 < len(exs) && exs[i+1].Status == http.StatusTooManyRequests {
+			t.Errorf("poll %d: another request right after a 429", i+1)
+		}
+	}
+	if limited == 0 {
+		t.Errorf("the poller was never rate limited (%d polls): the test proves nothing", len(exs))
+	}
+	if len(exs) > 40 {
+		t.Errorf("%d status polls for a 1 s wait", len(exs))
+	}
 }
 
 // TestExpiry: expired tokens and sessions.
