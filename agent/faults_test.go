@@ -267,3 +267,33 @@ func TestBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionFull: KSeF's per-session invoice limit (21155) makes the
+// scheduler open a new session and go on.
+func TestSessionFull(t *testing.T) {
+	e := newEnv(t, &ksefsim.Options{SessionInvoiceLimit: 2})
+	if err := e.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
+		t.Fatal(err)
+	}
+	x := e.start(nil, true)
+	for i := range 5 {
+		x.issue("sf-"+string(rune('a'+i)), consumerSale())
+	}
+	e.sim.ClearFaults()
+	x.flush(20 * time.Second)
+	sessions := map[string]int{}
+	for _, s := range e.sim.Invoices() {
+		sessions[s.SessionReference]++
+	}
+	if len(e.sim.Invoices()) != 5 || len(sessions) != 3 {
+		t.Errorf("simulator: %d invoices in sessions %v, want 5 in 3 sessions of at most 2", len(e.sim.Invoices()), sessions)
+	}
+	st, _ := x.agent.Status(context.Background())
+	found := false
+	for _, er := range st.Errors {
+		found = found || er.Code == "21155"
+	}
+	if !found {
+		t.Errorf("errors %+v lack 21155", st.Errors)
+	}
+}

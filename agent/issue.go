@@ -181,7 +181,7 @@ func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.
 			rec = r
 		}
 	}
-	a.dispatchJob(ctx, rec.PrintJobID)
+	a.dispatchJob(ctx, rec.PrintJobID, true)
 	kick(a.kickUpload)
 	v, err := a.view(rec)
 	if err != nil {

@@ -69,7 +69,7 @@ func (a *Agent) printRound(ctx context.Context) {
 		return
 	}
 	for _, j := range jobs {
-		a.dispatchJob(ctx, j.ID)
+		a.dispatchJob(ctx, j.ID, false)
 	}
 }
 
@@ -136,8 +136,10 @@ func printCode(err error) string {
 }
 
 // dispatchJob renders a pending job and submits it once. A job for a held
-// B2B invoice waits until KSeF accepts the invoice.
-func (a *Agent) dispatchJob(ctx context.Context, jobID string) {
+// B2B invoice waits until KSeF accepts the invoice; so does an online-first
+// sale within its budget, unless Issue itself dispatches it after the
+// attempt (afterAttempt).
+func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool) {
 	if jobID == "" {
 		return
 	}
@@ -172,6 +174,9 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string) {
 		return
 	}
 	if a.held(inv, snap) {
+		return
+	}
+	if !afterAttempt && inv.Upload != outbox.UploadAccepted && a.inBudget(inv, a.now()) {
 		return
 	}
 	data, err := a.renderReceipt(inv, snap, job)
