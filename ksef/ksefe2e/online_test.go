@@ -341,3 +341,32 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestUPOLinkExpiry: a pre-signed UPO link dies after its expiry; the UPO is
+// still available through the API with the bearer.
+func TestUPOLinkExpiry(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.Send(ctx(t), invoice(t, "FV/UPO/1", h.clk.today(), "1.00"), ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := waitInvoice(t, c, s.Reference, ref)
+	h.clk.Advance(2 * time.Hour)
+	_, _, err = c.DownloadUPO(ctx(t), st.UpoDownloadURL)
+	if ae := asAPIError(t, err); ae.Status != 403 || ae.Retryable() {
+		t.Fatalf("expired link: %v, want a final 403", err)
+	}
+	upo, raw, err := c.InvoiceUPO(ctx(t), s.Reference, ref)
+	if err != nil {
+		t.Fatalf("InvoiceUPO after the link expired: %v", err)
+	}
+	if d, ok := upo.Document(st.KsefNumber); !ok || d.InvoiceHash != st.InvoiceHash {
+		t.Errorf("UPO entry %+v (found %v), want hash %s", d, ok, st.InvoiceHash)
+	}
+	validateUPO(t, "upo-after-expiry", raw)
+}
