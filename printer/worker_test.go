@@ -463,3 +463,25 @@ func TestWorkerPollNoticesUnplug(t *testing.T) {
 		t.Errorf("opened %d times, want a reopen after the unplug", opens.Load())
 	}
 }
+
+func TestWorkerRunTwice(t *testing.T) {
+	w, _ := startWorker(t, printer.NewVirtual(nil).Open, printer.Options{})
+	time.Sleep(10 * time.Millisecond) // let the first Run start
+	if err := w.Run(context.Background()); !errors.Is(err, printer.ErrAlreadyRunning) {
+		t.Errorf("second Run = %v, want ErrAlreadyRunning", err)
+	}
+}
+
+func TestStatusErrorSentinels(t *testing.T) {
+	var st escpos.Status
+	st.PaperOut, st.CoverOpen, st.Offline = true, true, true
+	err := error(&printer.StatusError{Status: st})
+	for _, want := range []error{printer.ErrPaperOut, printer.ErrCoverOpen, printer.ErrOffline} {
+		if !errors.Is(err, want) {
+			t.Errorf("errors.Is(%v, %v) = false", err, want)
+		}
+	}
+	if errors.Is(err, printer.ErrPrinterFault) || errors.Is(err, printer.ErrTimeout) {
+		t.Errorf("%v matches a sentinel it should not", err)
+	}
+}
