@@ -76,8 +76,10 @@
 //   - The outbox cannot change a stored deadline. Deadlines that depend on
 //     an announced period still running (offline, emergency) are stored
 //     provisionally as if the period ended on the issue day — the earliest
-//     they can be — and an announced failure that extends running deadlines
-//     is not written back; scheduling and alarms stay on the safe side.
+//     they can be — and the scheduler orders by that stored value. Views,
+//     Status and the overdue alarm use the effective deadline: the stored
+//     one moved later by the periods known now (a failure announced while a
+//     deadline was running, an open period treated as ending today).
 //   - The mode override and the announced periods live in memory: a restart
 //     returns to automatic mode.
 //   - An online-first send that KSeF processes only after the budget is

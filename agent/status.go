@@ -83,11 +83,9 @@ func (a *Agent) Status(ctx context.Context) (*Status, error) {
 		out.Print[string(k)] = n
 	}
 	out.Backlog = st.Upload[outbox.UploadQueued] + st.Upload[outbox.UploadSending] + st.Upload[outbox.UploadBlocked]
-	for _, o := range st.Overdue {
-		p := ksef.PenaltyExposure(ksef.Amount(o.VAT), ksef.Amount(o.Gross))
-		out.Overdue = append(out.Overdue, OverdueView{ID: o.ID, Number: o.Number, Deadline: o.Deadline,
-			Upload: string(o.Upload), Gross: ksef.Amount(o.Gross), VAT: ksef.Amount(o.VAT), Penalty: p})
-		out.PenaltyExposure += p
+	out.Overdue = a.overdue(ctx, st.Overdue, now)
+	for _, o := range out.Overdue {
+		out.PenaltyExposure += o.Penalty
 	}
 	if out.DueToday, err = a.dueToday(ctx, now); err != nil {
 		return nil, err
@@ -215,26 +213,74 @@ func (a *Agent) monitor(ctx context.Context) {
 			a.m.certDays.Set(float64(daysLeft(a.cert.NotAfter, now)))
 		}
 	}
-	if len(st.Overdue) == 0 {
+	over := a.overdue(ctx, st.Overdue, now)
+	if len(over) == 0 {
 		a.mu.Lock()
 		a.lastOverdue = 0
 		a.mu.Unlock()
 		return
 	}
 	var exposure ksef.Amount
-	for _, o := range st.Overdue {
-		exposure += ksef.PenaltyExposure(ksef.Amount(o.VAT), ksef.Amount(o.Gross))
+	for _, o := range over {
+		exposure += o.Penalty
 	}
 	a.mu.Lock()
-	due := now.Sub(a.lastAlarm) >= a.opts.AlarmInterval || len(st.Overdue) > a.lastOverdue
+	due := now.Sub(a.lastAlarm) >= a.opts.AlarmInterval || len(over) > a.lastOverdue
 	if due {
 		a.lastAlarm = now
-		a.lastOverdue = len(st.Overdue)
+		a.lastOverdue = len(over)
 	}
 	a.mu.Unlock()
 	if due {
 		a.log.Error("ALARM: invoices past their KSeF upload deadline; still uploading",
-			"overdue", len(st.Overdue), "earliest", st.Overdue[0].Number, "deadline", st.Overdue[0].Deadline,
+			"overdue", len(over), "earliest", over[0].Number, "deadline", over[0].Deadline,
 			"penalty_exposure", exposure.String())
 	}
+}
+
+// overdue turns the store's overdue list into views, dropping invoices whose
+// deadline an announced failure has moved past now.
+func (a *Agent) overdue(ctx context.Context, list []outbox.Overdue, now time.Time) []OverdueView {
+	var out []OverdueView
+	for _, o := range list {
+		dl := o.Deadline
+		if inv, err := a.store.Get(ctx, o.ID); err == nil {
+			dl = a.effectiveDeadline(inv, now)
+		}
+		if !now.After(dl) {
+			continue
+		}
+		out = append(out, OverdueView{ID: o.ID, Number: o.Number, Deadline: dl, Upload: string(o.Upload),
+			Gross: ksef.Amount(o.Gross), VAT: ksef.Amount(o.VAT),
+			Penalty: ksef.PenaltyExposure(ksef.Amount(o.VAT), ksef.Amount(o.Gross))})
+	}
+	return out
+}
+
+// effectiveDeadline is the stored deadline, moved later when the announced
+// periods known now extend it (a failure announced while it was running).
+// The store keeps the earlier, provisional value; it is never moved earlier.
+func (a *Agent) effectiveDeadline(inv *outbox.Invoice, now time.Time) time.Time {
+	if inv.Deadline.IsZero() || inv.Upload == outbox.UploadAccepted {
+		return inv.Deadline
+	}
+	m, err := ksef.ParseMode(inv.Mode)
+	if err != nil {
+		return inv.Deadline
+	}
+	if m == ksef.ModeOnline {
+		m = ksef.ModeOffline24
+	}
+	p1, err := ksef.ParseDate(inv.P1)
+	if err != nil {
+		return inv.Deadline
+	}
+	dl, err := a.opts.Calendar.Deadline(m, p1, a.periodsNow(ksef.DateOf(now)))
+	if err != nil {
+		return inv.Deadline
+	}
+	if t, ok := dl.Instant(); ok && t.After(inv.Deadline) {
+		return t
+	}
+	return inv.Deadline
 }

@@ -468,3 +468,48 @@ func TestViewJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestFailureExtendsDeadline: a failure announced while an offline24
+// deadline is running moves it to 7 business days after the failure ends.
+func TestFailureExtendsDeadline(t *testing.T) {
+	u := newUnit(t, nil)
+	ctx := context.Background()
+	v, err := u.agent.Issue(ctx, agent.IssueRequest{Key: "e", Sale: consumerSale()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.clock.Add(3 * 24 * time.Hour) // Monday, the deadline day
+	if err := u.agent.SetMode(ctx, agent.OverrideEmergency); err != nil {
+		t.Fatal(err)
+	}
+	u.clock.Add(24 * time.Hour) // Tuesday; the failure goes on
+	if err := u.agent.SetMode(ctx, agent.OverrideAuto); err != nil { // it ends today
+		t.Fatal(err)
+	}
+	got, err := u.agent.Invoice(ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 7 business days after Tuesday 2026-11-24: Thursday 2026-12-03.
+	if got.Deadline != "2026-12-03" || got.Overdue {
+		t.Errorf("deadline %s overdue %v, want 2026-12-03 and not overdue", got.Deadline, got.Overdue)
+	}
+	st, err := u.agent.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Overdue) != 0 {
+		t.Errorf("Status overdue %+v, want none", st.Overdue)
+	}
+	// A sale issued in the failure gets the emergency deadline.
+	if err := u.agent.SetMode(ctx, agent.OverrideEmergency); err != nil {
+		t.Fatal(err)
+	}
+	w, err := u.agent.Issue(ctx, agent.IssueRequest{Key: "f", Sale: consumerSale()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Mode != "emergency" || w.Deadline != "2026-12-03" {
+		t.Errorf("emergency sale: mode %s deadline %s, want emergency 2026-12-03 (provisional: failure ends today)", w.Mode, w.Deadline)
+	}
+}

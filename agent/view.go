@@ -155,9 +155,10 @@ func (a *Agent) view(inv *outbox.Invoice) (*View, error) {
 		v.Currency = "PLN"
 	}
 	v.KOD1, v.KOD1Label, v.KOD2 = codes(inv)
-	if !inv.Deadline.IsZero() {
-		v.Deadline = ksef.DateOf(inv.Deadline).String()
-		v.Overdue = inv.Upload != outbox.UploadAccepted && now.After(inv.Deadline) && inv.CorrectedBy == ""
+	if dl := a.effectiveDeadline(inv, now); !dl.IsZero() {
+		v.DeadlineAt = dl
+		v.Deadline = ksef.DateOf(dl).String()
+		v.Overdue = inv.Upload != outbox.UploadAccepted && now.After(dl) && inv.CorrectedBy == ""
 	}
 	for _, r := range inv.Reprints {
 		v.Duplicates = append(v.Duplicates, r.At)
