@@ -110,7 +110,7 @@ func TestConfigErrors(t *testing.T) {
 		{"RelativeStoreDir", func(s string) string { return strings.Replace(s, "[store]\ndir = \"/", "[store]\ndir = \"", 1) }, "store.dir"},
 		{"CapTooSmall", func(s string) string { return strings.Replace(s, "cap_mb = 64", "cap_mb = 2", 1) }, "store.cap_mb"},
 		{"RemoteTillWithoutToken", func(s string) string {
-			return strings.Replace(s, `listen = "127.0.0.1:1"`, `listen = "0.0.0.0:8080"`, 1)
+			return strings.Replace(s, `listen = "127.0.0.1:`, `listen = "0.0.0.0:`, 1)
 		}, "till"},
 		{"WrongType", func(s string) string { return strings.Replace(s, "cap_mb = 64", `cap_mb = "big"`, 1) }, "cap_mb"},
 	}

@@ -289,4 +289,3 @@ func decodePNG(t *testing.T, path string) []string {
 	}
 	return codes
 }
-

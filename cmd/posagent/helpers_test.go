@@ -86,7 +86,7 @@ func (tm *testMain) writeConfig(t *testing.T, c testConfig) string {
 		c.printerPort = "virtual"
 	}
 	if c.listen == "" {
-		c.listen = "127.0.0.1:1" // nothing listens: the agent is "not running"
+		c.listen = freePort(t) // nothing listens: the agent is "not running"
 	}
 	if c.storeDir == "" {
 		c.storeDir = filepath.Join(tm.root, "var", "lib", "posagent")

@@ -64,6 +64,7 @@ func runInstall(ctx context.Context, m *Main, args []string) error {
 			return err
 		}
 	}
+	// The data directory is the configured one when a configuration exists.
 	dataDir := config.DefaultStoreDir
 	if cfg, err := config.Load(m.path(*cfgPath)); err == nil {
 		dataDir = cfg.Store.Dir

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -94,11 +95,17 @@ func (m *Main) statfs(path string) (free, total uint64, err error) {
 }
 
 // path joins p, an absolute path of an installation, under the install root.
+// A path already inside the root (a configuration written for that root) is
+// returned as it is.
 func (m *Main) path(p string) string {
-	if m.Root == "" || m.Root == "/" {
+	if m.realRoot() {
 		return p
 	}
-	return filepath.Join(m.Root, p)
+	root := filepath.Clean(m.Root)
+	if p == root || strings.HasPrefix(p, root+string(filepath.Separator)) {
+		return p
+	}
+	return filepath.Join(root, p)
 }
 
 // realRoot reports whether the install root is the machine's own "/".
