@@ -482,7 +482,7 @@ func TestFailureExtendsDeadline(t *testing.T) {
 	if err := u.agent.SetMode(ctx, agent.OverrideEmergency); err != nil {
 		t.Fatal(err)
 	}
-	u.clock.Add(24 * time.Hour) // Tuesday; the failure goes on
+	u.clock.Add(24 * time.Hour)                                      // Tuesday; the failure goes on
 	if err := u.agent.SetMode(ctx, agent.OverrideAuto); err != nil { // it ends today
 		t.Fatal(err)
 	}
