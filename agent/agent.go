@@ -162,6 +162,7 @@ type Agent struct {
 	inflight     map[string]bool      // invoice ids an Issue online attempt is sending
 	submitted    map[string]bool      // print job ids handed to the printer, not finished
 	printRetry   map[string]time.Time // failed print job id -> when to retry
+	upoPending   map[string]string    // accepted invoice id -> UPO link that failed to download
 	results      []printer.JobResult  // from PrintResult, for the dispatcher
 	rateLimited  time.Time            // prefer batch sessions until then (429 seen)
 	authed       bool
@@ -277,6 +278,7 @@ func New(opts Options, deps Deps) (*Agent, error) {
 		inflight:   map[string]bool{},
 		submitted:  map[string]bool{},
 		printRetry: map[string]time.Time{},
+		upoPending: map[string]string{},
 	}
 	if c, ok := deps.Signer.(interface{ Certificate() *x509.Certificate }); ok {
 		a.cert = c.Certificate()

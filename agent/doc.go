@@ -90,7 +90,8 @@
 //   - A correction's XML names the original's KSeF number only when the
 //     original was accepted at correction time (else NrKSeFN=1): the bytes
 //     are fixed at issue and never rewritten.
-//   - A UPO that cannot be downloaded at acceptance is not fetched again.
+//   - A UPO that cannot be downloaded at acceptance is retried while the
+//     process runs, not after a restart (its pre-signed link expires).
 //   - Batch sessions are recorded as sending without a session reference
 //     (the client opens the session inside SendBatch); after a crash in a
 //     batch the invoices are resent and settled by 440 with a matching hash.

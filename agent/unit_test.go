@@ -513,3 +513,51 @@ func TestFailureExtendsDeadline(t *testing.T) {
 		t.Errorf("emergency sale: mode %s deadline %s, want emergency 2026-12-03 (provisional: failure ends today)", w.Mode, w.Deadline)
 	}
 }
+
+// okAPI makes the fake KSeF accept every invoice at once.
+func okAPI(u *unit, upo func(url string) ([]byte, error)) {
+	u.api.AuthenticateFunc = func(context.Context) (*ksefapi.Tokens, error) { return &ksefapi.Tokens{}, nil }
+	u.api.OpenOnlineFunc = func(context.Context) (*ksefapi.OnlineSession, error) {
+		return &ksefapi.OnlineSession{Reference: "S1"}, nil
+	}
+	u.api.CloseOnlineFunc = func(context.Context, *ksefapi.OnlineSession) error { return nil }
+	u.api.SendInvoiceFunc = func(context.Context, *ksefapi.OnlineSession, []byte, ksefapi.SendOptions) (string, error) {
+		return "I1", nil
+	}
+	u.api.InvoiceStatusFunc = func(_ context.Context, s, i string) (*ksefapi.InvoiceStatus, error) {
+		acq := u.clock.Now()
+		return &ksefapi.InvoiceStatus{KsefNumber: ksef.NewKSeFNumber(sellerNIP, acq, [6]byte{9}), AcquisitionDate: &acq,
+			ReferenceNumber: i, UpoDownloadURL: "https://blob.example/upo/" + i,
+			Status: ksefapi.StatusInfo{Code: ksefapi.InvoiceSuccess}}, nil
+	}
+	u.api.DownloadUPOFunc = func(_ context.Context, url string) (*ksefapi.UPO, []byte, error) {
+		b, err := upo(url)
+		return &ksefapi.UPO{}, b, err
+	}
+}
+
+// TestUPORetry: a UPO that fails to download at acceptance is fetched later.
+func TestUPORetry(t *testing.T) {
+	u := newUnit(t, nil)
+	ctx := context.Background()
+	var mu sync.Mutex
+	calls := 0
+	okAPI(u, func(string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			return nil, &ksefapi.APIError{Op: "download UPO", Status: 503}
+		}
+		return []byte("<UPO/>"), nil
+	})
+	v, err := u.agent.Issue(ctx, agent.IssueRequest{Key: "u", Sale: consumerSale()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.run(t)
+	waitFor(t, "UPO attached", 5*time.Second, func() bool {
+		inv, _ := u.store.Get(ctx, v.ID)
+		return inv.Upload == outbox.UploadAccepted && string(inv.UPO) == "<UPO/>"
+	})
+}

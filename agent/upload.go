@@ -42,6 +42,7 @@ func (a *Agent) uploadRound(ctx context.Context, bo *printer.Backoff) time.Durat
 	if err := a.ensureAuth(ctx); err != nil {
 		return a.roundFailed(ctx, bo, "authenticate", err)
 	}
+	a.fetchUPOs(ctx)
 	pending, err := a.resolveSending(ctx)
 	if err != nil {
 		return a.roundFailed(ctx, bo, "resolve", err)
@@ -480,16 +481,23 @@ func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, 
 	if acquired != nil {
 		acc.AcquiredAt = *acquired
 	}
+	upoFailed := false
 	if upoURL != "" {
 		if _, b, err := a.api.DownloadUPO(ctx, upoURL); err == nil {
 			acc.UPO = b
 		} else {
 			a.noteErr("upo", err)
+			upoFailed = true
 		}
 	}
 	if err := a.store.MarkAccepted(ctx, inv.ID, acc); err != nil {
 		a.log.Warn("mark accepted", "id", inv.ID, "error", err)
 		return
+	}
+	if upoFailed {
+		a.mu.Lock()
+		a.upoPending[inv.ID] = upoURL
+		a.mu.Unlock()
 	}
 	a.log.Info("accepted by KSeF", "id", inv.ID, "number", inv.Number, "ksef", number)
 	kick(a.kickPrint)  // held B2B prints may go now
@@ -602,4 +610,28 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Invoice, offline bo
 		err = lerr
 	}
 	return err
+}
+
+// fetchUPOs retries UPO downloads that failed at acceptance. The pre-signed
+// links expire, so this is best effort; they are not kept across restarts.
+func (a *Agent) fetchUPOs(ctx context.Context) {
+	a.mu.Lock()
+	todo := make(map[string]string, len(a.upoPending))
+	for id, u := range a.upoPending {
+		todo[id] = u
+	}
+	a.mu.Unlock()
+	for id, u := range todo {
+		_, b, err := a.api.DownloadUPO(ctx, u)
+		if err != nil {
+			continue
+		}
+		if err := a.store.AttachUPO(ctx, id, b); err != nil {
+			a.log.Warn("attach UPO", "id", id, "error", err)
+			continue
+		}
+		a.mu.Lock()
+		delete(a.upoPending, id)
+		a.mu.Unlock()
+	}
 }
