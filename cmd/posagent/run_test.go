@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/till"
+)
+
+// syncBuffer is a bytes.Buffer safe for the service's concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunServiceEndToEnd runs `posagent run` against the simulator with a
+// virtual printer, sells through the till API, drives mode, status and
+// reprint through the CLI, stops it, and reads the closed store.
+func TestRunServiceEndToEnd(t *testing.T) {
+	srv := simServer(t)
+	tm := newTestMain(t)
+	listen := freePort(t)
+	tm.writeConfig(t, testConfig{ksefURL: srv.URL + "/v2", availURL: srv.URL + "/latarnia", listen: listen,
+		extra: "[policy]\nupload_interval = \"1s\"\n\n[log]\nlevel = \"debug\"\nformat = \"json\"\n"})
+	tm.mustRun(t, "cert", "import", writeCertFile(t, certstore.Offline, certstore.KeyRSA, time.Now().Add(-time.Hour), 365*24*time.Hour))
+	tm.mustRun(t, "install", "--binary", "/usr/bin/posagent")
+
+	logs := &syncBuffer{}
+	svc := &Main{Stdout: logs, Stderr: logs, Root: tm.root, Getenv: tm.Getenv}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx, []string{"run"}) }()
+
+	tc := &tillClient{base: "http://" + listen, http: &http.Client{Timeout: 5 * time.Second}}
+	waitUntil(t, "the till API", func() bool { return tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, nil) == nil }, done, logs)
+
+	sale := map[string]any{
+		"buyer":      map[string]any{"kind": "consumer"},
+		"lines":      []any{demoLine("Kawa zbożowa", "szt.", "1", "7.50", "8")},
+		"payment":    map[string]any{"form": "cash", "paid": true},
+		"issue_date": time.Now().In(time.FixedZone("CET", 3600)).Format(time.DateOnly),
+	}
+	var v till.View
+	if err := tc.do(ctx, http.MethodPost, "/v1/sales", map[string]string{"Idempotency-Key": "run-test-1"}, sale, &v); err != nil {
+		t.Fatalf("sale: %v\n%s", err, logs)
+	}
+	waitUntil(t, "acceptance", func() bool {
+		var got till.View
+		return tc.do(ctx, http.MethodGet, "/v1/invoices/"+v.ID, nil, nil, &got) == nil && got.Upload == "accepted" && got.Print == "printed"
+	}, done, logs)
+
+	out, _, err := tm.run(t, "status")
+	if err != nil || !strings.Contains(out, "posagent: running") || !strings.Contains(out, "mode.current") {
+		t.Errorf("status: %v\n%s", err, out)
+	}
+	tm.mustRun(t, "mode", "emergency")
+	var ms modeState
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "mode", "--json")), &ms); err != nil || !ms.Running || ms.Override != "emergency" || ms.Current != "emergency" {
+		t.Errorf("mode after override = %+v, %v", ms, err)
+	}
+	tm.mustRun(t, "mode", "auto")
+	if out := tm.mustRun(t, "invoices", "reprint", v.ID); !strings.Contains(out, "sent to the printer") {
+		t.Errorf("reprint through the API = %q", out)
+	}
+	if _, _, err := tm.run(t, "invoices", "list"); err == nil || !strings.Contains(err.Error(), "in use by the running service") {
+		t.Errorf("invoices list while running: %v", err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v\n%s", err, logs)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("run did not stop\n%s", logs)
+	}
+	var rows []invoiceRow
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "invoices", "list", "--json")), &rows); err != nil || len(rows) != 1 || rows[0].Upload != "accepted" {
+		t.Errorf("after stop: %+v, %v", rows, err)
+	}
+	if l := logs.String(); !strings.Contains(l, `"msg":"posagent stopped"`) || strings.Contains(l, "test-ksef-token") {
+		t.Errorf("service log lacks the stop line or leaks the token:\n%s", l)
+	}
+	out, _, err = tm.run(t, "status")
+	wantExit(t, err, exitCheckFailed)
+	if !strings.Contains(out, "stopped") {
+		t.Errorf("status after stop = %q", out)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool, done <-chan error, logs *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		select {
+		case err := <-done:
+			t.Fatalf("run stopped while waiting for %s: %v\n%s", what, err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s\n%s", what, logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
