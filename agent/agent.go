@@ -170,8 +170,9 @@ type Agent struct {
 	lastOverdue  int
 	uploadFailed int // consecutive failed rounds, for the "recovered" log line
 
-	sessMu sync.Mutex // guards sess
-	sess   *ksefapi.OnlineSession
+	sessMu   sync.Mutex // guards sess and sessUsed
+	sess     *ksefapi.OnlineSession
+	sessUsed time.Time
 }
 
 // New validates opts and deps and returns an Agent. It performs no I/O.

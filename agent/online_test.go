@@ -2,14 +2,19 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/certstore/certstoretest"
+	"github.com/posagent/posagent/escpos"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefsim"
 	"github.com/posagent/posagent/outbox"
+	"github.com/posagent/posagent/receipt"
 )
 
 func onlineFirst(o *agent.Options) { o.Policy = agent.PolicyOnlineFirst }
@@ -177,4 +182,52 @@ func TestModes(t *testing.T) {
 		t.Errorf("SetMode(bogus) = %v, want ErrInvalidMode", err)
 	}
 	x.flush(20 * time.Second)
+}
+
+// TestReceiptVariants: both offline codes decode from the printed bytes on
+// 58 and 80 mm paper, native and raster QR, EC and RSA Offline keys.
+func TestReceiptVariants(t *testing.T) {
+	tests := []struct {
+		profile string
+		qr      receipt.QRMode
+		key     certstore.KeyType
+	}{
+		{"generic-58", receipt.QRRaster, certstore.KeyRSA},
+		{"generic-58", receipt.QRAuto, certstore.KeyEC},
+		{"tm-t88v", receipt.QRNative, certstore.KeyRSA},
+		{"generic-80", receipt.QRRaster, certstore.KeyEC},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s-%v-%s", tt.profile, tt.qr, tt.key), func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.cert = certstoretest.Cert(t, certstore.Offline, tt.key)
+			if err := e.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
+				t.Fatal(err)
+			}
+			p, err := escpos.LookupProfile(tt.profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := e.start(func(o *agent.Options) {
+				o.Profile, o.QR = p, tt.qr
+				o.Footer = []string{"Dziękujemy — zapraszamy ponownie!"}
+			}, true)
+			v := x.issue("rv", b2bSale())
+			inv := x.get(v.ID)
+			waitFor(t, "print", 5*time.Second, func() bool { return x.get(v.ID).Print == outbox.PrintPrinted })
+			d := x.decode(x.jobsOf(inv)[0])
+			if len(d.QR) != 2 {
+				t.Fatalf("%d codes decoded, want 2", len(d.QR))
+			}
+			checkKOD1(t, d.QR[0], inv)
+			if err := ksef.VerifyKOD2(d.QR[1], e.cert.Certificate()); err != nil || d.QR[1] != inv.KOD2 {
+				t.Errorf("KOD II: %v", err)
+			}
+			for _, want := range []string{inv.Number, "NIP: " + buyerNIP, "OFFLINE", "CERTYFIKAT"} {
+				if !strings.Contains(d.Text, want) {
+					t.Errorf("receipt lacks %q:\n%s", want, d.Text)
+				}
+			}
+		})
+	}
 }

@@ -53,7 +53,10 @@ func (a *Agent) uploadRound(ctx context.Context, bo *printer.Backoff) time.Durat
 		return a.roundFailed(ctx, bo, "list uploads", err)
 	}
 	if len(due) == 0 {
-		if !pending {
+		a.sessMu.Lock()
+		idle := a.sess != nil && now.Sub(a.sessUsed) >= sessionIdle
+		a.sessMu.Unlock()
+		if idle && !pending {
 			a.closeSession(ctx)
 		}
 		return a.nextWake(ctx, pending)
@@ -154,10 +157,15 @@ func (a *Agent) authLost(err error) {
 	}
 }
 
+// sessionIdle is how long an unused online session stays open: closing it
+// starts the session UPO, reopening costs a key exchange.
+const sessionIdle = 5 * time.Minute
+
 // session returns the open online session, opening one if needed.
 func (a *Agent) session(ctx context.Context) (*ksefapi.OnlineSession, error) {
 	a.sessMu.Lock()
 	defer a.sessMu.Unlock()
+	a.sessUsed = a.now()
 	if a.sess != nil && (a.sess.ValidUntil.IsZero() || a.now().Add(time.Minute).Before(a.sess.ValidUntil)) {
 		return a.sess, nil
 	}
