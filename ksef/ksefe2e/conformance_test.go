@@ -100,7 +100,7 @@ func TestConformance(t *testing.T) {
 	raw := &http.Client{Transport: h.wire, Timeout: 10 * time.Second}
 	bearer := accessToken(t, c)
 	for range 300 {
-		req, err := http.NewRequestWithContext(ctx(t), http.MethodGet, h.sim.Base+"/sessions/"+s.Reference+"/invoices/unknown", nil)
+		req, err := http.NewRequestWithContext(ctx(t), http.MethodGet, h.sim.Base+"/sessions/"+s.Reference+"/invoices/20261120-EE-0000000000-0000000000-00", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,6 +199,8 @@ func TestSpecCheck(t *testing.T) {
 			ReqType: "application/json", ReqBody: []byte(`{}`), Status: 204}, "takes none"},
 		{"ArrayItem", exchange{Method: "GET", Path: "/v2/security/public-key-certificates", Status: 200, RespType: "application/json",
 			RespBody: []byte(`[{"certificate":"AAAA"}]`)}, "item 0"},
+		{"BadReferenceInPath", exchange{Method: "GET", Path: "/v2/sessions/SO-123", Status: 200, RespType: "application/json",
+			RespBody: []byte(`{"status":{"code":100,"description":"x"},"dateCreated":"2026-11-20T10:00:00Z","dateUpdated":"2026-11-20T10:00:00Z"}`)}, "referenceNumber"},
 		{"Blob", exchange{Method: "GET", Path: "/blob/upo/x/y", Status: 200, RespType: "text/plain", RespBody: []byte("anything")}, ""},
 	}
 	for _, tt := range tests {

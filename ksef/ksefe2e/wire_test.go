@@ -184,6 +184,7 @@ type operation struct {
 	template string
 	segs     []string
 	literals int
+	params   map[string]json.RawMessage            // path parameter → schema
 	req      map[string]json.RawMessage            // media type → schema
 	resp     map[string]map[string]json.RawMessage // status → media type → schema
 }
@@ -237,6 +238,11 @@ func parseSpec(doc *openapischema.Doc, path string) (*apiSpec, error) {
 				continue
 			}
 			var o struct {
+				Parameters []struct {
+					Name   string          `json:"name"`
+					In     string          `json:"in"`
+					Schema json.RawMessage `json:"schema"`
+				} `json:"parameters"`
 				RequestBody *struct {
 					Content content `json:"content"`
 				} `json:"requestBody"`
@@ -248,7 +254,12 @@ func parseSpec(doc *openapischema.Doc, path string) (*apiSpec, error) {
 				return nil, fmt.Errorf("%s %s: %w", m, tmpl, err)
 			}
 			op := operation{method: m, template: tmpl, segs: strings.Split(strings.Trim(tmpl, "/"), "/"),
-				resp: map[string]map[string]json.RawMessage{}}
+				params: map[string]json.RawMessage{}, resp: map[string]map[string]json.RawMessage{}}
+			for _, p := range o.Parameters {
+				if p.In == "path" {
+					op.params[p.Name] = p.Schema
+				}
+			}
 			for _, seg := range op.segs {
 				if !strings.HasPrefix(seg, "{") {
 					op.literals++
@@ -315,6 +326,9 @@ func (s *apiSpec) check(ex exchange) (string, []error) {
 		return "", []error{fmt.Errorf("no such operation in open-api.json")}
 	}
 	var errs []error
+	if err := s.checkPath(op, ex.Path); err != nil {
+		errs = append(errs, fmt.Errorf("path: %w", err))
+	}
 	if err := s.checkRequest(op, ex.ReqType, ex.ReqBody); err != nil {
 		errs = append(errs, fmt.Errorf("request: %w", err))
 	}
@@ -322,6 +336,35 @@ func (s *apiSpec) check(ex exchange) (string, []error) {
 		errs = append(errs, fmt.Errorf("response: %w", err))
 	}
 	return op.template, errs
+}
+
+// checkPath validates the path parameters (reference numbers, KSeF numbers)
+// that the client took from earlier answers of the simulator.
+func (s *apiSpec) checkPath(op *operation, path string) error {
+	segs := strings.Split(strings.Trim(strings.TrimPrefix(path, s.base), "/"), "/")
+	for i, seg := range op.segs {
+		name, ok := strings.CutPrefix(seg, "{")
+		if !ok {
+			continue
+		}
+		name = strings.TrimSuffix(name, "}")
+		schema, ok := op.params[name]
+		if !ok {
+			return fmt.Errorf("parameter %s is not declared", name)
+		}
+		v, err := url.PathUnescape(segs[i])
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if err := s.checkBody(schema, b); err != nil {
+			return fmt.Errorf("%s %q: %w", name, v, err)
+		}
+	}
+	return nil
 }
 
 func (s *apiSpec) checkRequest(op *operation, ctype string, body []byte) error {
