@@ -111,3 +111,42 @@ func TestAuthenticateRejected(t *testing.T) {
 		})
 	}
 }
+
+// TestUPONamesTheLogin: the UPO of a XAdES session carries the hash of the
+// signed AuthTokenRequest the client sent, so a receipt can be tied to the
+// certificate that opened the session.
+func TestUPONamesTheLogin(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.client(h.xadesAuth(ksefsimtest.NIP, certstore.KeyRSA), nil)
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.Send(ctx(t), invoice(t, "FV/X/1", h.clk.today(), "1.00"), ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := waitInvoice(t, c, s.Reference, ref)
+	upo, _, err := c.DownloadUPO(ctx(t), st.UpoDownloadURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signed []byte
+	for _, ex := range h.wire.exchanges() {
+		if ex.Path == "/v2/auth/xades-signature" && ex.Status == 202 {
+			signed = ex.ReqBody
+		}
+	}
+	if signed == nil {
+		t.Fatal("no XAdES login on the wire")
+	}
+	if got, want := upo.AuthDocumentHash, hashB64(signed); got != want {
+		t.Errorf("UPO SkrotDokumentuUwierzytelniajacego %s, want the hash of the signed request %s", got, want)
+	}
+	if upo.ContextNip != ksefsimtest.NIP {
+		t.Errorf("UPO context NIP %s", upo.ContextNip)
+	}
+	if _, err := ksefapi.VerifyXAdES(signed); err != nil {
+		t.Errorf("the request the simulator accepted does not verify with the client's own checker: %v", err)
+	}
+}
