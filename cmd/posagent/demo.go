@@ -450,7 +450,16 @@ func (d *demo) scenario(ctx context.Context) error {
 		return err
 	}
 	d.say("duplicate of the B2B invoice printed with its KSeF number")
-	return nil
+	// The deadline monitor refreshes the gauges on its own tick: scrape once
+	// it has seen the drained outbox.
+	var scrape json.RawMessage
+	if err := d.waitFor(ctx, "the metrics", func() (bool, error) {
+		err := d.tc.do(ctx, http.MethodGet, "/metrics", nil, nil, &scrape)
+		return err == nil && bytes.Contains(scrape, []byte("\nposagent_backlog 0\n")), err
+	}); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(d.dir, "metrics.txt"), scrape, 0o644)
 }
 
 // waitFor polls cond until it holds, fails, or ctx ends.
@@ -552,7 +561,7 @@ func (d *demo) summary(res *demoFile) error {
 	for _, inv := range res.Invoices {
 		n += len(inv.receipts)
 	}
-	files := []string{"printer.bin", "invoices/*.xml", "receipts/*.png", "cert.pem", "demo.json", "posagent.log"}
+	files := []string{"printer.bin", "invoices/*.xml", "receipts/*.png", "cert.pem", "demo.json", "metrics.txt", "posagent.log"}
 	fmt.Fprintf(w, "\n%d invoices accepted by the simulator, %d receipts rendered\nartefacts in %s: %v\n", len(res.Invoices), n, d.dir, files)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -227,6 +228,8 @@ func checkDemo(t *testing.T, dir string, wantInvoices int, key string) {
 		}
 	}
 
+	checkMetrics(t, filepath.Join(dir, "metrics.txt"), wantInvoices)
+
 	bin, err := os.ReadFile(filepath.Join(dir, "printer.bin"))
 	if err != nil || len(bin) < 1000 {
 		t.Errorf("printer.bin: %d bytes, %v", len(bin), err)
@@ -280,7 +283,12 @@ func decodePNG(t *testing.T, path string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+		// The band holds one symbol on white: decode it as a pure barcode,
+		// and fall back to detection.
+		res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true, gozxing.DecodeHintType_TRY_HARDER: true})
+		if err != nil {
+			res, err = qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+		}
 		if err != nil {
 			t.Errorf("%s: band at y=%d does not decode: %v", filepath.Base(path), top, err)
 			continue
@@ -288,4 +296,51 @@ func decodePNG(t *testing.T, path string) []string {
 		codes = append(codes, res.GetText())
 	}
 	return codes
+}
+
+// checkMetrics reads the scrape the demo saved after the drain.
+func checkMetrics(t *testing.T, path string, invoices int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Errorf("metrics line %q: %v", line, err)
+			continue
+		}
+		series[line[:i]] = v
+	}
+	sum := func(prefix string) (float64, bool) {
+		total, found := 0.0, false
+		for k, v := range series {
+			if k == prefix || strings.HasPrefix(k, prefix+"{") {
+				total, found = total+v, true
+			}
+		}
+		return total, found
+	}
+	tests := []struct {
+		name     string
+		min, max float64
+	}{
+		{"posagent_backlog", 0, 0},
+		{"posagent_print_jobs_total", float64(invoices), float64(invoices + 1)}, // the duplicate may be counted just after the scrape
+		{"posagent_sales_total", float64(invoices - 1), float64(invoices)},
+		{"posagent_http_requests_total", float64(invoices + 1), 1e9},
+		{"posagent_offline_cert_days_left", 700, 731},
+	}
+	for _, tt := range tests {
+		got, ok := sum(tt.name)
+		if !ok || got < tt.min || got > tt.max {
+			t.Errorf("metric %s = %v (present %v), want %v..%v", tt.name, got, ok, tt.min, tt.max)
+		}
+	}
 }

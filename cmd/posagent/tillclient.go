@@ -72,7 +72,7 @@ func (c *tillClient) do(ctx context.Context, method, path string, hdr map[string
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", "application/json, text/plain;q=0.5")
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
