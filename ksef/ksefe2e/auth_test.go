@@ -80,12 +80,14 @@ func TestAuthenticate(t *testing.T) {
 
 func TestAuthenticateRejected(t *testing.T) {
 	tests := []struct {
-		name     string
-		auth     func(h *harness) ksefapi.Credentials
-		wantCode int
+		name       string
+		auth       func(h *harness) ksefapi.Credentials
+		wantStatus int // code of the asynchronous failure (StatusError), or
+		wantAPI    int // KSeF code of a synchronous 400 (APIError)
 	}{
-		{"UnknownToken", func(h *harness) ksefapi.Credentials { return ksefapi.TokenAuth{Token: "not-a-registered-token"} }, 450},
-		{"CertificateOfAnotherNIP", func(h *harness) ksefapi.Credentials { return h.xadesAuth(otherNIP, certstore.KeyEC) }, 415},
+		{"UnknownToken", func(h *harness) ksefapi.Credentials { return ksefapi.TokenAuth{Token: "not-a-registered-token"} }, 450, 0},
+		{"CertificateOfAnotherNIP", func(h *harness) ksefapi.Credentials { return h.xadesAuth(otherNIP, certstore.KeyEC) }, 415, 0},
+		{"ExpiredCertificate", func(h *harness) ksefapi.Credentials { return expiredAuth(h) }, 0, 21115},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,15 +95,21 @@ func TestAuthenticateRejected(t *testing.T) {
 			h := start(t, ksefsim.Options{})
 			c := h.client(tt.auth(h), nil)
 			_, err := c.Authenticate(ctx(t))
+			if ksefapi.Retryable(err) {
+				t.Errorf("Retryable(%v) = true, want false", err)
+			}
+			if tt.wantAPI != 0 {
+				if ae := asAPIError(t, err); ae.Status != 400 || !ae.HasCode(tt.wantAPI) {
+					t.Errorf("Authenticate = %v, want 400 [%d]", err, tt.wantAPI)
+				}
+				return
+			}
 			var se *ksefapi.StatusError
 			if !errors.As(err, &se) {
 				t.Fatalf("Authenticate = %v, want *ksefapi.StatusError", err)
 			}
-			if se.Code != tt.wantCode || se.Op != "authentication" {
-				t.Errorf("StatusError %s/%d, want authentication/%d", se.Op, se.Code, tt.wantCode)
-			}
-			if ksefapi.Retryable(err) {
-				t.Errorf("Retryable(%v) = true, want false", err)
+			if se.Code != tt.wantStatus || se.Op != "authentication" {
+				t.Errorf("StatusError %s/%d, want authentication/%d", se.Op, se.Code, tt.wantStatus)
 			}
 			// A failed login leaves the client without tokens: the next protected
 			// call logs in again (and fails again) rather than sending a stale bearer.
@@ -110,6 +118,22 @@ func TestAuthenticateRejected(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expiredAuth makes an Authentication certificate that expired yesterday.
+func expiredAuth(h *harness) ksefapi.Credentials {
+	t := h.t
+	t.Helper()
+	from := h.clk.Now().Add(-72 * time.Hour)
+	certPEM, keyPEM, err := certstore.Generate(certstore.Authentication, ksefsimtest.NIP, certstore.KeyEC, from, 48*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := certstore.Parse(certstore.Authentication, append(certPEM, keyPEM...), "", from.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ksefapi.XAdESAuth{Signer: cert, Certificate: cert.Certificate()}
 }
 
 // TestUPONamesTheLogin: the UPO of a XAdES session carries the hash of the
