@@ -370,3 +370,51 @@ func TestUPOLinkExpiry(t *testing.T) {
 	}
 	validateUPO(t, "upo-after-expiry", raw)
 }
+
+// TestInvalidInputSendsNothing: arguments the client can judge itself are
+// refused with ErrInvalidInput before any request leaves.
+func TestInvalidInputSendsNothing(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xml := invoice(t, "FV/IN/1", h.clk.today(), "1.00")
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"EmptyInvoice", func() error { _, err := s.Send(ctx(t), nil, ksefapi.SendOptions{}); return err }},
+		{"ShortCorrectionHash", func() error {
+			_, err := s.Send(ctx(t), xml, ksefapi.SendOptions{OfflineMode: true, HashOfCorrected: []byte{1, 2, 3}})
+			return err
+		}},
+		{"PageSizeTooSmall", func() error {
+			_, err := c.ListInvoices(ctx(t), s.Reference, ksefapi.ListOptions{PageSize: 5})
+			return err
+		}},
+		{"EmptySessionReference", func() error { _, err := c.SessionStatus(ctx(t), ""); return err }},
+		{"BatchRepeatedName", func() error {
+			seq := func(yield func(string, []byte) bool) { _ = yield("a.xml", xml) && yield("a.xml", xml) }
+			_, err := c.SendBatch(ctx(t), seq, ksefapi.BatchOptions{TempDir: t.TempDir()})
+			return err
+		}},
+		{"BatchEmpty", func() error {
+			_, err := c.SendBatch(ctx(t), func(func(string, []byte) bool) {}, ksefapi.BatchOptions{TempDir: t.TempDir()})
+			return err
+		}},
+		{"UPOLinkNotHTTP", func() error { _, _, err := c.DownloadUPO(ctx(t), "file:///etc/passwd"); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mark := h.wire.mark()
+			if err := tt.call(); !errors.Is(err, ksefapi.ErrInvalidInput) {
+				t.Errorf("error %v, want ErrInvalidInput", err)
+			}
+			if exs := h.wire.since(mark); len(exs) != 0 {
+				t.Errorf("requests sent: %v", exs)
+			}
+		})
+	}
+}
