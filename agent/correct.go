@@ -129,7 +129,7 @@ func (a *Agent) TechnicalCorrection(ctx context.Context, id string, fixed ksef.S
 		return nil, err
 	}
 	now := a.now()
-	if err := a.prepareSale(&fixed, now); err != nil {
+	if err := a.prepareSale(&fixed, now, snap.Invoice.Correction == nil); err != nil {
 		return nil, err
 	}
 	inv := snap.Invoice

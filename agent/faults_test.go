@@ -193,11 +193,24 @@ func TestResendDuplicateAccepted(t *testing.T) {
 // date and the agent re-issues the same number with hashOfCorrectedInvoice.
 func TestTechnicalCorrection(t *testing.T) {
 	e := newEnv(t, nil)
+	if err := e.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
+		t.Fatal(err)
+	}
 	e.clock.Add(24 * time.Hour)
 	x := e.start(nil, true)
 	ctx := context.Background()
 	bad := x.issue("t-1", consumerSale())
+	diff := []ksef.Line{line("Kawa czarna", "-1", "12.30", "23")}
+	kor, err := x.agent.Correct(ctx, bad.ID, agent.CorrectionRequest{Key: "t-kor", Reason: "zwrot", Lines: diff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ClearFaults()
 	waitFor(t, "rejection", 10*time.Second, func() bool { return x.get(bad.ID).Upload == outbox.UploadRejected })
+	x.flush(5 * time.Second) // a correction blocked on a rejected invoice does not hold Flush
+	if got := x.get(kor.ID).Upload; got != outbox.UploadBlocked {
+		t.Errorf("correction of the rejected invoice: %s, want blocked", got)
+	}
 	rej := x.get(bad.ID)
 	if rej.RejectCode != "450" {
 		t.Errorf("reject code %q, want 450", rej.RejectCode)
@@ -228,6 +241,19 @@ func TestTechnicalCorrection(t *testing.T) {
 	}
 	if p1, _ := ksef.ParseDate(tc.P1); p1 != ksef.DateOf(time.Now()) {
 		t.Errorf("corrected P_1 %s", tc.P1)
+	}
+	// The correction was released by the technical correction's acceptance,
+	// and rejected in turn (its P_1 is a day ahead too); fix it the same way.
+	if got := x.get(kor.ID); got.Upload != outbox.UploadRejected {
+		t.Fatalf("released correction: %s, want rejected", got.Upload)
+	}
+	kv, err := x.agent.TechnicalCorrection(ctx, kor.ID, ksef.Sale{Buyer: ksef.Buyer{Kind: ksef.BuyerConsumer}, Lines: diff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.flush(20 * time.Second)
+	if got := x.get(kv.ID); got.Upload != outbox.UploadAccepted || got.Kind != "KOR" {
+		t.Errorf("corrected correction: %s %s, want accepted KOR", got.Upload, got.Kind)
 	}
 	st, err := x.agent.Status(ctx)
 	if err != nil {

@@ -69,7 +69,7 @@ func (a *Agent) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	}
 	now := a.now()
 	sale := req.Sale
-	if err := a.prepareSale(&sale, now); err != nil {
+	if err := a.prepareSale(&sale, now, true); err != nil {
 		return nil, err
 	}
 	if sale.Kind == ksef.KindKOR {
@@ -79,8 +79,10 @@ func (a *Agent) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	return a.issue(ctx, req.Key, fingerprint(req.Body, sale), inv, "", now)
 }
 
-// prepareSale fills the defaults a till may leave out and validates the sale.
-func (a *Agent) prepareSale(s *ksef.Sale, now time.Time) error {
+// prepareSale fills the defaults a till may leave out and validates the
+// sale. A correction's sale (difference rows) is validated with its invoice
+// instead (validate false).
+func (a *Agent) prepareSale(s *ksef.Sale, now time.Time, validate bool) error {
 	today := ksef.DateOf(now)
 	if s.IssueDate.IsZero() {
 		s.IssueDate = today
@@ -95,7 +97,9 @@ func (a *Agent) prepareSale(s *ksef.Sale, now time.Time) error {
 	if s.IssueDate.Valid() && s.IssueDate.After(today) {
 		errs = append(errs, &ksef.ValidationError{Field: "issue_date", Reason: fmt.Sprintf("%v is after today (%v)", s.IssueDate, today)})
 	}
-	if err := s.Validate(); err != nil {
+	if !validate {
+		// checked with the invoice
+	} else if err := s.Validate(); err != nil {
 		var ve ksef.ValidationErrors
 		if !errors.As(err, &ve) {
 			return fmt.Errorf("%w: %w", ErrInvalidRequest, err)

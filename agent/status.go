@@ -148,8 +148,9 @@ func (a *Agent) dueToday(ctx context.Context, now time.Time) (int, error) {
 }
 
 // Flush wakes the upload scheduler and returns when nothing is left to
-// upload (queued, sending or blocked), or when ctx ends. Rejected invoices
-// wait for a technical correction and do not count. It needs Run: without
+// upload (queued, sending or blocked), or when ctx ends. Rejected invoices,
+// and corrections blocked on them, wait for a technical correction and do
+// not count. It needs Run: without
 // it Flush returns ErrNotRunning after a second.
 func (a *Agent) Flush(ctx context.Context) error {
 	t := time.NewTicker(20 * time.Millisecond)
@@ -167,8 +168,14 @@ func (a *Agent) Flush(ctx context.Context) error {
 		if err != nil {
 			return storeErr("flush", err)
 		}
-		if st.Upload[outbox.UploadQueued]+st.Upload[outbox.UploadSending]+st.Upload[outbox.UploadBlocked] == 0 {
-			return nil
+		if st.Upload[outbox.UploadQueued]+st.Upload[outbox.UploadSending] == 0 {
+			stuck, err := a.blockedOnRejected(ctx)
+			if err != nil {
+				return err
+			}
+			if st.Upload[outbox.UploadBlocked] == stuck {
+				return nil
+			}
 		}
 		kick(a.kickUpload)
 		select {
@@ -283,4 +290,26 @@ func (a *Agent) effectiveDeadline(inv *outbox.Invoice, now time.Time) time.Time 
 		return t
 	}
 	return inv.Deadline
+}
+
+// blockedOnRejected counts blocked corrections whose original KSeF rejected
+// and that nothing will release until a technical correction.
+func (a *Agent) blockedOnRejected(ctx context.Context) (int, error) {
+	n, after := 0, ""
+	for {
+		list, err := a.store.List(ctx, outbox.Filter{Upload: outbox.UploadBlocked, After: after, Limit: 1000})
+		if err != nil {
+			return 0, storeErr("flush", err)
+		}
+		for _, inv := range list {
+			orig, err := a.store.Get(ctx, inv.CorrectionOf)
+			if err == nil && orig.Upload == outbox.UploadRejected && orig.CorrectedBy == "" {
+				n++
+			}
+		}
+		if len(list) < 1000 {
+			return n, nil
+		}
+		after = list[len(list)-1].ID
+	}
 }
