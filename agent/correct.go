@@ -136,6 +136,19 @@ func (a *Agent) TechnicalCorrection(ctx context.Context, id string, fixed ksef.S
 	inv.Sale = fixed
 	inv.Sale.Number = ""
 	inv.GeneratedAt = now
+	if inv.Correction != nil && orig.CorrectionOf != "" {
+		// The corrected original may have its KSeF number by now.
+		if o, err := a.store.Get(ctx, orig.CorrectionOf); err == nil {
+			if o.CorrectedBy != "" {
+				o, err = a.store.Get(ctx, o.CorrectedBy)
+			}
+			if err == nil && o.Upload == outbox.UploadAccepted {
+				c := *inv.Correction
+				c.OriginalKSeF = o.KSeFNumber
+				inv.Correction = &c
+			}
+		}
+	}
 	probe := inv
 	probe.Number = orig.Number
 	if err := probe.Validate(); err != nil {

@@ -252,8 +252,12 @@ func TestTechnicalCorrection(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.flush(20 * time.Second)
-	if got := x.get(kv.ID); got.Upload != outbox.UploadAccepted || got.Kind != "KOR" {
+	got := x.get(kv.ID)
+	if got.Upload != outbox.UploadAccepted || got.Kind != "KOR" {
 		t.Errorf("corrected correction: %s %s, want accepted KOR", got.Upload, got.Kind)
+	}
+	if !strings.Contains(string(got.XML), x.get(v.ID).KSeFNumber) {
+		t.Error("the corrected KOR does not name its original's KSeF number")
 	}
 	st, err := x.agent.Status(ctx)
 	if err != nil {
