@@ -52,9 +52,9 @@ func runSub(ctx context.Context, m *Main, name string, args []string, subs []ver
 // openCerts opens the certificate store of the configuration. With create,
 // a missing default machine key is made first (cert import and csr); without
 // it, a store that was never set up reports certstore.ErrNotFound.
-func openCerts(cfg *config.Config, configPath string, create bool, now func() time.Time) (*certstore.Store, error) {
+func (m *Main) openCerts(cfg *config.Config, configPath string, create bool) (*certstore.Store, error) {
 	p := pathsFor(cfg, configPath)
-	opts := &certstore.Options{Now: now}
+	opts := &certstore.Options{Now: m.Now, KDF: m.certKDF}
 	if p.machineKey != "" {
 		opts.MachineKeyFile = p.machineKey
 		if !fileExists(p.machineKey) {
@@ -119,7 +119,7 @@ func runCertImport(_ context.Context, m *Main, args []string) error {
 		}
 		password = strings.TrimRight(string(b), "\r\n")
 	}
-	s, err := openCerts(cfg, f.config, true, m.Now)
+	s, err := m.openCerts(cfg, f.config, true)
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func runCertList(_ context.Context, m *Main, args []string) error {
 		return err
 	}
 	rows := []certJSON{}
-	s, err := openCerts(cfg, f.config, false, m.Now)
+	s, err := m.openCerts(cfg, f.config, false)
 	switch {
 	case errors.Is(err, certstore.ErrNotFound):
 	case err != nil:
@@ -268,7 +268,7 @@ func runCertCSR(_ context.Context, m *Main, args []string) error {
 	if *given != "" {
 		subj.GivenNames = []string{*given}
 	}
-	s, err := openCerts(cfg, f.config, true, m.Now)
+	s, err := m.openCerts(cfg, f.config, true)
 	if err != nil {
 		return err
 	}

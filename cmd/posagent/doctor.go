@@ -124,6 +124,18 @@ func (d *doctor) checkConfig() bool {
 	}
 	d.cfg = cfg
 	d.add("configuration", resPass, d.configPath, "")
+	if cfg.KSeF.Auth != "xades" {
+		if _, err := cfg.Secret(config.SecretKSeFToken); err != nil {
+			where := cfg.KSeF.TokenFile
+			if where == "" {
+				where = "the file named by ksef.token_file"
+			}
+			d.add("ksef token", resFail, oneLine(err.Error()),
+				fmt.Sprintf("write the KSeF token to %s (chown posagent, chmod 0600) or set %s", where, config.EnvKSeFToken))
+		} else {
+			d.add("ksef token", resPass, "present and private", "")
+		}
+	}
 	return true
 }
 
@@ -222,7 +234,7 @@ func (d *doctor) checkPrinter(ctx context.Context) {
 
 func (d *doctor) checkCertificate() {
 	now := d.m.now()
-	s, err := openCerts(d.cfg, d.configPath, false, d.m.Now)
+	s, err := d.m.openCerts(d.cfg, d.configPath, false)
 	if errors.Is(err, certstore.ErrNotFound) {
 		d.add("certificate", resFail, "no Offline certificate installed",
 			"posagent cert import --usage offline FILE (or cert csr and enroll in KSeF)")

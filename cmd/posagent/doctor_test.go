@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -66,7 +67,7 @@ func TestDoctorHealthy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("doctor failed on a healthy install: %v\n%+v", err, checks)
 	}
-	for _, name := range []string{"configuration", "data dir", "disk space", "store", "certificate", "ksef", "availability", "backlog"} {
+	for _, name := range []string{"configuration", "ksef token", "data dir", "disk space", "store", "certificate", "ksef", "availability", "backlog"} {
 		if c := checks[name]; c.Result != resPass {
 			t.Errorf("%s: %+v, want pass", name, c)
 		}
@@ -131,6 +132,11 @@ func TestDoctorFailures(t *testing.T) {
 			f.Close()
 			return tm
 		}, "store", "store full"},
+		{"TokenReadableByOthers", func(t *testing.T) *testMain {
+			tm := healthyDoctor(t, nil)
+			os.Chmod(filepath.Join(tm.root, "etc", "posagent", "ksef-token"), 0o644)
+			return tm
+		}, "ksef token", "not private"},
 		{"DataDirMissing", func(t *testing.T) *testMain {
 			tm := healthyDoctor(t, nil)
 			os.RemoveAll(filepath.Join(tm.root, "var", "lib", "posagent"))
@@ -145,6 +151,70 @@ func TestDoctorFailures(t *testing.T) {
 			c := checks[tt.check]
 			if c.Result != resFail || !strings.Contains(c.Detail, tt.want) || c.Fix == "" {
 				t.Errorf("%s: %+v, want a failure mentioning %q with a fix", tt.check, c, tt.want)
+			}
+		})
+	}
+}
+
+// fakeTCPPrinter answers DLE EOT n over TCP like a printer whose paper sensor
+// reports paper (0x12 is a healthy reply with the fixed bits only).
+func fakeTCPPrinter(t *testing.T, paper byte) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				var prev [2]byte
+				buf := make([]byte, 256)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					for _, b := range buf[:n] {
+						if prev[0] == 0x10 && prev[1] == 0x04 {
+							reply := byte(0x12)
+							if b == 4 {
+								reply = paper
+							}
+							c.Write([]byte{reply})
+						}
+						prev[0], prev[1] = prev[1], b
+					}
+				}
+			}(c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestDoctorPrinterStatus(t *testing.T) {
+	tests := []struct {
+		name   string
+		paper  byte
+		result string
+		want   string
+	}{
+		{"Ready", 0x12, resPass, "ready"},
+		{"PaperOut", 0x12 | 0x60, resFail, "paper"},
+		{"PaperNearEnd", 0x12 | 0x0c, resWarn, "near end"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := fakeTCPPrinter(t, tt.paper)
+			tm := healthyDoctor(t, func(c *testConfig) { c.printerPort = "tcp://" + addr })
+			checks, _ := doctorChecks(t, tm)
+			if c := checks["printer"]; c.Result != tt.result || !strings.Contains(strings.ToLower(c.Detail), tt.want) {
+				t.Errorf("printer: %+v, want %s mentioning %q", c, tt.result, tt.want)
 			}
 		})
 	}

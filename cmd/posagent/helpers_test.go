@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/certstore/certstoretest"
 )
 
 // testMain is a Main on a temporary install root with captured output.
@@ -25,7 +27,7 @@ func newTestMain(t *testing.T) *testMain {
 	tm := &testMain{root: root, stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}
 	tm.Main = &Main{
 		Stdin: strings.NewReader(""), Stdout: tm.stdout, Stderr: tm.stderr, Root: root,
-		Getenv: func(string) string { return "" },
+		Getenv: func(string) string { return "" }, certKDF: &certstoretest.FastKDF,
 		systemctl: func(context.Context, ...string) ([]byte, error) {
 			t.Error("systemctl called on a temporary root")
 			return nil, fmt.Errorf("no systemctl in tests")

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/posagent/posagent/certstore"
 )
 
 // Version is stamped at build time with -ldflags "-X main.Version=…".
@@ -53,6 +55,9 @@ type Main struct {
 	// HTTP is the client for the till API and KSeF checks; nil means one with
 	// a 10 s timeout.
 	HTTP *http.Client
+	// certKDF sets the argon2id parameters of a new certificate store; nil
+	// means certstore.DefaultKDF. Tests make it cheap.
+	certKDF *certstore.KDFParams
 	// systemctl runs systemctl with args on a real root; tests replace it.
 	systemctl func(ctx context.Context, args ...string) ([]byte, error)
 }

@@ -62,7 +62,7 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	if err := os.MkdirAll(paths.dir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	certs, err := openCerts(cfg, configPath, false, m.Now)
+	certs, err := m.openCerts(cfg, configPath, false)
 	if err != nil {
 		return fmt.Errorf("%w (import the Offline certificate: posagent cert import FILE)", err)
 	}

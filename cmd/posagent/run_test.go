@@ -45,7 +45,7 @@ func TestRunServiceEndToEnd(t *testing.T) {
 	tm.mustRun(t, "install", "--binary", "/usr/bin/posagent")
 
 	logs := &syncBuffer{}
-	svc := &Main{Stdout: logs, Stderr: logs, Root: tm.root, Getenv: tm.Getenv}
+	svc := &Main{Stdout: logs, Stderr: logs, Root: tm.root, Getenv: tm.Getenv, certKDF: tm.certKDF}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
