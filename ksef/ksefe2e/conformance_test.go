@@ -226,3 +226,36 @@ func TestSpecCheck(t *testing.T) {
 		t.Error("spec has no /sessions/online")
 	}
 }
+
+// TestPublicKeys: the MF key list as the client reads it from the simulator
+// follows ksef-api.md §3: one key per usage valid now, publicKeyId =
+// Base64(SHA-256(SubjectPublicKeyInfo)), certificateId = Base64(SHA-256(DER)).
+func TestPublicKeys(t *testing.T) {
+	h := start(t, ksefsim.Options{})
+	c := h.tokenClient()
+	keys, err := c.PublicKeys(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if got, want := k.PublicKeyID, hashB64(k.Certificate.RawSubjectPublicKeyInfo); got != want {
+			t.Errorf("publicKeyId %s, want %s", got, want)
+		}
+		if got, want := k.CertificateID, hashB64(k.Certificate.Raw); got != want {
+			t.Errorf("certificateId %s, want %s", got, want)
+		}
+		if k.RSA.N.BitLen() < 2048 {
+			t.Errorf("RSA key of %d bits", k.RSA.N.BitLen())
+		}
+	}
+	for _, u := range []ksefapi.KeyUsage{ksefapi.UsageKsefToken, ksefapi.UsageSymmetricKey} {
+		k, err := ksefapi.SelectKey(keys, u, h.clk.Now())
+		if err != nil {
+			t.Errorf("SelectKey(%s): %v", u, err)
+			continue
+		}
+		if k.Certificate.Subject.CommonName != "Ministerstwo Finansów" {
+			t.Errorf("%s key CN %q", u, k.Certificate.Subject.CommonName)
+		}
+	}
+}
