@@ -573,3 +573,59 @@ func TestUPOTampered(t *testing.T) {
 		t.Errorf("forged link: %v, want a final 403", err)
 	}
 }
+
+// TestRestart: the agent restarts with an open session. The session key died
+// with the process, so a new client (with the tokens it saved) opens a new
+// session; the abandoned one closes itself when its validUntil passes and its
+// invoice stays readable, UPO included.
+func TestRestart(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c1 := h.tokenClient()
+	tok, err := c1.Authenticate(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, err := c1.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref1, err := s1.Send(ctx(t), invoice(t, "FV/RS/1", h.clk.today(), "1.00"), ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c2 := h.tokenClient()
+	c2.SetTokens(*tok)
+	mark := h.wire.mark()
+	if _, err := c2.SendInvoice(ctx(t), s1, invoice(t, "FV/RS/x", h.clk.today(), "9.00"), ksefapi.SendOptions{}); !errors.Is(err, ksefapi.ErrInvalidInput) {
+		t.Errorf("sending into another client's session = %v, want ErrInvalidInput", err)
+	}
+	s2, err := c2.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ex := range h.wire.since(mark) {
+		if ex.Path == "/v2/auth/challenge" {
+			t.Errorf("restarted client logged in again despite saved tokens")
+		}
+	}
+	if _, err := s2.Send(ctx(t), invoice(t, "FV/RS/2", h.clk.today(), "2.00"), ksefapi.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c2.SessionStatus(ctx(t), s1.Reference); err != nil || st.Status.Code != ksefapi.SessionOpen {
+		t.Fatalf("abandoned session before expiry: %+v, %v; want open", st, err)
+	}
+
+	h.clk.Advance(13 * time.Hour) // past the 12 h session life
+	st, err := c2.WaitSession(ctx(t), s1.Reference)
+	if err != nil || deref(st.SuccessfulInvoiceCount) != 1 || st.UPO == nil {
+		t.Fatalf("abandoned session after expiry: %+v, %v; want processed with 1 invoice and a UPO", st, err)
+	}
+	inv := waitInvoice(t, c2, s1.Reference, ref1)
+	if inv.Code() != ksefapi.InvoiceSuccess {
+		t.Fatalf("invoice of the abandoned session: %d", inv.Code())
+	}
+	if _, _, err := c2.InvoiceUPO(ctx(t), s1.Reference, ref1); err != nil {
+		t.Errorf("InvoiceUPO: %v", err)
+	}
+}
