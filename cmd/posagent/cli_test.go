@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -142,4 +144,35 @@ func TestConfigErrors(t *testing.T) {
 		_, _, err := tm.run(t, "invoices", "list")
 		wantExit(t, err, exitConfig)
 	})
+}
+
+func TestKSeFSimVerb(t *testing.T) {
+	out := &syncBuffer{}
+	m := &Main{Stdout: out, Stderr: &syncBuffer{}, Root: t.TempDir(), Getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, []string{"ksefsim", "--listen", "127.0.0.1:0", "--nip", "7740001454"}) }()
+	var url string
+	waitUntil(t, "the simulator", func() bool {
+		s := out.String()
+		i := strings.Index(s, "KSeF simulator on ")
+		if i < 0 || !strings.Contains(s, "KSeF token for NIP 7740001454") {
+			return false
+		}
+		url = strings.Fields(s[i+len("KSeF simulator on "):])[0]
+		return true
+	}, done, out)
+	resp, err := http.Get(url + "/latarnia/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("availability feed: %s", resp.Status)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("ksefsim returned %v", err)
+	}
 }
