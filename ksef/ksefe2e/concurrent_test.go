@@ -35,6 +35,11 @@ func TestConcurrentCallers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			xmls := make([][]byte, workers)
+			for i := range workers {
+				xmls[i] = invoice(t, fmt.Sprintf("FV/P/%s/%d", tt.name, i), h.clk.today(), price(i))
+			}
+			sendCtx := ctx(t)
 			tt.stale(h)
 			mark := h.wire.mark()
 			refs := make([]string, workers)
@@ -44,8 +49,7 @@ func TestConcurrentCallers(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					xml := invoice(t, fmt.Sprintf("FV/P/%s/%d", tt.name, i), h.clk.today(), price(i))
-					refs[i], errs[i] = s.Send(ctx(t), xml, ksefapi.SendOptions{})
+					refs[i], errs[i] = s.Send(sendCtx, xmls[i], ksefapi.SendOptions{})
 				}()
 			}
 			wg.Wait()
