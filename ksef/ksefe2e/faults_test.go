@@ -17,9 +17,9 @@ import (
 	"github.com/posagent/posagent/ksef/ksefsim/ksefsimtest"
 )
 
-// rejectedKey reports whether the exchanges show path answered 400 / 21470,
-// then a fresh key list, then path answered with okStatus: the client met a
-// retired key, refetched and retried once.
+// rejectedKey checks that the exchanges show path answered 400 / 21470, then
+// a fresh key list, then path answered with okStatus: the client met a retired
+// key, refetched the list and retried once.
 func rejectedKey(t *testing.T, exs []exchange, path string, okStatus int) {
 	t.Helper()
 	var got []string
