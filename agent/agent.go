@@ -164,6 +164,7 @@ type Agent struct {
 	printRetry   map[string]time.Time // failed print job id -> when to retry
 	upoPending   map[string]string    // accepted invoice id -> UPO link that failed to download
 	results      []printer.JobResult  // from PrintResult, for the dispatcher
+	ready        []string             // print jobs Issue or Reprint queued, dispatched first
 	rateLimited  time.Time            // prefer batch sessions until then (429 seen)
 	authed       bool
 	lastAlarm    time.Time

@@ -40,8 +40,7 @@ func (a *Agent) Reprint(ctx context.Context, id string) (*View, error) {
 	if err != nil {
 		return nil, storeErr("reprint", err)
 	}
-	a.dispatchJob(ctx, job.ID, true)
-	kick(a.kickPrint)
+	a.queuePrint(ctx, job.ID)
 	return a.Invoice(ctx, id)
 }
 

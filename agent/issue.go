@@ -185,7 +185,7 @@ func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.
 			rec = r
 		}
 	}
-	a.dispatchJob(ctx, rec.PrintJobID, true)
+	a.queuePrint(ctx, rec.PrintJobID)
 	kick(a.kickUpload)
 	v, err := a.view(rec)
 	if err != nil {

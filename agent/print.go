@@ -40,9 +40,13 @@ func (a *Agent) printLoop(ctx context.Context) {
 
 func (a *Agent) printRound(ctx context.Context) {
 	a.mu.Lock()
-	results := a.results
-	a.results = nil
+	results, ready := a.results, a.ready
+	a.results, a.ready = nil, nil
 	a.mu.Unlock()
+	// New sales first: their buyers are waiting at the till.
+	for _, id := range ready {
+		a.dispatchJob(ctx, id, true)
+	}
 	for _, r := range results {
 		a.recordResult(ctx, r)
 	}
@@ -133,6 +137,23 @@ func printCode(err error) string {
 		return "printer_error"
 	}
 	return "error"
+}
+
+// queuePrint hands a new job to the print dispatcher, so the caller is
+// answered without waiting for the receipt to be rendered (a raster QR takes
+// milliseconds). Without Run it dispatches inline.
+func (a *Agent) queuePrint(ctx context.Context, jobID string) {
+	a.mu.Lock()
+	running := a.running
+	if running {
+		a.ready = append(a.ready, jobID)
+	}
+	a.mu.Unlock()
+	if running {
+		kick(a.kickPrint)
+		return
+	}
+	a.dispatchJob(ctx, jobID, true)
 }
 
 // dispatchJob renders a pending job and submits it once. A job for a held

@@ -70,7 +70,7 @@ type unit struct {
 // friday is 2026-11-20 12:00 in Warsaw: offline24 deadlines fall on Monday.
 var friday = time.Date(2026, 11, 20, 12, 0, 0, 0, ksef.Warsaw)
 
-func newUnit(t *testing.T, mod func(*agent.Options)) *unit {
+func newUnit(t testing.TB, mod func(*agent.Options)) *unit {
 	t.Helper()
 	u := &unit{api: &ksefapitest.Client{}, prn: &fakePrinter{}, clock: &fakeClock{t: friday},
 		cert: certstoretest.Cert(t, certstore.Offline, certstore.KeyRSA)}
@@ -98,7 +98,7 @@ func newUnit(t *testing.T, mod func(*agent.Options)) *unit {
 	return u
 }
 
-func (u *unit) run(t *testing.T) {
+func (u *unit) run(t testing.TB) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = u.agent.Run(ctx) })

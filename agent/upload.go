@@ -110,7 +110,8 @@ func (a *Agent) nextWake(ctx context.Context, processing bool) time.Duration {
 		return a.opts.PollInterval
 	}
 	wait := a.opts.UploadInterval
-	q, err := a.store.PendingUploads(ctx, a.opts.BatchMax)
+	// List leaves the XML out: only the not-before times matter here.
+	q, err := a.store.List(ctx, outbox.Filter{Upload: outbox.UploadQueued, Limit: 1000})
 	if err != nil {
 		return wait
 	}
