@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
@@ -34,10 +36,15 @@ func TestBatch1000(t *testing.T) {
 			}
 		}
 	}
-	mark := h.wire.mark()
-	res, err := c.SendBatch(ctx(t), seq, ksefapi.BatchOptions{PartSize: partSize, TempDir: t.TempDir()})
+	mark, tmp := h.wire.mark(), t.TempDir()
+	began := time.Now()
+	res, err := c.SendBatch(ctx(t), seq, ksefapi.BatchOptions{PartSize: partSize, TempDir: tmp})
 	if err != nil {
 		t.Fatalf("SendBatch: %v (result %+v)", err, res)
+	}
+	t.Logf("SendBatch of %d invoices took %v", count, time.Since(began).Round(time.Millisecond))
+	if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
+		t.Errorf("temporary files left behind: %v %v", left, err)
 	}
 	if res.Invoices != count || res.Parts < 3 || res.Reference == "" {
 		t.Errorf("SendBatch = %d invoices in %d parts (ref %q), want %d in ≥3 parts", res.Invoices, res.Parts, res.Reference, count)
@@ -183,7 +190,11 @@ func TestBatchOutcomes(t *testing.T) {
 		}
 	})
 	t.Run("NothingValid", func(t *testing.T) {
-		res, err := c.SendBatch(ctx(t), one("bad.xml", []byte("<Faktura/>")), ksefapi.BatchOptions{TempDir: t.TempDir()})
+		tmp := t.TempDir()
+		res, err := c.SendBatch(ctx(t), one("bad.xml", []byte("<Faktura/>")), ksefapi.BatchOptions{TempDir: tmp})
+		if left, _ := os.ReadDir(tmp); len(left) != 0 {
+			t.Errorf("temporary files left behind after a failed batch: %v", left)
+		}
 		var se *ksefapi.StatusError
 		if !errors.As(err, &se) || se.Code != 445 || se.Op != "session" {
 			t.Fatalf("SendBatch of a broken file = %v, want session StatusError 445", err)
