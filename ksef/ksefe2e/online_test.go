@@ -9,6 +9,7 @@ import (
 
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
+	"github.com/posagent/posagent/ksef/ksefsim/ksefsimtest"
 )
 
 // sent is one invoice sent in a test session.
@@ -416,5 +417,41 @@ func TestInvalidInputSendsNothing(t *testing.T) {
 				t.Errorf("requests sent: %v", exs)
 			}
 		})
+	}
+}
+
+// TestStartedServer runs the simulator on its own listener (as the demo and
+// `posagent ksefsim` do) rather than under httptest: pre-signed links must
+// point back at that listener.
+func TestStartedServer(t *testing.T) {
+	clk := newClock()
+	sim, err := ksefsim.New(&ksefsim.Options{Now: clk.Now, Tokens: map[string]string{ksefsimtest.Token: ksefsimtest.NIP}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(ctx(t), "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sim.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	h := &harness{t: t, clk: clk, wire: newWire(t, loadSpec(t)), sim: &ksefsimtest.Sim{Server: sim, Base: sim.URL() + "/v2"}}
+	c := h.tokenClient()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.Send(ctx(t), invoice(t, "FV/ST/1", clk.today(), "1.00"), ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := waitInvoice(t, c, s.Reference, ref)
+	if !strings.HasPrefix(st.UpoDownloadURL, sim.URL()+"/") {
+		t.Errorf("UPO link %s does not point at the listener %s", st.UpoDownloadURL, sim.URL())
+	}
+	if _, _, err := c.DownloadUPO(ctx(t), st.UpoDownloadURL); err != nil {
+		t.Errorf("DownloadUPO: %v", err)
 	}
 }
