@@ -84,7 +84,7 @@ func buildPage(st *Status) pageData {
 	case e == nil:
 		d.DueText, d.DueClass = "nothing due", "ok"
 	case !e.After(st.Now):
-		d.DueText, d.DueClass = "overdue since "+e.In(ksef.Warsaw).Format("2006-01-02 15:04"), "bad"
+		d.DueText, d.DueClass = "overdue by "+roundDur(st.Now.Sub(*e)), "bad"
 	default:
 		d.DueText, d.DueClass = "in "+roundDur(e.Sub(st.Now)), "ok"
 		if e.Sub(st.Now) < 6*time.Hour {

@@ -1,0 +1,42 @@
+package till_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/till"
+)
+
+// fullStatus is a status with something in every section: link down, an
+// operator override, paper out, two overdue invoices, a certificate about to
+// expire and 25 errors (the page shows 20).
+func fullStatus(now time.Time) till.Status {
+	since := now.Add(-3 * time.Hour)
+	earliest := now.Add(-26 * time.Hour)
+	notAfter := now.Add(5*24*time.Hour + time.Hour)
+	st := till.Status{
+		Now:     now,
+		Link:    till.Link{Up: false, Since: &since, LastError: "dial tcp: i/o timeout"},
+		KSeF:    till.KSeFState{State: "available", Environment: "test"},
+		Mode:    till.ModeState{Current: "offline24", Override: "offline24", Policy: "offline-first"},
+		Printer: till.Printer{State: "paper_out", Detail: "paper end sensor", Pending: 3, Failed: 1},
+		Backlog: till.Backlog{
+			Count:            42,
+			EarliestDeadline: &earliest,
+			Overdue: []till.Overdue{
+				{ID: "00000007", Number: "FV/T1/2026/000007", Deadline: earliest, Exposure: ksef.MustParseAmount("46.00")},
+				{ID: "00000009", Number: "FV/T1/2026/000009", Deadline: earliest.Add(time.Hour), Exposure: ksef.MustParseAmount("1234.56")},
+			},
+			Exposure: ksef.MustParseAmount("1280.56"),
+		},
+		Certificate: till.Certificate{Serial: "0123456789ABCDEF", NotAfter: &notAfter, DaysLeft: 5},
+	}
+	for i := range 25 {
+		st.Errors = append(st.Errors, till.ErrorItem{
+			Time: now.Add(-time.Duration(i) * time.Minute), Source: "ksef", Code: fmt.Sprint(21400 + i),
+			Message: fmt.Sprintf("error number %d", i+1),
+		})
+	}
+	return st
+}
