@@ -84,6 +84,20 @@ func (m *Main) openCerts(cfg *config.Config, configPath string, create bool) (*c
 	return s, nil
 }
 
+// ownCerts gives the certificate store and the machine key the owner of the
+// data directory: root runs cert import, the service user reads the files.
+func ownCerts(cfg *config.Config, configPath string) error {
+	p := pathsFor(cfg, configPath)
+	paths := []string{p.certs}
+	if p.machineKey != "" {
+		paths = append(paths, p.machineKey)
+	}
+	if err := matchOwner(p.dir, paths...); err != nil {
+		return fmt.Errorf("set the owner of the certificate files: %w", err)
+	}
+	return nil
+}
+
 func runCertImport(_ context.Context, m *Main, args []string) error {
 	f := m.newFlags("cert import", "[--usage offline|authentication] [--password-file FILE] FILE",
 		"Installs a KSeF certificate and its private key from FILE: PEM (certificate and key,\n"+
@@ -132,6 +146,9 @@ func runCertImport(_ context.Context, m *Main, args []string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("import %s: %w", pos[0], err)
+	}
+	if err := ownCerts(cfg, f.config); err != nil {
+		return err
 	}
 	if f.json {
 		return printJSON(m.Stdout, certRow(*info, m.now()))
@@ -275,6 +292,9 @@ func runCertCSR(_ context.Context, m *Main, args []string) error {
 	csr, err := s.CreateCSR(usage, subj, kt)
 	if err != nil {
 		return fmt.Errorf("create CSR: %w", err)
+	}
+	if err := ownCerts(cfg, f.config); err != nil {
+		return err
 	}
 	if *out != "" {
 		if err := os.WriteFile(*out, csr.PEM, 0o644); err != nil {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -21,4 +24,29 @@ func diskSpace(path string) (free, total uint64, err error) {
 	}
 	bs := uint64(st.Bsize)
 	return st.Bavail * bs, st.Blocks * bs, nil
+}
+
+// matchOwner gives paths (recursively for directories) the owner of ref, so
+// files root makes for the service (certificates, the machine key) stay
+// readable by the service user that owns the data directory.
+func matchOwner(ref string, paths ...string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(ref, &st); err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(path string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(path, int(st.Uid), int(st.Gid))
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
