@@ -57,9 +57,8 @@ func (a *Agent) Correct(ctx context.Context, id string, req CorrectionRequest) (
 	if len(req.Lines) == 0 && !req.AfterRows {
 		return nil, &RequestError{Field: "lines", Reason: "difference rows are required (use after rows with none to cancel in full)"}
 	}
-	orig, err := a.store.Get(ctx, id)
+	orig, err := a.store.Get(ctx, id) // archived originals are found too
 	if err != nil {
-		// A replayed key must answer even if the original was archived.
 		return nil, storeErr("correct", err)
 	}
 	if orig.CorrectedBy != "" {
