@@ -67,12 +67,16 @@ type View struct {
 	VAT        ksef.Amount `json:"vat"`
 	Mode       string      `json:"mode"` // online, offline24, offline, emergency, total_failure
 	Kod1       string      `json:"kod1"`
-	Kod2       string      `json:"kod2,omitempty"` // empty in online mode
-	Print      string      `json:"print_state"`    // none, pending, printed, failed
-	Upload     string      `json:"upload_state"`   // queued, sending, accepted, rejected, blocked
-	Deadline   *time.Time  `json:"deadline"`       // upload deadline; null when there is no obligation
+	Kod1Label  string      `json:"kod1_label,omitempty"` // OFFLINE, or the KSeF number once accepted
+	Kod2       string      `json:"kod2,omitempty"`       // empty in online mode
+	Hash       string      `json:"hash,omitempty"`       // SHA-256 of the stored XML, hex
+	Print      string      `json:"print_state"`          // none, pending, printed, failed
+	PrintHeld  bool        `json:"print_held,omitempty"` // a B2B receipt waiting for acceptance
+	Upload     string      `json:"upload_state"`         // queued, sending, accepted, rejected, blocked
+	Deadline   *time.Time  `json:"deadline"`             // upload deadline; null when there is no obligation
+	Overdue    bool        `json:"overdue,omitempty"`
 	KSeFNumber string      `json:"ksef_number,omitempty"`
-	Error      string      `json:"error,omitempty"` // last KSeF rejection or print failure code
+	Error      string      `json:"error,omitempty"` // KSeF rejection code
 }
 
 // Filter selects invoices for Invoices. State is an upload state (queued,
@@ -112,10 +116,11 @@ type Status struct {
 // MaxErrors is how many recent errors the status page shows.
 const MaxErrors = 20
 
-// Link is the network link to KSeF as the agent last saw it.
+// Link is the network link to KSeF as the agent last saw it: State is up,
+// down or unknown, Checked when the last KSeF call told.
 type Link struct {
-	Up        bool       `json:"up"`
-	Since     *time.Time `json:"since"`
+	State     string     `json:"state"`
+	Checked   *time.Time `json:"checked"`
 	LastError string     `json:"last_error,omitempty"`
 }
 

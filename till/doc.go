@@ -63,6 +63,7 @@
 //	unsupported_media_type     415     The body is not application/json.
 //	invalid_mode               422     An unknown mode override.
 //	invalid_correction_type    422     A correction type other than 0-3.
+//	invalid_request            422     A request field the agent cannot accept (see errors[].field).
 //	invalid_sale               422     A sale rule violation without a more specific code.
 //	field_required             422     A required field is missing or empty.
 //	field_not_allowed          422     A field not allowed here (e.g. a NIP for a consumer).

@@ -53,17 +53,21 @@ const (
 func buildPage(st *Status) pageData {
 	st = normalize(st)
 	d := pageData{Status: st, Errors: st.Errors}
-	if st.Link.Up {
+	switch st.Link.State {
+	case "up":
 		d.LinkText, d.LinkClass = "up", "ok"
-	} else {
+	case "down":
 		d.LinkText, d.LinkClass = "down", "bad"
+	default:
+		d.LinkText, d.LinkClass = "unknown", "warn"
 	}
 	d.PrintClass = "ok"
-	if st.Printer.State != "ok" {
+	switch st.Printer.State {
+	case "ok":
+	case "paper_low", "unknown":
+		d.PrintClass = "warn"
+	default:
 		d.PrintClass = "bad"
-		if st.Printer.State == "paper_low" {
-			d.PrintClass = "warn"
-		}
 	}
 	switch c := st.Certificate; {
 	case c.NotAfter == nil:

@@ -71,7 +71,7 @@ func TestRenderPageStates(t *testing.T) {
 	}{
 		{"healthy", func(s *till.Status) {
 			due := s.Now.Add(30 * time.Hour)
-			s.Link = till.Link{Up: true}
+			s.Link = till.Link{State: "up"}
 			s.Mode.Override = ""
 			s.Printer = till.Printer{State: "ok"}
 			s.Backlog = till.Backlog{Count: 1, EarliestDeadline: &due}
@@ -150,7 +150,7 @@ func TestStatusPageChromium(t *testing.T) {
 
 	dom := string(chromium(t, "--dump-dom", ts.URL+"/"))
 	checks := []struct{ id, want string }{
-		{"link-state", "down since 2026-11-23 07:00"},
+		{"link-state", "down (checked 2026-11-23 09:57)"},
 		{"link-error", "dial tcp: i/o timeout"},
 		{"ksef-state", "available (test)"},
 		{"mode-current", "offline24"},

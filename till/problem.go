@@ -33,6 +33,7 @@ const (
 	CodeUnsupportedMedia   = "unsupported_media_type"
 	CodeInternal           = "internal"
 	CodeUnavailable        = "unavailable"
+	CodeInvalidRequest     = "invalid_request"
 	CodeInvalidSale        = "invalid_sale" // a validation problem with no more specific code
 	CodeFieldRequired      = "field_required"
 	CodeFieldNotAllowed    = "field_not_allowed"
@@ -74,6 +75,15 @@ const ContentTypeProblem = "application/problem+json"
 
 func newProblem(status int, code, detail string) *Problem {
 	return &Problem{Type: ProblemTypeBase + code, Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
+}
+
+// NewProblem returns a problem without field errors; the type is derived from code.
+func NewProblem(status int, code, detail string) *Problem { return newProblem(status, code, detail) }
+
+// FieldProblem returns a problem about one field of the request body. A Core
+// (or an adapter around the agent) may return it to answer with a precise code.
+func FieldProblem(status int, code, field, reason string) *Problem {
+	return fieldProblem(status, code, field, reason)
 }
 
 func fieldProblem(status int, code, field, reason string) *Problem {

@@ -12,12 +12,12 @@ import (
 // operator override, paper out, two overdue invoices, a certificate about to
 // expire and 25 errors (the page shows 20).
 func fullStatus(now time.Time) till.Status {
-	since := now.Add(-3 * time.Hour)
+	checked := now.Add(-3 * time.Minute)
 	earliest := now.Add(-26 * time.Hour)
 	notAfter := now.Add(5*24*time.Hour + time.Hour)
 	st := till.Status{
 		Now:     now,
-		Link:    till.Link{Up: false, Since: &since, LastError: "dial tcp: i/o timeout"},
+		Link:    till.Link{State: "down", Checked: &checked, LastError: "dial tcp: i/o timeout"},
 		KSeF:    till.KSeFState{State: "available", Environment: "test"},
 		Mode:    till.ModeState{Current: "offline24", Override: "offline24", Policy: "offline-first"},
 		Printer: till.Printer{State: "paper_out", Detail: "paper end sensor", Pending: 3, Failed: 1},

@@ -47,7 +47,7 @@ var FixedNow = time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)
 func New() *Core {
 	c := &Core{keys: map[string]keyRecord{}, calls: map[string]int{}}
 	c.status = till.Status{
-		Link:    till.Link{Up: true},
+		Link:    till.Link{State: "up"},
 		KSeF:    till.KSeFState{State: "available", Environment: "test"},
 		Mode:    till.ModeState{Current: "offline24", Policy: "offline-first"},
 		Printer: till.Printer{State: "ok"},
@@ -150,7 +150,7 @@ func (c *Core) newView(kind, currency string, issue ksef.Date, gross, vat ksef.A
 	deadline := c.now().Add(36 * time.Hour).UTC()
 	return till.View{
 		Kind: kind, IssueDate: issue, Currency: currency, Gross: gross, VAT: vat,
-		Mode: mode, Kod1: "https://qr-test.ksef.mf.gov.pl/invoice/5265877635/21-11-2026/AAAA",
+		Mode: mode, Kod1: "https://qr-test.ksef.mf.gov.pl/invoice/5265877635/21-11-2026/AAAA", Kod1Label: "OFFLINE",
 		Kod2:  "https://qr-test.ksef.mf.gov.pl/certificate/Nip/5265877635/5265877635/0123456789ABCDEF/AAAA/BBBB",
 		Print: "pending", Upload: "queued", Deadline: &deadline,
 	}
