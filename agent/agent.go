@@ -150,26 +150,27 @@ type Agent struct {
 	kickUpload chan struct{} // 1-slot: wake the upload scheduler
 	kickPrint  chan struct{} // 1-slot: wake the print dispatcher
 
-	mu           sync.Mutex // guards the fields below
-	running      bool
-	override     string
-	feedStatus   ksefapi.AvailabilityStatus // "" = unknown
-	feedChecked  time.Time
-	periods      []ksef.Period
-	link         string // "up", "down" or "" (unknown)
-	linkChecked  time.Time
-	errs         []ErrorEntry
-	inflight     map[string]bool      // invoice ids an Issue online attempt is sending
-	submitted    map[string]bool      // print job ids handed to the printer, not finished
-	printRetry   map[string]time.Time // failed print job id -> when to retry
-	upoPending   map[string]string    // accepted invoice id -> UPO link that failed to download
-	results      []printer.JobResult  // from PrintResult, for the dispatcher
-	ready        []string             // print jobs Issue or Reprint queued, dispatched first
-	rateLimited  time.Time            // prefer batch sessions until then (429 seen)
-	authed       bool
-	lastAlarm    time.Time
-	lastOverdue  int
-	uploadFailed int // consecutive failed rounds, for the "recovered" log line
+	mu            sync.Mutex // guards the fields below
+	running       bool
+	override      string
+	feedStatus    ksefapi.AvailabilityStatus // "" = unknown
+	feedChecked   time.Time
+	periods       []ksef.Period
+	link          string // "up", "down" or "" (unknown)
+	linkChecked   time.Time
+	errs          []ErrorEntry
+	inflight      map[string]bool      // invoice ids an Issue online attempt is sending
+	submitted     map[string]bool      // print job ids handed to the printer, not finished
+	printRetry    map[string]time.Time // failed print job id -> when to retry
+	upoPending    map[string]string    // accepted invoice id -> UPO link that failed to download
+	results       []printer.JobResult  // from PrintResult, for the dispatcher
+	ready         []string             // print jobs Issue or Reprint queued, dispatched first
+	rateLimited   time.Time            // prefer batch sessions until then (429 seen)
+	authed        bool
+	lastAlarm     time.Time
+	lastCertAlarm time.Time
+	lastOverdue   int
+	uploadFailed  int // consecutive failed rounds, for the "recovered" log line
 
 	sessMu   sync.Mutex // guards sess and sessUsed
 	sess     *ksefapi.OnlineSession

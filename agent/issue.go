@@ -282,7 +282,6 @@ func (a *Agent) tryOnline(ctx context.Context, id string) {
 	if err != nil {
 		return
 	}
-	start := a.now()
 	if err := a.ensureAuth(bctx); err != nil {
 		a.noteErr("online attempt", err)
 		return
@@ -320,9 +319,6 @@ func (a *Agent) tryOnline(ctx context.Context, id string) {
 		if err == nil && st.Final() {
 			rec.SessionRef, rec.InvoiceRef = sess.Reference, ref
 			a.applyStatus(context.WithoutCancel(ctx), rec, st)
-			if a.m != nil {
-				a.m.uploadSeconds.ObserveDuration(a.now().Sub(start))
-			}
 			return
 		}
 		select {

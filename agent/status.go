@@ -220,6 +220,7 @@ func (a *Agent) monitor(ctx context.Context) {
 			a.m.certDays.Set(float64(daysLeft(a.cert.NotAfter, now)))
 		}
 	}
+	a.certAlarm(now)
 	over := a.overdue(ctx, st.Overdue, now)
 	if len(over) == 0 {
 		a.mu.Lock()
@@ -312,4 +313,34 @@ func (a *Agent) blockedOnRejected(ctx context.Context) (int, error) {
 		}
 		after = list[len(list)-1].ID
 	}
+}
+
+// certWarnDays is when the Offline certificate's coming expiry is alarmed.
+const certWarnDays = 30
+
+// certAlarm logs, rate-limited, an Offline certificate that has expired or
+// expires soon: KOD II signed with it would not verify.
+func (a *Agent) certAlarm(now time.Time) {
+	if a.cert == nil {
+		return
+	}
+	left := daysLeft(a.cert.NotAfter, now)
+	if left > certWarnDays {
+		return
+	}
+	a.mu.Lock()
+	due := now.Sub(a.lastCertAlarm) >= a.opts.AlarmInterval
+	if due {
+		a.lastCertAlarm = now
+	}
+	a.mu.Unlock()
+	if !due {
+		return
+	}
+	if now.After(a.cert.NotAfter) {
+		a.log.Error("ALARM: the KSeF Offline certificate has expired; KOD II links will not verify",
+			"serial", a.signer.CertSerial(), "not_after", a.cert.NotAfter)
+		return
+	}
+	a.log.Warn("the KSeF Offline certificate expires soon", "serial", a.signer.CertSerial(), "days_left", left)
 }

@@ -538,7 +538,8 @@ func okAPI(u *unit, upo func(url string) ([]byte, error)) {
 
 // TestUPORetry: a UPO that fails to download at acceptance is fetched later.
 func TestUPORetry(t *testing.T) {
-	u := newUnit(t, nil)
+	reg := metrics.NewRegistry()
+	u := newUnit(t, func(o *agent.Options) { o.Metrics = reg })
 	ctx := context.Background()
 	var mu sync.Mutex
 	calls := 0
@@ -560,4 +561,11 @@ func TestUPORetry(t *testing.T) {
 		inv, _ := u.store.Get(ctx, v.ID)
 		return inv.Upload == outbox.UploadAccepted && string(inv.UPO) == "<UPO/>"
 	})
+	var sb strings.Builder
+	reg.WriteTo(&sb)
+	for _, want := range []string{"posagent_upload_seconds_count 1", "posagent_sales_total 1", `posagent_ksef_errors_total{code="503"} 1`} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("metrics lack %q:\n%s", want, sb.String())
+		}
+	}
 }

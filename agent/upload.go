@@ -420,14 +420,20 @@ func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice) (processing
 }
 
 // inGrace reports whether the last send of inv started less than SendGrace
-// ago, by its event log.
+// ago.
 func (a *Agent) inGrace(inv *outbox.Invoice) bool {
+	at, ok := lastSend(inv)
+	return ok && a.now().Sub(at) < a.opts.SendGrace
+}
+
+// lastSend returns when inv last moved to sending, from its event log.
+func lastSend(inv *outbox.Invoice) (time.Time, bool) {
 	for i := len(inv.Events) - 1; i >= 0; i-- {
 		if strings.HasPrefix(inv.Events[i].What, "sending") {
-			return a.now().Sub(inv.Events[i].At) < a.opts.SendGrace
+			return inv.Events[i].At, true
 		}
 	}
-	return false
+	return time.Time{}, false
 }
 
 // applyStatus moves the record by KSeF's invoice status and reports whether
@@ -509,6 +515,9 @@ func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, 
 		a.mu.Unlock()
 	}
 	a.log.Info("accepted by KSeF", "id", inv.ID, "number", inv.Number, "ksef", number)
+	if at, ok := lastSend(inv); ok && a.m != nil {
+		a.m.uploadSeconds.ObserveDuration(a.now().Sub(at))
+	}
 	kick(a.kickPrint)  // held B2B prints may go now
 	kick(a.kickUpload) // released corrections
 }
@@ -557,7 +566,6 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Invoice, offline bo
 	if len(sent) == 0 {
 		return nil
 	}
-	start := a.now()
 	files := func(yield func(string, []byte) bool) {
 		for _, inv := range sent {
 			if !yield(inv.ID+".xml", inv.XML) {
@@ -611,9 +619,6 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Invoice, offline bo
 		// Unknown outcome: queue it again; a resend that meets a 440 with
 		// our hash is accepted.
 		a.retry(wctx, inv.ID, nb, "batch")
-	}
-	if a.m != nil {
-		a.m.uploadSeconds.ObserveDuration(a.now().Sub(start))
 	}
 	if err == nil {
 		err = lerr
