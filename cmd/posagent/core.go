@@ -53,8 +53,9 @@ func coreErr(err error) error {
 func tillView(v *agent.View) till.View {
 	tv := till.View{
 		ID: v.ID, Number: v.Number, Kind: v.Kind, Corrects: v.CorrectionOf, Currency: v.Currency,
-		Gross: v.Gross, VAT: v.VAT, Mode: v.Mode, Kod1: v.KOD1, Kod2: v.KOD2,
-		Print: v.PrintState, Upload: v.UploadState, KSeFNumber: v.KSeFNumber, Error: v.RejectCode,
+		Gross: v.Gross, VAT: v.VAT, Mode: v.Mode, Kod1: v.KOD1, Kod1Label: v.KOD1Label, Kod2: v.KOD2, Hash: v.Hash,
+		Print: v.PrintState, PrintHeld: v.PrintHeld, Upload: v.UploadState, Overdue: v.Overdue,
+		KSeFNumber: v.KSeFNumber, Error: v.RejectCode,
 	}
 	if d, err := ksef.ParseDate(v.P1); err == nil {
 		tv.IssueDate = d
@@ -174,7 +175,7 @@ func (c *tillCore) Status(ctx context.Context) (*till.Status, error) {
 	}
 	st := &till.Status{
 		Now:  c.now(),
-		Link: till.Link{Up: s.Link == "up"},
+		Link: till.Link{State: s.Link},
 		KSeF: till.KSeFState{State: ksefState(s.KSeF), Environment: c.env},
 		Mode: till.ModeState{Current: s.Mode, Override: s.Override, Policy: s.Policy},
 		Backlog: till.Backlog{
@@ -183,9 +184,12 @@ func (c *tillCore) Status(ctx context.Context) (*till.Status, error) {
 		Certificate: till.Certificate{Serial: s.CertSerial, DaysLeft: s.CertDaysLeft},
 		Errors:      []till.ErrorItem{},
 	}
+	if st.Link.State == "" {
+		st.Link.State = "unknown"
+	}
 	if !s.LinkChecked.IsZero() {
 		t := s.LinkChecked
-		st.Link.Since = &t
+		st.Link.Checked = &t
 	}
 	st.Printer.State, st.Printer.Detail = printerState(s.Printer)
 	st.Printer.Pending, st.Printer.Failed = s.Print["pending"], s.Print["failed"]
@@ -206,7 +210,7 @@ func (c *tillCore) Status(ctx context.Context) (*till.Status, error) {
 			msg = e.Code + ": " + msg
 		}
 		st.Errors = append(st.Errors, till.ErrorItem{Time: e.At, Source: e.Op, Message: msg})
-		if st.Link.LastError == "" && (e.Op == "upload" || e.Op == "auth") && !st.Link.Up {
+		if st.Link.LastError == "" && (e.Op == "upload" || e.Op == "auth") && st.Link.State == "down" {
 			st.Link.LastError = msg
 		}
 	}

@@ -418,7 +418,7 @@ func (d *demo) scenario(ctx context.Context) error {
 	if err := d.tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, &stat); err != nil {
 		return err
 	}
-	d.say("%d receipts printed offline; link up=%v, backlog %d", len(ids), stat.Link.Up, stat.Backlog.Count)
+	d.say("%d receipts printed offline; link %s, backlog %d", len(ids), stat.Link.State, stat.Backlog.Count)
 
 	d.say("link back: the simulator answers again")
 	d.sim.ClearFaults()

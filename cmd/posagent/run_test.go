@@ -124,3 +124,30 @@ func waitUntil(t *testing.T, what string, cond func() bool, done <-chan error, l
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestRunFailsClearly(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, tm *testMain)
+		want  string
+	}{
+		{"NoCertificate", func(t *testing.T, tm *testMain) { tm.writeConfig(t, testConfig{}) }, "posagent cert import"},
+		{"NoConfig", func(t *testing.T, tm *testMain) {}, "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := newTestMain(t)
+			tt.setup(t, tm)
+			done := make(chan error, 1)
+			go func() { _, _, err := tm.run(t, "run"); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("run = %v, want an error mentioning %q", err, tt.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("run did not give up")
+			}
+		})
+	}
+}
