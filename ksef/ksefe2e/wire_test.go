@@ -24,6 +24,7 @@ import (
 type exchange struct {
 	Method   string
 	Path     string // URL path, e.g. /v2/sessions/online
+	Query    string // raw query
 	Op       string // the OpenAPI path template, when the request is a /v2 operation
 	Auth     bool   // an Authorization header was sent
 	ReqType  string
@@ -115,7 +116,7 @@ func (w *wire) mark() int {
 func (w *wire) since(mark int) []exchange { return w.exchanges()[mark:] }
 
 func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
-	ex := exchange{Method: req.Method, Path: req.URL.Path, Auth: req.Header.Get("Authorization") != "", ReqType: req.Header.Get("Content-Type")}
+	ex := exchange{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Auth: req.Header.Get("Authorization") != "", ReqType: req.Header.Get("Content-Type")}
 	out := req
 	if req.Body != nil && req.Body != http.NoBody {
 		b, err := io.ReadAll(req.Body)
