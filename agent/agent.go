@@ -121,6 +121,10 @@ type Options struct {
 	// KSeF; until it has passed, a record missing from its session is not
 	// resent. Default 2m (twice the client's HTTP timeout would be safest).
 	SendGrace time.Duration
+	// StateFile, if set, keeps the mode override and the announced
+	// unavailability and failure periods across restarts (JSON, replaced
+	// atomically). Empty keeps them in memory only.
+	StateFile string
 	TempDir   string // batch ZIP parts; default os.TempDir()
 }
 
@@ -177,7 +181,8 @@ type Agent struct {
 	sessUsed time.Time
 }
 
-// New validates opts and deps and returns an Agent. It performs no I/O.
+// New validates opts and deps and returns an Agent. It performs no network
+// I/O; it reads Options.StateFile when set.
 func New(opts Options, deps Deps) (*Agent, error) {
 	if deps.Store == nil {
 		return nil, &OptionError{Field: "Deps.Store", Reason: "required"}
@@ -285,6 +290,9 @@ func New(opts Options, deps Deps) (*Agent, error) {
 	}
 	if c, ok := deps.Signer.(interface{ Certificate() *x509.Certificate }); ok {
 		a.cert = c.Certificate()
+	}
+	if err := a.loadState(); err != nil {
+		return nil, &OptionError{Field: "StateFile", Reason: err.Error()}
 	}
 	if opts.Metrics != nil {
 		a.m = newMetrics(opts.Metrics, a)

@@ -80,8 +80,10 @@
 //     Status and the overdue alarm use the effective deadline: the stored
 //     one moved later by the periods known now (a failure announced while a
 //     deadline was running, an open period treated as ending today).
-//   - The mode override and the announced periods live in memory: a restart
-//     returns to automatic mode.
+//   - The mode override and the announced periods survive a restart only
+//     with Options.StateFile. After a restart the feed's status is unknown
+//     until the first probe; a period the feed had opened stays open until
+//     the feed reports AVAILABLE again.
 //   - An online-first send that KSeF processes only after the budget is
 //     recorded by KSeF as online although the receipt carried offline codes;
 //     both codes still verify, as the bytes are the same.

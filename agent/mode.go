@@ -35,8 +35,9 @@ type ErrorEntry struct {
 // automatic, "online", "offline24", "offline", "emergency" or
 // "total_failure" fix the mode of new sales. Offline, emergency and total
 // failure open an announced period starting today, which the deadlines of
-// the calendar use; leaving them closes it today. The override lives in
-// memory: a restart returns to automatic.
+// the calendar use; leaving them closes it today. With Options.StateFile the
+// override and the periods survive a restart; without it a restart returns
+// to automatic.
 func (a *Agent) SetMode(ctx context.Context, override string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -66,6 +67,7 @@ func (a *Agent) SetMode(ctx context.Context, override string) error {
 	if override == OverrideAuto {
 		a.openFeedPeriodLocked(today)
 	}
+	a.saveStateLocked()
 	return nil
 }
 
@@ -78,9 +80,25 @@ func (a *Agent) closePeriodLocked(day ksef.Date) {
 	}
 }
 
-// openFeedPeriodLocked opens the period the feed currently reports, if any.
+// openFeedPeriodLocked makes the open periods match the feed's status: it
+// ends those of another mode (all of them when KSeF is available) and opens
+// one for the status if none is open. A period restored from StateFile is
+// thus kept or ended by the first probe after a restart.
 func (a *Agent) openFeedPeriodLocked(day ksef.Date) {
-	if m, ok := feedMode(a.feedStatus); ok {
+	m, ok := feedMode(a.feedStatus)
+	open := false
+	for i := range a.periods {
+		p := &a.periods[i]
+		if !p.End.IsZero() {
+			continue
+		}
+		if ok && p.Mode == m {
+			open = true
+			continue
+		}
+		p.End = day
+	}
+	if ok && !open {
 		a.periods = append(a.periods, ksef.Period{Mode: m, Announced: day})
 	}
 }
@@ -180,15 +198,11 @@ func (a *Agent) probe(ctx context.Context, force bool) {
 	}
 	a.log.Info("KSeF availability changed", "from", string(a.feedStatus), "to", string(av.Status))
 	today := ksef.DateOf(now)
-	if a.override == OverrideAuto {
-		if _, was := feedMode(a.feedStatus); was {
-			a.closePeriodLocked(today)
-		}
-		a.feedStatus = av.Status
-		a.openFeedPeriodLocked(today)
-		return
-	}
 	a.feedStatus = av.Status
+	if a.override == OverrideAuto {
+		a.openFeedPeriodLocked(today)
+		a.saveStateLocked()
+	}
 }
 
 // noteLink records the outcome of a KSeF call for the link state.

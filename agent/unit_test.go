@@ -569,3 +569,44 @@ func TestUPORetry(t *testing.T) {
 		}
 	}
 }
+
+// TestStateFile: the override and the announced periods survive a restart;
+// a corrupt state file is refused.
+func TestStateFile(t *testing.T) {
+	u := newUnit(t, nil)
+	path := filepath.Join(t.TempDir(), "agent-state.json")
+	opts := agent.Options{Seller: seller, Series: series, Environment: ksef.EnvTest, Now: u.clock.Now, StateFile: path}
+	deps := agent.Deps{Store: u.store, KSeF: u.api, Printer: u.prn, Signer: u.cert}
+	a, err := agent.New(opts, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := a.SetMode(ctx, agent.OverrideEmergency); err != nil {
+		t.Fatal(err)
+	}
+	b, err := agent.New(opts, deps) // a restart
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Override != agent.OverrideEmergency || st.Mode != "emergency" {
+		t.Errorf("after restart: override %q mode %s, want emergency", st.Override, st.Mode)
+	}
+	v, err := b.Issue(ctx, agent.IssueRequest{Key: "s", Sale: consumerSale()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Mode != "emergency" || v.Deadline == "" {
+		t.Errorf("sale after restart: mode %s deadline %q", v.Mode, v.Deadline)
+	}
+	if err := os.WriteFile(path, []byte(`{"override":"sometimes"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := agent.New(opts, deps); !errors.Is(err, agent.ErrInvalidOptions) {
+		t.Errorf("New with a corrupt state file = %v, want ErrInvalidOptions", err)
+	}
+}
