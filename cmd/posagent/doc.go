@@ -28,9 +28,16 @@
 // exit codes: 1 failure, 2 usage, 3 a check failed or the service is stopped,
 // 4 not installed, 78 configuration error.
 //
+// The running service is reached through its till API: mode shows or sets the
+// operator's override there (the override lives in the agent's memory, so a
+// restart returns to automatic and a forgotten override cannot outlive an
+// outage), status reads GET /v1/status, and invoices reprint posts there, or
+// queues the duplicate in the store when the service is stopped.
+//
 // # Caveats
 //
-// Verbs that read the store (invoices, mode, doctor) open the bbolt file, which
-// the running service holds locked; they then talk to the running agent through
-// its till API instead, or report the lock.
+// bbolt allows one process per file: invoices list, show and export open the
+// store only while the service is stopped, and say so otherwise; doctor then
+// reports the backlog as "in use by the running service". A path in a
+// configuration that already lies inside the install root is taken as it is.
 package main
