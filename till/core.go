@@ -65,8 +65,8 @@ type View struct {
 	Currency   string      `json:"currency"`
 	Gross      ksef.Amount `json:"gross"`
 	VAT        ksef.Amount `json:"vat"`
-	Mode       string      `json:"mode"` // online, offline24, offline, emergency, total_failure
-	Kod1       string      `json:"kod1"`
+	Mode       string      `json:"mode"`                 // online, offline24, offline, emergency, total_failure
+	Kod1       string      `json:"kod1,omitempty"`       // empty only in total failure
 	Kod1Label  string      `json:"kod1_label,omitempty"` // OFFLINE, or the KSeF number once accepted
 	Kod2       string      `json:"kod2,omitempty"`       // empty in online mode
 	Hash       string      `json:"hash,omitempty"`       // SHA-256 of the stored XML, hex
