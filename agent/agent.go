@@ -174,7 +174,6 @@ type Agent struct {
 	lastAlarm     time.Time
 	lastCertAlarm time.Time
 	lastOverdue   int
-	uploadFailed  int // consecutive failed rounds, for the "recovered" log line
 
 	sessMu   sync.Mutex // guards sess and sessUsed
 	sess     *ksefapi.OnlineSession
@@ -295,7 +294,7 @@ func New(opts Options, deps Deps) (*Agent, error) {
 		return nil, &OptionError{Field: "StateFile", Reason: err.Error()}
 	}
 	if opts.Metrics != nil {
-		a.m = newMetrics(opts.Metrics, a)
+		a.m = newMetrics(opts.Metrics)
 	}
 	return a, nil
 }

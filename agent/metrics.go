@@ -16,7 +16,7 @@ type agentMetrics struct {
 	ksefErrors    *metrics.CounterVec
 }
 
-func newMetrics(r *metrics.Registry, _ *Agent) *agentMetrics {
+func newMetrics(r *metrics.Registry) *agentMetrics {
 	return &agentMetrics{
 		sales:         r.Counter("posagent_sales_total", "Sales issued as invoices since start."),
 		printJobs:     r.Counter("posagent_print_jobs_total", "Print jobs printed since start."),
