@@ -58,7 +58,12 @@ func TestOutageThenLinkBack(t *testing.T) {
 	if kor.UploadState != "blocked" || kor.CorrectionOf != ids[0] || kor.Kind != "KOR" {
 		t.Errorf("correction: state %s of %s kind %s, want blocked of %s KOR", kor.UploadState, kor.CorrectionOf, kor.Kind, ids[0])
 	}
-	ids = append(ids, kor.ID)
+	kor2, err := x.agent.Correct(ctx, ids[0], agent.CorrectionRequest{Key: "k-2", Reason: "rabat", Type: 2,
+		AfterRows: true, Lines: []ksef.Line{line("Kawa czarna", "2", "11.00", "23"), line("Drożdżówka", "1", "4.99", "5")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, kor.ID, kor2.ID)
 
 	// Every receipt printed during the outage: KOD I OFFLINE + KOD II.
 	waitFor(t, "offline prints", 10*time.Second, func() bool {
@@ -94,6 +99,14 @@ func TestOutageThenLinkBack(t *testing.T) {
 			t.Errorf("%s: receipt text lacks OFFLINE/CERTYFIKAT:\n%s", inv.Number, d.Text)
 		}
 	}
+	// A duplicate before acceptance carries both offline codes.
+	if _, err := x.agent.Reprint(ctx, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "offline duplicate", 5*time.Second, func() bool { return len(x.jobsOf(x.get(ids[2]))) == 2 })
+	if d := x.decode(x.jobsOf(x.get(ids[2]))[1]); len(d.QR) != 2 || !strings.Contains(d.Text, "DUPLIKAT") || !strings.Contains(d.Text, "OFFLINE") {
+		t.Errorf("offline duplicate: %d codes, text:\n%s", len(d.QR), d.Text)
+	}
 	if st, err := x.agent.Status(ctx); err != nil || st.Link != "down" || st.Backlog != len(ids) {
 		t.Errorf("Status during outage = %+v, %v; want link down, backlog %d", st, err, len(ids))
 	}
@@ -125,9 +138,13 @@ func TestOutageThenLinkBack(t *testing.T) {
 			t.Errorf("%s: no UPO stored", inv.Number)
 		}
 	}
-	korInv, orig := x.get(kor.ID), x.get(ids[0])
-	if order[korInv.Number] < order[orig.Number] {
-		t.Errorf("correction %s reached KSeF before its original %s", korInv.Number, orig.Number)
+	korInv, kor2Inv, orig := x.get(kor.ID), x.get(kor2.ID), x.get(ids[0])
+	if order[korInv.Number] < order[orig.Number] || order[kor2Inv.Number] < order[korInv.Number] {
+		t.Errorf("KSeF order: original %d, corrections %d and %d; want original first, then the corrections in issue order",
+			order[orig.Number], order[korInv.Number], order[kor2Inv.Number])
+	}
+	if !strings.Contains(string(kor2Inv.XML), "<StanPrzed>1</StanPrzed>") {
+		t.Error("the after-rows correction has no before rows")
 	}
 
 	// A duplicate after acceptance: KOD I labelled with the KSeF number, no KOD II.
