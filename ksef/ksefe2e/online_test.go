@@ -398,7 +398,13 @@ func TestInvalidInputSendsNothing(t *testing.T) {
 		}},
 		{"EmptySessionReference", func() error { _, err := c.SessionStatus(ctx(t), ""); return err }},
 		{"BatchRepeatedName", func() error {
-			seq := func(yield func(string, []byte) bool) { _ = yield("a.xml", xml) && yield("a.xml", xml) }
+			seq := func(yield func(string, []byte) bool) {
+				for range 2 {
+					if !yield("a.xml", xml) {
+						return
+					}
+				}
+			}
 			_, err := c.SendBatch(ctx(t), seq, ksefapi.BatchOptions{TempDir: t.TempDir()})
 			return err
 		}},
