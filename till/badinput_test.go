@@ -1,6 +1,7 @@
 package till_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -37,6 +38,8 @@ func TestBadSales(t *testing.T) {
 		{"unknown field", replace(t, `"place"`[:0]+`"issue_date"`, `"colour":"red","issue_date"`), "", "", 400, till.CodeUnknownField, "colour"},
 		{"nested unknown field", replace(t, `"vat_rate":"23"`, `"vat_rate":"23","vat":"23"`), "", "", 400, till.CodeUnknownField, "lines[0].vat"},
 		{"wrong case field", replace(t, `"lines"`, `"Lines"`), "", "", 400, till.CodeUnknownField, "Lines"},
+		{"duplicate field", replace(t, `"quantity":"2"`, `"quantity":"2","quantity":"-5"`), "", "", 400, till.CodeDuplicateField, "lines[0].quantity"},
+		{"duplicate top-level field", replace(t, `"issue_date"`, `"buyer":{},"issue_date"`), "", "", 400, till.CodeDuplicateField, "buyer"},
 		{"wrong type string", replace(t, `"name":"Kawa"`, `"name":5`), "", "", 400, till.CodeWrongType, "lines[0].name"},
 		{"wrong type bool", replace(t, `"paid":true`, `"paid":"yes"`), "", "", 400, till.CodeWrongType, "payment.paid"},
 		{"lines not array", replace(t, `[`+line+`]`, line), "", "", 400, till.CodeWrongType, "lines"},
@@ -142,5 +145,36 @@ func TestBadSaleAllErrors(t *testing.T) {
 	}
 	if !strings.Contains(p.Detail, "and 4 more") {
 		t.Errorf("detail = %q, want it to count the rest", p.Detail)
+	}
+}
+
+func TestDuplicateKeyPaths(t *testing.T) {
+	line := `{"name":"Kawa","quantity":"2","unit_price":"12.30","vat_rate":"23"}`
+	tests := []struct {
+		name, body string
+		wantCode   string
+		wantField  string
+	}{
+		{"same key in sibling objects", `{"buyer":{"kind":"consumer"},"lines":[` + line + `,` + line + `],"issue_date":"2026-11-21"}`, "", ""},
+		{"second line", `{"buyer":{"kind":"consumer"},"lines":[` + line + `,{"name":"a","name":"b"}],"issue_date":"2026-11-21"}`, till.CodeDuplicateField, "lines[1].name"},
+		{"after a nested array", `{"lines":[[1,2],{"x":[]}],"buyer":{"kind":"consumer","address":{"line1":"a","line1":"b"}}}`, till.CodeDuplicateField, "buyer.address.line1"},
+		{"key equal to a value", `{"buyer":{"kind":"kind"},"lines":[],"issue_date":"2026-11-21"}`, till.CodeUnknownBuyerKind, "buyer.kind"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := till.DecodeSale([]byte(tt.body))
+			var p *till.Problem
+			errors.As(err, &p)
+			var code, field string
+			if p != nil {
+				code = p.Code
+				if len(p.Errors) > 0 {
+					field = p.Errors[0].Field
+				}
+			}
+			if code != tt.wantCode || field != tt.wantField {
+				t.Errorf("DecodeSale = %q at %q, want %q at %q (%v)", code, field, tt.wantCode, tt.wantField, err)
+			}
+		})
 	}
 }

@@ -80,6 +80,9 @@ func decodeStrict(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return newProblem(http.StatusBadRequest, CodeTrailingData, fmt.Sprintf("unexpected data after the JSON value at offset %d", dec.InputOffset()))
 	}
+	if p := duplicateKey(body); p != nil {
+		return p
+	}
 	if p := walk(reflect.TypeOf(v).Elem(), tree, ""); p != nil {
 		return p
 	}
@@ -90,6 +93,77 @@ func decodeStrict(body []byte, v any) error {
 		return newProblem(http.StatusBadRequest, CodeWrongType, "the body does not match the schema: "+strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return nil
+}
+
+// duplicateKey finds the first object key given twice in a syntactically
+// valid body: encoding/json would silently keep the last, so that
+// {"quantity":"1","quantity":"-5"} could mean different things to the till
+// and to a proxy that logged it.
+func duplicateKey(body []byte) *Problem {
+	type frame struct {
+		path   string
+		object bool
+		keys   map[string]bool
+		index  int
+		key    string // the object key whose value comes next
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var stack []*frame
+	// child returns the path of the value about to be read.
+	child := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		f := stack[len(stack)-1]
+		if f.object {
+			return join(f.path, f.key)
+		}
+		return fmt.Sprintf("%s[%d]", f.path, f.index)
+	}
+	// done records that a value was read in the current container.
+	done := func() {
+		if len(stack) > 0 {
+			f := stack[len(stack)-1]
+			if f.object {
+				f.key = ""
+			} else {
+				f.index++
+			}
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF, or syntax errors reported elsewhere
+		}
+		top := (*frame)(nil)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if key, ok := tok.(string); ok && top != nil && top.object && top.key == "" {
+			if top.keys[key] {
+				return fieldProblem(http.StatusBadRequest, CodeDuplicateField, join(top.path, key), "given more than once")
+			}
+			top.keys[key] = true
+			top.key = key
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{path: child(), object: true, keys: map[string]bool{}})
+		case json.Delim('['):
+			stack = append(stack, &frame{path: child()})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			done()
+		default:
+			done()
+		}
+		if len(stack) == 0 {
+			return nil
+		}
+	}
 }
 
 func syntaxProblem(err error) *Problem {

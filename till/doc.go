@@ -27,8 +27,8 @@
 // and /metrics need it too.
 //
 // Input is strict: one JSON object of type application/json, at most
-// [Options.MaxBody] bytes, field names exactly as documented, no unknown fields,
-// no trailing data, amounts and quantities as exact decimals. [DecodeSale] does
+// [Options.MaxBody] bytes, field names exactly as documented, no unknown or
+// repeated fields, no trailing data, amounts and quantities as exact decimals. [DecodeSale] does
 // the decoding and the invoice-rule validation (ksef.Sale.Validate) before the
 // Core sees anything, so rejected input never reaches the store.
 //
@@ -44,6 +44,7 @@
 //	empty_body                 400     The body is empty.
 //	trailing_data              400     Data follows the JSON value.
 //	unknown_field              400     A field the schema does not declare (names are case-sensitive).
+//	duplicate_field            400     An object key given twice.
 //	wrong_type                 400     A value of the wrong JSON type.
 //	invalid_amount             400     An amount that is not a decimal such as "12.34".
 //	invalid_quantity           400     A quantity that is not a decimal such as "1.5".
@@ -99,7 +100,6 @@
 //
 // # Caveats
 //
-// Duplicate keys in a JSON object are not detected: the last one wins, as in
-// encoding/json. Internal errors are logged, and the client only sees the code
+// Internal errors are logged, and the client only sees the code
 // internal, so that paths or key material never leave the process.
 package till

@@ -12,7 +12,7 @@ import (
 
 // codes is every problem code the decoder may return.
 var decodeCodes = []string{
-	till.CodeMalformedJSON, till.CodeEmptyBody, till.CodeTrailingData, till.CodeUnknownField, till.CodeWrongType,
+	till.CodeMalformedJSON, till.CodeEmptyBody, till.CodeTrailingData, till.CodeUnknownField, till.CodeDuplicateField, till.CodeWrongType,
 	till.CodeInvalidAmount, till.CodeInvalidQuantity, till.CodeTooManyDecimals, till.CodeInvalidDate,
 }
 

@@ -13,6 +13,7 @@ const (
 	CodeEmptyBody          = "empty_body"
 	CodeTrailingData       = "trailing_data"
 	CodeUnknownField       = "unknown_field"
+	CodeDuplicateField     = "duplicate_field"
 	CodeWrongType          = "wrong_type"
 	CodeInvalidAmount      = "invalid_amount"
 	CodeInvalidQuantity    = "invalid_quantity"

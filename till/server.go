@@ -39,7 +39,8 @@ type Options struct {
 	// Metrics receives the HTTP request metrics and is served on /metrics;
 	// nil gives a private registry.
 	Metrics *metrics.Registry
-	// Logger receives request errors; nil discards.
+	// Logger receives internal errors (level error) and one line per request
+	// (level debug), never headers or bodies; nil discards.
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -205,8 +206,11 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 			if code == 0 {
 				code = http.StatusOK
 			}
+			d := time.Since(start)
 			s.reqs.With(route, strconv.Itoa(code)).Inc()
-			s.latency.With(route).ObserveDuration(time.Since(start))
+			s.latency.With(route).ObserveDuration(d)
+			// Never headers or bodies: they carry the token and buyers' data.
+			s.log.DebugContext(r.Context(), "till request", "method", r.Method, "route", route, "status", code, "duration", d)
 		}()
 		if s.needsAuth(r) && !s.authorized(r) {
 			sw.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)

@@ -1,9 +1,11 @@
 package till_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -208,6 +210,29 @@ func TestListenAndServe(t *testing.T) {
 	defer cancel2()
 	if err := srv2.ListenAndServe(ctx2); err == nil {
 		t.Errorf("ListenAndServe on a busy port = nil, want an error")
+	}
+}
+
+// TestLogsKeepSecrets makes requests with and without the token and with an
+// internal error, and checks the log never holds the token or the body.
+func TestLogsKeepSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := newHarness(t, till.Options{Token: testToken, Logger: log})
+	h.do(request{method: "POST", path: "/v1/sales", key: "k", body: validSale, token: testToken})
+	h.do(request{method: "POST", path: "/v1/sales", key: "k", body: validSale, token: testToken + "x"})
+	h.core.Err = errors.New("store: write failed")
+	h.do(request{method: "POST", path: "/v1/sales", key: "k2", body: validSale, token: testToken})
+	out := buf.String()
+	for _, secret := range []string{testToken, "Kawa", "Bearer"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log contains %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{"status=201", "status=401", "status=500", "store: write failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
 	}
 }
 
