@@ -65,8 +65,50 @@ func start(t *testing.T, opts ksefsim.Options) *harness {
 	t.Helper()
 	clk := newClock()
 	opts.Now = clk.Now
+	if opts.StateFile == "" {
+		opts.StateFile = seededState(t)
+	}
 	sim := ksefsimtest.Start(t, &opts)
 	return &harness{t: t, sim: sim, clk: clk, wire: newWire(t, loadSpec(t))}
+}
+
+var (
+	seedOnce sync.Once
+	seed     []byte
+	seedErr  error
+)
+
+// seededState returns a fresh simulator state file that already holds a pair
+// of MF keys. Generating two RSA-2048 keys for every simulator is most of this
+// package's CPU time on a loaded machine; each test still gets its own copy,
+// so no session, invoice or token is shared.
+func seededState(t *testing.T) string {
+	t.Helper()
+	seedOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ksefe2e-seed-")
+		if err != nil {
+			seedErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		p := filepath.Join(dir, "state.json")
+		sim, err := ksefsim.New(&ksefsim.Options{StateFile: p, Now: newClock().Now})
+		if err != nil {
+			seedErr = err
+			return
+		}
+		if seedErr = sim.Save(); seedErr == nil {
+			seed, seedErr = os.ReadFile(p)
+		}
+	})
+	if seedErr != nil {
+		t.Fatalf("seed simulator state: %v", seedErr)
+	}
+	p := filepath.Join(t.TempDir(), "ksefsim-state.json")
+	if err := os.WriteFile(p, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // client returns a client of the simulator that goes through the wire. edit,
