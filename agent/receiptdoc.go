@@ -115,21 +115,21 @@ func (a *Agent) receiptDoc(inv *outbox.Invoice, snap *snapshot, job *outbox.Prin
 	}
 	doc.ModeLine = line
 	doc.Buyer = buyerLines(s.Buyer)
-	for i, l := range s.Lines {
-		v, err := ksef.LineValue(l)
-		if err != nil {
-			return receipt.Doc{}, fmt.Errorf("agent: receipt line %d: %w", i, err)
-		}
-		doc.Lines = append(doc.Lines, receipt.Line{
-			Name: l.Name, Qty: qty(l.Quantity), Unit: l.Unit,
-			UnitPrice: money(l.UnitPrice), Value: money(v), Rate: l.VATRate.Label(),
-		})
+	// A correction with before rows prints both states, so the difference
+	// in the totals can be read off the receipt.
+	var before []ksef.Line
+	suffix := ""
+	if c := ki.Correction; c != nil && len(c.Before) > 0 {
+		before, suffix = c.Before, " (po korekcie)"
 	}
-	if len(doc.Lines) == 0 && ki.Correction != nil {
-		// A full cancellation has no after rows: show what was cancelled.
-		for _, l := range ki.Correction.Before {
-			doc.Lines = append(doc.Lines, receipt.Line{Name: l.Name + " (anulowano)", Qty: "0", Unit: l.Unit,
-				UnitPrice: money(l.UnitPrice), Value: money(0), Rate: l.VATRate.Label()})
+	for i, l := range before {
+		if err := addLine(&doc, l, " (przed korektą)"); err != nil {
+			return receipt.Doc{}, fmt.Errorf("agent: receipt before row %d: %w", i, err)
+		}
+	}
+	for i, l := range s.Lines {
+		if err := addLine(&doc, l, suffix); err != nil {
+			return receipt.Doc{}, fmt.Errorf("agent: receipt line %d: %w", i, err)
 		}
 	}
 	for _, g := range tot.Groups {
@@ -139,7 +139,7 @@ func (a *Agent) receiptDoc(inv *outbox.Invoice, snap *snapshot, job *outbox.Prin
 		if p.Paid {
 			doc.Payment = fmt.Sprintf("Płatność: %s, %s %s", payLabels[p.Form], money(tot.Gross), doc.Currency)
 		} else {
-			doc.Payment = "Do zapłaty: " + payLabels[p.Form]
+			doc.Payment = "Forma płatności: " + payLabels[p.Form]
 			if !p.Date.IsZero() {
 				doc.Payment += ", termin " + p.Date.String()
 			}
@@ -177,4 +177,16 @@ func buyerLines(b ksef.Buyer) []string {
 		out = append(out, id)
 	}
 	return out
+}
+
+func addLine(doc *receipt.Doc, l ksef.Line, suffix string) error {
+	v, err := ksef.LineValue(l)
+	if err != nil {
+		return err
+	}
+	doc.Lines = append(doc.Lines, receipt.Line{
+		Name: l.Name + suffix, Qty: qty(l.Quantity), Unit: l.Unit,
+		UnitPrice: money(l.UnitPrice), Value: money(v), Rate: l.VATRate.Label(),
+	})
+	return nil
 }
