@@ -32,6 +32,31 @@ func TestExpiry(t *testing.T) {
 			t.Errorf("exchanges %v, want %v", got, want)
 		}
 	})
+	t.Run("StillUnauthorizedAfterRefresh", func(t *testing.T) {
+		// A 401 is retried once with a fresh token, never in a loop.
+		h := start(t, ksefsim.Options{DisableRateLimits: true})
+		c := h.tokenClient()
+		s, err := c.OpenOnline(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.wire.setHook(func(ex *exchange) error {
+			if ex.Op == "/sessions/{referenceNumber}" {
+				ex.Status = http.StatusUnauthorized
+				ex.RespBody = []byte(`{"title":"Unauthorized","status":401,"detail":"Token odrzucony.","timestamp":"2026-11-20T10:00:00Z"}`)
+			}
+			return nil
+		})
+		mark := h.wire.mark()
+		_, err = c.SessionStatus(ctx(t), s.Reference)
+		if !errors.Is(err, ksefapi.ErrUnauthorized) || ksefapi.Retryable(err) {
+			t.Errorf("SessionStatus = %v, want a final ErrUnauthorized", err)
+		}
+		want := []string{"GET /v2/sessions/{referenceNumber} 401", "POST /v2/auth/token/refresh 200", "GET /v2/sessions/{referenceNumber} 401"}
+		if got := trace(h.wire.since(mark)); !slices.Equal(got, want) {
+			t.Errorf("exchanges %v, want %v", got, want)
+		}
+	})
 	t.Run("RefreshTokenExpired", func(t *testing.T) {
 		// Refresh is refused too: the client logs in again from scratch.
 		h := start(t, ksefsim.Options{DisableRateLimits: true})

@@ -89,9 +89,9 @@ func newWire(t testing.TB, spec *apiSpec) *wire {
 	return &wire{t: t, next: tr, spec: spec}
 }
 
-// setHook installs fn, called after the simulator answered. fn may change
-// ex.RespBody; a non-nil error replaces the response (the request was
-// processed, the answer lost).
+// setHook installs fn, called after the simulator answered (and after the
+// answer was validated). fn may change ex.Status and ex.RespBody; a non-nil
+// error replaces the response (the request was processed, the answer lost).
 func (w *wire) setHook(fn func(ex *exchange) error) {
 	w.mu.Lock()
 	w.hook = fn
@@ -161,6 +161,9 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	w.record(ex)
+	if ex.Status != resp.StatusCode {
+		resp.StatusCode, resp.Status = ex.Status, fmt.Sprintf("%d %s", ex.Status, http.StatusText(ex.Status))
+	}
 	resp.Body = io.NopCloser(bytes.NewReader(ex.RespBody))
 	resp.ContentLength = int64(len(ex.RespBody))
 	resp.Header.Del("Content-Length")
