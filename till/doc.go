@@ -26,6 +26,11 @@
 // "Authorization: Bearer <token>" (compared in constant time); off loopback /
 // and /metrics need it too.
 //
+// The till owns its wire types ([View], [Status] …) so that the HTTP contract
+// stays put when the agent changes; package tillagent implements Core on top of
+// *agent.Agent, and package tilltest is an in-memory Core for tests.
+// [OptionsFromConfig] reads the [till] table of the configuration.
+//
 // Input is strict: one JSON object of type application/json, at most
 // [Options.MaxBody] bytes, field names exactly as documented, no unknown or
 // repeated fields, no trailing data, amounts and quantities as exact decimals. [DecodeSale] does

@@ -3,12 +3,59 @@ package till_test
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
 
+	"github.com/posagent/posagent/internal/testutil"
 	"github.com/posagent/posagent/till"
 )
+
+type sample struct {
+	name string
+	body []byte
+}
+
+// sampleSales returns the sales of the ksef package's invoice samples that
+// are not corrections (whose rows follow other rules).
+func sampleSales(t testing.TB) []sample {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(testutil.RepoRoot(), "ksef", "testdata", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no ksef samples: %v", err)
+	}
+	var out []sample
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inv struct {
+			Sale       json.RawMessage `json:"sale"`
+			Correction json.RawMessage `json:"correction"`
+		}
+		if json.Unmarshal(raw, &inv) != nil || inv.Sale == nil || inv.Correction != nil {
+			continue
+		}
+		out = append(out, sample{filepath.Base(f), inv.Sale})
+	}
+	return out
+}
+
+// TestSampleSales checks that the till accepts every sample sale of the ksef package.
+func TestSampleSales(t *testing.T) {
+	samples := sampleSales(t)
+	if len(samples) < 5 {
+		t.Fatalf("only %d samples", len(samples))
+	}
+	for _, s := range samples {
+		if _, err := till.DecodeSale(s.body); err != nil {
+			t.Errorf("%s: %v", s.name, err)
+		}
+	}
+}
 
 // codes is every problem code the decoder may return.
 var decodeCodes = []string{
@@ -20,6 +67,9 @@ var decodeCodes = []string{
 // *till.Problem with a known code and status, and that an accepted sale
 // survives a JSON round trip unchanged.
 func FuzzDecodeSale(f *testing.F) {
+	for _, s := range sampleSales(f) {
+		f.Add(s.body)
+	}
 	f.Add([]byte(validSale))
 	f.Add([]byte(`{"buyer":{"kind":"nip","nip":"5265877635"},"lines":[{"name":"Diesel","quantity":41.27,"unit_price":6.49,"vat_rate":"23","gtu":"GTU_02"}],"issue_date":"2026-11-21","currency":"EUR","exchange_rate":"4.25"}`))
 	f.Add([]byte(`{"buyer":{"kind":"eu","eu_code":"DE","eu_vat":"123456789"},"lines":[{"name":"x","quantity":"1","unit_price":"1","vat_rate":"0 WDT"}],"issue_date":"2026-11-21"}`))
