@@ -34,7 +34,10 @@ type clock struct {
 	off time.Duration
 }
 
-func newClock() *clock { return &clock{off: time.Until(simStart)} }
+func newClock() *clock { return clockAt(simStart) }
+
+// clockAt is a clock that reads at now.
+func clockAt(at time.Time) *clock { return &clock{off: time.Until(at)} }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
@@ -63,7 +66,13 @@ type harness struct {
 // start runs a simulator with opts (Now is always the harness clock).
 func start(t *testing.T, opts ksefsim.Options) *harness {
 	t.Helper()
-	clk := newClock()
+	return startAt(t, opts, simStart)
+}
+
+// startAt is start with the shared clock reading at instead of simStart.
+func startAt(t *testing.T, opts ksefsim.Options, at time.Time) *harness {
+	t.Helper()
+	clk := clockAt(at)
 	opts.Now = clk.Now
 	if opts.StateFile == "" {
 		opts.StateFile = seededState(t)

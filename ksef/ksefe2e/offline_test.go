@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
+	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
 )
@@ -146,3 +149,45 @@ func TestOfflineClassification(t *testing.T) {
 		})
 	}
 }
+
+// TestOfflineClassificationAtMidnight: KSeF compares calendar days in Polish
+// time. At 23:30 UTC it is already the next day in Warsaw, which is the day a
+// till prints as P_1 (ksef.DateOf): that invoice is Online, one dated the UTC
+// day is Offline.
+func TestOfflineClassificationAtMidnight(t *testing.T) {
+	at := time.Date(2026, 11, 20, 23, 30, 0, 0, time.UTC)
+	h := startAt(t, ksefsim.Options{DisableRateLimits: true}, at)
+	c := h.tokenClient()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	warsawDay := ksef.DateOf(h.clk.Now())
+	if warsawDay != ksef.NewDate(2026, 11, 21) {
+		t.Fatalf("DateOf(%v) = %v, want 2026-11-21", h.clk.Now(), warsawDay)
+	}
+	tests := []struct {
+		name string
+		p1   ksef.Date
+		want string
+	}{
+		{"WarsawDay", warsawDay, "Online"},
+		{"UTCDay", ksef.NewDate(2026, 11, 20), "Offline"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ref, err := s.Send(ctx(t), invoice(t, fmt.Sprintf("FV/MN/%d", i), tt.p1, price(i)), ksefapi.SendOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := waitInvoice(t, c, s.Reference, ref)
+			if st.Code() != ksefapi.InvoiceSuccess || st.InvoicingMode != tt.want {
+				t.Errorf("P_1 %v at %v: status %d mode %q %v, want 200 %s", tt.p1, at, st.Code(), st.InvoicingMode, st.Status.Details, tt.want)
+			}
+			if k, err := ksef.ParseKSeFNumber(st.KsefNumber); err != nil || k.Date != warsawDay {
+				t.Errorf("KSeF number %s (%v): date want the Warsaw day %v", st.KsefNumber, err, warsawDay)
+			}
+		})
+	}
+}
+
