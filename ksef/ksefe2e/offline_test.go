@@ -190,4 +190,3 @@ func TestOfflineClassificationAtMidnight(t *testing.T) {
 		})
 	}
 }
-
