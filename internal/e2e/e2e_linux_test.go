@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -273,39 +274,53 @@ func testTransientFaults(t *testing.T) {
 }
 
 // testPaperOut: a sale is answered at once although the printer has no
-// paper; the receipt waits and prints when paper is back.
+// paper (or its cover is open); the receipt waits and prints when the
+// printer is ready again.
 func testPaperOut(t *testing.T) {
-	h := newHarness(t, nil)
-	h.start()
-	h.prn.set(paperOut)
+	tests := []struct {
+		name  string
+		cond  condition
+		state string // printer state on the status page
+	}{
+		{"paper out", paperOut, "paper_out"},
+		{"cover open", coverOpen, "cover_open"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.start()
+			h.prn.set(tt.cond)
 
-	start := time.Now()
-	v := h.sell("sale-paper", consumerSale())
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("sale answered after %v with the paper out, want at once", d)
-	}
-	h.waitFor("the printer to report paper out", 5*time.Second, func() bool {
-		return h.status().Printer.State == "paper_out"
-	})
-	// Let the worker retry a few times against the empty printer.
-	time.Sleep(300 * time.Millisecond)
-	if got := h.invoice(v.ID).Print; got != "pending" && got != "failed" {
-		t.Errorf("print state with the paper out = %q, want pending or failed", got)
-	}
-	if _, queries := h.prn.counts(); queries < 2 {
-		t.Errorf("printer asked %d times, want the worker to keep asking", queries)
-	}
-	if bytes.Contains(h.prn.bytes(), []byte(v.Number)) {
-		t.Fatal("receipt sent to a printer without paper")
-	}
+			start := time.Now()
+			v := h.sell("sale-printer", consumerSale())
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("sale answered after %v with the printer not ready, want at once", d)
+			}
+			h.waitFor("the printer to report "+tt.state, 5*time.Second, func() bool {
+				return h.status().Printer.State == tt.state
+			})
+			// Let the worker retry a few times against the printer.
+			time.Sleep(300 * time.Millisecond)
+			if got := h.invoice(v.ID).Print; got != "pending" && got != "failed" {
+				t.Errorf("print state = %q, want pending or failed", got)
+			}
+			if _, queries := h.prn.counts(); queries < 6 {
+				t.Errorf("printer asked %d times, want the worker to keep asking", queries)
+			}
+			if bytes.Contains(h.prn.bytes(), []byte(v.Number)) {
+				t.Fatal("receipt sent to a printer that is not ready")
+			}
 
-	h.prn.set(healthy)
-	h.waitPrinted(10*time.Second, v.ID)
-	if !bytes.Contains(h.prn.bytes(), []byte(v.Number)) {
-		t.Errorf("receipt %s printed but its bytes never reached the pty", v.Number)
-	}
-	if st := h.status(); st.Printer.State != "ok" || st.Printer.Pending != 0 || st.Printer.Failed != 0 {
-		t.Errorf("printer after the paper is back: %+v, want ok with nothing pending", st.Printer)
+			h.prn.set(healthy)
+			h.waitPrinted(10*time.Second, v.ID)
+			if n := bytes.Count(h.prn.bytes(), []byte(v.Number)); n != 1 {
+				t.Errorf("receipt %s reached the pty %d times, want once", v.Number, n)
+			}
+			h.waitFor("the status to show the printer ok", 5*time.Second, func() bool {
+				st := h.status()
+				return st.Printer.State == "ok" && st.Printer.Pending == 0 && st.Printer.Failed == 0
+			})
+		})
 	}
 }
 
@@ -329,7 +344,14 @@ func testRestart(t *testing.T) {
 		return len(h.sim.Invoices()) >= 1 && h.invoiceUpload(views...)["sending"] >= 1
 	})
 	h.gate.reset()
+	lost := h.gate.entries(func(e gateEntry) bool { return isSendPath(e.Method, e.Path) && e.Status == 0 })
+	if len(lost) == 0 {
+		t.Fatal("no send answer was lost")
+	}
 	h.restart()
+	if got := len(h.store().Recovered().Sending); got == 0 {
+		t.Fatal("the reopened store recovered no invoice left sending")
+	}
 	h.waitAccepted(20*time.Second, views[0].ID, views[1].ID, views[2].ID)
 	checkUploadedOnce(t, h, views...)
 
@@ -348,6 +370,9 @@ func testRestart(t *testing.T) {
 		t.Fatalf("%s reached KSeF although its send was cut off", v.Number)
 	}
 	h.start()
+	if rec := h.store().Recovered(); !slices.ContainsFunc(rec.Sending, func(inv outbox.Invoice) bool { return inv.ID == v.ID }) {
+		t.Errorf("the reopened store did not recover %s as sending", v.Number)
+	}
 	h.waitAccepted(20*time.Second, v.ID)
 	checkUploadedOnce(t, h, append(views, v)...)
 }
@@ -436,10 +461,13 @@ func testBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, raw := h.do(http.MethodPost, "/v1/sales", tt.hdr, tt.body, nil)
+			code, hdr, raw := h.doHeader(http.MethodPost, "/v1/sales", tt.hdr, tt.body, nil)
 			p := decodeProblem(t, raw)
 			if code != tt.status || p.Code != tt.code {
 				t.Fatalf("got %d %q, want %d %q; body %s", code, p.Code, tt.status, tt.code, raw)
+			}
+			if ct := hdr.Get("Content-Type"); !strings.HasPrefix(ct, till.ContentTypeProblem) {
+				t.Errorf("Content-Type = %q, want %s", ct, till.ContentTypeProblem)
 			}
 			if tt.field != "" && !slices.ContainsFunc(p.Errors, func(e till.FieldError) bool { return e.Field == tt.field }) {
 				t.Errorf("errors %+v do not name %s", p.Errors, tt.field)
@@ -553,8 +581,11 @@ func testPrintedLinks(t *testing.T) {
 			t.Errorf("KOD I %s: hash matches no stored XML", l)
 			continue
 		}
-		if l != inv.KOD1 || l != h.invoice(inv.ID).Kod1 || k1.SellerNIP != sellerNIP || k1.P1.String() != inv.P1 {
+		if l != inv.KOD1 || k1.SellerNIP != sellerNIP || k1.P1.String() != inv.P1 {
 			t.Errorf("%s: printed KOD I %s, stored %s", inv.Number, l, inv.KOD1)
+		}
+		if tv := h.invoice(inv.ID); tv.Kod1 != l || tv.Hash != hex.EncodeToString(k1.Hash[:]) || tv.Kod1Label != "OFFLINE" {
+			t.Errorf("%s: till shows kod1 %s hash %s label %q; printed %s", inv.Number, tv.Kod1, tv.Hash, tv.Kod1Label, l)
 		}
 		kod1[inv.ID]++
 	}
@@ -574,6 +605,10 @@ func testPrintedLinks(t *testing.T) {
 	h.sim.ClearFaults()
 	h.waitAccepted(20*time.Second, ids...)
 	dup := h.invoice(views[1].ID)
+	if dup.Kod1Label != dup.KSeFNumber || dup.Kod2 != "" {
+		t.Errorf("accepted invoice shows kod1 label %q and kod2 %q, want its KSeF number %s and no KOD II",
+			dup.Kod1Label, dup.Kod2, dup.KSeFNumber)
+	}
 	from := len(h.prn.bytes())
 	if code, raw := h.do(http.MethodPost, "/v1/invoices/"+dup.ID+"/reprint", nil, nil, nil); code != http.StatusAccepted {
 		t.Fatalf("reprint = %d %s, want 202", code, raw)

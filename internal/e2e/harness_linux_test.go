@@ -268,6 +268,13 @@ func (h *harness) store() *outbox.Store { return h.run.store }
 // the status and the raw answer.
 func (h *harness) do(method, path string, hdr map[string]string, body, out any) (int, []byte) {
 	h.t.Helper()
+	code, _, raw := h.doHeader(method, path, hdr, body, out)
+	return code, raw
+}
+
+// doHeader is do that also returns the answer's header.
+func (h *harness) doHeader(method, path string, hdr map[string]string, body, out any) (int, http.Header, []byte) {
+	h.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -296,7 +303,7 @@ func (h *harness) do(method, path string, hdr map[string]string, body, out any) 
 	}
 	resp, err := h.http.Do(req)
 	if err != nil {
-		return 0, []byte(err.Error())
+		return 0, nil, []byte(err.Error())
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -308,7 +315,7 @@ func (h *harness) do(method, path string, hdr map[string]string, body, out any) 
 			h.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
 		}
 	}
-	return resp.StatusCode, raw
+	return resp.StatusCode, resp.Header, raw
 }
 
 // sell posts a sale under key and wants 201 Created.
@@ -420,12 +427,15 @@ type gateEntry struct {
 	At     time.Time
 	Method string
 	Path   string
-	Status int // 0 when the answer was lost or dropped
+	Status int // 0 while pending, or when the answer was lost or dropped
 }
 
-func isSend(r *http.Request) bool {
-	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v2/sessions/online/") &&
-		strings.HasSuffix(r.URL.Path, "/invoices")
+// isSend matches the request that sends one invoice in an online session.
+func isSend(r *http.Request) bool { return isSendPath(r.Method, r.URL.Path) }
+
+func isSendPath(method, path string) bool {
+	return method == http.MethodPost && strings.HasPrefix(path, "/v2/sessions/online/") &&
+		strings.HasSuffix(path, "/invoices")
 }
 
 func (g *gate) add(r *rule) {
@@ -471,12 +481,15 @@ func (g *gate) entries(match func(gateEntry) bool) []gateEntry {
 func (g *gate) close() { g.once.Do(func() { close(g.closed) }) }
 
 func (g *gate) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	e := gateEntry{At: time.Now(), Method: req.Method, Path: req.URL.Path}
+	// Logged on arrival, so a request still hanging shows with status 0.
+	g.mu.Lock()
+	i := len(g.log)
+	g.log = append(g.log, gateEntry{At: time.Now(), Method: req.Method, Path: req.URL.Path})
+	g.mu.Unlock()
 	rw := &recordingWriter{ResponseWriter: w}
 	defer func() {
-		e.Status = rw.status
 		g.mu.Lock()
-		g.log = append(g.log, e)
+		g.log[i].Status = rw.status
 		g.mu.Unlock()
 	}()
 	r := g.take(req)
