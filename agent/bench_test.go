@@ -10,6 +10,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/escpos"
+	"github.com/posagent/posagent/ksef/ksefsim"
 )
 
 // BenchmarkIssue measures a sale from Issue to its answer: validation, XML,
@@ -38,4 +39,36 @@ func BenchmarkIssue(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+}
+
+// BenchmarkBacklog issues a backlog during an outage and measures how long
+// the batch path takes to get it accepted by the simulator once the link is
+// back (one op = the whole backlog).
+func BenchmarkBacklog(b *testing.B) {
+	const n = 500
+	for range b.N {
+		b.StopTimer()
+		e := newEnv(b, nil)
+		if err := e.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
+			b.Fatal(err)
+		}
+		x := e.start(func(o *agent.Options) {
+			o.Logger = slog.New(slog.DiscardHandler)
+			o.TempDir = b.TempDir()
+		}, true)
+		for i := range n {
+			if _, err := x.agent.Issue(context.Background(), agent.IssueRequest{Key: fmt.Sprint("bl", i), Sale: consumerSale()}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		e.sim.ClearFaults()
+		x.flush(5 * time.Minute)
+		b.StopTimer()
+		if got := len(e.sim.Invoices()); got != n {
+			b.Fatalf("simulator holds %d invoices, want %d", got, n)
+		}
+		x.stop()
+	}
+	b.ReportMetric(n, "invoices/op")
 }

@@ -89,7 +89,7 @@ func (p *recPrinter) Jobs() []printed {
 // env is a simulator, its client and a certificate shared across agent
 // restarts.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	sim    *ksefsim.Server
 	srv    *httptest.Server
 	client *ksefapi.Client
@@ -98,7 +98,7 @@ type env struct {
 	clock  *clock
 }
 
-func newEnv(t *testing.T, simOpts *ksefsim.Options) *env {
+func newEnv(t testing.TB, simOpts *ksefsim.Options) *env {
 	t.Helper()
 	if simOpts == nil {
 		simOpts = &ksefsim.Options{}
@@ -231,7 +231,7 @@ func (l tlog) Write(b []byte) (int, error) {
 var _ io.Writer = tlog{}
 
 // waitFor polls cond until it holds or the time runs out.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	end := time.Now().Add(d)
 	for !cond() {

@@ -23,7 +23,10 @@ func onlineFirst(o *agent.Options) { o.Policy = agent.PolicyOnlineFirst }
 // is the online version: KOD I labelled with the KSeF number, no KOD II.
 func TestOnlineFirst(t *testing.T) {
 	e := newEnv(t, nil)
-	x := e.start(onlineFirst, true)
+	x := e.start(func(o *agent.Options) {
+		onlineFirst(o)
+		o.OnlineBudget = 5 * time.Second // login, session and send on a loaded machine
+	}, true)
 	got := x.issue("o-1", consumerSale())
 	if got.Mode != "online" || got.UploadState != "accepted" || got.KSeFNumber == "" {
 		t.Fatalf("Issue = mode %s state %s ksef %q, want online accepted", got.Mode, got.UploadState, got.KSeFNumber)
