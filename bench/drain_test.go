@@ -1,0 +1,117 @@
+package bench_test
+
+import (
+	"context"
+	"flag"
+	"net/http/httptest"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/internal/soak"
+	"github.com/posagent/posagent/ksef/ksefsim"
+)
+
+var (
+	drainN     = flag.Int("drain.n", 200, "invoices in the backlog (make bench: 10000)")
+	drainMode  = flag.String("drain.mode", "batch", "upload path: batch or interactive")
+	drainScale = flag.Float64("drain.scale", 1, "simulator time scale: rate-limit windows are divided by it")
+	drainMax   = flag.Duration("drain.max", 10*time.Minute, "give up after this long")
+)
+
+// TestDrain fills the store with a backlog, starts `posagent run` against
+// the simulator with its rate limits on, and measures how long the backlog
+// takes to be accepted and the agent's resident memory meanwhile. With the
+// defaults it is a quick proof of the rig; make bench runs 10 000.
+func TestDrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{soak.KSeFToken: soak.SellerNIP}, TimeScale: *drainScale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	threshold := 100
+	if *drainMode == "interactive" {
+		threshold = 10000 // above agent.DefaultBatchMax, so batch is never chosen
+	}
+	s := soak.NewSite(t, soak.BuildPosagent(t), soak.SiteOptions{KSeFURL: srv.URL, BatchThreshold: threshold, LogLevel: "info", CapMB: 1024})
+	start := time.Now()
+	if _, err := soak.Prefill(context.Background(), s.StorePath(), s.Cert, *drainN, nil); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(s.StorePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("prefill: %d invoices in %v, store %.1f MiB", *drainN, time.Since(start).Round(time.Millisecond), float64(fi.Size())/(1<<20))
+
+	p := s.Start()
+	drainStart := time.Now()
+	var peak int64
+	for {
+		if m, err := p.Memory(); err == nil && m.HWM > peak {
+			peak = m.HWM
+		}
+		n, err := s.Backlog()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Since(drainStart) > *drainMax {
+			t.Fatalf("%d of %d invoices still queued after %v\n%s", n, *drainN, *drainMax, s.Tail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := time.Since(drainStart)
+	if got := len(sim.Invoices()); got != *drainN {
+		t.Fatalf("simulator holds %d invoices, want %d", got, *drainN)
+	}
+	time.Sleep(3 * time.Second)
+	idle, err := p.Memory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(t); err != nil {
+		t.Errorf("posagent run after SIGTERM: %v", err)
+	}
+	t.Logf("drain: %d invoices, %s, time scale %g: %v wall (%.0f invoices/s); peak RSS %.1f MiB; RSS 3 s after %.1f MiB",
+		*drainN, *drainMode, *drainScale, took.Round(time.Millisecond), float64(*drainN)/took.Seconds(),
+		float64(peak)/1024, float64(idle.RSS)/1024)
+}
+
+// TestIdleRSS measures the resident memory of an agent with an empty store,
+// 5 s after it came up.
+func TestIdleRSS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{soak.KSeFToken: soak.SellerNIP}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	s := soak.NewSite(t, soak.BuildPosagent(t), soak.SiteOptions{KSeFURL: srv.URL, LogLevel: "info"})
+	p := s.Start()
+	time.Sleep(5 * time.Second)
+	m, err := p.Memory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(t); err != nil {
+		t.Errorf("posagent run after SIGTERM: %v", err)
+	}
+	t.Logf("idle RSS: %.1f MiB (peak %.1f MiB)", float64(m.RSS)/1024, float64(m.HWM)/1024)
+}

@@ -1,0 +1,353 @@
+package soak
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/certstore/certstoretest"
+	"github.com/posagent/posagent/internal/testutil"
+	"github.com/posagent/posagent/ksef"
+)
+
+// Secrets of every Site: a test scans the logs for them.
+const (
+	KSeFToken = "soak-ksef-token-7d1c"
+	TillToken = "soak-till-token-0123456789abcdef"
+	SellerNIP = certstoretest.NIP
+	Terminal  = "SOAK1"
+	Numbering = "{terminal}/{yyyy}/{seq:06}"
+)
+
+// BuildPosagent compiles cmd/posagent into a temporary directory.
+func BuildPosagent(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "posagent")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/posagent")
+	cmd.Dir = testutil.RepoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build ./cmd/posagent: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// FreeAddr returns a loopback address that was free a moment ago.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// SiteOptions configure a Site.
+type SiteOptions struct {
+	KSeFURL        string // the simulator's base URL (without /v2)
+	BatchThreshold int    // policy.batch_threshold; 0 means 20
+	CapMB          int    // store.cap_mb; 0 means the default
+	LogLevel       string // log.level; "" means debug
+}
+
+// Site is one terminal on this machine: a configuration, a data directory
+// with an imported Offline certificate, and the posagent binary. Everything
+// the processes print is kept for the secret scan.
+type Site struct {
+	tb      testing.TB
+	Bin     string
+	Dir     string
+	Config  string
+	Till    string // host:port of the till API
+	Cert    *certstore.Cert
+	KeyPEM  []byte
+	Env     []string
+	logMu   sync.Mutex // guards logs
+	logs    bytes.Buffer
+	httpc   *http.Client
+	opts    SiteOptions
+	DataDir string
+}
+
+// NewSite writes the configuration and imports a fresh EC Offline
+// certificate with `posagent cert import`.
+func NewSite(tb testing.TB, bin string, opts SiteOptions) *Site {
+	tb.Helper()
+	if opts.BatchThreshold == 0 {
+		opts.BatchThreshold = 20
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "debug"
+	}
+	dir := tb.TempDir()
+	s := &Site{tb: tb, Bin: bin, Dir: dir, Config: filepath.Join(dir, "posagent.toml"), Till: FreeAddr(tb),
+		DataDir: filepath.Join(dir, "data"), httpc: &http.Client{Timeout: 10 * time.Second}, opts: opts}
+	s.Env = append(os.Environ(), "POSAGENT_KSEF_TOKEN="+KSeFToken, "POSAGENT_TILL_TOKEN="+TillToken, "LOG_LEVEL="+opts.LogLevel)
+	capLine := ""
+	if opts.CapMB > 0 {
+		capLine = fmt.Sprintf("cap_mb = %d\n", opts.CapMB)
+	}
+	cfg := fmt.Sprintf(`[seller]
+nip = %q
+name = "Stacja Soak Sp. z o.o."
+address_line1 = "ul. Testowa 1"
+address_line2 = "00-001 Warszawa"
+
+[terminal]
+id = %q
+numbering = %q
+reset = "never"
+
+[ksef]
+environment = "test"
+url = %q
+availability_url = %q
+timeout = "10s"
+
+[printer]
+port = %q
+
+[till]
+listen = %q
+
+[store]
+dir = %q
+%s
+[policy]
+upload_interval = "1s"
+batch_threshold = %d
+
+[log]
+level = %q
+format = "json"
+`, SellerNIP, Terminal, Numbering, opts.KSeFURL+"/v2", opts.KSeFURL+"/latarnia",
+		"file:"+filepath.Join(dir, "printer.bin"), s.Till, s.DataDir, capLine, opts.BatchThreshold, opts.LogLevel)
+	if err := os.WriteFile(s.Config, []byte(cfg), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	certPEM, keyPEM := certstoretest.Generate(tb, certstore.Offline, certstore.KeyEC)
+	s.KeyPEM = keyPEM
+	c, err := certstore.Parse(certstore.Offline, append(slices.Clone(certPEM), keyPEM...), "", time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.Cert = c
+	pemFile := filepath.Join(dir, "offline.pem")
+	if err := os.WriteFile(pemFile, append(slices.Clone(certPEM), keyPEM...), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	if out, err := s.CLI("cert", "import", "--config", s.Config, "--usage", "offline", pemFile); err != nil {
+		tb.Fatalf("posagent cert import: %v\n%s", err, out)
+	}
+	// The key now lives encrypted in the store; the plain PEM goes.
+	if err := os.Remove(pemFile); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// StorePath is the bbolt file the agent uses.
+func (s *Site) StorePath() string { return filepath.Join(s.DataDir, "outbox.db") }
+
+// CLI runs a posagent verb and keeps its output with the logs.
+func (s *Site) CLI(args ...string) ([]byte, error) {
+	cmd := exec.Command(s.Bin, args...)
+	cmd.Env = s.Env
+	out, err := cmd.CombinedOutput()
+	_, _ = s.Write(out)
+	return out, err
+}
+
+// Write appends to the logs; Site is the stdout and stderr of its processes.
+func (s *Site) Write(b []byte) (int, error) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.logs.Write(b)
+}
+
+// Logs returns everything the processes printed so far.
+func (s *Site) Logs() []byte {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return bytes.Clone(s.logs.Bytes())
+}
+
+// Tail returns the last 4000 bytes of the logs, for failure messages.
+func (s *Site) Tail() string {
+	b := s.Logs()
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// Proc is one running posagent process.
+type Proc struct {
+	Cmd  *exec.Cmd
+	done chan error
+}
+
+// Start runs `posagent run` and waits until the till API answers.
+func (s *Site) Start() *Proc {
+	s.tb.Helper()
+	cmd := exec.Command(s.Bin, "run", "--config", s.Config)
+	cmd.Env = s.Env
+	cmd.Stdout, cmd.Stderr = s, s
+	if err := cmd.Start(); err != nil {
+		s.tb.Fatal(err)
+	}
+	p := &Proc{Cmd: cmd, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-p.done:
+			s.tb.Fatalf("posagent run exited early: %v\n%s", err, s.Tail())
+		default:
+		}
+		if resp, err := s.Do("GET", "/v1/status", "", nil); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			s.tb.Fatalf("till API did not come up in 30 s\n%s", s.Tail())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Wait waits for the process to exit, killing it after 30 s.
+func (p *Proc) Wait(tb testing.TB) error {
+	tb.Helper()
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(30 * time.Second):
+		_ = p.Cmd.Process.Kill()
+		tb.Fatal("posagent did not exit within 30 s")
+		return nil
+	}
+}
+
+// Memory is a process's resident set from /proc/PID/status, in KiB.
+type Memory struct {
+	RSS, HWM int64 // VmRSS now, VmHWM peak
+}
+
+// Memory reads the process's resident set size and its peak.
+func (p *Proc) Memory() (Memory, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
+	if err != nil {
+		return Memory{}, err
+	}
+	var m Memory
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			m.RSS = v
+		case "VmHWM:":
+			m.HWM = v
+		}
+	}
+	if m.RSS == 0 {
+		return m, errors.New("soak: no VmRSS in /proc status")
+	}
+	return m, nil
+}
+
+// Do sends a request to the till API with the bearer token.
+func (s *Site) Do(method, path, key string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequest(method, "http://"+s.Till+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	req.Header.Set("Authorization", "Bearer "+TillToken)
+	return s.httpc.Do(req)
+}
+
+// SaleBody is the i-th sale of a run: two lines, the fuel quantity varying
+// with i, dated today (Europe/Warsaw).
+func SaleBody(i int) []byte {
+	return fmt.Appendf(nil, `{"issue_date":%q,"buyer":{"kind":"consumer"},"lines":[`+
+		`{"name":"Benzyna Pb95","unit":"l","quantity":"%d.25","unit_price":"6.49","vat_rate":"23"},`+
+		`{"name":"Kawa czarna","unit":"szt.","quantity":"1","unit_price":"12.30","vat_rate":"23"}]}`,
+		ksef.DateOf(time.Now()).String(), 10+i%40)
+}
+
+// Acked is a sale the till API acknowledged (201, or 200 for a replay).
+type Acked struct {
+	Key    string
+	ID     string
+	Number string
+}
+
+// Post sends sale i under key. ok is false when no acknowledgement arrived
+// (the process died mid-request): the till must retry the key. err reports
+// an answer other than 200/201.
+func (s *Site) Post(key string, i int) (a Acked, ok bool, err error) {
+	resp, err := s.Do("POST", "/v1/sales", key, SaleBody(i))
+	if err != nil {
+		return Acked{}, false, nil
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Acked{}, false, nil // killed while answering
+	}
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		return Acked{}, false, fmt.Errorf("POST /v1/sales %s: %d %s", key, resp.StatusCode, b)
+	}
+	var v struct{ ID, Number string }
+	if err := json.Unmarshal(b, &v); err != nil || v.ID == "" || v.Number == "" {
+		return Acked{}, false, fmt.Errorf("POST /v1/sales %s: bad body %q: %v", key, b, err)
+	}
+	return Acked{Key: key, ID: v.ID, Number: v.Number}, true, nil
+}
+
+// Backlog returns backlog.count of /v1/status: invoices not yet accepted.
+func (s *Site) Backlog() (int, error) {
+	resp, err := s.Do("GET", "/v1/status", "", nil)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Backlog struct {
+			Count *int `json:"count"`
+		} `json:"backlog"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &st); err != nil || st.Backlog.Count == nil {
+		return 0, fmt.Errorf("soak: status without backlog.count %q: %v", b, err)
+	}
+	return *st.Backlog.Count, nil
+}
