@@ -25,7 +25,9 @@
 // with KOD I labelled OFFLINE and KOD II, and from then on counts as
 // offline24 ([View].Mode says so; the scheduler sends it with
 // offlineMode=true). Nothing is rewritten: the mode handed over is derived
-// from the record (accepted before the budget ended, or not).
+// from the record (accepted before the budget ended, or not). Within the
+// budget only the attempt may send the record and nothing prints it, so an
+// acceptance inside the budget always means the online version was printed.
 //
 // Domestic B2B: with B2BOfflineHandover off, an invoice for a Polish NIP
 // buyer that is not accepted is stored and uploaded at once, but its print
@@ -41,7 +43,8 @@
 // jittered, capped backoff; nothing is given up or dropped. Records left
 // sending — after a crash, a timeout or a batch — are settled by asking KSeF
 // (the invoice status by reference, or the session's invoices matched by
-// hash) before any resend; a 440 duplicate counts as accepted only when the
+// hash) before any resend — a send whose outcome is unknown is given
+// SendGrace to land — and a 440 duplicate counts as accepted only when the
 // original KSeF names has our hash. 21155 opens a new session. A rejection
 // (430, 450, …) marks the record rejected and raises an alarm; it waits for
 // [Agent.TechnicalCorrection], which re-issues the SAME number with
@@ -51,8 +54,9 @@
 // the outbox holds their upload until the original is accepted, then
 // releases them in issue order.
 //
-// The print dispatcher renders pending jobs from the stored snapshot
-// (receipt.Doc) and submits them to the print worker; results come back
+// The print dispatcher (owned by Run) renders pending jobs from the stored
+// snapshot (receipt.Doc), new sales first, and submits them to the print
+// worker, so Issue answers without waiting for the rendering; results come back
 // through [Agent.PrintResult], which the caller wires to
 // printer.Options.OnResult. A failed print (paper out) never undoes a sale:
 // the job is retried after recovery. Reprints are marked DUPLIKAT with the
