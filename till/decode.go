@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/posagent/posagent/ksef"
 )
@@ -98,19 +99,18 @@ func decodeStrict(body []byte, v any) error {
 // duplicateKey finds the first object key given twice in a syntactically
 // valid body: encoding/json would silently keep the last, so that
 // {"quantity":"1","quantity":"-5"} could mean different things to the till
-// and to a proxy that logged it.
+// and to a proxy that logged it. It is a byte scanner, not json.Decoder.Token,
+// which would cost more than the decoding itself.
 func duplicateKey(body []byte) *Problem {
 	type frame struct {
-		path   string
-		object bool
-		keys   map[string]bool
-		index  int
-		key    string // the object key whose value comes next
+		path      string
+		object    bool
+		keys      map[string]bool
+		expectKey bool
+		key       string // the key whose value comes next
+		index     int    // arrays: the index of the current element
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
 	var stack []*frame
-	// child returns the path of the value about to be read.
 	child := func() string {
 		if len(stack) == 0 {
 			return ""
@@ -119,51 +119,57 @@ func duplicateKey(body []byte) *Problem {
 		if f.object {
 			return join(f.path, f.key)
 		}
-		return fmt.Sprintf("%s[%d]", f.path, f.index)
+		return f.path + "[" + strconv.Itoa(f.index) + "]"
 	}
-	// done records that a value was read in the current container.
-	done := func() {
-		if len(stack) > 0 {
-			f := stack[len(stack)-1]
-			if f.object {
-				f.key = ""
-			} else {
-				f.index++
-			}
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // io.EOF, or syntax errors reported elsewhere
-		}
-		top := (*frame)(nil)
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if key, ok := tok.(string); ok && top != nil && top.object && top.key == "" {
-			if top.keys[key] {
-				return fieldProblem(http.StatusBadRequest, CodeDuplicateField, join(top.path, key), "given more than once")
-			}
-			top.keys[key] = true
-			top.key = key
-			continue
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{path: child(), object: true, keys: map[string]bool{}})
-		case json.Delim('['):
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '{':
+			stack = append(stack, &frame{path: child(), object: true, keys: map[string]bool{}, expectKey: true})
+		case '[':
 			stack = append(stack, &frame{path: child()})
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			done()
-		default:
-			done()
-		}
-		if len(stack) == 0 {
-			return nil
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if len(stack) > 0 {
+				if f := stack[len(stack)-1]; f.object {
+					f.expectKey = true
+				} else {
+					f.index++
+				}
+			}
+		case '"':
+			j := i + 1
+			escaped := false
+			for ; j < len(body) && body[j] != '"'; j++ {
+				if body[j] == '\\' {
+					escaped = true
+					j++
+				}
+			}
+			if j >= len(body) {
+				return nil // unterminated: the syntax check reports it
+			}
+			if len(stack) > 0 {
+				if f := stack[len(stack)-1]; f.object && f.expectKey {
+					key := string(body[i+1 : j])
+					if escaped {
+						if json.Unmarshal(body[i:j+1], &key) != nil {
+							return nil
+						}
+					}
+					if f.keys[key] {
+						return fieldProblem(http.StatusBadRequest, CodeDuplicateField, join(f.path, key), "given more than once")
+					}
+					f.keys[key] = true
+					f.key, f.expectKey = key, false
+				}
+			}
+			i = j
 		}
 	}
+	return nil
 }
 
 func syntaxProblem(err error) *Problem {
@@ -374,12 +380,19 @@ func jsonName(f reflect.StructField) string {
 	return name
 }
 
+// fieldCache maps a struct type to its JSON field names.
+var fieldCache sync.Map // reflect.Type -> map[string]bool
+
 func jsonFields(t reflect.Type) map[string]bool {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]bool)
+	}
 	m := make(map[string]bool, t.NumField())
 	for i := range t.NumField() {
 		if n := jsonName(t.Field(i)); n != "" {
 			m[n] = true
 		}
 	}
+	fieldCache.Store(t, m)
 	return m
 }
