@@ -1,6 +1,7 @@
 package till_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -44,6 +45,49 @@ func sampleSales(t testing.TB) []sample {
 	return out
 }
 
+// refDuplicate is a slow reference for duplicate keys: ok is false unless
+// body is exactly one valid JSON value.
+func refDuplicate(body []byte) (dup, ok bool) {
+	if !json.Valid(body) {
+		return false, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		keys      map[string]bool
+		expectKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return dup, true
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if key, isStr := tok.(string); isStr && top != nil && top.keys != nil && top.expectKey {
+			dup = dup || top.keys[key]
+			top.keys[key] = true
+			top.expectKey = false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, expectKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) > 0 && stack[len(stack)-1].keys != nil {
+			stack[len(stack)-1].expectKey = true
+		}
+	}
+}
+
 // TestSampleSales checks that the till accepts every sample sale of the ksef package.
 func TestSampleSales(t *testing.T) {
 	samples := sampleSales(t)
@@ -78,13 +122,18 @@ func FuzzDecodeSale(f *testing.F) {
 	f.Add([]byte(`[1,2,{"a":null}]`))
 	f.Add([]byte(`{"buyer":null,"lines":null,"payment":{"date":"2026-01-01","paid":true,"form":"cash"}}`))
 	f.Add([]byte("\xff\xfe{}"))
+	f.Add([]byte(`{"a":{"b":1,"b":2}}`))
+	f.Add([]byte(`{"a\u0062":1,"ab":2}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		sale, err := till.DecodeSale(body)
+		var p *till.Problem
+		if err != nil && !errors.As(err, &p) {
+			t.Fatalf("DecodeSale error %T %v is not a *Problem", err, err)
+		}
+		if dup, ok := refDuplicate(body); ok && dup != (p != nil && p.Code == till.CodeDuplicateField) {
+			t.Fatalf("reference finds a duplicate key: %v; DecodeSale = %v", dup, err)
+		}
 		if err != nil {
-			var p *till.Problem
-			if !errors.As(err, &p) {
-				t.Fatalf("DecodeSale error %T %v is not a *Problem", err, err)
-			}
 			switch p.Status {
 			case 400:
 				if !slices.Contains(decodeCodes, p.Code) {
