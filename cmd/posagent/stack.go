@@ -20,6 +20,7 @@ import (
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/receipt"
 	"github.com/posagent/posagent/till"
+	"github.com/posagent/posagent/till/tillagent"
 )
 
 // stackConfig is everything the running agent is built from. run fills it
@@ -190,7 +191,7 @@ func newStack(sc stackConfig) (*stack, error) {
 	mu.Lock()
 	s.agent = a
 	mu.Unlock()
-	s.till, err = till.New(&tillCore{a: a, env: sc.cfg.KSeF.Environment, now: opts.Now},
+	s.till, err = till.New(tillagent.New(a, tillagent.Options{Environment: sc.cfg.KSeF.Environment, Now: opts.Now}),
 		till.Options{Listen: sc.cfg.Till.Listen, Token: sc.tillToken, MaxBody: int64(sc.cfg.Till.MaxBody),
 			Metrics: sc.metrics, Logger: sc.logger.With("component", "till"), Now: opts.Now})
 	if err != nil {
