@@ -61,11 +61,9 @@ type harness struct {
 
 // service is one run of the agent: what a process start builds.
 type service struct {
-	store  *outbox.Store
-	agent  *agent.Agent
-	worker *printer.Worker
-	base   string // till API root, http://127.0.0.1:port
-	stop   func() error
+	store *outbox.Store
+	base  string // till API root, http://127.0.0.1:port
+	stop  func() error
 }
 
 func newHarness(t testing.TB, mod func(*agent.Options)) *harness {
@@ -127,6 +125,13 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	// A failed start closes the store, so the next test can open it.
+	started := false
+	defer func() {
+		if !started {
+			store.Close()
+		}
+	}()
 	client, err := ksefapi.New(ksefapi.Config{
 		BaseURL: h.simURL + "/v2", AvailabilityURL: h.simURL + "/latarnia",
 		HTTPClient: &http.Client{Timeout: 5 * time.Second},
@@ -135,7 +140,6 @@ func (h *harness) start() {
 		PollInterval: 20 * time.Millisecond, PollMax: 100 * time.Millisecond, PollTimeout: 10 * time.Second,
 	})
 	if err != nil {
-		store.Close()
 		h.t.Fatal(err)
 	}
 
@@ -160,7 +164,6 @@ func (h *harness) start() {
 		},
 	}, logger.With("component", "printer"))
 	if err != nil {
-		store.Close()
 		h.t.Fatal(err)
 	}
 	env, err := ksef.ParseEnvironment("test")
@@ -190,7 +193,6 @@ func (h *harness) start() {
 	}
 	a, err := agent.New(opts, agent.Deps{Store: store, KSeF: client, Printer: worker, Signer: h.cert, Feed: client})
 	if err != nil {
-		store.Close()
 		h.t.Fatal(err)
 	}
 	mu.Lock()
@@ -198,12 +200,10 @@ func (h *harness) start() {
 	mu.Unlock()
 	srv, err := till.New(tillCore{a: a}, till.Options{Listen: "127.0.0.1:0", Logger: logger.With("component", "till")})
 	if err != nil {
-		store.Close()
 		h.t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		store.Close()
 		h.t.Fatal(err)
 	}
 
@@ -214,8 +214,9 @@ func (h *harness) start() {
 	go func() { workerDone <- worker.Run(workerCtx) }()
 	go func() { agentDone <- a.Run(agentCtx) }()
 	go func() { tillDone <- srv.Serve(tillCtx, ln) }()
+	started = true
 	stopped := false
-	h.run = &service{store: store, agent: a, worker: worker, base: "http://" + ln.Addr().String(),
+	h.run = &service{store: store, base: "http://" + ln.Addr().String(),
 		stop: func() error {
 			if stopped {
 				return nil
