@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/posagent/posagent/escpos"
 	"github.com/posagent/posagent/escpos/escpostest"
+	"github.com/posagent/posagent/internal/testutil"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefsim"
 	"github.com/posagent/posagent/outbox"
@@ -190,8 +193,11 @@ func testOutage(t *testing.T) {
 		t.Errorf("correction accepted at #%d (%v), original at #%d (%v): want the original first",
 			ik, korSI.Acquired, io, origSI.Acquired)
 	}
-	if korSI.InvoiceType != "KOR" || !korSI.Offline {
-		t.Errorf("correction in KSeF: type %q offline %t, want KOR sent offline", korSI.InvoiceType, korSI.Offline)
+	wantType := map[string]string{orig.Number: "VAT", views[1].Number: "VAT", views[2].Number: "VAT", views[3].Number: "UPR", kor.Number: "KOR"}
+	for _, si := range order {
+		if si.InvoiceType != wantType[si.InvoiceNumber] || !si.Offline {
+			t.Errorf("%s in KSeF: type %q offline %t, want %s sent with offlineMode", si.InvoiceNumber, si.InvoiceType, si.Offline, wantType[si.InvoiceNumber])
+		}
 	}
 	// No send of the correction reached KSeF before the original was accepted.
 	inv, err := h.store().Get(context.Background(), orig.ID)
@@ -205,6 +211,24 @@ func testOutage(t *testing.T) {
 	if first := firstEvent(korRec, "sending"); first.IsZero() || first.Before(inv.AcceptedAt) {
 		t.Errorf("correction first sent at %v, original accepted at %v: want after", first, inv.AcceptedAt)
 	}
+
+	// The bytes KSeF accepted (same hash as stored) are valid FA(3).
+	t.Run("FA(3) schema", func(t *testing.T) {
+		testutil.RequireTool(t, "xmllint")
+		xsd := testutil.Official("ksef/schema/schemat_FA(3)_v1-0E.xsd")
+		dir := t.TempDir()
+		for _, v := range views {
+			rec, err := h.store().Get(context.Background(), v.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, v.ID+".xml")
+			if err := os.WriteFile(p, rec.XML, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			testutil.XMLLintSchema(t, xsd, p)
+		}
+	})
 }
 
 // firstEvent returns when the record first logged an event starting with
