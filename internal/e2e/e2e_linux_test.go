@@ -187,11 +187,11 @@ func testOutage(t *testing.T) {
 		t.Fatalf("%s not in the simulator", number)
 		return -1, ksefsim.StoredInvoice{}
 	}
-	io, origSI := at(orig.Number)
-	ik, korSI := at(kor.Number)
-	if ik < io || korSI.Acquired.Before(origSI.Acquired) {
+	iOrig, origSI := at(orig.Number)
+	iKor, korSI := at(kor.Number)
+	if iKor < iOrig || korSI.Acquired.Before(origSI.Acquired) {
 		t.Errorf("correction accepted at #%d (%v), original at #%d (%v): want the original first",
-			ik, korSI.Acquired, io, origSI.Acquired)
+			iKor, korSI.Acquired, iOrig, origSI.Acquired)
 	}
 	wantType := map[string]string{orig.Number: "VAT", views[1].Number: "VAT", views[2].Number: "VAT", views[3].Number: "UPR", kor.Number: "KOR"}
 	for _, si := range order {
