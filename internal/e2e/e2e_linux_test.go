@@ -125,7 +125,7 @@ func TestEndToEnd(t *testing.T) {
 // issued offline24 with both codes and printed; once the link is back KSeF
 // accepts everything, the correction only after its original.
 func testOutage(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t)
 	h.start()
 	linkDown(t, h)
 
@@ -247,7 +247,7 @@ func firstEvent(inv *outbox.Invoice, prefix string) time.Time {
 // after the 429 waits for the persisted not-before.
 func testTransientFaults(t *testing.T) {
 	const retryAfter = 1 // seconds
-	h := newHarness(t, nil)
+	h := newHarness(t)
 	h.start()
 	if err := h.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultHTML502, Count: 3, PathPrefix: "/v2/sessions"}); err != nil {
 		t.Fatal(err)
@@ -311,7 +311,7 @@ func testPaperOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, nil)
+			h := newHarness(t)
 			h.start()
 			h.prn.set(tt.cond)
 
@@ -352,7 +352,7 @@ func testPaperOut(t *testing.T) {
 // answer KSeF sent but the client never got, one KSeF never got) and starts
 // again on the same store; every invoice ends accepted, each once in KSeF.
 func testRestart(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t)
 	h.start()
 	linkDown(t, h)
 	var views []till.View
@@ -413,7 +413,7 @@ func (h *harness) invoiceUpload(views ...till.View) map[string]int {
 // testBadInput: each kind of bad request gets its own problem code and
 // changes nothing: no record, no number used, no print.
 func testBadInput(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t)
 	h.start()
 	ctx := context.Background()
 
@@ -555,7 +555,7 @@ func testBadInput(t *testing.T) {
 // verifies with the Offline certificate. A duplicate printed after
 // acceptance carries KOD I labelled with the KSeF number and no KOD II.
 func testPrintedLinks(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t)
 	h.start()
 	linkDown(t, h)
 	ctx := context.Background()

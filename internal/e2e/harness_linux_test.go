@@ -54,7 +54,6 @@ type harness struct {
 	prof      escpos.Profile
 	logs      *syncBuffer
 	http      *http.Client
-	mod       func(*agent.Options) // adjusts the agent's options before start
 
 	run *service // nil when stopped
 }
@@ -66,10 +65,10 @@ type service struct {
 	stop  func() error
 }
 
-func newHarness(t testing.TB, mod func(*agent.Options)) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, storePath: filepath.Join(t.TempDir(), "outbox.db"), logs: &syncBuffer{},
-		http: &http.Client{Timeout: 10 * time.Second}, mod: mod}
+		http: &http.Client{Timeout: 10 * time.Second}}
 
 	var err error
 	h.sim, err = ksefsim.New(&ksefsim.Options{Tokens: map[string]string{simToken: sellerNIP}})
@@ -187,9 +186,6 @@ func (h *harness) start() {
 		RetryMin: 50 * time.Millisecond, RetryMax: 300 * time.Millisecond,
 		SendGrace: 500 * time.Millisecond,
 		TempDir:   h.t.TempDir(),
-	}
-	if h.mod != nil {
-		h.mod(&opts)
 	}
 	a, err := agent.New(opts, agent.Deps{Store: store, KSeF: client, Printer: worker, Signer: h.cert, Feed: client})
 	if err != nil {
