@@ -8,17 +8,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/internal/backoff"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/outbox"
-	"github.com/posagent/posagent/printer"
 )
 
 // uploadLoop is the upload scheduler: one goroutine owned by Run. It never
 // gives up and never drops an invoice: every failure becomes a persisted
 // not-before on the record and a jittered, capped wait here.
 func (a *Agent) uploadLoop(ctx context.Context) {
-	bo := &printer.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax}
+	bo := &backoff.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -37,7 +37,7 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 }
 
 // uploadRound does one pass and returns how long to sleep before the next.
-func (a *Agent) uploadRound(ctx context.Context, bo *printer.Backoff) time.Duration {
+func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) time.Duration {
 	a.probe(ctx, false)
 	if err := a.ensureAuth(ctx); err != nil {
 		return a.roundFailed(ctx, bo, "authenticate", err)
@@ -84,7 +84,7 @@ func (a *Agent) uploadRound(ctx context.Context, bo *printer.Backoff) time.Durat
 }
 
 // roundFailed logs (rate-limited by the backoff count) and returns the wait.
-func (a *Agent) roundFailed(ctx context.Context, bo *printer.Backoff, op string, err error) time.Duration {
+func (a *Agent) roundFailed(ctx context.Context, bo *backoff.Backoff, op string, err error) time.Duration {
 	if ctx.Err() != nil {
 		return 0
 	}
@@ -224,7 +224,7 @@ func (a *Agent) sendOffline(inv *outbox.Invoice, now time.Time) bool {
 // sendTrickle sends due invoices one by one in the online session, earliest
 // deadline first. It returns an error when the link or KSeF failed, after
 // putting the invoice back with a not-before.
-func (a *Agent) sendTrickle(ctx context.Context, due []outbox.Invoice, bo *printer.Backoff) error {
+func (a *Agent) sendTrickle(ctx context.Context, due []outbox.Invoice, bo *backoff.Backoff) error {
 	for i := range due {
 		inv := &due[i]
 		if a.isInflight(inv.ID) || a.inBudget(inv, a.now()) {
@@ -269,7 +269,7 @@ func (a *Agent) isInflight(id string) bool {
 
 // failedSend decides what a failed Send means for the record, which is in
 // state sending.
-func (a *Agent) failedSend(ctx context.Context, inv *outbox.Invoice, sess *ksefapi.OnlineSession, err error, bo *printer.Backoff) {
+func (a *Agent) failedSend(ctx context.Context, inv *outbox.Invoice, sess *ksefapi.OnlineSession, err error, bo *backoff.Backoff) {
 	ctx = context.WithoutCancel(ctx)
 	now := a.now()
 	code := errCode(err)
@@ -551,7 +551,7 @@ func (a *Agent) sendBatches(ctx context.Context, due []outbox.Invoice) error {
 		}
 	}
 	if len(tech) > 0 {
-		return a.sendTrickle(ctx, tech, &printer.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax})
+		return a.sendTrickle(ctx, tech, &backoff.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax})
 	}
 	return nil
 }

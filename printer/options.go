@@ -3,6 +3,8 @@ package printer
 import (
 	"fmt"
 	"time"
+
+	"github.com/posagent/posagent/internal/backoff"
 )
 
 // Handshake is how the printer says it can take more data.
@@ -169,3 +171,7 @@ func (o *Options) byteTime() time.Duration {
 func (h Handshake) String() string { return string(h) }
 
 var _ fmt.Stringer = HandshakeNone
+
+// Backoff is the worker's retry policy, the shared internal/backoff type; the
+// alias lets callers configure it without importing an internal package.
+type Backoff = backoff.Backoff

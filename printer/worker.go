@@ -339,11 +339,7 @@ func (r *run) logFailure(id string, attempt int, err error, done bool) {
 // wait sleeps the backoff delay, answering status queries meanwhile. It
 // returns false when ctx ends.
 func (r *run) wait(ctx context.Context, id string) bool {
-	c := r.backoff.Clock
-	if c == nil {
-		c = realClock{}
-	}
-	timer := c.After(r.backoff.Next())
+	timer := r.backoff.After()
 	for {
 		select {
 		case <-ctx.Done():

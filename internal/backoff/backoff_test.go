@@ -1,4 +1,4 @@
-package printer_test
+package backoff_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/internal/backoff"
 )
 
 func TestBackoffNext(t *testing.T) {
@@ -21,7 +21,7 @@ func TestBackoffNext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := printer.Backoff{Min: 100 * time.Millisecond, Max: time.Second, Rand: func() float64 { return tt.rnd }}
+			b := backoff.Backoff{Min: 100 * time.Millisecond, Max: time.Second, Rand: func() float64 { return tt.rnd }}
 			for i, w := range tt.want {
 				if got := b.Next().Truncate(time.Millisecond); got != w*time.Millisecond {
 					t.Errorf("Next() #%d = %v, want %v", i, got, w*time.Millisecond)
@@ -40,38 +40,31 @@ func TestBackoffNext(t *testing.T) {
 
 func TestBackoffWait(t *testing.T) {
 	clock := &instantClock{}
-	b := printer.Backoff{Clock: clock, Rand: func() float64 { return 0.5 }}
+	b := backoff.Backoff{Clock: clock, Rand: func() float64 { return 0.5 }}
 	if err := b.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(clock.delays) != 1 || clock.delays[0] != printer.DefaultBackoffMin {
-		t.Errorf("delays = %v, want [%v]", clock.delays, printer.DefaultBackoffMin)
+	if len(clock.delays) != 1 || clock.delays[0] != backoff.DefaultMin {
+		t.Errorf("delays = %v, want [%v]", clock.delays, backoff.DefaultMin)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	never := printer.Backoff{Clock: clockFunc(func(time.Duration) <-chan time.Time { return nil })}
+	never := backoff.Backoff{Clock: clockFunc(func(time.Duration) <-chan time.Time { return nil })}
 	if err := never.Wait(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Wait(cancelled) = %v, want context.Canceled", err)
 	}
 }
 
-func TestErrorsRetryable(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"paper out", &printer.StatusError{}, true},
-		{"unrecoverable", func() error { e := &printer.StatusError{}; e.Unrecoverable = true; return e }(), false},
-		{"timeout", &printer.TimeoutError{Op: "status"}, true},
-		{"disconnected", &printer.DisconnectedError{Op: "write", Err: errors.New("EIO")}, true},
-		{"options", &printer.OptionError{Field: "Baud"}, false},
-		{"plain", errors.New("x"), false},
-		{"cancelled", printer.ErrCancelled, false},
-	}
-	for _, tt := range tests {
-		if got := printer.Retryable(tt.err); got != tt.want {
-			t.Errorf("Retryable(%s) = %v, want %v", tt.name, got, tt.want)
-		}
-	}
+// instantClock fires at once and records the delays asked for.
+type instantClock struct{ delays []time.Duration }
+
+func (c *instantClock) After(d time.Duration) <-chan time.Time {
+	c.delays = append(c.delays, d)
+	ch := make(chan time.Time, 1)
+	ch <- time.Time{}
+	return ch
 }
+
+type clockFunc func(time.Duration) <-chan time.Time
+
+func (f clockFunc) After(d time.Duration) <-chan time.Time { return f(d) }

@@ -1,4 +1,4 @@
-package printer
+package backoff
 
 import (
 	"context"
@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// Backoff defaults.
+// Defaults for zero Min and Max.
 const (
-	DefaultBackoffMin = 500 * time.Millisecond
-	DefaultBackoffMax = 30 * time.Second
+	DefaultMin = 500 * time.Millisecond
+	DefaultMax = 30 * time.Second
 )
 
 // Clock is the time source of a Backoff; tests inject a fake.
@@ -36,10 +36,10 @@ type Backoff struct {
 func (b *Backoff) Next() time.Duration {
 	lo, hi := b.Min, b.Max
 	if lo <= 0 {
-		lo = DefaultBackoffMin
+		lo = DefaultMin
 	}
 	if hi <= 0 {
-		hi = DefaultBackoffMax
+		hi = DefaultMax
 	}
 	d := lo
 	for i := 0; i < b.n && d < hi; i++ {
@@ -62,16 +62,22 @@ func (b *Backoff) Failures() int { return b.n }
 // Reset starts over after a success.
 func (b *Backoff) Reset() { b.n = 0 }
 
-// Wait sleeps for Next() or until ctx is done, returning ctx.Err() then.
-func (b *Backoff) Wait(ctx context.Context) error {
+// After counts a failure and returns a channel that fires after the next
+// delay, for callers that wait on other channels too.
+func (b *Backoff) After() <-chan time.Time {
 	c := b.Clock
 	if c == nil {
 		c = realClock{}
 	}
+	return c.After(b.Next())
+}
+
+// Wait sleeps for the next delay or until ctx is done, returning ctx.Err() then.
+func (b *Backoff) Wait(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-c.After(b.Next()):
+	case <-b.After():
 		return nil
 	}
 }
