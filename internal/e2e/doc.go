@@ -10,7 +10,8 @@
 //
 // A harness (harness_linux_test.go) builds the parts the way cmd/posagent
 // wires them, without importing package main: store, KSeF client, print
-// worker, agent, and the till server on 127.0.0.1:0. It can stop everything
+// worker, agent, the till server on 127.0.0.1:0 over the production adapter
+// (till/tillagent). It can stop everything
 // and start it again on the same store file, as a restart of the service
 // would.
 //

@@ -30,6 +30,7 @@ import (
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/receipt"
 	"github.com/posagent/posagent/till"
+	"github.com/posagent/posagent/till/tillagent"
 )
 
 const (
@@ -194,7 +195,7 @@ func (h *harness) start() {
 	mu.Lock()
 	ag = a
 	mu.Unlock()
-	srv, err := till.New(tillCore{a: a}, till.Options{Listen: "127.0.0.1:0", Logger: logger.With("component", "till")})
+	srv, err := till.New(tillagent.New(a, tillagent.Options{Environment: "test"}), till.Options{Listen: "127.0.0.1:0", Logger: logger.With("component", "till")})
 	if err != nil {
 		h.t.Fatal(err)
 	}
