@@ -16,6 +16,7 @@ import (
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/outbox"
+	"github.com/posagent/posagent/till"
 )
 
 func runInvoices(ctx context.Context, m *Main, args []string) error {
@@ -83,7 +84,8 @@ func dash(s string) string {
 func runInvoicesList(ctx context.Context, m *Main, args []string) error {
 	f := m.newFlags("invoices list", "[--state STATE] [--limit N] [--json]",
 		"Lists stored invoices in issue order. STATE is an upload state: queued, sending,\n"+
-			"accepted, rejected or blocked.").withConfig().withJSON()
+			"accepted, rejected or blocked. While the service runs (and holds the store) the\n"+
+			"list comes from its till API.").withConfig().withJSON()
 	state := f.String("state", "", "only invoices in this upload `state`")
 	limit := f.Int("limit", 0, "at most `N` invoices (0: all)")
 	pos, err := f.parse(args)
@@ -103,18 +105,25 @@ func runInvoicesList(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStoreFor(cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	rows := []invoiceRow{}
-	err = eachInvoice(ctx, st, us, func(inv *outbox.Invoice) (bool, error) {
-		rows = append(rows, rowOf(inv))
-		return *limit <= 0 || len(rows) < *limit, nil
-	})
-	if err != nil {
+	st, err := openStoreFor(cfg)
+	switch {
+	case errors.Is(err, errStoreBusy):
+		// The service holds the store: ask it through the till API.
+		if rows, err = listViaTill(ctx, m.tillClient(cfg), *state, *limit); err != nil {
+			return err
+		}
+	case err != nil:
 		return err
+	default:
+		defer st.Close()
+		err = eachInvoice(ctx, st, us, func(inv *outbox.Invoice) (bool, error) {
+			rows = append(rows, rowOf(inv))
+			return *limit <= 0 || len(rows) < *limit, nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	if f.json {
 		return printJSON(m.Stdout, rows)
@@ -128,6 +137,43 @@ func runInvoicesList(ctx context.Context, m *Main, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "%d invoice(s)\n", len(rows))
 	return nil
+}
+
+// listViaTill pages through GET /v1/invoices of the running agent.
+func listViaTill(ctx context.Context, tc *tillClient, state string, limit int) ([]invoiceRow, error) {
+	rows := []invoiceRow{}
+	after := ""
+	for {
+		var page struct {
+			Invoices []till.View `json:"invoices"`
+			Next     string      `json:"next"` // the after= of the next page
+		}
+		q := url.Values{"limit": {strconv.Itoa(till.MaxLimit)}}
+		if state != "" {
+			q.Set("state", state)
+		}
+		if after != "" {
+			q.Set("after", after)
+		}
+		if err := tc.do(ctx, http.MethodGet, "/v1/invoices?"+q.Encode(), nil, nil, &page); err != nil {
+			return nil, fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
+		}
+		for _, v := range page.Invoices {
+			r := invoiceRow{ID: v.ID, Number: v.Number, Kind: v.Kind, P1: v.IssueDate.String(), Mode: v.Mode,
+				Upload: v.Upload, Print: v.Print, KSeFNumber: v.KSeFNumber, Gross: v.Gross.String()}
+			if v.Deadline != nil {
+				r.Deadline = *v.Deadline
+			}
+			rows = append(rows, r)
+			if limit > 0 && len(rows) >= limit {
+				return rows, nil
+			}
+		}
+		if page.Next == "" {
+			return rows, nil
+		}
+		after = page.Next
+	}
 }
 
 // eachInvoice pages through the store's invoices in id order until fn says stop.

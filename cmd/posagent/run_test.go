@@ -82,8 +82,12 @@ func TestRunServiceEndToEnd(t *testing.T) {
 	if out := tm.mustRun(t, "invoices", "reprint", v.ID); !strings.Contains(out, "sent to the printer") {
 		t.Errorf("reprint through the API = %q", out)
 	}
-	if _, _, err := tm.run(t, "invoices", "list"); err == nil || !strings.Contains(err.Error(), "in use by the running service") {
-		t.Errorf("invoices list while running: %v", err)
+	var live []invoiceRow
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "invoices", "list", "--json")), &live); err != nil || len(live) != 1 || live[0].ID != v.ID || live[0].Upload != "accepted" {
+		t.Errorf("invoices list through the till API = %+v, %v", live, err)
+	}
+	if _, _, err := tm.run(t, "invoices", "show", v.ID); err == nil || !strings.Contains(err.Error(), "in use by the running service") {
+		t.Errorf("invoices show while running: %v", err)
 	}
 
 	cancel()
