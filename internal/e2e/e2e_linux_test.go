@@ -117,6 +117,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("502s and a 429 with Retry-After", testTransientFaults)
 	t.Run("paper out during a sale", testPaperOut)
 	t.Run("restart in the middle of an upload", testRestart)
+	t.Run("restart with a receipt waiting for paper", testRestartPrint)
 	t.Run("bad input stores nothing", testBadInput)
 	t.Run("printed links match the stored XML", testPrintedLinks)
 }
@@ -399,6 +400,35 @@ func testRestart(t *testing.T) {
 	}
 	h.waitAccepted(20*time.Second, v.ID)
 	checkUploadedOnce(t, h, append(views, v)...)
+
+	// The till retries a sale whose answer it lost before the restart: the
+	// same key and body give the same invoice, not a new number.
+	var replay till.View
+	s := outageSales()[0]
+	if code, raw := h.do(http.MethodPost, "/v1/sales", map[string]string{"Idempotency-Key": s.key}, s.body, &replay); code != http.StatusOK || replay.ID != views[0].ID {
+		t.Errorf("replay after restart = %d %s, want 200 with %s", code, raw, views[0].ID)
+	}
+}
+
+// testRestartPrint: a receipt waiting for paper when the service stops is
+// printed once after the restart.
+func testRestartPrint(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.prn.set(paperOut)
+	v := h.sell("sale-restart-print", consumerSale())
+	h.waitFor("the printer to report paper out", 5*time.Second, func() bool {
+		return h.status().Printer.State == "paper_out"
+	})
+	if err := h.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	h.prn.set(healthy)
+	h.start()
+	h.waitPrinted(10*time.Second, v.ID)
+	if n := bytes.Count(h.prn.bytes(), []byte(v.Number)); n != 1 {
+		t.Errorf("receipt %s reached the pty %d times, want once", v.Number, n)
+	}
 }
 
 // invoiceUpload counts the upload states of views as the till reports them.
