@@ -156,3 +156,19 @@ func TestProgramStartStop(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceConfig pins what kardianos/service gets on a real root: our
+// systemd template and the same values the temporary-root path renders.
+func TestServiceConfig(t *testing.T) {
+	sc := serviceConfig("/usr/bin/posagent", "/etc/posagent/posagent.toml", "posagent")
+	if got := sc.Option["SystemdScript"]; got != svcunit.Template {
+		t.Error("SystemdScript is not svcunit.Template")
+	}
+	p := unitParams("/usr/bin/posagent", "/etc/posagent/posagent.toml", "posagent")
+	if sc.Name != svcunit.DefaultName || sc.Executable != p.Path || sc.UserName != p.UserName || strings.Join(sc.Arguments, " ") != strings.Join(p.Arguments, " ") {
+		t.Errorf("service config %+v differs from unit params %+v", sc, p)
+	}
+	if strings.Join(sc.Arguments, " ") != strings.Join(svcunit.DefaultArguments, " ") {
+		t.Errorf("arguments %v, want %v", sc.Arguments, svcunit.DefaultArguments)
+	}
+}
