@@ -1,8 +1,11 @@
 package ksefsim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -18,6 +21,7 @@ const (
 	Fault503     FaultKind = "503"     // 503 Service Unavailable with Retry-After: 1
 	FaultDelay   FaultKind = "delay"   // wait Delay (or until the client gives up), then serve
 	FaultDrop    FaultKind = "drop"    // hijack the connection and close it without a reply
+	Fault429     FaultKind = "429"     // 429 Too Many Requests with Retry-After = Delay (≥1 s)
 )
 
 // Forever is a Fault.Count that never runs out; ClearFaults removes it.
@@ -29,13 +33,13 @@ type Fault struct {
 	Kind       FaultKind     `json:"kind"`
 	Count      int           `json:"count"`
 	PathPrefix string        `json:"pathPrefix,omitempty"`
-	Delay      time.Duration `json:"delay,omitempty"` // FaultDelay only
+	Delay      time.Duration `json:"delay,omitempty"` // FaultDelay: the wait; Fault429: the Retry-After
 }
 
 // InjectFault queues f; faults are matched in the order they were injected.
 func (s *Server) InjectFault(f Fault) error {
 	switch f.Kind {
-	case Fault500, FaultHTML502, Fault503, FaultDrop:
+	case Fault500, FaultHTML502, Fault503, FaultDrop, Fault429:
 	case FaultDelay:
 		if f.Delay <= 0 {
 			return fmt.Errorf("%w: delay fault needs a positive Delay", ErrFault)
@@ -109,7 +113,23 @@ func (s *Server) faultMiddleware(next http.Handler) http.Handler {
 			if err == nil {
 				conn.Close()
 			}
+		case Fault429:
+			secs := max(1, int(math.Ceil(f.Delay.Seconds())))
+			detail := fmt.Sprintf("Przekroczono limit żądań. Spróbuj ponownie po %d sekundach.", secs)
+			resp := s.errorResponse(r, &rateLimitError{
+				apiError:   apiError{status: http.StatusTooManyRequests, code: 429, desc: "Too Many Requests", details: []string{detail}},
+				retryAfter: secs,
+			})
+			writeResponse(w, resp)
 		case FaultDelay:
+			// Read the body first: Go's server notices a client that gave up
+			// only once the body is consumed, and a delayed request must not
+			// be processed after its client left.
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPartSize+1<<20))
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			t := time.NewTimer(f.Delay)
 			defer t.Stop()
 			select {

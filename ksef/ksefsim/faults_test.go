@@ -71,6 +71,12 @@ func TestFaults(t *testing.T) {
 				t.Fatal("503 without Retry-After")
 			}
 		}, 0},
+		{"429", ksefsim.Fault{Kind: ksefsim.Fault429, Count: 1, Delay: 2500 * time.Millisecond}, func(t *testing.T, resp *http.Response, err error) {
+			wantStatus(429, "application/json")(t, resp, err)
+			if got := resp.Header.Get("Retry-After"); got != "3" {
+				t.Fatalf("Retry-After = %q, want 3 (2.5 s rounded up)", got)
+			}
+		}, 0},
 		{"Drop", ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: 1}, func(t *testing.T, resp *http.Response, err error) {
 			if err == nil {
 				t.Fatalf("dropped connection gave a response: %d", resp.StatusCode)
@@ -104,6 +110,23 @@ func TestFaults(t *testing.T) {
 			e.challenge()
 		})
 	}
+	// A delayed request whose client gave up is dropped, not served late: the
+	// server must notice the departure even for a request with a body.
+	t.Run("DelayClientLeaves", func(t *testing.T) {
+		e := newEnv(t, nil)
+		if err := e.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDelay, Count: 1, Delay: 10 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		hc := &http.Client{Timeout: 200 * time.Millisecond}
+		if _, err := hc.Post(e.srv.URL+"/v2/auth/challenge", "application/json", strings.NewReader(`{"x":1}`)); err == nil {
+			t.Fatal("delayed request answered")
+		}
+		start := time.Now()
+		e.srv.Close() // blocks until every handler has returned
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("Close took %v: the delayed handler outlived its client", d)
+		}
+	})
 	t.Run("Invalid", func(t *testing.T) {
 		e := newEnv(t, nil)
 		for _, f := range []ksefsim.Fault{{Kind: "boom", Count: 1}, {Kind: ksefsim.Fault500}, {Kind: ksefsim.FaultDelay, Count: 1}} {

@@ -277,6 +277,17 @@ func jsonResp(status int, v any) *response {
 	return &response{status: status, ctype: "application/json", body: b}
 }
 
+func writeResponse(w http.ResponseWriter, resp *response) {
+	for k, v := range resp.header {
+		w.Header()[k] = v
+	}
+	if resp.ctype != "" {
+		w.Header().Set("Content-Type", resp.ctype)
+	}
+	w.WriteHeader(resp.status)
+	_, _ = w.Write(resp.body)
+}
+
 type handlerFunc func(c *call) (*response, error)
 
 // Handler returns the HTTP handler serving /v2, /blob, /latarnia and /admin.
@@ -331,14 +342,7 @@ func (s *Server) wrap(group string, auth authKind, h handlerFunc, maxBody int64)
 		if err != nil {
 			resp = s.errorResponse(r, err)
 		}
-		for k, v := range resp.header {
-			w.Header()[k] = v
-		}
-		if resp.ctype != "" {
-			w.Header().Set("Content-Type", resp.ctype)
-		}
-		w.WriteHeader(resp.status)
-		_, _ = w.Write(resp.body)
+		writeResponse(w, resp)
 		s.log.Debug("ksefsim request", "method", r.Method, "path", r.URL.Path, "status", resp.status, "duration", time.Since(start))
 	})
 }
