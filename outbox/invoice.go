@@ -129,17 +129,24 @@ type Invoice struct {
 	PrintJobID string     `json:"print_job,omitempty"`
 	Reprints   []Reprint  `json:"reprints,omitempty"`
 
-	Upload     UploadState `json:"upload"`
-	Attempts   int         `json:"attempts,omitempty"`
-	NotBefore  time.Time   `json:"not_before,omitzero"`
-	SessionRef string      `json:"session_ref,omitempty"`
-	InvoiceRef string      `json:"invoice_ref,omitempty"`
-	KSeFNumber string      `json:"ksef_number,omitempty"`
-	AcquiredAt time.Time   `json:"acquired_at,omitzero"`
-	AcceptedAt time.Time   `json:"accepted_at,omitzero"` // local time of MarkAccepted; retention counts from it
-	UPO        []byte      `json:"-"`
-	RejectCode string      `json:"reject_code,omitempty"`
-	RejectInfo string      `json:"reject_info,omitempty"`
+	Upload    UploadState `json:"upload"`
+	Attempts  int         `json:"attempts,omitempty"`
+	NotBefore time.Time   `json:"not_before,omitzero"`
+	// LastSendAt is when the last send attempt started (MarkSending,
+	// MarkSendingBatch): how long an unknown outcome has had to land in KSeF.
+	LastSendAt time.Time `json:"last_send_at,omitzero"`
+	// Batch names the batch the record was last handed to (MarkSendingBatch);
+	// empty for an online send. SessionRef is filled in once KSeF has opened
+	// the batch session (SetSessionRef).
+	Batch      string    `json:"batch,omitempty"`
+	SessionRef string    `json:"session_ref,omitempty"`
+	InvoiceRef string    `json:"invoice_ref,omitempty"`
+	KSeFNumber string    `json:"ksef_number,omitempty"`
+	AcquiredAt time.Time `json:"acquired_at,omitzero"`
+	AcceptedAt time.Time `json:"accepted_at,omitzero"` // local time of MarkAccepted; retention counts from it
+	UPO        []byte    `json:"-"`
+	RejectCode string    `json:"reject_code,omitempty"`
+	RejectInfo string    `json:"reject_info,omitempty"`
 
 	CorrectionOf          string   `json:"correction_of,omitempty"` // KOR: id of the corrected invoice
 	Corrections           []string `json:"corrections,omitempty"`   // KOR invoices issued for this one

@@ -118,17 +118,54 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Invoice, error) {
 // PendingUploads returns up to limit queued invoices (with XML), earliest deadline
 // first (no deadline last), then by id, whatever their NotBefore.
 func (s *Store) PendingUploads(ctx context.Context, limit int) ([]Invoice, error) {
-	return s.queued(ctx, limit, func(indexEntry) bool { return true })
+	return s.queued(ctx, limit, true, func(indexEntry) bool { return true })
 }
 
 // DueUploads is PendingUploads restricted to invoices whose persisted NotBefore
 // (e.g. a 429 Retry-After) is not after now.
 func (s *Store) DueUploads(ctx context.Context, now time.Time, limit int) ([]Invoice, error) {
 	n := now.UnixNano()
-	return s.queued(ctx, limit, func(e indexEntry) bool { return e.notBefore <= n })
+	return s.queued(ctx, limit, true, func(e indexEntry) bool { return e.notBefore <= n })
 }
 
-func (s *Store) queued(ctx context.Context, limit int, ok func(indexEntry) bool) ([]Invoice, error) {
+// ListDue is DueUploads without the blobs: XML, Doc and UPO are left nil, so a
+// backlog of 10 000 can be planned without holding its XML; fetch each with
+// XML when it is sent.
+func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]Invoice, error) {
+	n := now.UnixNano()
+	return s.queued(ctx, limit, false, func(e indexEntry) bool { return e.notBefore <= n })
+}
+
+// XML returns a copy of the stored XML of an invoice in the live file or the
+// archive: the bytes hashed at issue, to be uploaded unchanged.
+func (s *Store) XML(ctx context.Context, id string) ([]byte, error) {
+	key, err := parseID(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []byte
+	err = s.view(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bXML).Get(key); v != nil {
+			out = bytes.Clone(v)
+			return nil
+		}
+		inv, _, err := s.lookup(tx, key, true)
+		if err != nil {
+			return err
+		}
+		out = inv.XML
+		return nil
+	})
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("%w: invoice %s has no XML", ErrCorrupt, id)
+	}
+	return out, err
+}
+
+func (s *Store) queued(ctx context.Context, limit int, blobs bool, ok func(indexEntry) bool) ([]Invoice, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -158,7 +195,7 @@ func (s *Store) queued(ctx context.Context, limit int, ok func(indexEntry) bool)
 		}
 		slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(a.deadline, b.deadline) }) // keys come in id order
 		for _, c := range cs[:min(limit, len(cs))] {
-			inv, err := getInvoice(tx, c.key, true)
+			inv, err := getInvoice(tx, c.key, blobs)
 			if err != nil {
 				return err
 			}

@@ -20,10 +20,202 @@ func (s *Store) MarkSending(ctx context.Context, id, sessionRef string) error {
 			return err
 		}
 		inv.Attempts++
-		inv.SessionRef, inv.InvoiceRef = sessionRef, ""
+		inv.SessionRef, inv.InvoiceRef, inv.Batch = sessionRef, "", ""
+		inv.LastSendAt = now.UTC()
 		inv.log(now, fmt.Sprintf("sending, attempt %d, session %s", inv.Attempts, sessionRef), "")
 		return nil
 	})
+}
+
+// MarkSendingBatch moves the queued invoices among ids to sending for the
+// batch named batch (the caller's label, e.g. "B0000000042"), in one committed
+// transaction: a backlog of 10 000 costs one fsync, not 10 000. Each moved
+// record counts an attempt and records LastSendAt and Batch; its SessionRef
+// is cleared until SetSessionRef. Ids no longer queued (taken meanwhile) are
+// skipped; moved lists those moved, in the order given. An invalid or unknown
+// id fails the whole call and changes nothing.
+func (s *Store) MarkSendingBatch(ctx context.Context, ids []string, batch string) (moved []string, err error) {
+	if batch == "" {
+		return nil, &RequestError{Field: "batch", Reason: "empty"}
+	}
+	keys, err := parseIDs(ids)
+	if err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, func(tx *bolt.Tx) error {
+		moved = moved[:0]
+		now := s.now()
+		for i, key := range keys {
+			inv, err := getInvoice(tx, key, false)
+			if err != nil {
+				return err
+			}
+			if inv.Upload != UploadQueued {
+				continue
+			}
+			inv.Upload = UploadSending
+			inv.Attempts++
+			inv.SessionRef, inv.InvoiceRef, inv.Batch = "", "", batch
+			inv.LastSendAt = now.UTC()
+			inv.log(now, fmt.Sprintf("sending, attempt %d, batch %s", inv.Attempts, batch), "")
+			if err := putInvoice(tx, inv); err != nil {
+				return err
+			}
+			moved = append(moved, ids[i])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return moved, nil
+}
+
+// SetSessionRef records the KSeF session a batch was sent in on the invoices
+// of ids that are still sending in that batch, in one transaction, so that
+// after a crash their outcome is asked of KSeF (the session's invoice list)
+// instead of resending them. It returns how many records it changed.
+func (s *Store) SetSessionRef(ctx context.Context, ids []string, batch, sessionRef string) (int, error) {
+	if batch == "" {
+		return 0, &RequestError{Field: "batch", Reason: "empty"}
+	}
+	if sessionRef == "" {
+		return 0, &RequestError{Field: "sessionRef", Reason: "empty"}
+	}
+	keys, err := parseIDs(ids)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = s.update(ctx, func(tx *bolt.Tx) error {
+		n = 0
+		now := s.now()
+		for _, key := range keys {
+			inv, err := getInvoice(tx, key, false)
+			if err != nil {
+				return err
+			}
+			if inv.Upload != UploadSending || inv.Batch != batch || inv.SessionRef == sessionRef {
+				continue
+			}
+			inv.SessionRef = sessionRef
+			inv.log(now, "batch "+batch+" is session "+sessionRef, "")
+			if err := putInvoice(tx, inv); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func parseIDs(ids []string) ([][]byte, error) {
+	keys := make([][]byte, len(ids))
+	for i, id := range ids {
+		k, err := parseID(id)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = k
+	}
+	return keys, nil
+}
+
+// DeadlineExtension asks for the upload deadline of one invoice to move later.
+type DeadlineExtension struct {
+	ID       string
+	Deadline time.Time
+}
+
+// ExtendDeadline moves the upload deadline of an invoice not yet accepted to a
+// later time, e.g. when an announced KSeF failure or unavailability extends it
+// (DESIGN §5), and logs why. The deadline never moves earlier: an earlier or
+// zero deadline, an empty reason or a record without a deadline (total
+// failure) is a *RequestError, an accepted record a *TransitionError; either
+// changes nothing. The same deadline again is a no-op.
+func (s *Store) ExtendDeadline(ctx context.Context, id string, deadline time.Time, reason string) error {
+	if err := checkExtension(deadline, reason); err != nil {
+		return err
+	}
+	return s.transition(ctx, id, func(tx *bolt.Tx, inv *Invoice, now time.Time) error {
+		switch {
+		case inv.Upload == UploadAccepted:
+			return &TransitionError{ID: inv.ID, Machine: "deadline", From: string(inv.Upload), To: "extended", Reason: "the invoice is already in KSeF"}
+		case inv.Deadline.IsZero():
+			return &RequestError{Field: "deadline", Reason: "invoice " + inv.ID + " has no upload deadline to extend"}
+		case deadline.Before(inv.Deadline):
+			return &RequestError{Field: "deadline", Reason: fmt.Sprintf("%s is before the stored %s: a deadline only moves later",
+				deadline.UTC().Format(time.RFC3339), inv.Deadline.Format(time.RFC3339))}
+		}
+		extend(inv, deadline, reason, now)
+		return nil
+	})
+}
+
+// ExtendDeadlines is ExtendDeadline for many invoices in one transaction (one
+// fsync), for when an announcement moves a whole backlog. As the caller
+// computed the deadlines from an earlier read, records accepted meanwhile, or
+// whose deadline is already at or after the new one, are skipped rather than
+// refused; nothing ever moves earlier. An invalid request or an unknown id
+// fails the whole call and changes nothing. It returns how many moved.
+func (s *Store) ExtendDeadlines(ctx context.Context, ext []DeadlineExtension, reason string) (int, error) {
+	keys := make([][]byte, len(ext))
+	for i, e := range ext {
+		if err := checkExtension(e.Deadline, reason); err != nil {
+			return 0, err
+		}
+		k, err := parseID(e.ID)
+		if err != nil {
+			return 0, err
+		}
+		keys[i] = k
+	}
+	n := 0
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		n = 0
+		now := s.now()
+		for i, key := range keys {
+			inv, err := getInvoice(tx, key, false)
+			if err != nil {
+				return err
+			}
+			if inv.Upload == UploadAccepted || inv.Deadline.IsZero() || !ext[i].Deadline.After(inv.Deadline) {
+				continue
+			}
+			extend(inv, ext[i].Deadline, reason, now)
+			if err := putInvoice(tx, inv); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func checkExtension(deadline time.Time, reason string) error {
+	if deadline.IsZero() {
+		return &RequestError{Field: "deadline", Reason: "zero"}
+	}
+	if reason == "" {
+		return &RequestError{Field: "reason", Reason: "empty"}
+	}
+	return nil
+}
+
+func extend(inv *Invoice, deadline time.Time, reason string, now time.Time) {
+	if deadline.Equal(inv.Deadline) {
+		return
+	}
+	inv.Deadline = deadline.UTC()
+	inv.log(now, "deadline extended to "+inv.Deadline.Format(time.RFC3339)+": "+reason, "")
 }
 
 // SetInvoiceRef records the KSeF invoice reference number of an invoice being sent.
