@@ -25,6 +25,15 @@
 // Reprint adds a duplicate job recorded on the invoice. Any other move is a
 // *TransitionError. Every change appends to the invoice's Event log.
 //
+// A deadline that depends on a period still running (a KSeF unavailability or
+// failure) is stored as the earliest it can be; ExtendDeadline(s) moves it later
+// as announcements come, never earlier and never after acceptance, so the
+// deadline order of PendingUploads and the overdue list of Stats follow the
+// store alone. MarkSending and MarkSendingBatch record LastSendAt, the start of
+// the last send attempt; a batch also records its Batch label and, once KSeF
+// has opened the session, its SessionRef (SetSessionRef), so an outcome left
+// unknown by a crash is asked of KSeF, not guessed.
+//
 // Ids are decimal strings in issue order ("0000000042"). Records returned are
 // copies; no slice points into bbolt's mmap.
 //
