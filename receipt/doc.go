@@ -9,7 +9,8 @@
 // Render prints, in order: the seller (name, address, NIP); the title, number, date
 // and place; the mode line; the buyer; the lines, the VAT summary per rate, the
 // totals and the payment; KOD I with its label (OFFLINE, or the KSeF number once
-// known); KOD II labelled CERTYFIKAT when present (offline invoices only); the
+// known); KOD II labelled CERTYFIKAT when present (offline invoices only), or,
+// for an invoice without codes (total failure), the NoCodes line instead; the
 // DUPLIKAT marker with its date on duplicates; the footer; then a cut.
 //
 // QR codes print natively (GS ( k) or as rasters (GS v 0, scaled 2×2 to quarter the

@@ -19,6 +19,10 @@ const (
 // LabelKOD2 is printed under KOD II.
 const LabelKOD2 = "CERTYFIKAT"
 
+// NoCodesTotalFailure is the NoCodes line of an invoice issued in a total
+// failure of KSeF, which carries no QR codes.
+const NoCodesTotalFailure = "Awaria całkowita KSeF — faktura bez kodów QR"
+
 // Line is one invoice line, preformatted.
 type Line struct {
 	Name      string
@@ -60,9 +64,14 @@ type Doc struct {
 	Currency   string // e.g. "PLN"
 	Payment    string // e.g. "Płatność: karta 123,45 PLN"; optional
 
-	KOD1      string // verification link
+	KOD1      string // verification link; empty only with NoCodes
 	KOD1Label string // "OFFLINE" or the KSeF number
 	KOD2      string // certificate link; empty = none
+	// NoCodes is printed, centred and bold, where the codes would be when the
+	// invoice carries none (total failure, see NoCodesTotalFailure). It is
+	// required when KOD1 is empty and refused when KOD1 is set, so a missing
+	// link is never printed silently.
+	NoCodes string
 
 	Duplicate string // date the duplicate was issued; empty = original
 	Footer    []string
@@ -113,9 +122,15 @@ func (d Doc) Validate() error {
 		return bad("TotalGross", "missing")
 	case blank(d.Currency):
 		return bad("Currency", "missing")
-	case blank(d.KOD1):
-		return bad("KOD1", "missing")
-	case blank(d.KOD1Label):
+	case blank(d.KOD1) && blank(d.NoCodes):
+		return bad("KOD1", "missing (set NoCodes for an invoice without QR codes)")
+	case blank(d.KOD1) && d.KOD2 != "":
+		return bad("KOD2", "set without KOD1")
+	case blank(d.KOD1) && d.KOD1Label != "":
+		return bad("KOD1Label", "set without KOD1")
+	case !blank(d.KOD1) && d.NoCodes != "":
+		return bad("NoCodes", "set together with KOD1")
+	case !blank(d.KOD1) && blank(d.KOD1Label):
 		return bad("KOD1Label", "missing")
 	}
 	for i, l := range d.Lines {
@@ -267,8 +282,15 @@ func (l *layout) doc(d Doc) error {
 		l.wrap(d.Payment)
 	}
 
-	// KOD I and KOD II.
-	if err := l.qr("KOD I", d.KOD1, d.KOD1Label); err != nil {
+	// KOD I and KOD II, or the line saying why there are none.
+	if d.KOD1 == "" {
+		w.LF()
+		w.Align(escpos.AlignCenter)
+		w.Bold(true)
+		l.wrap(d.NoCodes)
+		w.Bold(false)
+		w.Align(escpos.AlignLeft)
+	} else if err := l.qr("KOD I", d.KOD1, d.KOD1Label); err != nil {
 		return err
 	}
 	if d.KOD2 != "" {

@@ -64,6 +64,8 @@ var cases = []receiptCase{
 	{"tm-t88v-native-ec-duplicate", "offline-ec-duplicate", "tm-t88v", false, receipt.QRNative},
 	{"58mm-raster-correction", "correction-offline-rsa", "generic-58", false, receipt.QRRaster},
 	{"tm-t88v-raster-correction", "correction-offline-rsa", "tm-t88v", false, receipt.QRRaster},
+	{"58mm-total-failure", "total-failure", "generic-58", false, receipt.QRAuto},
+	{"tm-t88v-total-failure", "total-failure", "tm-t88v", false, receipt.QRAuto},
 }
 
 // TestGolden compares each receipt with its golden byte stream.
@@ -99,7 +101,10 @@ func TestPrintedReceipt(t *testing.T) {
 				writePNG(t, filepath.Join(*preview, tc.name+".png"), page.Image)
 			}
 
-			want := []string{doc.KOD1}
+			var want []string
+			if doc.KOD1 != "" {
+				want = append(want, doc.KOD1)
+			}
 			if doc.KOD2 != "" {
 				want = append(want, doc.KOD2)
 			}
@@ -158,13 +163,21 @@ func TestPrintedReceipt(t *testing.T) {
 				{"VAT summary", y("Podsumowanie VAT")},
 				{"totals", y("DO ZAPŁATY")},
 				{"payment", y(strings.Fields(doc.Payment)[0])},
-				{"KOD I", page.Graphics[0].Bounds.Min.Y},
-				{"KOD I label", y(escpos.Wrap(doc.KOD1Label, p.Columns)[0])},
+			}
+			if len(page.Graphics) != len(want) {
+				t.Fatalf("printed %d QR codes, want %d", len(page.Graphics), len(want))
+			}
+			if doc.KOD1 == "" {
+				order = append(order, mark{"no-codes line", y("bez kodów")})
+			} else {
+				order = append(order, mark{"KOD I", page.Graphics[0].Bounds.Min.Y},
+					mark{"KOD I label", y(escpos.Wrap(doc.KOD1Label, p.Columns)[0])})
 			}
 			if doc.KOD2 != "" {
 				order = append(order, mark{"KOD II", page.Graphics[1].Bounds.Min.Y}, mark{"CERTYFIKAT", y("CERTYFIKAT")})
-			} else if len(page.Graphics) != 1 {
-				t.Errorf("online invoice printed %d QR codes, want 1", len(page.Graphics))
+			}
+			if doc.KOD1 == "" && (strings.Contains(string(data), "OFFLINE") || strings.Contains(string(data), "CERTYFIKAT")) {
+				t.Error("a receipt without codes printed a code label")
 			}
 			if doc.Duplicate != "" {
 				order = append(order, mark{"DUPLIKAT", y("DUPLIKAT")}, mark{"duplicate date", y(doc.Duplicate)})
@@ -219,6 +232,10 @@ func TestRenderErrors(t *testing.T) {
 		{"VAT row without gross", func(d *receipt.Doc) { d.VAT[0].Gross = "" }, p58, receipt.QRAuto, "VAT[0]", receipt.ErrInvalidDoc},
 		{"no KOD I", func(d *receipt.Doc) { d.KOD1 = "" }, p58, receipt.QRAuto, "KOD1", receipt.ErrInvalidDoc},
 		{"no KOD I label", func(d *receipt.Doc) { d.KOD1Label = "" }, p58, receipt.QRAuto, "KOD1Label", receipt.ErrInvalidDoc},
+		{"no codes but KOD II", func(d *receipt.Doc) { d.KOD1, d.KOD1Label, d.NoCodes = "", "", "x" }, p58, receipt.QRAuto, "KOD2", receipt.ErrInvalidDoc},
+		{"no codes but a label", func(d *receipt.Doc) { d.KOD1, d.KOD2, d.NoCodes = "", "", "x" }, p58, receipt.QRAuto, "KOD1Label", receipt.ErrInvalidDoc},
+		{"no-codes line with KOD I", func(d *receipt.Doc) { d.NoCodes = receipt.NoCodesTotalFailure }, p58, receipt.QRAuto, "NoCodes", receipt.ErrInvalidDoc},
+		{"blank no-codes line", func(d *receipt.Doc) { d.KOD1, d.KOD1Label, d.KOD2, d.NoCodes = "", "", "", " " }, p58, receipt.QRAuto, "KOD1", receipt.ErrInvalidDoc},
 		{"no currency", func(d *receipt.Doc) { d.Currency = "" }, p58, receipt.QRAuto, "Currency", receipt.ErrInvalidDoc},
 		{"native on a raster-only printer", func(*receipt.Doc) {}, p58, receipt.QRNative, "", receipt.ErrNativeQRUnsupported},
 		{"KOD II too large for 58 mm", func(d *receipt.Doc) { d.KOD2 = strings.Repeat("https://x/", 140) }, p58, receipt.QRRaster, "", escpos.ErrQRTooLarge},
