@@ -395,16 +395,18 @@ func TestPollingUnderRateLimit(t *testing.T) {
 }
 
 // TestServerErrors: every 5xx shape the path to KSeF produces is retryable,
-// and a 503's Retry-After reaches the caller.
+// and the Retry-After of a 503 or a 429 reaches the caller.
 func TestServerErrors(t *testing.T) {
 	tests := []struct {
 		kind       ksefsim.FaultKind
+		delay      time.Duration
 		status     int
 		retryAfter time.Duration
 	}{
-		{ksefsim.Fault500, http.StatusInternalServerError, 0},
-		{ksefsim.FaultHTML502, http.StatusBadGateway, 0},
-		{ksefsim.Fault503, http.StatusServiceUnavailable, time.Second},
+		{ksefsim.Fault500, 0, http.StatusInternalServerError, 0},
+		{ksefsim.FaultHTML502, 0, http.StatusBadGateway, 0},
+		{ksefsim.Fault503, 0, http.StatusServiceUnavailable, time.Second},
+		{ksefsim.Fault429, 7 * time.Second, http.StatusTooManyRequests, 7 * time.Second},
 	}
 	h := start(t, ksefsim.Options{DisableRateLimits: true})
 	c := h.tokenClient()
@@ -414,7 +416,7 @@ func TestServerErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
-			if err := h.sim.InjectFault(ksefsim.Fault{Kind: tt.kind, Count: 1, PathPrefix: "/v2/sessions/" + s.Reference}); err != nil {
+			if err := h.sim.InjectFault(ksefsim.Fault{Kind: tt.kind, Delay: tt.delay, Count: 1, PathPrefix: "/v2/sessions/" + s.Reference}); err != nil {
 				t.Fatal(err)
 			}
 			_, err := c.SessionStatus(ctx(t), s.Reference)
