@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"iter"
 	"log/slog"
@@ -42,7 +43,7 @@ const (
 	DefaultRetryMin       = time.Second
 	DefaultRetryMax       = 5 * time.Minute
 	DefaultAlarmInterval  = 15 * time.Minute
-	DefaultBatchMax       = 2000
+	DefaultBatchMax       = ksefapi.MaxSessionInvoices
 	DefaultTrickleMax     = 20
 	DefaultSendGrace      = 2 * time.Minute
 	DefaultPaper          = 80
@@ -116,7 +117,10 @@ type Options struct {
 	RetryMin       time.Duration // first upload retry delay; default 1s
 	RetryMax       time.Duration // cap of the jittered upload backoff; default 5m
 	AlarmInterval  time.Duration // minimum gap between overdue alarms in the log; default 15m
-	BatchMax       int           // invoices per batch session; default 2000
+	// BatchMax is the most invoices sent in one batch session; default and
+	// maximum ksefapi.MaxSessionInvoices (10 000). Their XML is streamed from
+	// the store one invoice at a time, so memory does not grow with it.
+	BatchMax int
 	// SendGrace is how long a send with an unknown outcome may still land in
 	// KSeF; until it has passed, a record missing from its session is not
 	// resent. Default 2m (twice the client's HTTP timeout would be safest).
@@ -175,6 +179,9 @@ type Agent struct {
 	lastCertAlarm time.Time
 	lastOverdue   int
 
+	dlMu  sync.Mutex // serialises syncDeadlines; guards dlKey
+	dlKey string     // the periods the stored deadlines were last brought up to
+
 	sessMu   sync.Mutex // guards sess and sessUsed
 	sess     *ksefapi.OnlineSession
 	sessUsed time.Time
@@ -219,6 +226,9 @@ func New(opts Options, deps Deps) (*Agent, error) {
 	}
 	if opts.OnlineBudget < 0 || opts.BatchThreshold < 0 || opts.BatchMax < 0 {
 		return nil, &OptionError{Field: "OnlineBudget/BatchThreshold/BatchMax", Reason: "negative"}
+	}
+	if opts.BatchMax > ksefapi.MaxSessionInvoices {
+		return nil, &OptionError{Field: "BatchMax", Reason: fmt.Sprintf("%d exceeds the KSeF session limit %d", opts.BatchMax, ksefapi.MaxSessionInvoices)}
 	}
 	if opts.Paper != 0 && opts.Paper != 58 && opts.Paper != 80 {
 		return nil, &OptionError{Field: "Paper", Reason: "want 58 or 80"}
@@ -332,6 +342,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 
 	a.recover(ctx)
+	a.syncDeadlines(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { a.uploadLoop(ctx) })
 	wg.Go(func() { a.printLoop(ctx) })

@@ -77,13 +77,13 @@
 //
 // # Caveats
 //
-//   - The outbox cannot change a stored deadline. Deadlines that depend on
-//     an announced period still running (offline, emergency) are stored
-//     provisionally as if the period ended on the issue day — the earliest
-//     they can be — and the scheduler orders by that stored value. Views,
-//     Status and the overdue alarm use the effective deadline: the stored
-//     one moved later by the periods known now (a failure announced while a
-//     deadline was running, an open period treated as ending today).
+//   - A deadline that depends on an announced period still running
+//     (offline, emergency) is stored as if the period ended today — the
+//     earliest it can be — and moved later in the store (ExtendDeadlines)
+//     when a period is announced, extended or ended, and each day one stays
+//     open: on SetMode, after each availability probe, and by the deadline
+//     monitor. Between a Warsaw midnight and the next monitor tick (at most
+//     10 s with Run) a stored deadline can be a day early; it is never late.
 //   - The mode override and the announced periods survive a restart only
 //     with Options.StateFile. After a restart the feed's status is unknown
 //     until the first probe; a period the feed had opened stays open until
@@ -91,14 +91,22 @@
 //   - An online-first send that KSeF processes only after the budget is
 //     recorded by KSeF as online although the receipt carried offline codes;
 //     both codes still verify, as the bytes are the same.
-//   - A total-failure receipt still prints KOD I labelled OFFLINE, because
-//     the receipt layout requires it; KOD II is left out.
+//   - A total-failure invoice carries no QR codes: its receipt prints the
+//     line receipt.NoCodesTotalFailure instead, and its View has no KOD I
+//     until KSeF accepts it (a duplicate printed after that carries KOD I
+//     labelled with the KSeF number). KOD I is still stored with the record.
 //   - A correction's XML names the original's KSeF number only when the
 //     original was accepted at correction time (else NrKSeFN=1): the bytes
 //     are fixed at issue and never rewritten.
 //   - A UPO that cannot be downloaded at acceptance is retried while the
 //     process runs, not after a restart (its pre-signed link expires).
-//   - Batch sessions are recorded as sending without a session reference
-//     (the client opens the session inside SendBatch); after a crash in a
-//     batch the invoices are resent and settled by 440 with a matching hash.
+//   - A batch is marked sending under a local batch label before SendBatch,
+//     and gets its KSeF session reference only when SendBatch returns (the
+//     client opens the session inside it, after writing the archive). A
+//     crash between the session opening and that return leaves records with
+//     no reference: after SendGrace they are resent and a 440 whose original
+//     has our hash settles them. Any later failure leaves them with the
+//     reference, settled by the session's invoice list. A callback in
+//     ksefapi.BatchOptions reporting the reference at open would close the
+//     gap.
 package agent

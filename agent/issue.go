@@ -295,6 +295,7 @@ func (a *Agent) tryOnline(ctx context.Context, id string) {
 	if err := a.store.MarkSending(bctx, id, sess.Reference); err != nil {
 		return // the scheduler took it
 	}
+	rec.LastSendAt = a.now()
 	ref, err := a.api.SendInvoice(bctx, sess, rec.XML, ksefapi.SendOptions{OfflineMode: false})
 	a.noteLink(err)
 	if err != nil {

@@ -47,11 +47,19 @@ func (a *Agent) SetMode(ctx context.Context, override string) error {
 	default:
 		return fmt.Errorf("%w: %q (want \"\", online, offline24, offline, emergency or total_failure)", ErrInvalidMode, override)
 	}
+	if a.setMode(override) {
+		a.syncDeadlines(ctx)
+	}
+	return nil
+}
+
+// setMode applies an override and reports whether it changed anything.
+func (a *Agent) setMode(override string) bool {
 	today := ksef.DateOf(a.now())
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if override == a.override {
-		return nil
+		return false
 	}
 	a.closePeriodLocked(today)
 	switch override {
@@ -68,7 +76,7 @@ func (a *Agent) SetMode(ctx context.Context, override string) error {
 		a.openFeedPeriodLocked(today)
 	}
 	a.saveStateLocked()
-	return nil
+	return true
 }
 
 // closePeriodLocked ends the open period, if any, on day.
@@ -154,7 +162,8 @@ func (a *Agent) modeName() string {
 
 // periodsNow returns a copy of the announced periods, open ones provisionally
 // ending today: the earliest deadline they can give, so scheduling and alarms
-// stay on the safe side until the real end is known.
+// stay on the safe side until the real end is known (syncDeadlines moves the
+// stored deadlines on while a period lasts).
 func (a *Agent) periodsNow(today ksef.Date) []ksef.Period {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -39,10 +39,14 @@ func (a *Agent) inBudget(inv *outbox.Invoice, now time.Time) bool {
 
 // codes returns the QR links a print of inv carries now: after acceptance
 // KOD I labelled with the KSeF number and no KOD II; before, KOD I labelled
-// OFFLINE and KOD II (absent in total failure).
+// OFFLINE and KOD II; none at all for an invoice issued in a total failure
+// that KSeF does not have yet (ksef-api.md §1: such invoices carry no codes).
 func codes(inv *outbox.Invoice) (kod1, label, kod2 string) {
 	if inv.Upload == outbox.UploadAccepted && inv.KSeFNumber != "" {
 		return inv.KOD1, inv.KSeFNumber, ""
+	}
+	if inv.Mode == ksef.ModeTotalFailure.String() {
+		return "", "", ""
 	}
 	return inv.KOD1, LabelOffline, inv.KOD2
 }
@@ -146,6 +150,9 @@ func (a *Agent) receiptDoc(inv *outbox.Invoice, snap *snapshot, job *outbox.Prin
 		}
 	}
 	doc.KOD1, doc.KOD1Label, doc.KOD2 = codes(inv)
+	if doc.KOD1 == "" {
+		doc.NoCodes = receipt.NoCodesTotalFailure
+	}
 	if job != nil && job.Duplicate {
 		doc.Duplicate = ksef.DateOf(job.RequestedAt).String()
 	}

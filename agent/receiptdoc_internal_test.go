@@ -47,6 +47,8 @@ func TestReceiptDocGolden(t *testing.T) {
 		{"emergency-eu", ksef.Invoice{Seller: seller, Number: "FV/T1/2026/000003", GeneratedAt: at, Sale: eu}, "emergency", false, false},
 		{"correction-before-after", ksef.Invoice{Seller: seller, Number: "FK/T1/2026/000004", Kind: ksef.KindKOR, GeneratedAt: at, Sale: kor,
 			Correction: &ksef.Correction{Reason: "rabat", Type: 2, OriginalNumber: "FV/T1/2026/000001", OriginalDate: ksef.DateOf(at), Before: consumer.Lines}}, "offline24", false, false},
+		{"total-failure-consumer", ksef.Invoice{Seller: seller, Number: "FV/T1/2026/000005", GeneratedAt: at, Sale: consumer}, "total_failure", false, false},
+		{"total-failure-accepted-duplicate", ksef.Invoice{Seller: seller, Number: "FV/T1/2026/000006", GeneratedAt: at, Sale: consumer}, "total_failure", true, true},
 	}
 	a := &Agent{opts: Options{Now: func() time.Time { return at }, Footer: []string{"Dziękujemy!"}}, inflight: map[string]bool{}}
 	for _, tt := range tests {
@@ -59,6 +61,9 @@ func TestReceiptDocGolden(t *testing.T) {
 			rec := &outbox.Invoice{ID: "0000000001", Number: tt.inv.Number, Mode: tt.mode, P1: tt.inv.Sale.IssueDate.String(),
 				KOD1: ksef.KOD1(ksef.EnvTest, seller.NIP, tt.inv.Sale.IssueDate, h), KOD2: "https://qr-test.ksef.mf.gov.pl/certificate/…",
 				Upload: outbox.UploadQueued, Deadline: ksef.DateOf(at).AddDays(3).End()}
+			if tt.mode == "total_failure" {
+				rec.KOD2, rec.Deadline = "", time.Time{} // no KOD II, no upload deadline
+			}
 			if tt.accepted {
 				rec.Upload, rec.KSeFNumber = outbox.UploadAccepted, ksef.NewKSeFNumber(seller.NIP, at, [6]byte{1, 2, 3})
 			}

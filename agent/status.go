@@ -83,7 +83,7 @@ func (a *Agent) Status(ctx context.Context) (*Status, error) {
 		out.Print[string(k)] = n
 	}
 	out.Backlog = st.Upload[outbox.UploadQueued] + st.Upload[outbox.UploadSending] + st.Upload[outbox.UploadBlocked]
-	out.Overdue = a.overdue(ctx, st.Overdue, now)
+	out.Overdue = overdueViews(st.Overdue)
 	for _, o := range out.Overdue {
 		out.PenaltyExposure += o.Penalty
 	}
@@ -203,6 +203,7 @@ func (a *Agent) monitorLoop(ctx context.Context) {
 }
 
 func (a *Agent) monitor(ctx context.Context) {
+	a.syncDeadlines(ctx) // a period still open moves its deadlines on each day
 	now := a.now()
 	st, err := a.store.Stats(ctx, now)
 	if err != nil {
@@ -221,7 +222,7 @@ func (a *Agent) monitor(ctx context.Context) {
 		}
 	}
 	a.certAlarm(now)
-	over := a.overdue(ctx, st.Overdue, now)
+	over := overdueViews(st.Overdue)
 	if len(over) == 0 {
 		a.mu.Lock()
 		a.lastOverdue = 0
@@ -246,51 +247,17 @@ func (a *Agent) monitor(ctx context.Context) {
 	}
 }
 
-// overdue turns the store's overdue list into views, dropping invoices whose
-// deadline an announced failure has moved past now.
-func (a *Agent) overdue(ctx context.Context, list []outbox.Overdue, now time.Time) []OverdueView {
-	var out []OverdueView
+// overdue turns the store's overdue list into views with their penalty
+// exposure. The stored deadlines already include every announced extension
+// (syncDeadlines).
+func overdueViews(list []outbox.Overdue) []OverdueView {
+	out := make([]OverdueView, 0, len(list))
 	for _, o := range list {
-		dl := o.Deadline
-		if inv, err := a.store.Get(ctx, o.ID); err == nil {
-			dl = a.effectiveDeadline(inv, now)
-		}
-		if !now.After(dl) {
-			continue
-		}
-		out = append(out, OverdueView{ID: o.ID, Number: o.Number, Deadline: dl, Upload: string(o.Upload),
+		out = append(out, OverdueView{ID: o.ID, Number: o.Number, Deadline: o.Deadline, Upload: string(o.Upload),
 			Gross: ksef.Amount(o.Gross), VAT: ksef.Amount(o.VAT),
 			Penalty: ksef.PenaltyExposure(ksef.Amount(o.VAT), ksef.Amount(o.Gross))})
 	}
 	return out
-}
-
-// effectiveDeadline is the stored deadline, moved later when the announced
-// periods known now extend it (a failure announced while it was running).
-// The store keeps the earlier, provisional value; it is never moved earlier.
-func (a *Agent) effectiveDeadline(inv *outbox.Invoice, now time.Time) time.Time {
-	if inv.Deadline.IsZero() || inv.Upload == outbox.UploadAccepted {
-		return inv.Deadline
-	}
-	m, err := ksef.ParseMode(inv.Mode)
-	if err != nil {
-		return inv.Deadline
-	}
-	if m == ksef.ModeOnline {
-		m = ksef.ModeOffline24
-	}
-	p1, err := ksef.ParseDate(inv.P1)
-	if err != nil {
-		return inv.Deadline
-	}
-	dl, err := a.opts.Calendar.Deadline(m, p1, a.periodsNow(ksef.DateOf(now)))
-	if err != nil {
-		return inv.Deadline
-	}
-	if t, ok := dl.Instant(); ok && t.After(inv.Deadline) {
-		return t
-	}
-	return inv.Deadline
 }
 
 // blockedOnRejected counts blocked corrections whose original KSeF rejected

@@ -39,6 +39,7 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 // uploadRound does one pass and returns how long to sleep before the next.
 func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) time.Duration {
 	a.probe(ctx, false)
+	a.syncDeadlines(ctx) // the feed may have opened or ended a period
 	if err := a.ensureAuth(ctx); err != nil {
 		return a.roundFailed(ctx, bo, "authenticate", err)
 	}
@@ -48,7 +49,9 @@ func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) time.Durat
 		return a.roundFailed(ctx, bo, "resolve", err)
 	}
 	now := a.now()
-	due, err := a.store.DueUploads(ctx, now, a.opts.BatchMax)
+	// Without the XML: a batch streams it from the store one invoice at a
+	// time, a trickle reads each just before sending it.
+	due, err := a.store.ListDue(ctx, now, a.opts.BatchMax)
 	if err != nil {
 		return a.roundFailed(ctx, bo, "list uploads", err)
 	}
@@ -236,15 +239,22 @@ func (a *Agent) sendTrickle(ctx context.Context, due []outbox.Invoice, bo *backo
 			a.noteErr("upload", err)
 			return a.maybeRateLimit(err)
 		}
+		xml := inv.XML
+		if xml == nil {
+			if xml, err = a.store.XML(ctx, inv.ID); err != nil {
+				return err
+			}
+		}
 		if err := a.store.MarkSending(ctx, inv.ID, sess.Reference); err != nil {
 			continue // moved meanwhile (an online attempt took it)
 		}
+		inv.LastSendAt = a.now()
 		opts := ksefapi.SendOptions{OfflineMode: a.sendOffline(inv, a.now())}
 		if inv.TechnicalCorrectionOf != "" {
 			h := inv.HashOfCorrected
 			opts.HashOfCorrected = h[:]
 		}
-		ref, err := a.api.SendInvoice(ctx, sess, inv.XML, opts)
+		ref, err := a.api.SendInvoice(ctx, sess, xml, opts)
 		a.noteLink(err)
 		if err != nil {
 			a.noteErr("upload", err)
@@ -339,6 +349,9 @@ func (a *Agent) reject(ctx context.Context, inv *outbox.Invoice, code, details s
 // whose original has our hash counts as accepted. It reports whether KSeF
 // is still processing any of them.
 func (a *Agent) resolveSending(ctx context.Context) (processing bool, err error) {
+	// One list per session and round: a batch of 10 000 records left
+	// sending is settled by one paged list, not 10 000.
+	lists := map[string][]ksefapi.InvoiceStatus{}
 	after := ""
 	for {
 		list, err := a.store.List(ctx, outbox.Filter{Upload: outbox.UploadSending, After: after, Limit: 200})
@@ -351,7 +364,7 @@ func (a *Agent) resolveSending(ctx context.Context) (processing bool, err error)
 				processing = true
 				continue
 			}
-			p, err := a.resolveOne(ctx, inv)
+			p, err := a.resolveOne(ctx, inv, lists)
 			if err != nil {
 				return processing, err
 			}
@@ -364,7 +377,7 @@ func (a *Agent) resolveSending(ctx context.Context) (processing bool, err error)
 	}
 }
 
-func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice) (processing bool, err error) {
+func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice, lists map[string][]ksefapi.InvoiceStatus) (processing bool, err error) {
 	switch {
 	case inv.SessionRef != "" && inv.InvoiceRef != "":
 		st, err := a.api.InvoiceStatus(ctx, inv.SessionRef, inv.InvoiceRef)
@@ -380,16 +393,21 @@ func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice) (processing
 		}
 		return !a.applyStatus(ctx, inv, st), nil
 	case inv.SessionRef != "":
-		all, err := a.api.AllInvoices(ctx, inv.SessionRef, false)
-		a.noteLink(err)
-		if err != nil {
-			var ae *ksefapi.APIError
-			if errors.As(err, &ae) && ae.Status == 404 {
-				a.retry(ctx, inv.ID, a.now(), "404")
-				return false, nil
+		all, ok := lists[inv.SessionRef]
+		if !ok {
+			var err error
+			all, err = a.api.AllInvoices(ctx, inv.SessionRef, false)
+			a.noteLink(err)
+			if err != nil {
+				var ae *ksefapi.APIError
+				if errors.As(err, &ae) && ae.Status == 404 {
+					a.retry(ctx, inv.ID, a.now(), "404")
+					return false, nil
+				}
+				a.authLost(err)
+				return false, fmt.Errorf("agent: session invoices of %s: %w", inv.SessionRef, err)
 			}
-			a.authLost(err)
-			return false, fmt.Errorf("agent: session invoices of %s: %w", inv.SessionRef, err)
+			lists[inv.SessionRef] = all
 		}
 		h := inv.Hash.Base64()
 		for i := range all {
@@ -408,9 +426,9 @@ func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice) (processing
 		a.retry(ctx, inv.ID, a.now(), "not_in_session")
 		return false, nil
 	default:
-		// Sending with no session known (a batch that stopped before its
-		// session opened): resend after the grace; a 440 with our hash
-		// settles it.
+		// Sending with no session known: a batch whose run stopped before
+		// SendBatch returned its session (ksefapi opens it inside). Resend
+		// after the grace; a 440 whose original has our hash settles it.
 		if a.inGrace(inv) {
 			return true, nil
 		}
@@ -420,20 +438,10 @@ func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice) (processing
 }
 
 // inGrace reports whether the last send of inv started less than SendGrace
-// ago.
+// ago. A record without LastSendAt (written before the field existed) has
+// had its grace.
 func (a *Agent) inGrace(inv *outbox.Invoice) bool {
-	at, ok := lastSend(inv)
-	return ok && a.now().Sub(at) < a.opts.SendGrace
-}
-
-// lastSend returns when inv last moved to sending, from its event log.
-func lastSend(inv *outbox.Invoice) (time.Time, bool) {
-	for i := len(inv.Events) - 1; i >= 0; i-- {
-		if strings.HasPrefix(inv.Events[i].What, "sending") {
-			return inv.Events[i].At, true
-		}
-	}
-	return time.Time{}, false
+	return !inv.LastSendAt.IsZero() && a.now().Sub(inv.LastSendAt) < a.opts.SendGrace
 }
 
 // applyStatus moves the record by KSeF's invoice status and reports whether
@@ -515,8 +523,8 @@ func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, 
 		a.mu.Unlock()
 	}
 	a.log.Info("accepted by KSeF", "id", inv.ID, "number", inv.Number, "ksef", number)
-	if at, ok := lastSend(inv); ok && a.m != nil {
-		a.m.uploadSeconds.ObserveDuration(a.now().Sub(at))
+	if !inv.LastSendAt.IsZero() && a.m != nil {
+		a.m.uploadSeconds.ObserveDuration(a.now().Sub(inv.LastSendAt))
 	}
 	kick(a.kickPrint)  // held B2B prints may go now
 	kick(a.kickUpload) // released corrections
@@ -556,25 +564,50 @@ func (a *Agent) sendBatches(ctx context.Context, due []outbox.Invoice) error {
 	return nil
 }
 
+// sendBatch sends list in one batch session. The records are marked sending
+// in one transaction under a batch label; the iterator handed to SendBatch
+// reads each invoice's XML from the store only when the archive writer asks
+// for it, so memory stays flat for 10 000 invoices. Once KSeF has named the
+// session its reference goes onto the records, and every outcome that is not
+// final is left to resolveSending, which asks KSeF before any resend.
 func (a *Agent) sendBatch(ctx context.Context, list []outbox.Invoice, offline bool) error {
-	var sent []*outbox.Invoice
+	ids := make([]string, len(list))
+	byID := make(map[string]*outbox.Invoice, len(list))
 	for i := range list {
-		if err := a.store.MarkSending(ctx, list[i].ID, ""); err == nil {
-			sent = append(sent, &list[i])
-		}
+		ids[i] = list[i].ID
+		list[i].Events = nil // not needed here; a backlog's logs add up
+		byID[list[i].ID] = &list[i]
 	}
-	if len(sent) == 0 {
+	batch := fmt.Sprintf("B%s-%d", ids[0], a.now().UnixMilli())
+	moved, err := a.store.MarkSendingBatch(ctx, ids, batch)
+	if err != nil {
+		return fmt.Errorf("agent: mark batch sending: %w", err)
+	}
+	if len(moved) == 0 {
 		return nil
 	}
+	sentAt := a.now()
+	var readErr error
 	files := func(yield func(string, []byte) bool) {
-		for _, inv := range sent {
-			if !yield(inv.ID+".xml", inv.XML) {
+		for _, id := range moved {
+			xml, err := a.store.XML(ctx, id)
+			if err != nil {
+				// An empty file makes SendBatch refuse the archive before any
+				// session opens: nothing reaches KSeF, everything is requeued.
+				readErr = fmt.Errorf("agent: read XML of %s for the batch: %w", id, err)
+				yield(id+".xml", nil)
+				return
+			}
+			if !yield(id+".xml", xml) {
 				return
 			}
 		}
 	}
-	a.log.Info("batch session", "invoices", len(sent), "offline", offline)
+	a.log.Info("batch session", "invoices", len(moved), "offline", offline, "batch", batch)
 	res, err := a.api.SendBatch(ctx, iter.Seq2[string, []byte](files), ksefapi.BatchOptions{OfflineMode: offline, TempDir: a.opts.TempDir})
+	if readErr != nil {
+		err = errors.Join(readErr, err)
+	}
 	a.noteLink(err)
 	ref := ""
 	if res != nil {
@@ -592,38 +625,48 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Invoice, offline bo
 		if errors.As(err, &ae) && ae.RetryAfter > 0 {
 			nb = a.now().Add(ae.RetryAfter)
 		}
-		for _, inv := range sent {
-			a.retry(wctx, inv.ID, nb, errCode(err))
+		for _, id := range moved {
+			a.retry(wctx, id, nb, errCode(err))
 		}
 		if err == nil {
 			err = errors.New("agent: batch session without reference")
 		}
 		return a.maybeRateLimit(err)
 	}
+	if _, serr := a.store.SetSessionRef(wctx, moved, batch, ref); serr != nil {
+		// The records stay sending without it; after the grace they are
+		// resent and a 440 with our hash settles them.
+		a.log.Warn("record batch session", "batch", batch, "session", ref, "error", serr)
+	}
+	if err != nil {
+		// The session exists but its outcome is not known (an upload or the
+		// polling failed, or we are stopping): resolveSending asks KSeF.
+		return err
+	}
 	all, lerr := a.api.AllInvoices(wctx, ref, false)
 	a.noteLink(lerr)
+	if lerr != nil {
+		return lerr
+	}
 	byHash := make(map[string]*ksefapi.InvoiceStatus, len(all))
 	for i := range all {
 		byHash[all[i].InvoiceHash] = &all[i]
 	}
-	nb := a.now()
-	if err != nil || lerr != nil {
-		nb = nb.Add(a.opts.RetryMin)
-	}
-	for _, inv := range sent {
+	for _, id := range moved {
+		inv := byID[id]
+		inv.Upload, inv.SessionRef, inv.LastSendAt = outbox.UploadSending, ref, sentAt
 		st, ok := byHash[inv.Hash.Base64()]
-		if ok && st.Final() {
+		switch {
+		case ok && st.Final():
 			a.applyStatus(wctx, inv, st)
-			continue
+		case ok:
+			// Still processing: resolveSending polls the session.
+		default:
+			// The session was processed and does not hold it.
+			a.retry(wctx, id, a.now(), "not_in_session")
 		}
-		// Unknown outcome: queue it again; a resend that meets a 440 with
-		// our hash is accepted.
-		a.retry(wctx, inv.ID, nb, "batch")
 	}
-	if err == nil {
-		err = lerr
-	}
-	return err
+	return nil
 }
 
 // fetchUPOs retries UPO downloads that failed at acceptance. The pre-signed

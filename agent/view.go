@@ -155,8 +155,7 @@ func (a *Agent) view(inv *outbox.Invoice) (*View, error) {
 		v.Currency = "PLN"
 	}
 	v.KOD1, v.KOD1Label, v.KOD2 = codes(inv)
-	if dl := a.effectiveDeadline(inv, now); !dl.IsZero() {
-		v.DeadlineAt = dl
+	if dl := inv.Deadline; !dl.IsZero() {
 		v.Deadline = ksef.DateOf(dl).String()
 		v.Overdue = inv.Upload != outbox.UploadAccepted && now.After(dl) && inv.CorrectedBy == ""
 	}
