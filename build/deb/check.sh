@@ -2,7 +2,8 @@
 # Builds the .deb packages and checks them the way a technician will meet them:
 # metadata and file list, then a real install of the amd64 package on this
 # machine, `posagent version`, and `posagent doctor` with no printer attached,
-# which must fail clearly (exit 1) and never crash.
+# which must fail clearly (exit 3, "check(s) failed", FAIL lines with a fix)
+# and never crash.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 make deb >/dev/null
@@ -33,7 +34,9 @@ set +e
 out=$(posagent doctor --config /etc/posagent/posagent.toml 2>&1); rc=$?
 set -e
 echo "$out"
-if [ $rc -ne 1 ]; then echo "doctor exit $rc, want 1 (clear failures, no crash)" >&2; exit 1; fi
+# cmd/posagent/errors.go: exitCheckFailed = 3 when doctor finds a failure.
+if [ $rc -ne 3 ]; then echo "doctor exit $rc, want 3 (checks failed clearly, no crash)" >&2; exit 1; fi
 grep -qi 'panic\|goroutine ' <<<"$out" && { echo "doctor crashed" >&2; exit 1; }
-grep -q 'FAIL' <<<"$out" || { echo "doctor printed no FAIL line" >&2; exit 1; }
+grep -qE '^ *FAIL +printer' <<<"$out" || { echo "doctor printed no FAIL line for the missing printer" >&2; exit 1; }
+grep -q 'fix:' <<<"$out" || { echo "doctor printed no fix for its failures" >&2; exit 1; }
 echo "deb check: ok"

@@ -36,14 +36,23 @@ const (
 // BuildPosagent compiles cmd/posagent into a temporary directory.
 func BuildPosagent(tb testing.TB) string {
 	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "posagent")
+	bin, err := BuildPosagentTo(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bin
+}
+
+// BuildPosagentTo compiles cmd/posagent into dir and returns its path.
+func BuildPosagentTo(dir string) (string, error) {
+	bin := filepath.Join(dir, "posagent")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/posagent")
 	cmd.Dir = testutil.RepoRoot()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build ./cmd/posagent: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/posagent: %w\n%s", err, out)
 	}
-	return bin
+	return bin, nil
 }
 
 // FreeAddr returns a loopback address that was free a moment ago.
@@ -63,6 +72,8 @@ type SiteOptions struct {
 	BatchThreshold int    // policy.batch_threshold; 0 means 20
 	CapMB          int    // store.cap_mb; 0 means the default
 	LogLevel       string // log.level; "" means debug
+	PrinterPort    string // printer.port; "" means a file in the site's directory
+	KSeFTimeout    string // ksef.timeout; "" means 10s
 }
 
 // Site is one terminal on this machine: a configuration, a data directory
@@ -94,9 +105,15 @@ func NewSite(tb testing.TB, bin string, opts SiteOptions) *Site {
 	if opts.LogLevel == "" {
 		opts.LogLevel = "debug"
 	}
+	if opts.KSeFTimeout == "" {
+		opts.KSeFTimeout = "10s"
+	}
 	dir := tb.TempDir()
 	s := &Site{tb: tb, Bin: bin, Dir: dir, Config: filepath.Join(dir, "posagent.toml"), Till: FreeAddr(tb),
 		DataDir: filepath.Join(dir, "data"), httpc: &http.Client{Timeout: 10 * time.Second}, opts: opts}
+	if opts.PrinterPort == "" {
+		opts.PrinterPort = "file:" + filepath.Join(dir, "printer.bin")
+	}
 	s.Env = append(os.Environ(), "POSAGENT_KSEF_TOKEN="+KSeFToken, "POSAGENT_TILL_TOKEN="+TillToken, "LOG_LEVEL="+opts.LogLevel)
 	capLine := ""
 	if opts.CapMB > 0 {
@@ -117,7 +134,7 @@ reset = "never"
 environment = "test"
 url = %q
 availability_url = %q
-timeout = "10s"
+timeout = %q
 
 [printer]
 port = %q
@@ -135,8 +152,8 @@ batch_threshold = %d
 [log]
 level = %q
 format = "json"
-`, SellerNIP, Terminal, Numbering, opts.KSeFURL+"/v2", opts.KSeFURL+"/latarnia",
-		"file:"+filepath.Join(dir, "printer.bin"), s.Till, s.DataDir, capLine, opts.BatchThreshold, opts.LogLevel)
+`, SellerNIP, Terminal, Numbering, opts.KSeFURL+"/v2", opts.KSeFURL+"/latarnia", opts.KSeFTimeout,
+		opts.PrinterPort, s.Till, s.DataDir, capLine, opts.BatchThreshold, opts.LogLevel)
 	if err := os.WriteFile(s.Config, []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
 	}
