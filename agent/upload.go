@@ -73,7 +73,7 @@ func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) time.Durat
 		if len(due) > DefaultTrickleMax {
 			due = due[:DefaultTrickleMax]
 		}
-		err = a.sendTrickle(ctx, due, bo)
+		err = a.sendTrickle(ctx, planned(due), bo)
 	}
 	if err != nil {
 		return a.roundFailed(ctx, bo, "upload", err)
@@ -533,22 +533,23 @@ func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, 
 // sendBatches sends a backlog in batch sessions: offline and online-mode
 // invoices apart (offlineMode is per session), technical corrections alone
 // in the online session (they need a per-invoice hashOfCorrectedInvoice).
-func (a *Agent) sendBatches(ctx context.Context, due []outbox.Invoice) error {
+func (a *Agent) sendBatches(ctx context.Context, due []outbox.Due) error {
 	now := a.now()
-	var offline, online, tech []outbox.Invoice
-	for _, inv := range due {
+	var offline, online, tech []outbox.Due
+	for _, d := range due {
+		inv := planned([]outbox.Due{d})[0]
 		switch {
 		case a.isInflight(inv.ID), a.inBudget(&inv, now):
 		case inv.TechnicalCorrectionOf != "":
-			tech = append(tech, inv)
+			tech = append(tech, d)
 		case a.sendOffline(&inv, now):
-			offline = append(offline, inv)
+			offline = append(offline, d)
 		default:
-			online = append(online, inv)
+			online = append(online, d)
 		}
 	}
 	for _, g := range []struct {
-		list    []outbox.Invoice
+		list    []outbox.Due
 		offline bool
 	}{{offline, true}, {online, false}} {
 		if len(g.list) == 0 {
@@ -559,7 +560,7 @@ func (a *Agent) sendBatches(ctx context.Context, due []outbox.Invoice) error {
 		}
 	}
 	if len(tech) > 0 {
-		return a.sendTrickle(ctx, tech, &backoff.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax})
+		return a.sendTrickle(ctx, planned(tech), &backoff.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax})
 	}
 	return nil
 }
@@ -570,12 +571,11 @@ func (a *Agent) sendBatches(ctx context.Context, due []outbox.Invoice) error {
 // for it, so memory stays flat for 10 000 invoices. Once KSeF has named the
 // session its reference goes onto the records, and every outcome that is not
 // final is left to resolveSending, which asks KSeF before any resend.
-func (a *Agent) sendBatch(ctx context.Context, list []outbox.Invoice, offline bool) error {
+func (a *Agent) sendBatch(ctx context.Context, list []outbox.Due, offline bool) error {
 	ids := make([]string, len(list))
-	byID := make(map[string]*outbox.Invoice, len(list))
+	byID := make(map[string]*outbox.Due, len(list))
 	for i := range list {
 		ids[i] = list[i].ID
-		list[i].Events = nil // not needed here; a backlog's logs add up
 		byID[list[i].ID] = &list[i]
 	}
 	batch := fmt.Sprintf("B%s-%d", ids[0], a.now().UnixMilli())
@@ -653,7 +653,7 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Invoice, offline bo
 		byHash[all[i].InvoiceHash] = &all[i]
 	}
 	for _, id := range moved {
-		inv := byID[id]
+		inv := &planned([]outbox.Due{*byID[id]})[0]
 		inv.Upload, inv.SessionRef, inv.LastSendAt = outbox.UploadSending, ref, sentAt
 		st, ok := byHash[inv.Hash.Base64()]
 		switch {
@@ -667,6 +667,17 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Invoice, offline bo
 		}
 	}
 	return nil
+}
+
+// planned turns due summaries into the queued records they stand for, with
+// what sending and settling them reads (no XML: sendTrickle reads it).
+func planned(due []outbox.Due) []outbox.Invoice {
+	out := make([]outbox.Invoice, len(due))
+	for i, d := range due {
+		out[i] = outbox.Invoice{ID: d.ID, Number: d.Number, Hash: d.Hash, Mode: d.Mode, P1: d.P1, IssuedAt: d.IssuedAt,
+			TechnicalCorrectionOf: d.TechnicalCorrectionOf, HashOfCorrected: d.HashOfCorrected, Upload: outbox.UploadQueued}
+	}
+	return out
 }
 
 // fetchUPOs retries UPO downloads that failed at acceptance. The pre-signed

@@ -102,7 +102,7 @@ func TestBatchSendingBadInput(t *testing.T) {
 	}
 }
 
-// TestListDueAndXML: ListDue plans without blobs; XML returns the stored bytes.
+// TestListDueAndXML: ListDue plans from summaries; XML returns the stored bytes.
 func TestListDueAndXML(t *testing.T) {
 	s := outboxtest.MustOpen(t, nil)
 	inv := mustIssue(t, s, outboxtest.Request("x", t0))
@@ -110,8 +110,12 @@ func TestListDueAndXML(t *testing.T) {
 	if err != nil || len(due) != 1 {
 		t.Fatalf("ListDue = %d, %v", len(due), err)
 	}
-	if due[0].XML != nil || due[0].Doc != nil || due[0].Hash != inv.Hash {
-		t.Errorf("ListDue record: xml %d bytes, doc %d bytes, hash %v", len(due[0].XML), len(due[0].Doc), due[0].Hash)
+	want := outbox.Due{ID: inv.ID, Number: inv.Number, Hash: inv.Hash, Mode: inv.Mode, P1: inv.P1, IssuedAt: inv.IssuedAt}
+	if !reflect.DeepEqual(due[0], want) {
+		t.Errorf("ListDue = %+v, want %+v", due[0], want)
+	}
+	if due, err := s.ListDue(ctx, t0, 0); err == nil || due != nil {
+		t.Errorf("ListDue(limit 0) = %v, %v; want an error", due, err)
 	}
 	x, err := s.XML(ctx, inv.ID)
 	if err != nil || !bytes.Equal(x, inv.XML) || outbox.HashOf(x) != inv.Hash {

@@ -128,12 +128,54 @@ func (s *Store) DueUploads(ctx context.Context, now time.Time, limit int) ([]Inv
 	return s.queued(ctx, limit, true, func(e indexEntry) bool { return e.notBefore <= n })
 }
 
-// ListDue is DueUploads without the blobs: XML, Doc and UPO are left nil, so a
-// backlog of 10 000 can be planned without holding its XML; fetch each with
-// XML when it is sent.
-func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]Invoice, error) {
+// Due is the part of a queued record that planning its upload needs. Its
+// JSON names are those of Invoice, so it decodes from a stored record without
+// the rest (events, links) ever being allocated.
+type Due struct {
+	ID                    string    `json:"id"`
+	Number                string    `json:"number"`
+	Hash                  Hash      `json:"hash"`
+	Mode                  string    `json:"mode"`
+	P1                    string    `json:"p1"`
+	IssuedAt              time.Time `json:"issued_at"`
+	TechnicalCorrectionOf string    `json:"tech_correction_of,omitempty"`
+	HashOfCorrected       Hash      `json:"hash_of_corrected,omitzero"`
+}
+
+// ListDue is DueUploads reduced to Due summaries, in the same order: a backlog
+// of 10 000 is planned in about 2 MB, without its XML (read each with XML when
+// it is sent) or its records.
+func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]Due, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, &RequestError{Field: "limit", Reason: "must be positive"}
+	}
 	n := now.UnixNano()
-	return s.queued(ctx, limit, false, func(e indexEntry) bool { return e.notBefore <= n })
+	var out []Due
+	err := s.view(func(tx *bolt.Tx) error {
+		keys, err := dueKeys(tx, limit, func(e indexEntry) bool { return e.notBefore <= n })
+		if err != nil {
+			return err
+		}
+		out = make([]Due, len(keys))
+		b := tx.Bucket(bInvoices)
+		for i, k := range keys {
+			v := b.Get(k)
+			if v == nil {
+				return fmt.Errorf("%w: index row %s without a record", ErrCorrupt, keyID(k))
+			}
+			if err := json.Unmarshal(v, &out[i]); err != nil {
+				return fmt.Errorf("%w: invoice %s: %v", ErrCorrupt, keyID(k), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // XML returns a copy of the stored XML of an invoice in the live file or the
@@ -172,30 +214,14 @@ func (s *Store) queued(ctx context.Context, limit int, blobs bool, ok func(index
 	if limit <= 0 {
 		return nil, &RequestError{Field: "limit", Reason: "must be positive"}
 	}
-	type cand struct {
-		key      []byte
-		deadline int64
-	}
 	var out []Invoice
 	err := s.view(func(tx *bolt.Tx) error {
-		var cs []cand
-		err := tx.Bucket(bIndex).ForEach(func(k, v []byte) error {
-			e := decodeIndex(v)
-			if e.upload == UploadQueued && ok(e) {
-				d := e.deadline
-				if d == 0 {
-					d = math.MaxInt64
-				}
-				cs = append(cs, cand{bytes.Clone(k), d})
-			}
-			return nil
-		})
+		keys, err := dueKeys(tx, limit, ok)
 		if err != nil {
 			return err
 		}
-		slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(a.deadline, b.deadline) }) // keys come in id order
-		for _, c := range cs[:min(limit, len(cs))] {
-			inv, err := getInvoice(tx, c.key, blobs)
+		for _, k := range keys {
+			inv, err := getInvoice(tx, k, blobs)
 			if err != nil {
 				return err
 			}
@@ -204,6 +230,36 @@ func (s *Store) queued(ctx context.Context, limit int, blobs bool, ok func(index
 		return nil
 	})
 	return out, err
+}
+
+// dueKeys returns up to limit keys of queued invoices that ok accepts,
+// earliest deadline first (none last), then by id.
+func dueKeys(tx *bolt.Tx, limit int, ok func(indexEntry) bool) ([][]byte, error) {
+	type cand struct {
+		key      []byte
+		deadline int64
+	}
+	var cs []cand
+	err := tx.Bucket(bIndex).ForEach(func(k, v []byte) error {
+		e := decodeIndex(v)
+		if e.upload == UploadQueued && ok(e) {
+			d := e.deadline
+			if d == 0 {
+				d = math.MaxInt64
+			}
+			cs = append(cs, cand{bytes.Clone(k), d})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(a.deadline, b.deadline) }) // keys come in id order
+	keys := make([][]byte, min(limit, len(cs)))
+	for i := range keys {
+		keys[i] = cs[i].key
+	}
+	return keys, nil
 }
 
 // PrintJob returns one print job.
