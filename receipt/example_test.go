@@ -46,3 +46,46 @@ func ExampleRender() {
 	// Sklep Żabka / OFFLINE
 	// 1 QR code
 }
+
+// An invoice issued in a total failure of KSeF carries no QR codes: the
+// receipt says so where the codes would be.
+func ExampleRender_noCodes() {
+	p, err := escpos.LookupProfile("generic-80")
+	if err != nil {
+		panic(err)
+	}
+	doc := receipt.Doc{
+		SellerName: "Sklep Żabka",
+		SellerNIP:  "1111111111",
+		Title:      receipt.TitleSimplified,
+		Number:     "FU/2",
+		Date:       "2026-11-21",
+		ModeLine:   "Tryb: awaria całkowita KSeF",
+		Lines:      []receipt.Line{{Name: "Woda", Qty: "1", Unit: "szt.", UnitPrice: "2,00", Value: "2,00", Rate: "23%"}},
+		TotalGross: "2,00",
+		Currency:   "PLN",
+		NoCodes:    receipt.NoCodesTotalFailure,
+	}
+	out, err := receipt.Render(doc, p, receipt.QRAuto)
+	if err != nil {
+		panic(err)
+	}
+	page, err := escpos.Render(out, p)
+	if err != nil {
+		panic(err)
+	}
+	last := ""
+	for _, l := range page.Lines {
+		if l.Text != "" {
+			last = l.Text
+		}
+	}
+	fmt.Println(last)
+	fmt.Println(len(page.Graphics), "QR codes")
+	doc.NoCodes = ""
+	fmt.Println(receipt.Render(doc, p, receipt.QRAuto))
+	// Output:
+	// Awaria całkowita KSeF - faktura bez kodów QR
+	// 0 QR codes
+	// [] receipt: KOD1: missing (set NoCodes for an invoice without QR codes)
+}
