@@ -117,6 +117,13 @@ func TestExtendDeadlinesOrder(t *testing.T) {
 	if got, want := []string{pend[0].ID, pend[1].ID}, []string{b.ID, a.ID}; !reflect.DeepEqual(got, want) {
 		t.Errorf("PendingUploads order %v, want %v (earliest deadline first)", got, want)
 	}
+	due, err := s.ListDue(ctx, now, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := []string{due[0].ID, due[1].ID}, []string{b.ID, a.ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ListDue order %v, want %v (as PendingUploads)", got, want)
+	}
 	st, err = s.Stats(ctx, now)
 	if err != nil {
 		t.Fatal(err)
