@@ -230,9 +230,16 @@ func (l tlog) Write(b []byte) (int, error) {
 
 var _ io.Writer = tlog{}
 
-// waitFor polls cond until it holds or the time runs out.
+// minWait is the least any wait in these tests allows. A 2-core machine
+// running other test binaries can stall the agent's goroutines for seconds;
+// a generous deadline costs nothing when the condition holds, while a tight
+// one makes a test fail for the machine's sake, not the agent's.
+const minWait = 30 * time.Second
+
+// waitFor polls cond until it holds or the time (at least minWait) runs out.
 func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
+	d = max(d, minWait)
 	end := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(end) {
@@ -244,7 +251,7 @@ func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 
 func (x *h) flush(d time.Duration) {
 	x.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(context.Background(), max(d, 2*minWait))
 	defer cancel()
 	if err := x.agent.Flush(ctx); err != nil {
 		st, _ := x.agent.Status(context.Background())

@@ -102,11 +102,13 @@ func (a *Agent) recordResult(ctx context.Context, r printer.JobResult) {
 	}
 	code := printCode(r.Err)
 	if job.State == outbox.PrintPending {
+		// Noted before the store moves, so whoever sees the job failed
+		// also finds the reason in Status.
+		a.noteErr("print", fmt.Errorf("print job %s: %w", r.ID, r.Err))
 		if err := a.store.MarkPrintFailed(ctx, r.ID, code); err != nil {
 			a.log.Warn("mark print failed", "job", r.ID, "error", err)
 		}
 		a.log.Warn("print failed; the sale stands and the print is retried", "job", r.ID, "code", code, "error", r.Err)
-		a.noteErr("print", fmt.Errorf("print job %s: %w", r.ID, r.Err))
 		if a.m != nil {
 			a.m.printFailures.Inc()
 		}
