@@ -66,9 +66,14 @@ deb: build-arm
 	@test -x "$(NFPM)" || $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.44.0
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/arm/posagent-linux-amd64 $(PKG)
 	@mkdir -p dist
-	ARCH=armhf BINARY=build/arm/posagent-linux-armv7 VERSION=$(DEB_VERSION) $(NFPM) package -f build/deb/nfpm.yaml -p deb -t dist/posagent_$(DEB_VERSION)_armhf.deb
-	ARCH=arm64 BINARY=build/arm/posagent-linux-arm64 VERSION=$(DEB_VERSION) $(NFPM) package -f build/deb/nfpm.yaml -p deb -t dist/posagent_$(DEB_VERSION)_arm64.deb
-	ARCH=amd64 BINARY=build/arm/posagent-linux-amd64 VERSION=$(DEB_VERSION) $(NFPM) package -f build/deb/nfpm.yaml -p deb -t dist/posagent_$(DEB_VERSION)_amd64.deb
+	@# nfpm does not expand variables in contents.src: each binary is staged at build/out/posagent.
+	@mkdir -p build/out
+	cp build/arm/posagent-linux-armv7 build/out/posagent
+	ARCH=armhf VERSION=$(DEB_VERSION) $(NFPM) package -f build/deb/nfpm.yaml -p deb -t dist/posagent_$(DEB_VERSION)_armhf.deb
+	cp build/arm/posagent-linux-arm64 build/out/posagent
+	ARCH=arm64 VERSION=$(DEB_VERSION) $(NFPM) package -f build/deb/nfpm.yaml -p deb -t dist/posagent_$(DEB_VERSION)_arm64.deb
+	cp build/arm/posagent-linux-amd64 build/out/posagent
+	ARCH=amd64 VERSION=$(DEB_VERSION) $(NFPM) package -f build/deb/nfpm.yaml -p deb -t dist/posagent_$(DEB_VERSION)_amd64.deb
 
 fmt:
 	gofmt -s -w $$(git ls-files '*.go')
