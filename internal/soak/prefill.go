@@ -32,7 +32,6 @@ func Prefill(ctx context.Context, path string, cert *certstore.Cert, n int, opts
 		return 0, err
 	}
 	defer st.Close()
-	series := outbox.Series{Terminal: Terminal, Format: Numbering, Reset: outbox.Reset("never")}
 	var (
 		wg       sync.WaitGroup
 		issued   atomic.Int64
@@ -46,7 +45,7 @@ func Prefill(ctx context.Context, path string, cert *certstore.Cert, n int, opts
 	for range 4 {
 		wg.Go(func() {
 			for i := range work {
-				if err := issueOne(ctx, st, series, cert, i); err != nil {
+				if _, err := IssueOne(ctx, st, cert, i, time.Now()); err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					return
 				}
@@ -67,15 +66,20 @@ feed:
 	return int(issued.Load()), firstErr
 }
 
-func issueOne(ctx context.Context, st *outbox.Store, series outbox.Series, cert *certstore.Cert, i int) error {
-	now := time.Now()
+// Series is the numbering series of every Site.
+var Series = outbox.Series{Terminal: Terminal, Format: Numbering, Reset: outbox.Reset("never")}
+
+// IssueOne issues sale i at now as an offline24 invoice, as the agent would,
+// and marks its receipt printed.
+func IssueOne(ctx context.Context, st *outbox.Store, cert *certstore.Cert, i int, now time.Time) (*outbox.Invoice, error) {
 	var sale ksef.Sale
 	if err := json.Unmarshal(SaleBody(i), &sale); err != nil {
-		return err
+		return nil, err
 	}
+	sale.IssueDate = ksef.DateOf(now)
 	inv := ksef.Invoice{Seller: Seller, GeneratedAt: now, SystemInfo: "posagent", Sale: sale}
 	rec, _, err := st.Issue(ctx, outbox.IssueRequest{
-		SaleID: fmt.Sprintf("backlog-%06d", i), Series: series, Now: now,
+		SaleID: fmt.Sprintf("backlog-%06d", i), Series: Series, Now: now,
 		Build: func(number string) (*outbox.Built, error) {
 			inv := inv
 			inv.Number = number
@@ -103,7 +107,7 @@ func issueOne(ctx context.Context, st *outbox.Store, series outbox.Series, cert 
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("prefill %d: %w", i, err)
+		return nil, fmt.Errorf("issue %d: %w", i, err)
 	}
-	return st.MarkPrinted(ctx, rec.PrintJobID)
+	return rec, st.MarkPrinted(ctx, rec.PrintJobID)
 }
