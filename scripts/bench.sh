@@ -25,6 +25,7 @@ df -h . | tail -1
 
 step go-benchmarks go test -run '^$' -bench . -benchmem -count 1 ./...
 step first-byte go test -run '^$' -bench SaleToFirstByte -benchtime 500x -count 1 ./bench
+step first-byte-http go test -count 1 -run TestHTTPFirstByte -v ./bench -http.n 500
 if command -v npm >/dev/null && [ ! -d bench/peer/node_modules ]; then
   (cd bench/peer && npm install --no-audit --no-fund --silent) || echo "npm install failed: the peer column stays empty"
 fi

@@ -383,7 +383,7 @@ func TestPrinterFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := newTCPPrinter(t)
+			p := soak.NewTCPPrinter(t)
 			r := newRig(t, rigOptions{site: soak.SiteOptions{PrinterPort: "tcp://" + p.Addr}})
 			first := r.sell(1)[0]
 			waitFor(t, "the first receipt", 20*time.Second, func() bool { return r.invoice(first.ID).Print == "printed" })

@@ -1,4 +1,4 @@
-package faults_test
+package soak
 
 import (
 	"context"
@@ -12,13 +12,17 @@ import (
 	"github.com/posagent/posagent/printer"
 )
 
-// tcpPrinter is a printer.Virtual reachable over TCP, like a network
-// receipt printer on port 9100. Unplug closes the listener and every
-// connection; Replug listens again on the same address.
-type tcpPrinter struct {
-	t    *testing.T
+// TCPPrinter is a printer.Virtual reachable over TCP, like a network
+// receipt printer on port 9100 (printer.port = "tcp://" + Addr). Unplug
+// closes the listener and every connection; Replug listens again on the
+// same address.
+type TCPPrinter struct {
+	tb   testing.TB
 	VP   *printer.Virtual
 	Addr string
+	// OnData, when set before the agent connects, sees every chunk the
+	// agent writes, as it arrives (from a connection goroutine).
+	OnData func([]byte)
 
 	mu    sync.Mutex // guards ln and conns
 	ln    net.Listener
@@ -26,22 +30,25 @@ type tcpPrinter struct {
 	wg    sync.WaitGroup
 }
 
-func newTCPPrinter(t *testing.T) *tcpPrinter {
-	p := &tcpPrinter{t: t, VP: printer.NewVirtual(nil), conns: map[net.Conn]bool{}}
+// NewTCPPrinter starts a healthy printer on a loopback port; it stops
+// when the test ends.
+func NewTCPPrinter(tb testing.TB) *TCPPrinter {
+	tb.Helper()
+	p := &TCPPrinter{tb: tb, VP: printer.NewVirtual(nil), conns: map[net.Conn]bool{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	p.Addr = ln.Addr().String()
 	p.serve(ln)
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		p.Unplug()
 		p.wg.Wait()
 	})
 	return p
 }
 
-func (p *tcpPrinter) serve(ln net.Listener) {
+func (p *TCPPrinter) serve(ln net.Listener) {
 	p.mu.Lock()
 	p.ln = ln
 	p.mu.Unlock()
@@ -60,7 +67,7 @@ func (p *tcpPrinter) serve(ln net.Listener) {
 }
 
 // bridge shuttles bytes between a TCP connection and a virtual connection.
-func (p *tcpPrinter) bridge(c net.Conn) {
+func (p *TCPPrinter) bridge(c net.Conn) {
 	defer func() {
 		c.Close()
 		p.mu.Lock()
@@ -81,6 +88,9 @@ func (p *tcpPrinter) bridge(c net.Conn) {
 		for {
 			n, err := c.Read(buf)
 			if n > 0 {
+				if p.OnData != nil {
+					p.OnData(buf[:n])
+				}
 				if _, werr := vc.Write(buf[:n]); werr != nil {
 					return
 				}
@@ -118,7 +128,7 @@ func isTimeout(err error) bool {
 }
 
 // Unplug drops every connection and stops listening.
-func (p *tcpPrinter) Unplug() {
+func (p *TCPPrinter) Unplug() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln != nil {
@@ -131,10 +141,10 @@ func (p *tcpPrinter) Unplug() {
 }
 
 // Replug listens again on the same address.
-func (p *tcpPrinter) Replug() {
+func (p *TCPPrinter) Replug() {
 	ln, err := net.Listen("tcp", p.Addr)
 	if err != nil {
-		p.t.Fatalf("replug: %v", err)
+		p.tb.Fatalf("replug: %v", err)
 	}
 	p.serve(ln)
 }
