@@ -36,7 +36,10 @@
 //
 // The upload scheduler ([Agent.Run] owns it) sends the earliest deadline
 // first: an online session for a trickle, a batch session when the due
-// backlog reaches BatchThreshold or after a 429. offlineMode=true goes with
+// backlog reaches BatchThreshold or after a 429. One batch session takes up
+// to BatchMax invoices (10 000, the KSeF limit); it is planned from small
+// outbox.Due summaries and the archive writer reads each invoice's XML from
+// the store only when it needs it, so memory does not grow with the backlog. offlineMode=true goes with
 // anything issued offline, any online-first sale that missed its budget and
 // anything sent after its P_1 day (Europe/Warsaw). Failures become a
 // persisted not-before on the record (429 Retry-After included) and a
