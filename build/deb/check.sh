@@ -6,6 +6,7 @@
 # and never crash.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+rm -f dist/posagent_*.deb   # packages of earlier versions would be counted
 make deb >/dev/null
 shopt -s nullglob
 debs=(dist/posagent_*.deb)
@@ -17,7 +18,11 @@ for deb in "${debs[@]}"; do
   for want in ./usr/bin/posagent ./lib/systemd/system/posagent.service ./etc/posagent/posagent.toml ./var/lib/posagent/; do
     grep -q " $want\$" <<<"$contents" || { echo "$deb lacks $want" >&2; exit 1; }
   done
-  dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -q conffiles || { echo "$deb has no conffiles" >&2; exit 1; }
+  # Listing first: grep -q would close the pipe early and pipefail would see tar's SIGPIPE.
+  ctrl=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
+  grep -q conffiles <<<"$ctrl" || { echo "$deb has no conffiles" >&2; exit 1; }
+  grep -qx '/etc/posagent/posagent.toml' <<<"$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)" ||
+    { echo "$deb: posagent.toml is not a conffile" >&2; exit 1; }
 done
 
 if [ "$(id -u)" != 0 ]; then
