@@ -14,17 +14,29 @@ pkgs=("${@:-./...}")
 
 # go test -list prints the matching names, then "ok <pkg> <time>" per package.
 listing=$(go test -list '^Fuzz' "${pkgs[@]}" 2>&1) || { echo "$listing"; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fuzzcache=$(go env GOCACHE)/fuzz
 failed=() n=0 names=()
 while read -r line; do
   case $line in
     Fuzz*) names+=("$line") ;;
     ok*)
       pkg=$(awk '{print $2}' <<<"$line")
+      [ ${#names[@]} -eq 0 ] && continue
+      # One test binary per package, run from the package directory (its
+      # testdata/fuzz corpus) with go test's own fuzz cache.
+      bin=$tmp/$(tr / _ <<<"$pkg").test
+      if ! out=$(go test -c -o "$bin" "$pkg" 2>&1); then
+        echo "fuzz $pkg: build failed"; echo "$out"; failed+=("$pkg"); names=(); continue
+      fi
+      dir=$(go list -f '{{.Dir}}' "$pkg")
       for name in "${names[@]}"; do
         n=$((n + 1))
         printf 'fuzz %-45s %-28s ' "$pkg" "$name"
-        # -run=^$ skips the unit tests; the seed corpus still runs first.
-        if out=$(go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -parallel 2 "$pkg" 2>&1); then
+        # -test.run=^$ skips the unit tests; the seed corpus still runs first.
+        if out=$(cd "$dir" && "$bin" -test.run '^$' -test.fuzz "^${name}\$" -test.fuzztime "$fuzztime" \
+            -test.parallel 2 -test.fuzzcachedir "$fuzzcache/$pkg" 2>&1); then
           echo ok
         else
           echo FAIL; echo "$out" | tail -30; failed+=("$pkg.$name")

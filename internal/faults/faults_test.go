@@ -204,6 +204,7 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 // TestKSeFFaults: every KSeF-side failure is ridden out — the sales are
 // acknowledged at once, and in the end each invoice is accepted exactly once.
 func TestKSeFFaults(t *testing.T) {
+	t.Parallel() // every case of the matrix overlaps the others: most of it is waiting
 	tests := []struct {
 		name   string
 		inject func(t *testing.T, sim *ksefsim.Server)
@@ -369,6 +370,7 @@ func TestClockSkew(t *testing.T) {
 // TestPrinterFaults: a printer fault never blocks a sale; the receipt waits,
 // the status page names the fault, and it prints once the fault clears.
 func TestPrinterFaults(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		fault     printer.Faults
