@@ -63,7 +63,7 @@ func TestBatchStreamsAndResolves(t *testing.T) {
 		return m.HeapAlloc
 	}
 	u.api.AuthenticateFunc = func(context.Context) (*ksefapi.Tokens, error) { return &ksefapi.Tokens{}, nil }
-	u.api.SendBatchFunc = func(_ context.Context, files iter.Seq2[string, []byte], _ ksefapi.BatchOptions) (*ksefapi.BatchResult, error) {
+	u.api.SendBatchFunc = func(ctx context.Context, files iter.Seq2[string, []byte], opts ksefapi.BatchOptions) (*ksefapi.BatchResult, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		batches++
@@ -84,6 +84,10 @@ func TestBatchStreamsAndResolves(t *testing.T) {
 			xmlBytes += len(xml)
 		}
 		peak = max(peak, live())
+		// As the real client: the archive is written, then the session opens.
+		if err := opts.OnOpen(ctx, "BS-1"); err != nil {
+			return nil, err
+		}
 		// KSeF has the session, but polling it failed: outcome unknown.
 		return &ksefapi.BatchResult{Reference: "BS-1", Invoices: i}, &ksefapi.APIError{Op: "session status", Status: 503}
 	}

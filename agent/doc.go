@@ -104,12 +104,10 @@
 //   - A UPO that cannot be downloaded at acceptance is retried while the
 //     process runs, not after a restart (its pre-signed link expires).
 //   - A batch is marked sending under a local batch label before SendBatch,
-//     and gets its KSeF session reference only when SendBatch returns (the
-//     client opens the session inside it, after writing the archive). A
-//     crash between the session opening and that return leaves records with
-//     no reference: after SendGrace they are resent and a 440 whose original
-//     has our hash settles them. Any later failure leaves them with the
-//     reference, settled by the session's invoice list. A callback in
-//     ksefapi.BatchOptions reporting the reference at open would close the
-//     gap.
+//     and gets its KSeF session reference through BatchOptions.OnOpen the
+//     moment KSeF opens the session, before any part is uploaded. A crash
+//     before that point leaves records with no reference, and nothing of the
+//     batch reached KSeF; after SendGrace they are resent (a 440 whose
+//     original has our hash would still settle them). A crash after it is
+//     settled from the session's invoice list.
 package agent

@@ -604,7 +604,13 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Due, offline bool) 
 		}
 	}
 	a.log.Info("batch session", "invoices", len(moved), "offline", offline, "batch", batch)
-	res, err := a.api.SendBatch(ctx, iter.Seq2[string, []byte](files), ksefapi.BatchOptions{OfflineMode: offline, TempDir: a.opts.TempDir})
+	// The session reference is stored the moment KSeF opens the session, so a
+	// crash during the upload is resolved from that session, not by a resend.
+	onOpen := func(ctx context.Context, ref string) error {
+		_, err := a.store.SetSessionRef(context.WithoutCancel(ctx), moved, batch, ref)
+		return err
+	}
+	res, err := a.api.SendBatch(ctx, iter.Seq2[string, []byte](files), ksefapi.BatchOptions{OfflineMode: offline, TempDir: a.opts.TempDir, OnOpen: onOpen})
 	if readErr != nil {
 		err = errors.Join(readErr, err)
 	}
@@ -632,11 +638,6 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Due, offline bool) 
 			err = errors.New("agent: batch session without reference")
 		}
 		return a.maybeRateLimit(err)
-	}
-	if _, serr := a.store.SetSessionRef(wctx, moved, batch, ref); serr != nil {
-		// The records stay sending without it; after the grace they are
-		// resent and a 440 with our hash settles them.
-		a.log.Warn("record batch session", "batch", batch, "session", ref, "error", serr)
 	}
 	if err != nil {
 		// The session exists but its outcome is not known (an upload or the

@@ -28,6 +28,12 @@ type BatchOptions struct {
 	OfflineMode bool   // declares every invoice of the session offline
 	PartSize    int64  // maximum part size before encryption; 0 means DefaultBatchPart (100 MB)
 	TempDir     string // where the ZIP and the encrypted parts go; "" means os.TempDir()
+
+	// OnOpen, if set, is called with the session reference as soon as KSeF
+	// opens the session, before any part is uploaded. A caller that records
+	// it durably can resolve the session after a crash instead of resending.
+	// An error from OnOpen aborts the batch before the upload.
+	OnOpen func(ctx context.Context, reference string) error
 }
 
 // PartUploadRequest is where and how to PUT one encrypted part.
@@ -129,6 +135,11 @@ func (c *Client) SendBatch(ctx context.Context, invoices iter.Seq2[string, []byt
 		return nil, &APIError{Op: "open batch session", Status: http.StatusCreated, Description: "referenceNumber missing"}
 	}
 	res.Reference = open.ReferenceNumber
+	if opts.OnOpen != nil {
+		if err := opts.OnOpen(ctx, res.Reference); err != nil {
+			return res, fmt.Errorf("batch session %s opened: %w", res.Reference, err)
+		}
+	}
 	if err := c.uploadParts(ctx, parts, open.PartUploadRequests); err != nil {
 		return res, err
 	}

@@ -559,6 +559,41 @@ func TestBatch(t *testing.T) {
 	}
 }
 
+// OnOpen reports the session before any part goes up, and its error stops
+// the upload: a caller that cannot record the session must not upload.
+func TestBatchOnOpen(t *testing.T) {
+	invoices := func(yield func(string, []byte) bool) { yield("fv-1.xml", []byte("<Faktura/>")) }
+	t.Run("Called", func(t *testing.T) {
+		f := newFake(t)
+		c := authed(t, f)
+		var got string
+		var partsBefore int
+		open := func(_ context.Context, ref string) error {
+			got, partsBefore = ref, len(f.uploadAuth)
+			return nil
+		}
+		if _, err := c.SendBatch(context.Background(), invoices, ksefapi.BatchOptions{TempDir: t.TempDir(), OnOpen: open}); err != nil {
+			t.Fatal(err)
+		}
+		if got != fakeBatchRef || partsBefore != 0 {
+			t.Fatalf("OnOpen(%q) with %d parts uploaded, want (%q) before any", got, partsBefore, fakeBatchRef)
+		}
+	})
+	t.Run("ErrorStops", func(t *testing.T) {
+		f := newFake(t)
+		c := authed(t, f)
+		boom := errors.New("store full")
+		res, err := c.SendBatch(context.Background(), invoices, ksefapi.BatchOptions{TempDir: t.TempDir(),
+			OnOpen: func(context.Context, string) error { return boom }})
+		if !errors.Is(err, boom) || res == nil || res.Reference != fakeBatchRef {
+			t.Fatalf("SendBatch = %+v, %v; want the reference and the OnOpen error", res, err)
+		}
+		if len(f.uploadAuth) != 0 {
+			t.Fatalf("%d parts uploaded after OnOpen failed", len(f.uploadAuth))
+		}
+	})
+}
+
 func TestBatchRejectsBadInput(t *testing.T) {
 	f := newFake(t)
 	c := authed(t, f)
