@@ -1,6 +1,7 @@
 package ksefe2e_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"iter"
@@ -216,5 +217,47 @@ func mapSeq(files map[string][]byte) iter.Seq2[string, []byte] {
 				return
 			}
 		}
+	}
+}
+
+// TestBatchInterruptedUpload: the connection dies while a part goes up. The
+// session was recorded through OnOpen before the upload, so the agent can
+// settle it from KSeF: the parts never all arrived, the session is cancelled
+// when its upload window ends, no invoice of it was accepted, and the batch
+// can be sent again.
+func TestBatchInterruptedUpload(t *testing.T) {
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	xml := invoice(t, "FV/BI/1", h.clk.today(), "1.00")
+	if err := h.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: 1, PathPrefix: "/blob/batch/"}); err != nil {
+		t.Fatal(err)
+	}
+	var recorded string
+	opts := ksefapi.BatchOptions{TempDir: t.TempDir(), OnOpen: func(_ context.Context, ref string) error {
+		recorded = ref
+		return nil
+	}}
+	res, err := c.SendBatch(ctx(t), one("bi.xml", xml), opts)
+	if err == nil || !ksefapi.Retryable(err) {
+		t.Fatalf("SendBatch with a dropped upload = %v, want a retryable error", err)
+	}
+	if recorded == "" || res == nil || res.Reference != recorded {
+		t.Fatalf("OnOpen recorded %q, result %+v: the session must be known before the upload", recorded, res)
+	}
+	if st, err := c.SessionStatus(ctx(t), recorded); err != nil || st.Status.Code != ksefapi.SessionOpen {
+		t.Fatalf("interrupted session: %+v, %v; want still open", st, err)
+	}
+	h.clk.Advance(21 * time.Minute) // one part: a 20-minute upload window
+	st, err := c.SessionStatus(ctx(t), recorded)
+	if err != nil || st.Status.Code != 440 {
+		t.Fatalf("interrupted session after its window: %+v, %v; want 440 cancelled", st, err)
+	}
+	if all, err := c.AllInvoices(ctx(t), recorded, false); err != nil || len(all) != 0 {
+		t.Errorf("invoices of the cancelled session: %d, %v; want none", len(all), err)
+	}
+	opts.OnOpen = nil
+	res, err = c.SendBatch(ctx(t), one("bi.xml", xml), opts)
+	if err != nil || deref(res.Status.SuccessfulInvoiceCount) != 1 {
+		t.Fatalf("second SendBatch = %+v, %v; want one accepted invoice", res, err)
 	}
 }
