@@ -25,11 +25,12 @@
 // Covered: token and XAdES logins (RSA, ECDSA, fingerprint subject) and their
 // refusals; an online session of 20 invoices with a duplicate and a rejected
 // one, KSeF numbers and UPOs; a 1 000-invoice batch in parts read back page by
-// page, and one whose upload is cut off; key rotation; 429 with Retry-After; HTML 502, 500, 503; timeouts;
-// dropped connections and lost answers; token, refresh-token and session
-// expiry; concurrent callers; technical corrections; offline classification;
-// restarts; secrets in logs; and golden traces of the wire dance
-// (testdata/*.golden, rewritten with -update).
+// page, and a batch whose upload is cut off; key rotation; 429 with
+// Retry-After; HTML 502, 500, 503; timeouts; dropped connections and lost
+// answers; token, refresh-token and session expiry; concurrent callers;
+// technical corrections; offline classification; restarts; secrets in logs;
+// and golden traces of the wire dance (testdata/*.golden, rewritten with
+// -update).
 //
 // Both sides share one clock: real time shifted to a fixed working day, so
 // that dates (P_1, KSeF numbers, offline classification) do not depend on when
