@@ -5,6 +5,7 @@ import (
 	"flag"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -83,8 +84,9 @@ func TestDrain(t *testing.T) {
 	if err := p.Wait(t); err != nil {
 		t.Errorf("posagent run after SIGTERM: %v", err)
 	}
-	t.Logf("drain: %d invoices, %s, time scale %g: %v wall (%.0f invoices/s); peak RSS %.1f MiB; RSS 3 s after %.1f MiB",
-		*drainN, *drainMode, *drainScale, took.Round(time.Millisecond), float64(*drainN)/took.Seconds(),
+	batches := strings.Count(string(s.Logs()), `"msg":"batch session"`)
+	t.Logf("drain: %d invoices, %s, time scale %g: %v wall (%.0f invoices/s), %d batch sessions; peak RSS %.1f MiB; RSS 3 s after %.1f MiB",
+		*drainN, *drainMode, *drainScale, took.Round(time.Millisecond), float64(*drainN)/took.Seconds(), batches,
 		float64(peak)/1024, float64(idle.RSS)/1024)
 }
 
