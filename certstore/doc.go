@@ -19,10 +19,13 @@
 // "<usage>.pem": the certificate as a plain CERTIFICATE block and the private
 // key as an AES-256-GCM sealed block. Both are replaced together by one
 // atomic rename (temp file, fsync, rename, directory fsync), so a crash never
-// pairs a certificate with another key. The sealing key is derived with
-// argon2id from a passphrase file or a machine key file ([CreateMachineKey])
-// and a random salt kept in "store.json" with a verifier, so a wrong secret
-// is reported by [Open]. store.json is created exclusively, so terminals
+// pairs a certificate with another key. The sealing key is derived from a
+// passphrase file with argon2id ([DefaultKDF]: 64 MiB, so callers on small
+// terminals should return that memory to the OS after [Open]), or from a
+// machine key file ([CreateMachineKey], 256 random bits) with HKDF-SHA256,
+// and a random salt kept in "store.json" with the KDF's name and parameters
+// and a verifier, so a wrong secret is reported by [Open]. A store keeps the
+// KDF it was created with. store.json is created exclusively, so terminals
 // starting together agree on one salt. A sealed key's additional data names
 // its usage and hashes its certificate, so moving or swapping blocks between
 // files is detected. Every file is 0600; secret files and the directory that

@@ -7,7 +7,7 @@ import (
 )
 
 func TestSealer(t *testing.T) {
-	p := KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
+	p := &KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
 	salt := bytes.Repeat([]byte{7}, 16)
 	s, err := newSealer([]byte("secret one"), salt, p)
 	if err != nil {
@@ -58,5 +58,29 @@ func TestSealer(t *testing.T) {
 		if _, err := tt.s.open(tt.blob, tt.label, tt.bind); !errors.Is(err, errOpen) {
 			t.Errorf("%s: open() error = %v, want errOpen", tt.name, err)
 		}
+	}
+}
+
+func TestSealerHKDF(t *testing.T) {
+	secret := bytes.Repeat([]byte{0x42}, 32)
+	salt := bytes.Repeat([]byte{7}, 16)
+	h, err := newSealer(secret, salt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newSealer(secret, salt, &KDFParams{Time: 1, MemoryKiB: 64, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := h.seal([]byte("key"), "offline", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := h.open(blob, "offline", nil); err != nil || string(got) != "key" {
+		t.Fatalf("open() = %q, %v; want %q", got, err, "key")
+	}
+	// The two KDFs must give different keys for the same secret and salt.
+	if _, err := a.open(blob, "offline", nil); !errors.Is(err, errOpen) {
+		t.Errorf("argon2id sealer opened an HKDF blob: %v", err)
 	}
 }

@@ -24,8 +24,10 @@ type Options struct {
 	// MachineKeyFile holds 64 hex digits, as written by CreateMachineKey.
 	// Its mode must give group and others no access.
 	MachineKeyFile string
-	// KDF sets the argon2id parameters of a new store; nil means
-	// DefaultKDF. An existing store keeps the parameters it was created with.
+	// KDF sets the argon2id parameters of a new store unlocked by a
+	// passphrase; nil means DefaultKDF. A new store unlocked by a machine key
+	// uses HKDF-SHA256 and ignores KDF. An existing store keeps the KDF and
+	// parameters it was created with.
 	KDF *KDFParams
 	// Now returns the current time for validity checks; nil means time.Now.
 	Now func() time.Time
@@ -84,7 +86,15 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	data, err := readStoreFile(dir, metaFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		sl, cerr := createMeta(dir, secret, opts.KDF)
+		var kdf *KDFParams
+		if opts.PassphraseFile != "" {
+			p := DefaultKDF
+			if opts.KDF != nil {
+				p = *opts.KDF
+			}
+			kdf = &p
+		}
+		sl, cerr := createMeta(dir, secret, kdf)
 		switch {
 		case cerr == nil:
 			s.seal = sl
@@ -104,17 +114,14 @@ func Open(dir string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// createMeta writes store.json for a new store, failing with fs.ErrExist if
-// one appeared meanwhile.
+// createMeta writes store.json for a new store (argon2id with kdf, or
+// HKDF-SHA256 when kdf is nil), failing with fs.ErrExist if one appeared
+// meanwhile.
 func createMeta(dir string, secret []byte, kdf *KDFParams) (*sealer, error) {
-	p := DefaultKDF
-	if kdf != nil {
-		p = *kdf
+	if kdf != nil && !kdf.valid() {
+		return nil, fmt.Errorf("certstore: KDF parameters out of range: %+v", *kdf)
 	}
-	if !p.valid() {
-		return nil, fmt.Errorf("certstore: KDF parameters out of range: %+v", p)
-	}
-	m, sl, err := newMeta(secret, p)
+	m, sl, err := newMeta(secret, kdf)
 	if err != nil {
 		return nil, err
 	}

@@ -250,7 +250,11 @@ func TestOpenErrors(t *testing.T) {
 		if _, err := certstore.Open(d, fastOpts(certstore.Options{PassphraseFile: good})); err != nil {
 			t.Fatal(err)
 		}
-		for _, content := range []string{"{", `{"version":1,"kdf":"argon2id","params":{"time":1,"memory_kib":4294967295,"threads":1},"salt":"AAAAAAAAAAAAAAAAAAAAAA==","cipher":"AES-256-GCM"}`, `{"version":2}`} {
+		for _, content := range []string{"{", `{"version":1,"kdf":"argon2id","params":{"time":1,"memory_kib":4294967295,"threads":1},"salt":"AAAAAAAAAAAAAAAAAAAAAA==","cipher":"AES-256-GCM"}`, `{"version":2}`,
+			`{"version":1,"kdf":"argon2id","salt":"AAAAAAAAAAAAAAAAAAAAAA==","cipher":"AES-256-GCM"}`,
+			`{"version":1,"kdf":"hkdf-sha256","params":{"time":1,"memory_kib":64,"threads":1},"salt":"AAAAAAAAAAAAAAAAAAAAAA==","cipher":"AES-256-GCM"}`,
+			`{"version":1,"kdf":"hkdf-sha256","salt":"AAAA","cipher":"AES-256-GCM"}`,
+			`{"version":1,"kdf":"scrypt","salt":"AAAAAAAAAAAAAAAAAAAAAA==","cipher":"AES-256-GCM"}`} {
 			if err := os.WriteFile(filepath.Join(d, "store.json"), []byte(content), 0o600); err != nil {
 				t.Fatal(err)
 			}
