@@ -25,7 +25,7 @@ const (
 	DefaultMaxBody        = Size(1 << 20)
 	DefaultStoreDir       = "/var/lib/posagent"
 	DefaultCapMB          = 256
-	DefaultRetentionDays  = 90
+	DefaultRetentionDays  = 30
 	DefaultHeadroomMB     = 64
 	DefaultMode           = "offline-first"
 	DefaultOnlineBudget   = 3 * time.Second
@@ -110,7 +110,7 @@ type Till struct {
 type Store struct {
 	Dir           string `toml:"dir"`            // absolute data directory; default /var/lib/posagent
 	CapMB         int    `toml:"cap_mb"`         // store size cap, 16-1536 MB; default 256
-	RetentionDays int    `toml:"retention_days"` // keep accepted invoices locally, 7-3650 days; default 90
+	RetentionDays int    `toml:"retention_days"` // keep accepted invoices locally, 7-3650 days; default 30
 	HeadroomMB    int    `toml:"headroom_mb"`    // free disk to keep beyond the store, 0-4096 MB; default 64
 }
 

@@ -301,3 +301,11 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("round trip =\n%+v\nwant\n%+v", got, c)
 	}
 }
+
+// TestDefaultRetention pins the retention that keeps a busy terminal's live
+// store under its size budget (500 invoices/day × 30 days × ~8 KiB).
+func TestDefaultRetention(t *testing.T) {
+	if got, want := config.Default().Store.RetentionDays, 30; got != want {
+		t.Errorf("Default().Store.RetentionDays = %d, want %d", got, want)
+	}
+}
