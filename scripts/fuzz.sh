@@ -27,7 +27,8 @@ while read -r line; do
       # One test binary per package, run from the package directory (its
       # testdata/fuzz corpus) with go test's own fuzz cache.
       bin=$tmp/$(tr / _ <<<"$pkg").test
-      if ! out=$(go test -c -o "$bin" "$pkg" 2>&1); then
+      # -fuzz=. builds the binary with the coverage instrumentation fuzzing needs.
+      if ! out=$(go test -c -fuzz=. -o "$bin" "$pkg" 2>&1); then
         echo "fuzz $pkg: build failed"; echo "$out"; failed+=("$pkg"); names=(); continue
       fi
       dir=$(go list -f '{{.Dir}}' "$pkg")
