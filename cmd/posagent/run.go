@@ -62,10 +62,13 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	if err := os.MkdirAll(paths.dir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	applyMemoryLimit(m.getenv, logger)
 	certs, err := m.openCerts(cfg, configPath, false)
 	if err != nil {
 		return fmt.Errorf("%w (import the Offline certificate: posagent cert import FILE)", err)
 	}
+	// A passphrase store's argon2id buffer (64 MiB) is garbage now.
+	releaseMemory()
 	offline, err := certs.Load(certstore.Offline)
 	if err != nil {
 		return fmt.Errorf("offline certificate: %w", err)
@@ -78,11 +81,11 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	if err != nil {
 		return err
 	}
-	store, err := outbox.Open(paths.store, &outbox.Options{
+	store, err := openStore(ctx, paths.store, &outbox.Options{
 		MaxSize:   int64(cfg.Store.CapMB) << 20,
 		Retention: time.Duration(cfg.Store.RetentionDays) * 24 * time.Hour,
 		Logger:    logger.With("component", "outbox"),
-	})
+	}, logger)
 	if err != nil {
 		return err
 	}
@@ -91,6 +94,13 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 			logger.Error("close the store", "error", err)
 		}
 	}()
+	archCtx, stopArchive := context.WithCancel(ctx)
+	archDone := make(chan struct{})
+	go func() {
+		defer close(archDone)
+		archiveLoop(archCtx, store, archiveEvery, logger.With("component", "outbox"))
+	}()
+	defer func() { stopArchive(); <-archDone }()
 	tok, err := cfg.Secret(config.SecretTillToken)
 	if err != nil && !errors.Is(err, config.ErrNoSecret) {
 		return err
