@@ -73,19 +73,37 @@ type QRFit struct {
 	Scaled     bool // raster sent at half resolution (m=3)
 }
 
-// encodeQR builds the symbol the way a printer would: byte mode, smallest version.
-func encodeQR(data string, ec ECLevel) (qrMatrix, error) {
+// checkQR validates data and ec and returns the symbol's width in modules,
+// from the byte-mode capacity table: no encoding.
+func checkQR(data string, ec ECLevel) (int, error) {
 	if data == "" || len(data) > MaxQRData {
-		return nil, fmt.Errorf("%w: %d bytes", ErrQRData, len(data))
+		return 0, fmt.Errorf("%w: %d bytes", ErrQRData, len(data))
 	}
 	if ec < ECMedium || ec > ECHigh {
-		return nil, fmt.Errorf("%w: EC level %d", ErrInvalidArgument, int(ec))
+		return 0, fmt.Errorf("%w: EC level %d", ErrInvalidArgument, int(ec))
 	}
+	v, err := qrVersion(len(data), ec)
+	if err != nil {
+		return 0, err
+	}
+	return 17 + 4*v, nil
+}
+
+// encodeQR builds the symbol the way a printer would: byte mode, smallest version.
+func encodeQR(data string, ec ECLevel) (qrMatrix, error) {
+	n, err := checkQR(data, ec)
+	if err != nil {
+		return nil, err
+	}
+	// qr.Unicode is plain byte mode (no ECI header), the mode qrVersion sizes.
 	code, err := qr.Encode(data, ec.boombuler(), qr.Unicode)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %d bytes at EC %s: %v", ErrQRData, len(data), ec, err)
 	}
 	b := code.Bounds()
+	if b.Dx() != n {
+		return nil, fmt.Errorf("%w: encoder made %d modules, capacity table says %d", ErrQRData, b.Dx(), n)
+	}
 	m := make(qrMatrix, b.Dy())
 	for y := range m {
 		m[y] = make([]bool, b.Dx())
@@ -113,16 +131,17 @@ func fit(modules, dots, lo, hi int, even bool) int {
 	return 0
 }
 
-// FitQR runs the fit check for data on a paper of dots per line.
+// FitQR runs the fit check for data on a paper of dots per line. It sizes
+// the symbol from the byte-mode capacity table and never encodes it.
 func FitQR(data string, dots int, opt QROptions) (QRFit, error) {
-	m, err := encodeQR(data, opt.EC)
+	n, err := checkQR(data, opt.EC)
 	if err != nil {
 		return QRFit{}, err
 	}
-	return fitMatrix(m, dots, opt)
+	return fitModules(n, dots, opt)
 }
 
-func fitMatrix(m qrMatrix, dots int, opt QROptions) (QRFit, error) {
+func fitModules(n, dots int, opt QROptions) (QRFit, error) {
 	hi, lo := opt.MaxModule, opt.MinModule
 	if hi == 0 {
 		hi = DefaultMaxModule
@@ -133,7 +152,6 @@ func fitMatrix(m qrMatrix, dots int, opt QROptions) (QRFit, error) {
 	if hi < 1 || hi > 16 || lo < 1 || lo > hi {
 		return QRFit{}, fmt.Errorf("%w: module size range %d–%d", ErrInvalidArgument, lo, hi)
 	}
-	n := len(m)
 	f := QRFit{Version: (n - 17) / 4, Modules: n, ModuleSize: fit(n, dots, lo, hi, false)}
 	if f.ModuleSize == 0 {
 		return QRFit{}, &QRFitError{Modules: n, Dots: dots, MinModule: lo, Err: ErrQRTooLarge}
@@ -184,11 +202,13 @@ func (w *Writer) QRRaster(data string, opt QROptions) (QRFit, error) {
 	if w.err != nil {
 		return QRFit{}, w.err
 	}
-	m, err := encodeQR(data, opt.EC)
+	// Fit first: a symbol too large for the paper is refused without the
+	// encode, so a caller's retry at a lower EC level costs one encode.
+	f, err := FitQR(data, w.p.DotsPerLine, opt)
 	if err != nil {
 		return QRFit{}, err
 	}
-	f, err := fitMatrix(m, w.p.DotsPerLine, opt)
+	m, err := encodeQR(data, opt.EC)
 	if err != nil {
 		return QRFit{}, err
 	}
