@@ -173,6 +173,7 @@ type Agent struct {
 	upoPending    map[string]string    // accepted invoice id -> UPO link that failed to download
 	results       []printer.JobResult  // from PrintResult, for the dispatcher
 	ready         []string             // print jobs Issue or Reprint queued, dispatched first
+	waiting       map[string]string    // print job id -> invoice id, held until KSeF accepts it
 	rateLimited   time.Time            // prefer batch sessions until then (429 seen)
 	authed        bool
 	lastAlarm     time.Time
@@ -296,6 +297,7 @@ func New(opts Options, deps Deps) (*Agent, error) {
 		submitted:  map[string]bool{},
 		printRetry: map[string]time.Time{},
 		upoPending: map[string]string{},
+		waiting:    map[string]string{},
 	}
 	if c, ok := deps.Signer.(interface{ Certificate() *x509.Certificate }); ok {
 		a.cert = c.Certificate()

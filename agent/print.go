@@ -24,21 +24,29 @@ func (a *Agent) PrintResult(r printer.JobResult) {
 // printLoop is the print dispatcher, one goroutine owned by Run: it records
 // the worker's results, submits pending jobs (also those left by a previous
 // run) and puts failed jobs back after PrintInterval.
+//
+// Only the first round and the ticker's sweep the store's pending jobs: a
+// kick (a new sale, a printer result, an acceptance) names its jobs, and a
+// sweep reads every print job record, which made a drained backlog's
+// acceptances cost a sweep each.
 func (a *Agent) printLoop(ctx context.Context) {
 	t := time.NewTicker(a.opts.PrintInterval)
 	defer t.Stop()
+	sweep := true
 	for {
-		a.printRound(ctx)
+		a.printRound(ctx, sweep)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			sweep = true
 		case <-a.kickPrint:
+			sweep = false
 		}
 	}
 }
 
-func (a *Agent) printRound(ctx context.Context) {
+func (a *Agent) printRound(ctx context.Context, sweep bool) {
 	a.mu.Lock()
 	results, ready := a.results, a.ready
 	a.results, a.ready = nil, nil
@@ -64,6 +72,12 @@ func (a *Agent) printRound(ctx context.Context) {
 		if err := a.store.RetryPrint(ctx, id); err != nil && !errors.Is(err, outbox.ErrIllegalTransition) {
 			a.log.Warn("retry print job", "job", id, "error", err)
 		}
+		if !sweep {
+			a.dispatchJob(ctx, id, false)
+		}
+	}
+	if !sweep {
+		return
 	}
 	jobs, err := a.store.PrintJobs(ctx, 100)
 	if err != nil {
@@ -196,10 +210,10 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool
 		a.log.Error("cannot render receipt", "job", jobID, "error", err)
 		return
 	}
-	if a.held(inv, snap) {
-		return
-	}
-	if !afterAttempt && inv.Upload != outbox.UploadAccepted && a.inBudget(inv, a.now()) {
+	if a.held(inv, snap) || !afterAttempt && inv.Upload != outbox.UploadAccepted && a.inBudget(inv, a.now()) {
+		a.mu.Lock()
+		a.waiting[jobID] = inv.ID
+		a.mu.Unlock()
 		return
 	}
 	data, err := a.renderReceipt(inv, snap, job)
@@ -215,6 +229,27 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool
 		return
 	}
 	submitted = true
+	a.mu.Lock()
+	delete(a.waiting, jobID)
+	a.mu.Unlock()
+}
+
+// releaseWaiting queues the print jobs held for invoice id, now that KSeF
+// accepted it.
+func (a *Agent) releaseWaiting(id string) {
+	a.mu.Lock()
+	n := len(a.ready)
+	for job, inv := range a.waiting {
+		if inv == id {
+			a.ready = append(a.ready, job)
+			delete(a.waiting, job)
+		}
+	}
+	released := len(a.ready) > n
+	a.mu.Unlock()
+	if released {
+		kick(a.kickPrint)
+	}
 }
 
 // held reports whether an invoice's print waits for KSeF: a domestic B2B

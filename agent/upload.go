@@ -113,23 +113,48 @@ func (a *Agent) nextWake(ctx context.Context, processing bool) time.Duration {
 		return a.opts.PollInterval
 	}
 	wait := a.opts.UploadInterval
-	// List leaves the XML out: only the not-before times matter here.
-	q, err := a.store.List(ctx, outbox.Filter{Upload: outbox.UploadQueued, Limit: 1000})
-	if err != nil {
-		return wait
-	}
 	now := a.now()
-	for _, inv := range q {
-		at := inv.NotBefore
-		if a.inBudget(&inv, now) {
-			at = inv.IssuedAt.Add(a.opts.OnlineBudget + time.Millisecond)
+	// List leaves the XML out: only the not-before times matter here. Pages
+	// are small and the scan stops at an invoice due now, since nothing
+	// wakes earlier: during an outage every failed round asks, and a
+	// backlog's first record is usually due.
+	f := outbox.Filter{Upload: outbox.UploadQueued, Limit: nextWakeFirst}
+	for seen := 0; seen < nextWakeScan; {
+		q, err := a.store.List(ctx, f)
+		if err != nil {
+			return wait
 		}
-		if d := at.Sub(now); d < wait {
-			wait = max(d, time.Millisecond)
+		for i := range q {
+			inv := &q[i]
+			at := inv.NotBefore
+			if a.inBudget(inv, now) {
+				at = inv.IssuedAt.Add(a.opts.OnlineBudget + time.Millisecond)
+			}
+			if d := at.Sub(now); d < wait {
+				wait = max(d, time.Millisecond)
+				if wait == time.Millisecond {
+					return wait
+				}
+			}
 		}
+		if len(q) < f.Limit {
+			break
+		}
+		seen += len(q)
+		f.After = q[len(q)-1].ID
+		f.Limit = min(2*f.Limit, nextWakePage)
 	}
 	return wait
 }
+
+// nextWake reads queued records in pages growing from nextWakeFirst to
+// nextWakePage, at most nextWakeScan of them (the bound the single
+// 1000-record read had).
+const (
+	nextWakeFirst = 4
+	nextWakePage  = 128
+	nextWakeScan  = 1000
+)
 
 // ensureAuth logs in when the client has no valid session with KSeF.
 func (a *Agent) ensureAuth(ctx context.Context) error {
@@ -526,8 +551,8 @@ func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, 
 	if !inv.LastSendAt.IsZero() && a.m != nil {
 		a.m.uploadSeconds.ObserveDuration(a.now().Sub(inv.LastSendAt))
 	}
-	kick(a.kickPrint)  // held B2B prints may go now
-	kick(a.kickUpload) // released corrections
+	a.releaseWaiting(inv.ID) // held B2B prints may go now
+	kick(a.kickUpload)       // released corrections
 }
 
 // sendBatches sends a backlog in batch sessions: offline and online-mode
