@@ -208,10 +208,52 @@ func (w *Writer) QRRaster(data string, opt QROptions) (QRFit, error) {
 	if err != nil {
 		return QRFit{}, err
 	}
-	m, err := encodeQR(data, opt.EC)
+	c, err := EncodeQR(data, opt.EC)
 	if err != nil {
 		return QRFit{}, err
 	}
+	return w.rasterQR(c.m, f)
+}
+
+// QRCode is a QR symbol encoded once by [EncodeQR], for [Writer.QRRasterCode].
+type QRCode struct {
+	ec ECLevel
+	m  qrMatrix
+}
+
+// EncodeQR encodes data at level ec the way [Writer.QRRaster] does (byte
+// mode, smallest version). It is pure and costs milliseconds, so a caller
+// may run it on another goroutine while it lays out the rest of a receipt.
+func EncodeQR(data string, ec ECLevel) (*QRCode, error) {
+	m, err := encodeQR(data, ec)
+	if err != nil {
+		return nil, err
+	}
+	return &QRCode{ec: ec, m: m}, nil
+}
+
+// Modules returns the symbol's width in modules, without the quiet zone.
+func (c *QRCode) Modules() int { return len(c.m) }
+
+// QRRasterCode is [Writer.QRRaster] for a symbol encoded beforehand; the
+// code's own EC level applies, opt.EC is ignored. Nothing is written when it
+// fails.
+func (w *Writer) QRRasterCode(c *QRCode, opt QROptions) (QRFit, error) {
+	if w.err != nil {
+		return QRFit{}, w.err
+	}
+	if c == nil || len(c.m) == 0 {
+		return QRFit{}, fmt.Errorf("%w: no QR code", ErrInvalidArgument)
+	}
+	opt.EC = c.ec
+	f, err := fitModules(len(c.m), w.p.DotsPerLine, opt)
+	if err != nil {
+		return QRFit{}, err
+	}
+	return w.rasterQR(c.m, f)
+}
+
+func (w *Writer) rasterQR(m qrMatrix, f QRFit) (QRFit, error) {
 	unit, mode := f.ModuleSize, byte(0)
 	if f.Scaled {
 		unit, mode = f.ModuleSize/2, 3

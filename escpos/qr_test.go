@@ -150,3 +150,56 @@ func TestQRRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestQRRasterCode checks that a symbol encoded beforehand prints exactly as
+// QRRaster prints it, at the code's own EC level.
+func TestQRRasterCode(t *testing.T) {
+	p := mustProfile(t, "generic-58")
+	tests := []struct {
+		name string
+		data string
+		ec   escpos.ECLevel
+	}{
+		{"KOD I at M", escpostest.KOD1(), escpos.ECMedium},
+		{"KOD II EC at M", escpostest.KOD2EC(), escpos.ECMedium},
+		{"KOD II RSA at L", escpostest.KOD2RSA(), escpos.ECLow},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := escpos.QROptions{EC: tt.ec, Scale2x: true}
+			var want, got bytes.Buffer
+			wantFit, err := escpos.NewWriter(&want, p).QRRaster(tt.data, opt)
+			if err != nil {
+				t.Fatalf("QRRaster: %v", err)
+			}
+			c, err := escpos.EncodeQR(tt.data, tt.ec)
+			if err != nil {
+				t.Fatalf("EncodeQR: %v", err)
+			}
+			if c.Modules() != wantFit.Modules {
+				t.Errorf("Modules() = %d, want %d", c.Modules(), wantFit.Modules)
+			}
+			// opt.EC is ignored: the code's level applies.
+			gotFit, err := escpos.NewWriter(&got, p).QRRasterCode(c, escpos.QROptions{EC: escpos.ECHigh, Scale2x: true})
+			if err != nil {
+				t.Fatalf("QRRasterCode: %v", err)
+			}
+			if gotFit != wantFit || !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Errorf("QRRasterCode = %+v, %d bytes; want %+v, %d bytes like QRRaster", gotFit, got.Len(), wantFit, want.Len())
+			}
+		})
+	}
+	var buf bytes.Buffer
+	if _, err := escpos.NewWriter(&buf, p).QRRasterCode(nil, escpos.QROptions{}); !errors.Is(err, escpos.ErrInvalidArgument) || buf.Len() != 0 {
+		t.Errorf("QRRasterCode(nil) = %v with %d bytes written, want ErrInvalidArgument and nothing", err, buf.Len())
+	}
+	c, err := escpos.EncodeQR(escpostest.KOD2RSA(), escpos.ECHigh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrow := mustProfile(t, "generic-58")
+	narrow.DotsPerLine = 200
+	if _, err := escpos.NewWriter(&buf, narrow).QRRasterCode(c, escpos.QROptions{}); !errors.Is(err, escpos.ErrQRTooLarge) || buf.Len() != 0 {
+		t.Errorf("QRRasterCode(too large) = %v with %d bytes written, want ErrQRTooLarge and nothing", err, buf.Len())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/posagent/posagent/escpos"
 )
@@ -173,6 +174,24 @@ func Render(doc Doc, p escpos.Profile, mode QRMode) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	l := &layout{w: escpos.NewWriter(&buf, p), cs: p.Charset, cols: p.Columns, mode: mode}
+	if mode == QRRaster {
+		// Encoding a raster QR costs milliseconds (the encoder tries all
+		// eight masks): encode both codes at once while the text is laid out.
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		l.codes = map[string]*pending{}
+		for _, data := range []string{doc.KOD1, doc.KOD2} {
+			if data == "" || l.codes[data] != nil {
+				continue
+			}
+			pc := &pending{done: make(chan struct{})}
+			l.codes[data] = pc
+			wg.Go(func() {
+				defer close(pc.done)
+				pc.code, pc.err = encodeFitting(data, p.DotsPerLine)
+			})
+		}
+	}
 	if err := l.doc(doc); err != nil {
 		return nil, err
 	}
@@ -183,10 +202,38 @@ func Render(doc Doc, p escpos.Profile, mode QRMode) ([]byte, error) {
 }
 
 type layout struct {
-	w    *escpos.Writer
-	cs   escpos.Charset
-	cols int
-	mode QRMode
+	w     *escpos.Writer
+	cs    escpos.Charset
+	cols  int
+	mode  QRMode
+	codes map[string]*pending // raster codes being encoded, by data
+}
+
+// pending is a raster QR code an encoding goroutine is making.
+type pending struct {
+	done chan struct{} // closed when code or err is set
+	code *escpos.QRCode
+	err  error
+}
+
+// qrOptions are the options of every code: EC M, falling back to L (see
+// layout.qr); Scale2x applies to rasters only.
+var qrOptions = escpos.QROptions{EC: escpos.ECMedium, Scale2x: true}
+
+// encodeFitting encodes data at EC M, or at L when the symbol at M does not
+// fit dots: the fit check sizes the symbol without encoding it, so exactly
+// one encode runs.
+func encodeFitting(data string, dots int) (*escpos.QRCode, error) {
+	opt := qrOptions
+	_, err := escpos.FitQR(data, dots, opt)
+	if errors.Is(err, escpos.ErrQRTooLarge) {
+		opt.EC = escpos.ECLow
+		_, err = escpos.FitQR(data, dots, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return escpos.EncodeQR(data, opt.EC)
 }
 
 // wrap prints s wrapped to the line width.
@@ -362,15 +409,23 @@ func (l *layout) vatTable(rows []VATRow) {
 // qr prints one code with its label below, falling back from EC M to L when the
 // symbol does not fit the paper at M.
 func (l *layout) qr(name, data, label string) error {
-	emit := l.w.QRRaster
-	opt := escpos.QROptions{EC: escpos.ECMedium, Scale2x: true}
-	if l.mode == QRNative {
-		emit = l.w.QRNative
-	}
-	_, err := emit(data, opt)
-	if errors.Is(err, escpos.ErrQRTooLarge) {
-		opt.EC = escpos.ECLow
+	var err error
+	if pc := l.codes[data]; pc != nil {
+		<-pc.done
+		if err = pc.err; err == nil {
+			_, err = l.w.QRRasterCode(pc.code, qrOptions)
+		}
+	} else {
+		emit := l.w.QRRaster
+		opt := qrOptions
+		if l.mode == QRNative {
+			emit = l.w.QRNative
+		}
 		_, err = emit(data, opt)
+		if errors.Is(err, escpos.ErrQRTooLarge) {
+			opt.EC = escpos.ECLow
+			_, err = emit(data, opt)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("receipt: %s: %w", name, err)
