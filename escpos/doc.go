@@ -30,7 +30,11 @@
 // # Caveats
 //
 // Native QR leaves the choice of symbol version to the printer; the fit check assumes
-// the printer picks the smallest version in byte mode, as Epson firmware does.
+// the printer picks the smallest version in byte mode, as Epson firmware does. The
+// fit check ([FitQR]) reads that version from the byte-mode capacity table of
+// ISO/IEC 18004 and never encodes: a native QR costs no encoding at all, a raster
+// one exactly one encode ([EncodeQR], milliseconds: the encoder scores all eight
+// masks), and only for a symbol that fits.
 //
 // The status replies (DLE EOT, ASB, XON/XOFF) are parsed in status.go.
 package escpos

@@ -17,7 +17,9 @@
 // bytes). Each symbol goes through the escpos fit check, which picks the largest
 // module size that fits the paper; if a symbol does not fit at error correction M,
 // it is retried at L. A KOD II signed with RSA (about 480 characters) fits 58 mm at
-// 4 dots per module.
+// 4 dots per module. The fit check costs no encoding, so the retry is free; a
+// raster receipt encodes each code once, both at the same time on two goroutines
+// that Render waits for.
 //
 // # Caveats
 //
