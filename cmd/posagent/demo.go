@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -155,7 +156,38 @@ func (d *demo) say(format string, args ...any) {
 	fmt.Fprintf(d.m.Stderr, "demo: "+format+"\n", args...)
 }
 
+// demoArtefacts are what a demo run leaves in DIR; a new run replaces them.
+var demoArtefacts = []string{"printer.bin", "invoices", "receipts", "state", "cert.pem", "demo.json", "metrics.txt", "posagent.log"}
+
+// prepareDir makes DIR ready for a fresh run. A previous demo's artefacts
+// are removed, so the store, receipts and demo.json describe this run only;
+// a non-empty directory that is not a demo's is refused, never emptied.
+func (d *demo) prepareDir() error {
+	entries, err := os.ReadDir(d.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(d.dir, "demo.json")); err != nil {
+		return usagef("demo: %s is not empty and holds no earlier demo (no demo.json); choose an empty or new directory", d.dir)
+	}
+	for _, name := range demoArtefacts {
+		if err := os.RemoveAll(filepath.Join(d.dir, name)); err != nil {
+			return fmt.Errorf("demo: clear the previous run: %w", err)
+		}
+	}
+	return nil
+}
+
 func (d *demo) run(ctx context.Context) (*demoFile, error) {
+	if err := d.prepareDir(); err != nil {
+		return nil, err
+	}
 	for _, sub := range []string{"", "invoices", "receipts", "state"} {
 		if err := os.MkdirAll(filepath.Join(d.dir, sub), 0o750); err != nil {
 			return nil, err

@@ -5,9 +5,11 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"image"
 	"image/draw"
 	"image/png"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -342,5 +344,34 @@ func checkMetrics(t *testing.T, path string, invoices int) {
 		if !ok || got < tt.min || got > tt.max {
 			t.Errorf("metric %s = %v (present %v), want %v..%v", tt.name, got, ok, tt.min, tt.max)
 		}
+	}
+}
+
+// A second run in the same directory starts afresh: its store, receipts and
+// demo.json describe that run only. A directory that is not a demo's is
+// refused and left alone.
+func TestDemoDirReuse(t *testing.T) {
+	dir, tm := runDemoIn(t, "--sales", "0")
+	stale := filepath.Join(dir, "receipts", "stale.png")
+	if err := os.WriteFile(stale, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tm.mustRun(t, "demo", "--dir", dir, "--sales", "0")
+	checkDemo(t, dir, 5, "ec")
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("receipts from the earlier run survived: %v", err)
+	}
+
+	other := t.TempDir()
+	keep := filepath.Join(other, "notes.txt")
+	if err := os.WriteFile(keep, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ue *usageError
+	if _, _, err := tm.run(t, "demo", "--dir", other); !errors.As(err, &ue) {
+		t.Fatalf("demo in a foreign non-empty dir = %v, want a usage error", err)
+	}
+	if b, err := os.ReadFile(keep); err != nil || string(b) != "mine" {
+		t.Fatalf("foreign file touched: %q, %v", b, err)
 	}
 }
