@@ -48,7 +48,9 @@
 // Authentication accepts the KSeF tokens listed in Options.Tokens and any
 // XAdES-signed AuthTokenRequest whose certificate names the context NIP
 // (organizationIdentifier VATPL-, serialNumber TINPL-/NIP- or a 10-digit CN).
-// Self-signed certificates are accepted, as on the TE environment.
+// Self-signed certificates are accepted, as on the TE environment, unless the
+// request asks for verifyCertificateChain=true: the simulator has no trust
+// store, so that check fails every certificate (authentication status 460).
 //
 // # Caveats
 //
