@@ -10,8 +10,13 @@
 //   - the simulator holds each invoice exactly once;
 //   - in the end every invoice is accepted.
 //
-// It also holds CheckDemo, which build/arm/demo-arm.sh uses to check the
-// demo's report after running it under qemu-arm.
+// The harness is shared with internal/faults and bench: Site (a terminal's
+// configuration, data directory and imported Offline certificate, and the
+// processes' logs), Proc (a running `posagent run`, its resident memory),
+// Prefill and IssueOne (an outage's backlog written through outbox as the
+// agent writes it), TCPPrinter (printer.Virtual behind a TCP port), and
+// ScanSecrets with KeyForms (the secret scan). CheckDemo checks a demo.json;
+// build/arm/demo-arm.sh runs it after the demo under qemu-arm.
 //
 // # Caveats
 //
