@@ -37,6 +37,28 @@ func ExampleFitQR() {
 	// version 6, 41 modules, 7 dots per module, 343 dots wide
 }
 
+// A raster QR encoded beforehand, e.g. on another goroutine while the text of
+// the receipt is laid out, prints like QRRaster.
+func ExampleWriter_QRRasterCode() {
+	p, err := escpos.LookupProfile("generic-58")
+	if err != nil {
+		panic(err)
+	}
+	link := "https://qr-test.ksef.mf.gov.pl/invoice/1111111111/01-02-2026/UtQp9Gpc51y-u3xApZjIjgkpZ01js-J8KflSPW8WzIE"
+	code, err := escpos.EncodeQR(link, escpos.ECMedium)
+	if err != nil {
+		panic(err)
+	}
+	var buf bytes.Buffer
+	f, err := escpos.NewWriter(&buf, p).QRRasterCode(code, escpos.QROptions{Scale2x: true})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%d modules, %d dots per module, scaled %v, %d bytes\n", code.Modules(), f.ModuleSize, f.Scaled, buf.Len())
+	// Output:
+	// 41 modules, 6 dots per module, scaled true, 2807 bytes
+}
+
 func ExampleRender() {
 	p, err := escpos.LookupProfile("generic-58")
 	if err != nil {
