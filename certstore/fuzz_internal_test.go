@@ -23,6 +23,7 @@ func FuzzFormatName(f *testing.F) {
 func FuzzOpenMeta(f *testing.F) {
 	f.Add([]byte(`{"version":1,"kdf":"argon2id","params":{"time":1,"memory_kib":8,"threads":1},"salt":"AAAAAAAAAAAAAAAAAAAAAA==","cipher":"AES-256-GCM","check":"AAAA"}`))
 	f.Add([]byte(`{"version":1,"kdf":"argon2id","params":{"time":1,"memory_kib":1048577,"threads":1}}`))
+	f.Add([]byte(`{"version":1,"kdf":"hkdf-sha256","salt":"AAAAAAAAAAAAAAAAAAAAAA==","cipher":"AES-256-GCM","check":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`))
 	f.Add([]byte(`{`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if _, err := openMeta(data, []byte("secret")); err == nil {
