@@ -334,7 +334,7 @@ func TestStoreFull(t *testing.T) {
 
 // TestStoreFullDrains: the queue of a full store is uploaded. KNOWN BUG:
 // marking a batch "sending" needs room the full store no longer has
-// (outbox.ErrStoreFull from MarkSending), so the queue never drains; see
+// (outbox.ErrStoreFull), so the queue never drains; see
 // docs/RELIABILITY.md. Set POSAGENT_KNOWN_BUGS=1 to run it.
 func TestStoreFullDrains(t *testing.T) {
 	if os.Getenv("POSAGENT_KNOWN_BUGS") == "" {
