@@ -69,11 +69,15 @@ install_tools() {
   tail -5 /tmp/posagent-apt.log >&2
 }
 
+# SKIP is the status of a skipped stage (automake's convention); any other
+# non-zero status, including make's 2, is a failure.
+SKIP=77
+
 # need fails the stage when a tool is missing under CI, and skips it otherwise.
 need() {
   command -v "$1" >/dev/null 2>&1 && return 0
   if [ "${CI:-}" = true ]; then echo "missing tool $1 (CI=true)" >&2; return 1; fi
-  echo "skip: missing tool $1"; return 2
+  echo "skip: missing tool $1"; return $SKIP
 }
 
 stage_vet() {
@@ -135,7 +139,7 @@ stage_govulncheck() {
   if [[ $db == https://* ]] && ! curl -fsS -m 15 -o /dev/null "$db/index/db.json.gz" 2>/dev/null; then
     echo "SKIP govulncheck: $db unreachable from this machine: vulnerabilities were NOT checked"
     [ "${GOVULNCHECK_REQUIRED:-0}" = 1 ] && return 1
-    return 2
+    return $SKIP
   fi
   go run "$GOVULNCHECK" -db "$db" ./...
 }
@@ -157,7 +161,7 @@ for s in $STAGES; do
   secs=$(($(date +%s) - start))
   case $rc in
     0) summary+=("ok    $s ${secs}s") ;;
-    2) summary+=("skip  $s ${secs}s") ;;
+    "$SKIP") summary+=("skip  $s ${secs}s") ;;
     *) summary+=("FAIL  $s ${secs}s"); failed+=("$s") ;;
   esac
 done
