@@ -151,7 +151,7 @@ func ParseKOD2(link string) (KOD2Link, error) {
 	if err != nil {
 		return KOD2Link{}, err
 	}
-	sig, err := b64.DecodeString(segs[5])
+	sig, err := decodeB64URL(segs[5])
 	if err != nil || len(sig) == 0 {
 		return KOD2Link{}, fmt.Errorf("%w: signature is not Base64URL", ErrLink)
 	}
@@ -227,12 +227,25 @@ func splitLink(link, kind string, n int) (Environment, []string, error) {
 
 func decodeHash(s string) ([32]byte, error) {
 	var h [32]byte
-	b, err := b64.DecodeString(s)
+	b, err := decodeB64URL(s)
 	if err != nil || len(b) != 32 {
 		return h, fmt.Errorf("%w: hash %q is not 32 bytes of Base64URL", ErrLink, s)
 	}
 	copy(h[:], b)
 	return h, nil
+}
+
+// decodeB64URL decodes unpadded Base64URL. encoding/base64 skips CR and LF
+// even in strict mode, so a link with a line break inside its hash would
+// parse to the same hash as the clean link: such text is refused first.
+func decodeB64URL(s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return nil, fmt.Errorf("%w: %q is not a Base64URL character", ErrLink, c)
+		}
+	}
+	return b64.DecodeString(s)
 }
 
 func parseDMY(s string) (Date, error) {

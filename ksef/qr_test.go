@@ -227,6 +227,9 @@ func TestParseLinkErrors(t *testing.T) {
 func FuzzParseKOD(f *testing.F) {
 	f.Add(vectorLink)
 	f.Add("https://qr-test.ksef.mf.gov.pl/invoice/1111111111/01-02-2026/" + vectorHash)
+	// encoding/base64 skips CR/LF: these once parsed to the clean link's hash.
+	f.Add("https://qr-test.ksef.mf.gov.pl/invoice/1111111111/01-02-2026/" + vectorHash[:21] + "\r" + vectorHash[21:])
+	f.Add(vectorLink[:len(vectorLink)-10] + "\n" + vectorLink[len(vectorLink)-10:])
 	f.Fuzz(func(t *testing.T, s string) {
 		if l, err := ksef.ParseKOD1(s); err == nil {
 			if got := ksef.KOD1(l.Env, l.SellerNIP, l.P1, l.Hash); got != s {
@@ -239,6 +242,25 @@ func FuzzParseKOD(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseLinkRejectsLineBreaks(t *testing.T) {
+	clean := "https://qr-test.ksef.mf.gov.pl/invoice/1111111111/01-02-2026/" + vectorHash
+	if _, err := ksef.ParseKOD1(clean); err != nil {
+		t.Fatalf("ParseKOD1(clean) = %v", err)
+	}
+	for _, bad := range []string{
+		clean[:len(clean)-5] + "\r" + clean[len(clean)-5:],
+		clean[:len(clean)-5] + "\n" + clean[len(clean)-5:],
+	} {
+		if _, err := ksef.ParseKOD1(bad); !errors.Is(err, ksef.ErrLink) {
+			t.Errorf("ParseKOD1(%q) = %v, want ErrLink", bad, err)
+		}
+	}
+	bad := vectorLink[:len(vectorLink)-10] + "\r" + vectorLink[len(vectorLink)-10:]
+	if _, err := ksef.ParseKOD2(bad); !errors.Is(err, ksef.ErrLink) {
+		t.Errorf("ParseKOD2 with CR in the signature = %v, want ErrLink", err)
+	}
 }
 
 func ExampleKOD1() {

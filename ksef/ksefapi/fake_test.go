@@ -253,7 +253,7 @@ func (f *fakeKSeF) publicKeys(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeKSeF) challenge(w http.ResponseWriter, r *http.Request) {
 	f.reply(w, 200, "AuthenticationChallengeResponse", map[string]any{"challenge": fakeChallenge,
-		"timestamp": "2025-07-11T12:23:56.0154302+00:00", "timestampMs": 1752236636015, "clientIp": "127.0.0.1"})
+		"timestamp": "2025-07-11T12:23:56.0154302+00:00", "timestampMs": int64(1752236636015), "clientIp": "127.0.0.1"})
 }
 
 func (f *fakeKSeF) authInit(w http.ResponseWriter) {
