@@ -44,8 +44,11 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 			inv, replayed = stored, true
 			return nil
 		}
-		if used, limit := s.used(tx), s.maxSize-s.headroom; used+issueOverhead > limit {
-			return fmt.Errorf("%w: %d bytes in use, new sales may use %d of %d", ErrStoreFull, used, limit, s.maxSize)
+		// New sales stop while every stored invoice not yet accepted can
+		// still be sent and accepted with its UPO (DrainReserve each), plus
+		// the Headroom one transition rewrites: the queue always drains.
+		if used, limit := s.used(tx), s.salesLimit()-s.reserve; used+issueOverhead > limit {
+			return fmt.Errorf("%w: %d bytes in use, new sales may use %d of %d (%d invoices await upload)", ErrStoreFull, used, limit, s.maxSize, s.pending.Load())
 		}
 
 		upload := UploadQueued
@@ -83,7 +86,7 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 		if err := validateBuilt(built); err != nil {
 			return err
 		}
-		if used, limit := s.used(tx), s.maxSize-s.headroom; used+int64(len(built.XML)+len(built.Doc))+issueOverhead > limit {
+		if used, limit := s.used(tx), s.salesLimit()-s.reserve; used+int64(len(built.XML)+len(built.Doc))+issueOverhead > limit {
 			return fmt.Errorf("%w: invoice of %d bytes does not fit (%d in use, new sales may use %d)", ErrStoreFull, len(built.XML)+len(built.Doc), used, limit)
 		}
 
@@ -104,7 +107,7 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 			if !origArchived { // an archived original is immutable; the link is kept one way
 				orig.Corrections = append(orig.Corrections, rec.ID)
 				orig.log(req.Now, "corrected by "+rec.ID+" ("+number+")", "")
-				if err := putInvoice(tx, orig); err != nil {
+				if err := s.put(tx, orig); err != nil {
 					return err
 				}
 			}
@@ -130,7 +133,7 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 		if err := tx.Bucket(bSales).Put([]byte(req.SaleID), append(bytes.Clone(key), req.Fingerprint[:]...)); err != nil {
 			return err
 		}
-		if err := putInvoice(tx, rec); err != nil {
+		if err := s.put(tx, rec); err != nil {
 			return err
 		}
 		inv = rec
@@ -193,10 +196,10 @@ func (s *Store) TechnicalCorrection(ctx context.Context, id string, now time.Tim
 		if err := tx.Bucket(bNumbers).Put([]byte(rec.Number), key); err != nil {
 			return err
 		}
-		if err := putInvoice(tx, orig); err != nil {
+		if err := s.put(tx, orig); err != nil {
 			return err
 		}
-		if err := putInvoice(tx, rec); err != nil {
+		if err := s.put(tx, rec); err != nil {
 			return err
 		}
 		inv = rec

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,7 +26,15 @@ const (
 	DefaultTimeout  = 2 * time.Second
 	DefaultMaxSize  = 256 << 20 // mmap address space is the limit on 32-bit ARM
 	DefaultHeadroom = 8 << 20
+	// DefaultDrainReserve is the room kept per invoice not yet accepted: its
+	// UPO (about 1–4 KiB from KSeF; more is allowed for), the event-log lines
+	// and references the upload adds, and the page slack of rewriting it.
+	DefaultDrainReserve = 8 << 10
 )
+
+// allocStep is bbolt's DB.AllocSize: beyond it the file grows in steps of it,
+// and a step that would pass MaxSize fails even when the pages needed fit.
+const allocStep = 16 << 20
 
 // Options configure Open. A nil *Options means all defaults.
 type Options struct {
@@ -38,8 +47,14 @@ type Options struct {
 	MaxSize int64
 	// Headroom is the part of MaxSize that only state transitions of stored
 	// invoices may use: Issue fails with ErrStoreFull once less than this is free.
-	// Zero means the smaller of DefaultHeadroom and MaxSize/8.
+	// Zero means the smaller of DefaultHeadroom and MaxSize/8. It covers the
+	// copy-on-write pages of one transition transaction.
 	Headroom int64
+	// DrainReserve is the room kept, besides Headroom, for each stored invoice
+	// not yet accepted, so that the whole queue can go queued -> sending ->
+	// accepted with its UPO on a store that refuses new sales. Zero means
+	// DefaultDrainReserve; negative is refused.
+	DrainReserve int64
 	// Retention is how long an accepted invoice stays in the live file before
 	// Archive moves it to the archive file; zero means never.
 	Retention time.Duration
@@ -58,7 +73,10 @@ type Store struct {
 	path     string
 	archive  string
 	maxSize  int64
+	capacity int64 // the most the file can grow to under maxSize
 	headroom int64
+	reserve  int64 // per invoice not yet accepted
+	pending  atomic.Int64
 	keep     time.Duration
 	log      *slog.Logger
 	now      func() time.Time
@@ -142,6 +160,12 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.Headroom < 0 || o.Headroom >= o.MaxSize/2 {
 		return nil, &RequestError{Field: "Options.Headroom", Reason: "must be between 0 and half of MaxSize"}
 	}
+	if o.DrainReserve == 0 {
+		o.DrainReserve = DefaultDrainReserve
+	}
+	if o.DrainReserve < 0 || o.DrainReserve > o.MaxSize/16 {
+		return nil, &RequestError{Field: "Options.DrainReserve", Reason: "must be between 0 and MaxSize/16"}
+	}
 	if o.Retention < 0 {
 		return nil, &RequestError{Field: "Options.Retention", Reason: "negative"}
 	}
@@ -161,8 +185,8 @@ func Open(path string, opts *Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("outbox: open %s: %w", path, mapFull(err))
 	}
-	s := &Store{db: db, path: path, archive: o.ArchivePath, maxSize: o.MaxSize, headroom: o.Headroom,
-		keep: o.Retention, log: o.Logger, now: o.Now}
+	s := &Store{db: db, path: path, archive: o.ArchivePath, maxSize: o.MaxSize, capacity: capacity(o.MaxSize),
+		headroom: o.Headroom, reserve: o.DrainReserve, keep: o.Retention, log: o.Logger, now: o.Now}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
@@ -216,11 +240,30 @@ func (s *Store) migrate() error {
 	return nil
 }
 
+// capacity is the largest file bbolt grows to under maxSize: up to allocStep
+// the mapping doubles from 32 KiB, so the largest such size that fits; beyond,
+// a growth must leave a whole step below maxSize.
+func capacity(maxSize int64) int64 {
+	if maxSize > allocStep {
+		return max(maxSize-allocStep, allocStep)
+	}
+	c := int64(32 << 10)
+	for c*2 <= maxSize {
+		c *= 2
+	}
+	return c
+}
+
 func (s *Store) recover() error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bIndex).Cursor()
+		var pending int64
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if decodeIndex(v).upload != UploadSending {
+			up := decodeIndex(v).upload
+			if up != UploadAccepted {
+				pending++
+			}
+			if up != UploadSending {
 				continue
 			}
 			inv, err := getInvoice(tx, k, false)
@@ -229,6 +272,7 @@ func (s *Store) recover() error {
 			}
 			s.recovered.Sending = append(s.recovered.Sending, *inv)
 		}
+		s.pending.Store(pending)
 		return tx.Bucket(bPrintJobs).ForEach(func(k, v []byte) error {
 			var j PrintJob
 			if err := json.Unmarshal(v, &j); err != nil {
@@ -293,6 +337,40 @@ func (s *Store) Size() (used, limit int64, err error) {
 		return nil
 	})
 	return used, s.maxSize, err
+}
+
+// Room describes how much of the store is left, for callers that size their
+// transactions by it (Room.Free) or report it.
+type Room struct {
+	Used     int64 // bytes in pages in use
+	Capacity int64 // the most the file can grow to under Options.MaxSize
+	Free     int64 // Capacity - Used
+	Pending  int64 // invoices not yet accepted (each holds a DrainReserve)
+	// SalesLimit is the Used at which Issue refuses new sales: Capacity minus
+	// Headroom and the reserve of every pending invoice.
+	SalesLimit int64
+}
+
+// NearFull reports whether new sales are refused or nearly so (less than a
+// Headroom left before SalesLimit): the time to transition in small
+// transactions and to archive.
+func (r Room) NearFull() bool { return r.Used+r.Capacity/8 >= r.SalesLimit }
+
+// Room reports the store's room; see Room.
+func (s *Store) Room() (Room, error) {
+	var r Room
+	err := s.view(func(tx *bolt.Tx) error {
+		r.Used = s.used(tx)
+		return nil
+	})
+	r.Capacity, r.Pending = s.capacity, s.pending.Load()
+	r.Free, r.SalesLimit = r.Capacity-r.Used, s.salesLimit()
+	return r, err
+}
+
+// salesLimit is the use beyond which Issue refuses a new sale.
+func (s *Store) salesLimit() int64 {
+	return s.capacity - s.headroom - s.pending.Load()*s.reserve
 }
 
 func (s *Store) used(tx *bolt.Tx) int64 {
@@ -421,6 +499,34 @@ func getInvoice(tx *bolt.Tx, key []byte, blobs bool) (*Invoice, error) {
 		inv.UPO = bytes.Clone(tx.Bucket(bUPO).Get(key))
 	}
 	return inv, nil
+}
+
+// put is putInvoice on the live file: it also keeps the count of invoices not
+// yet accepted, applied only when the transaction commits.
+func (s *Store) put(tx *bolt.Tx, inv *Invoice) error {
+	key, err := parseID(inv.ID)
+	if err != nil {
+		return err
+	}
+	wasPending := false
+	old := tx.Bucket(bIndex).Get(key)
+	if old != nil {
+		wasPending = decodeIndex(old).upload != UploadAccepted
+	}
+	if err := putInvoice(tx, inv); err != nil {
+		return err
+	}
+	d := int64(0)
+	if inv.Upload != UploadAccepted {
+		d++
+	}
+	if wasPending {
+		d--
+	}
+	if d != 0 {
+		tx.OnCommit(func() { s.pending.Add(d) })
+	}
+	return nil
 }
 
 // putInvoice writes the record and its index row; blobs are written separately.

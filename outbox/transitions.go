@@ -58,7 +58,7 @@ func (s *Store) MarkSendingBatch(ctx context.Context, ids []string, batch string
 			inv.SessionRef, inv.InvoiceRef, inv.Batch = "", "", batch
 			inv.LastSendAt = now.UTC()
 			inv.log(now, fmt.Sprintf("sending, attempt %d, batch %s", inv.Attempts, batch), "")
-			if err := putInvoice(tx, inv); err != nil {
+			if err := s.put(tx, inv); err != nil {
 				return err
 			}
 			moved = append(moved, ids[i])
@@ -100,7 +100,7 @@ func (s *Store) SetSessionRef(ctx context.Context, ids []string, batch, sessionR
 			}
 			inv.SessionRef = sessionRef
 			inv.log(now, "batch "+batch+" is session "+sessionRef, "")
-			if err := putInvoice(tx, inv); err != nil {
+			if err := s.put(tx, inv); err != nil {
 				return err
 			}
 			n++
@@ -187,7 +187,7 @@ func (s *Store) ExtendDeadlines(ctx context.Context, ext []DeadlineExtension, re
 				continue
 			}
 			extend(inv, ext[i].Deadline, reason, now)
-			if err := putInvoice(tx, inv); err != nil {
+			if err := s.put(tx, inv); err != nil {
 				return err
 			}
 			n++
@@ -286,7 +286,7 @@ func (s *Store) release(tx *bolt.Tx, orig string, now time.Time) error {
 		}
 		corr.Upload = UploadQueued
 		corr.log(now, "released: "+orig+" accepted; upload queued", "")
-		if err := putInvoice(tx, corr); err != nil {
+		if err := s.put(tx, corr); err != nil {
 			return err
 		}
 		if err := b.Delete(k); err != nil {
@@ -373,7 +373,7 @@ func (s *Store) transition(ctx context.Context, id string, fn func(*bolt.Tx, *In
 		if err := fn(tx, inv, s.now()); err != nil {
 			return err
 		}
-		return putInvoice(tx, inv)
+		return s.put(tx, inv)
 	})
 }
 
@@ -427,7 +427,7 @@ func (s *Store) movePrint(ctx context.Context, jobID string, to PrintState, code
 		}
 		what := map[PrintState]string{PrintPrinted: "printed", PrintFailed: "print failed", PrintPending: "print retry"}[to]
 		inv.log(now, what+" (job "+j.ID+")", code)
-		return putInvoice(tx, inv)
+		return s.put(tx, inv)
 	})
 }
 
