@@ -327,28 +327,46 @@ type Acked struct {
 	Number string
 }
 
-// Post sends sale i under key. ok is false when no acknowledgement arrived
-// (the process died mid-request): the till must retry the key. err reports
-// an answer other than 200/201.
+// Post sends sale i under key, the way a till does: a 503 (store busy or
+// full) is retried after its Retry-After, up to MaxBusy times. ok is false
+// when no acknowledgement arrived (the process died mid-request): the till
+// must retry the key. err reports any other answer than 200/201.
 func (s *Site) Post(key string, i int) (a Acked, ok bool, err error) {
-	resp, err := s.Do("POST", "/v1/sales", key, SaleBody(i))
-	if err != nil {
-		return Acked{}, false, nil
+	for try := 0; ; try++ {
+		resp, err := s.Do("POST", "/v1/sales", key, SaleBody(i))
+		if err != nil {
+			return Acked{}, false, nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return Acked{}, false, nil // killed while answering
+		}
+		if resp.StatusCode == http.StatusServiceUnavailable && try < MaxBusy {
+			wait := time.Second
+			if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n > 0 {
+				wait = min(time.Duration(n)*time.Second, 5*time.Second)
+			}
+			time.Sleep(wait)
+			continue
+		}
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+			size := int64(-1)
+			if fi, err := os.Stat(s.StorePath()); err == nil {
+				size = fi.Size()
+			}
+			return Acked{}, false, fmt.Errorf("POST /v1/sales %s: %d %s (store file %d bytes, try %d)", key, resp.StatusCode, b, size, try+1)
+		}
+		var v struct{ ID, Number string }
+		if err := json.Unmarshal(b, &v); err != nil || v.ID == "" || v.Number == "" {
+			return Acked{}, false, fmt.Errorf("POST /v1/sales %s: bad body %q: %v", key, b, err)
+		}
+		return Acked{Key: key, ID: v.ID, Number: v.Number}, true, nil
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return Acked{}, false, nil // killed while answering
-	}
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return Acked{}, false, fmt.Errorf("POST /v1/sales %s: %d %s", key, resp.StatusCode, b)
-	}
-	var v struct{ ID, Number string }
-	if err := json.Unmarshal(b, &v); err != nil || v.ID == "" || v.Number == "" {
-		return Acked{}, false, fmt.Errorf("POST /v1/sales %s: bad body %q: %v", key, b, err)
-	}
-	return Acked{Key: key, ID: v.ID, Number: v.Number}, true, nil
 }
+
+// MaxBusy is how many 503 answers Post rides out for one sale.
+const MaxBusy = 10
 
 // Backlog returns backlog.count of /v1/status: invoices not yet accepted.
 func (s *Site) Backlog() (int, error) {
