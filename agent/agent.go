@@ -175,6 +175,7 @@ type Agent struct {
 	ready         []string             // print jobs Issue or Reprint queued, dispatched first
 	waiting       map[string]string    // print job id -> invoice id, held until KSeF accepts it
 	rateLimited   time.Time            // prefer batch sessions until then (429 seen)
+	archivedAt    time.Time            // last archiveNearFull run
 	authed        bool
 	lastAlarm     time.Time
 	lastCertAlarm time.Time

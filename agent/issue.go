@@ -303,11 +303,16 @@ func (a *Agent) tryOnline(ctx context.Context, id string) {
 		if errors.Is(err, ksefapi.ErrSessionFull) {
 			a.dropSession(sess)
 		}
-		// Not known to have arrived unless it is an answered 4xx; either
-		// way the scheduler resolves a sending record by asking KSeF.
+		// A complete answer (4xx, 5xx) ended the request: queue it again
+		// now, a 5xx behind RetryMin. A transport failure may still land:
+		// the record stays sending and the scheduler asks KSeF.
 		var ae *ksefapi.APIError
-		if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
-			_ = a.store.Retry(context.WithoutCancel(ctx), id, a.now(), errCode(err))
+		if errors.As(err, &ae) && answered(err) {
+			nb := a.now()
+			if ae.Status >= 500 {
+				nb = nb.Add(a.opts.RetryMin)
+			}
+			_ = a.store.Retry(context.WithoutCancel(ctx), id, nb, errCode(err))
 		}
 		return
 	}

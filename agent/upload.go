@@ -44,6 +44,7 @@ func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) time.Durat
 		return a.roundFailed(ctx, bo, "authenticate", err)
 	}
 	a.fetchUPOs(ctx)
+	a.archiveNearFull(ctx)
 	pending, err := a.resolveSending(ctx)
 	if err != nil {
 		return a.roundFailed(ctx, bo, "resolve", err)
@@ -329,11 +330,25 @@ func (a *Agent) failedSend(ctx context.Context, inv *outbox.Invoice, sess *ksefa
 		// new session is safe; a persistent refusal keeps the backoff long.
 		a.dropSession(sess)
 		a.retry(ctx, inv.ID, now.Add(bo.Next()), code)
+	case answered(err):
+		// A complete answer (5xx, or a 4xx that may pass): the request is
+		// over, nothing of it is still in flight, so it is queued again at
+		// once behind the backoff. Had KSeF taken it anyway, the resend
+		// meets a 440 whose original has our hash and counts as accepted.
+		a.retry(ctx, inv.ID, now.Add(bo.Next()), code)
 	default:
-		// Transport failure or 5xx: KSeF may or may not have it. Leave it
-		// sending; resolveSending asks KSeF for the session's invoices
-		// and matches our hash before anything is resent.
+		// Outcome unknown (timeout, connection dropped mid-request): the
+		// invoice may still land. Leave it sending; resolveSending asks
+		// KSeF for the session's invoices and matches our hash, and only
+		// after SendGrace is it sent again.
 	}
+}
+
+// answered reports whether err carries a complete HTTP answer from KSeF,
+// as opposed to a transport failure whose request may still be processed.
+func answered(err error) bool {
+	var ae *ksefapi.APIError
+	return errors.As(err, &ae) && ae.Status > 0
 }
 
 // maybeRateLimit notes a 429 and returns err.
@@ -604,9 +619,10 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Due, offline bool) 
 		byID[list[i].ID] = &list[i]
 	}
 	batch := fmt.Sprintf("B%s-%d", ids[0], a.now().UnixMilli())
-	moved, err := a.store.MarkSendingBatch(ctx, ids, batch)
+	chunk := a.markChunk(len(ids))
+	moved, err := a.markSending(ctx, ids, batch, chunk)
 	if err != nil {
-		return fmt.Errorf("agent: mark batch sending: %w", err)
+		return err
 	}
 	if len(moved) == 0 {
 		return nil
@@ -632,8 +648,13 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Due, offline bool) 
 	// The session reference is stored the moment KSeF opens the session, so a
 	// crash during the upload is resolved from that session, not by a resend.
 	onOpen := func(ctx context.Context, ref string) error {
-		_, err := a.store.SetSessionRef(context.WithoutCancel(ctx), moved, batch, ref)
-		return err
+		ctx = context.WithoutCancel(ctx)
+		for lo := 0; lo < len(moved); lo += chunk {
+			if _, err := a.store.SetSessionRef(ctx, moved[lo:min(lo+chunk, len(moved))], batch, ref); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	res, err := a.api.SendBatch(ctx, iter.Seq2[string, []byte](files), ksefapi.BatchOptions{OfflineMode: offline, TempDir: a.opts.TempDir, OnOpen: onOpen})
 	if readErr != nil {
@@ -694,6 +715,76 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Due, offline bool) 
 	}
 	return nil
 }
+
+// markSending marks ids sending under batch, chunk records per transaction.
+// If a chunk fails, the records already moved are queued again, so none is
+// left sending for a batch that never started.
+func (a *Agent) markSending(ctx context.Context, ids []string, batch string, chunk int) ([]string, error) {
+	var moved []string
+	for lo := 0; lo < len(ids); lo += chunk {
+		m, err := a.store.MarkSendingBatch(ctx, ids[lo:min(lo+chunk, len(ids))], batch)
+		if err != nil {
+			wctx := context.WithoutCancel(ctx)
+			for _, id := range moved {
+				a.retry(wctx, id, a.now(), "mark_sending")
+			}
+			return nil, fmt.Errorf("agent: mark batch sending: %w", err)
+		}
+		moved = append(moved, m...)
+	}
+	return moved, nil
+}
+
+// markChunk is how many records one transaction of a batch marks. Each
+// moved record rewrites its pages, and bbolt's copy-on-write needs that
+// many free pages until the commit; on a store near its cap the free space
+// (the headroom and drain reserve outbox keeps) is cut into transactions
+// that fit with a wide margin, at the cost of a few more fsyncs.
+func (a *Agent) markChunk(n int) int {
+	room, err := a.store.Room()
+	if err != nil || !room.NearFull() {
+		return max(n, 1)
+	}
+	return min(max(int(room.Free/markCostPerRecord), minMarkChunk), maxMarkChunk, max(n, 1))
+}
+
+// markCostPerRecord bounds the pages one record's transition rewrites (its
+// leaf in the records and the index, shared with its neighbours); the chunk
+// bounds keep a tiny store moving and a roomy one from one huge commit.
+const (
+	markCostPerRecord = 16 << 10
+	minMarkChunk      = 8
+	maxMarkChunk      = 256
+)
+
+// archiveNearFull moves accepted invoices past their retention to the
+// archive when the store is near its cap, at most every archiveEvery, so
+// their pages are free for the queue's transitions.
+func (a *Agent) archiveNearFull(ctx context.Context) {
+	room, err := a.store.Room()
+	if err != nil || !room.NearFull() {
+		return
+	}
+	now := a.now()
+	a.mu.Lock()
+	due := now.Sub(a.archivedAt) >= archiveEvery
+	if due {
+		a.archivedAt = now
+	}
+	a.mu.Unlock()
+	if !due {
+		return
+	}
+	n, err := a.store.Archive(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		a.log.Warn("archive on a near-full store", "error", err)
+	case n > 0:
+		a.log.Info("archived accepted invoices to make room", "invoices", n, "used", room.Used, "capacity", room.Capacity)
+	}
+}
+
+const archiveEvery = 10 * time.Minute
 
 // planned turns due summaries into the queued records they stand for, with
 // what sending and settling them reads (no XML: sendTrickle reads it).
