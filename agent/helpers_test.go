@@ -96,6 +96,8 @@ type env struct {
 	cert   *certstore.Cert
 	path   string
 	clock  *clock
+	// maxSize caps the store (outbox.Options.MaxSize); zero is the default.
+	maxSize int64
 }
 
 func newEnv(t testing.TB, simOpts *ksefsim.Options) *env {
@@ -158,7 +160,7 @@ func testOptions(e *env) agent.Options {
 func (e *env) start(mod func(*agent.Options), run bool) *h {
 	t := e.t
 	t.Helper()
-	st, err := outbox.Open(e.path, &outbox.Options{Now: e.clock.Now})
+	st, err := outbox.Open(e.path, &outbox.Options{Now: e.clock.Now, MaxSize: e.maxSize})
 	if err != nil {
 		t.Fatal(err)
 	}
