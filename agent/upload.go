@@ -606,7 +606,8 @@ func (a *Agent) sendBatches(ctx context.Context, due []outbox.Due) error {
 }
 
 // sendBatch sends list in one batch session. The records are marked sending
-// in one transaction under a batch label; the iterator handed to SendBatch
+// under a batch label, in one transaction or, on a store near its cap, in
+// chunks that fit (markChunk); the iterator handed to SendBatch
 // reads each invoice's XML from the store only when the archive writer asks
 // for it, so memory stays flat for 10 000 invoices. Once KSeF has named the
 // session its reference goes onto the records, and every outcome that is not

@@ -12,7 +12,21 @@
 // rolls everything back so a number is never consumed without an invoice: the
 // series stay gap-free and never repeat (KSeF refuses a repeated number for ten
 // years). Nothing stored is ever dropped: when the file reaches its cap, new sales
-// fail with ErrStoreFull while the existing queue keeps moving within the headroom.
+// fail with ErrStoreFull while the existing queue keeps moving within the room kept
+// for it (see Room capacity below).
+//
+// # Room capacity
+//
+// New sales stop while the whole queue can still drain. Issue refuses a sale once
+// the pages in use would pass Room.SalesLimit: the file's capacity (MaxSize, less
+// bbolt's 16 MiB growth step beyond 16 MiB) minus Options.Headroom (the
+// copy-on-write pages of one transition) minus Options.DrainReserve for every
+// invoice not yet accepted, the new one included. A DrainReserve covers what
+// moving one invoice queued -> sending -> accepted adds: its UPO (the default
+// allows 8 KiB; a 4 KiB UPO measured 6.2 KiB per invoice in all), event-log
+// lines, references. Accepting releases the reserve, so sales resume as the queue
+// drains. Transitions of many records must be cut into transactions that fit the
+// Headroom when Room.NearFull (the agent marks batches in chunks).
 //
 // # Concepts
 //

@@ -43,8 +43,9 @@ var (
 	ErrIllegalTransition = errors.New("outbox: illegal state transition")
 
 	// ErrStoreFull is returned by Issue when the store has reached its cap minus the
-	// headroom kept for the existing queue, or when the disk itself is full. Stored
-	// invoices are never dropped to make room.
+	// headroom and the per-invoice drain reserve kept for the existing queue, and by
+	// any write when the cap or the disk itself is full. Stored invoices are never
+	// dropped to make room.
 	ErrStoreFull = errors.New("outbox: store is full")
 
 	// ErrCorrupt is returned by Check when an invariant of the store does not hold.
