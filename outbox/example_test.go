@@ -74,3 +74,17 @@ func ExampleStore_Retry() {
 	fmt.Println(len(due), len(later), later[0].Attempts)
 	// Output: 0 1 1
 }
+
+func ExampleStore_Room() {
+	dir, _ := os.MkdirTemp("", "outbox")
+	defer os.RemoveAll(dir)
+	s, err := outbox.Open(filepath.Join(dir, "outbox.db"), &outbox.Options{MaxSize: 1 << 20})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	room, _ := s.Room()
+	fmt.Println("capacity:", room.Capacity, "pending:", room.Pending, "near full:", room.NearFull())
+	// Output: capacity: 1048576 pending: 0 near full: false
+}
