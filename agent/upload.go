@@ -335,7 +335,10 @@ func (a *Agent) failedSend(ctx context.Context, inv *outbox.Invoice, sess *ksefa
 		// over, nothing of it is still in flight, so it is queued again at
 		// once behind the backoff. Had KSeF taken it anyway, the resend
 		// meets a 440 whose original has our hash and counts as accepted.
-		a.retry(ctx, inv.ID, now.Add(bo.Next()), code)
+		// The not-before is the round's next backoff step, drawn on a copy:
+		// the failed round counts the failure once (roundFailed), not twice.
+		peek := *bo
+		a.retry(ctx, inv.ID, now.Add(peek.Next()), code)
 	default:
 		// Outcome unknown (timeout, connection dropped mid-request): the
 		// invoice may still land. Leave it sending; resolveSending asks
