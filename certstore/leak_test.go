@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,7 +52,7 @@ func TestNoKeyMaterialInErrorsOrFormatting(t *testing.T) {
 	rsaKeyPEM := pkcs8PEM(t, rsa2048)
 	secrets := append(secretsOf(t, keyPEM), secretsOf(t, rsaKeyPEM)...)
 	secrets = append(secrets,
-		hex.EncodeToString(ec256.D.Bytes()), ec256.D.String(),
+		hex.EncodeToString(ecScalar(t, ec256)), new(big.Int).SetBytes(ecScalar(t, ec256)).String(),
 		hex.EncodeToString(rsa2048.D.Bytes())[:64], rsa2048.D.String()[:64],
 		hex.EncodeToString(rsa2048.Primes[0].Bytes())[:64], rsa2048.Primes[0].String()[:64],
 		hex.EncodeToString(mustPKCS8(t, ec256))[:64],

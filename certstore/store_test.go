@@ -3,6 +3,7 @@ package certstore_test
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -140,7 +141,7 @@ func TestStoreFilesAndPermissions(t *testing.T) {
 	}
 
 	// The key is sealed: neither its PKCS#8 encoding nor its scalar is on disk.
-	secret := [][]byte{mustPKCS8(t, ec256), ec256.D.Bytes()}
+	secret := [][]byte{mustPKCS8(t, ec256), ecScalar(t, ec256)}
 	for _, n := range names {
 		b, err := os.ReadFile(filepath.Join(storeDir, n))
 		if err != nil {
@@ -410,4 +411,14 @@ func TestLoadChecksValidity(t *testing.T) {
 	if got := list[0].DaysLeft(clock); got != -1 {
 		t.Errorf("DaysLeft = %d, want -1", got)
 	}
+}
+
+// ecScalar is k's private scalar as fixed-length big-endian bytes.
+func ecScalar(t *testing.T, k *ecdsa.PrivateKey) []byte {
+	t.Helper()
+	b, err := k.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
