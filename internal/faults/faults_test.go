@@ -332,14 +332,10 @@ func TestStoreFull(t *testing.T) {
 	}
 }
 
-// TestStoreFullDrains: the queue of a full store is uploaded. KNOWN BUG:
-// marking a batch "sending" needs room the full store no longer has
-// (outbox.ErrStoreFull), so the queue never drains; see
-// docs/RELIABILITY.md. Set POSAGENT_KNOWN_BUGS=1 to run it.
+// TestStoreFullDrains: the queue of a full store is uploaded. New sales stop
+// while each queued invoice still has its drain reserve (outbox
+// DrainReserve), and the agent marks batches sending in chunks that fit.
 func TestStoreFullDrains(t *testing.T) {
-	if os.Getenv("POSAGENT_KNOWN_BUGS") == "" {
-		t.Skip("known bug: a store at its cap cannot mark its queue sending (docs/RELIABILITY.md); POSAGENT_KNOWN_BUGS=1 runs it")
-	}
 	t.Parallel()
 	r, backlog := fullStore(t)
 	r.drained(backlog, 3*time.Minute)
