@@ -37,7 +37,7 @@ func TestDrain(t *testing.T) {
 	t.Cleanup(srv.Close)
 	threshold := 100
 	if *drainMode == "interactive" {
-		threshold = 10000 // above agent.DefaultBatchMax, so batch is never chosen
+		threshold = *drainN + 1 // above the backlog: batch only after a 429
 	}
 	s := soak.NewSite(t, soak.BuildPosagent(t), soak.SiteOptions{KSeFURL: srv.URL, BatchThreshold: threshold, LogLevel: "info", CapMB: 1024})
 	start := time.Now()
