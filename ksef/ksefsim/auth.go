@@ -261,4 +261,3 @@ func refFromHash(now time.Time, kind string, h []byte) string {
 	head := now.In(warsaw).Format("20060102") + "-" + kind + "-" + x[:10] + "-" + x[10:20]
 	return fmt.Sprintf("%s-%02X", head, crc8([]byte(head)))
 }
-
