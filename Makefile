@@ -35,7 +35,7 @@ test-arm:
 	build/arm/demo-arm.sh
 
 ## fuzz: every fuzz target for a few seconds (CI); fuzz-long: minutes each
-FUZZTIME      ?= 2s
+FUZZTIME      ?= 3s
 FUZZTIME_LONG ?= 2m
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)

@@ -12,7 +12,7 @@
 #   buildarm   make build-arm, armv7 stripped must be < 15 MB
 #   deb        build/deb/check.sh: nfpm packages, dpkg-deb, install, version, doctor
 #   demoarm    posagent demo cross-built for armv7, run under qemu-arm-static
-#   fuzz       every fuzz target for FUZZTIME (default 2s)
+#   fuzz       every fuzz target for FUZZTIME (default 3s)
 #   staticcheck, govulncheck   pinned versions, run with `go run`
 #   gotest     go test ./... (amd64), last, so the output ends with its summary
 #
@@ -25,7 +25,7 @@ export PATH=$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/g
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # v1.9.0 needs a golang.org/x/telemetry version the module proxy refuses (403).
 GOVULNCHECK=golang.org/x/vuln/cmd/govulncheck@v1.8.0
-FUZZTIME=${FUZZTIME:-2s}
+FUZZTIME=${FUZZTIME:-3s}
 ALL_STAGES="vet test386 qemuarm buildarm deb demoarm fuzz staticcheck govulncheck gotest"
 STAGES=${STAGES:-$ALL_STAGES}
 MAX_ARMV7_BYTES=$((15 * 1024 * 1024))
