@@ -88,15 +88,22 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, sale *k
 	writeProblem(w, p)
 }
 
-func (s *Server) postSale(w http.ResponseWriter, r *http.Request) {
+// keyedBody reads the Idempotency-Key and the size-limited body of a request
+// that creates an invoice. On a problem it answers it and reports false.
+func (s *Server) keyedBody(w http.ResponseWriter, r *http.Request) (key string, body []byte, ok bool) {
 	key, p := idempotencyKey(r)
-	if p != nil {
-		writeProblem(w, p)
-		return
+	if p == nil {
+		if body, p = s.readBody(w, r); p == nil {
+			return key, body, true
+		}
 	}
-	body, p := s.readBody(w, r)
-	if p != nil {
-		writeProblem(w, p)
+	writeProblem(w, p)
+	return "", nil, false
+}
+
+func (s *Server) postSale(w http.ResponseWriter, r *http.Request) {
+	key, body, ok := s.keyedBody(w, r)
+	if !ok {
 		return
 	}
 	sale, err := DecodeSale(body)
@@ -239,14 +246,8 @@ func (s *Server) correct(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	key, p := idempotencyKey(r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	body, p := s.readBody(w, r)
-	if p != nil {
-		writeProblem(w, p)
+	key, body, ok := s.keyedBody(w, r)
+	if !ok {
 		return
 	}
 	c, err := decodeCorrection(body)
