@@ -98,7 +98,7 @@ func encodeQR(data string, ec ECLevel) (qrMatrix, error) {
 	// qr.Unicode is plain byte mode (no ECI header), the mode qrVersion sizes.
 	code, err := qr.Encode(data, ec.boombuler(), qr.Unicode)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %d bytes at EC %s: %v", ErrQRData, len(data), ec, err)
+		return nil, fmt.Errorf("%w: %d bytes at EC %s: %w", ErrQRData, len(data), ec, err)
 	}
 	b := code.Bounds()
 	if b.Dx() != n {

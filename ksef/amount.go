@@ -61,7 +61,7 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 	s, ok, err := jsonDecimalText(b)
 	if err != nil || !ok {
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrAmount, err)
+			return fmt.Errorf("%w: %w", ErrAmount, err)
 		}
 		return nil
 	}
@@ -102,7 +102,7 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 	s, ok, err := jsonDecimalText(b)
 	if err != nil || !ok {
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrQuantity, err)
+			return fmt.Errorf("%w: %w", ErrQuantity, err)
 		}
 		return nil
 	}

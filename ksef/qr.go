@@ -139,7 +139,7 @@ func ParseKOD2(link string) (KOD2Link, error) {
 		return KOD2Link{}, err
 	}
 	if err := checkContext(segs[0], segs[1]); err != nil {
-		return KOD2Link{}, fmt.Errorf("%w: %v", ErrLink, err)
+		return KOD2Link{}, fmt.Errorf("%w: %w", ErrLink, err)
 	}
 	if !isTenDigits(segs[2]) {
 		return KOD2Link{}, fmt.Errorf("%w: seller NIP %q", ErrLink, segs[2])

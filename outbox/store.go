@@ -276,7 +276,7 @@ func (s *Store) recover() error {
 		return tx.Bucket(bPrintJobs).ForEach(func(k, v []byte) error {
 			var j PrintJob
 			if err := json.Unmarshal(v, &j); err != nil {
-				return fmt.Errorf("%w: print job %x: %v", ErrCorrupt, k, err)
+				return fmt.Errorf("%w: print job %x: %w", ErrCorrupt, k, err)
 			}
 			if j.State != PrintPrinted {
 				s.recovered.PrintJob = append(s.recovered.PrintJob, j)
@@ -491,7 +491,7 @@ func getInvoice(tx *bolt.Tx, key []byte, blobs bool) (*Invoice, error) {
 	}
 	inv := new(Invoice)
 	if err := json.Unmarshal(v, inv); err != nil {
-		return nil, fmt.Errorf("%w: invoice %s: %v", ErrCorrupt, keyID(key), err)
+		return nil, fmt.Errorf("%w: invoice %s: %w", ErrCorrupt, keyID(key), err)
 	}
 	if blobs {
 		inv.XML = bytes.Clone(tx.Bucket(bXML).Get(key))
@@ -556,7 +556,7 @@ func getJob(tx *bolt.Tx, id string) (*PrintJob, error) {
 	}
 	j := new(PrintJob)
 	if err := json.Unmarshal(v, j); err != nil {
-		return nil, fmt.Errorf("%w: print job %s: %v", ErrCorrupt, id, err)
+		return nil, fmt.Errorf("%w: print job %s: %w", ErrCorrupt, id, err)
 	}
 	return j, nil
 }

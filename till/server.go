@@ -69,7 +69,7 @@ func New(core Core, opts Options) (*Server, error) {
 	}
 	host, _, err := net.SplitHostPort(opts.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v", ErrListen, opts.Listen, err)
+		return nil, fmt.Errorf("%w %q: %w", ErrListen, opts.Listen, err)
 	}
 	loop := isLoopback(host)
 	if !loop && opts.Token == "" {
