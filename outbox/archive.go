@@ -78,6 +78,7 @@ func (s *Store) Archive(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
+				s.touched(tx, recordCost+blobSize(inv))
 				if !inv.AcceptedAt.Before(cutoff) {
 					continue
 				}

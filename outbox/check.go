@@ -45,6 +45,7 @@ func (s *Store) Check(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			s.touched(tx, recordCost+blobSize(inv))
 			live[inv.ID] = inv
 			return nil
 		})

@@ -63,4 +63,14 @@
 // reuse, Compact returns them to the disk. The store does not talk to KSeF or the
 // printer: it records what the agent did, and after a crash it lists the unsure
 // cases (Recovered) instead of guessing.
+//
+// bbolt maps the whole file (read-only, shared; writes go through pwrite), and
+// every page a read touches stays in the process's resident set until the
+// kernel reclaims it: a drain that reads each invoice once would make the
+// whole file resident. The store counts what it reads and, every few MiB
+// (and after sweeps such as Compact), drops its page-table entries for the
+// mapping with madvise(MADV_DONTNEED) on Linux, always inside a read
+// transaction so no remap can move the mapping meanwhile. On a clean shared
+// file mapping that loses nothing: the pages stay in the page cache and the
+// next read refaults the same bytes. ReleaseMapped does it on demand.
 package outbox

@@ -108,6 +108,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Invoice, error) {
 			if err != nil {
 				return err
 			}
+			s.touched(tx, recordCost)
 			out = append(out, *inv)
 		}
 		return nil
@@ -169,6 +170,7 @@ func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]Due, e
 			if err := json.Unmarshal(v, &out[i]); err != nil {
 				return fmt.Errorf("%w: invoice %s: %v", ErrCorrupt, keyID(k), err)
 			}
+			s.touched(tx, len(v))
 		}
 		return nil
 	})
@@ -192,6 +194,7 @@ func (s *Store) XML(ctx context.Context, id string) ([]byte, error) {
 	err = s.view(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bXML).Get(key); v != nil {
 			out = bytes.Clone(v)
+			s.touched(tx, len(v))
 			return nil
 		}
 		inv, _, err := s.lookup(tx, key, true)
@@ -225,6 +228,7 @@ func (s *Store) queued(ctx context.Context, limit int, blobs bool, ok func(index
 			if err != nil {
 				return err
 			}
+			s.touched(tx, recordCost+blobSize(inv))
 			out = append(out, *inv)
 		}
 		return nil
@@ -331,6 +335,7 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (*Stats, error) {
 		var late [][]byte
 		var earliest int64
 		err := tx.Bucket(bIndex).ForEach(func(k, v []byte) error {
+			s.touched(tx, len(k)+len(v))
 			e := decodeIndex(v)
 			st.Upload[e.upload]++
 			if e.upload == UploadAccepted || e.deadline == 0 {
@@ -380,6 +385,9 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (*Stats, error) {
 func (s *Store) lookup(tx *bolt.Tx, key []byte, blobs bool) (*Invoice, bool, error) {
 	inv, err := getInvoice(tx, key, blobs)
 	if !errors.Is(err, ErrNotFound) {
+		if err == nil {
+			s.touched(tx, recordCost+blobSize(inv))
+		}
 		return inv, false, err
 	}
 	var ainv *Invoice

@@ -77,6 +77,7 @@ type Store struct {
 	headroom int64
 	reserve  int64 // per invoice not yet accepted
 	pending  atomic.Int64
+	reads    atomic.Int64 // bytes read from the mapping since it was last released (mapped.go)
 	keep     time.Duration
 	log      *slog.Logger
 	now      func() time.Time
@@ -259,6 +260,7 @@ func (s *Store) recover() error {
 		c := tx.Bucket(bIndex).Cursor()
 		var pending int64
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			s.touched(tx, len(k)+len(v))
 			up := decodeIndex(v).upload
 			if up != UploadAccepted {
 				pending++
@@ -270,6 +272,7 @@ func (s *Store) recover() error {
 			if err != nil {
 				return err
 			}
+			s.touched(tx, recordCost)
 			s.recovered.Sending = append(s.recovered.Sending, *inv)
 		}
 		s.pending.Store(pending)
@@ -327,7 +330,7 @@ func (s *Store) Compact(ctx context.Context, dst string) error {
 	if err := out.Close(); err != nil {
 		return fmt.Errorf("outbox: compact: %w", err)
 	}
-	return nil
+	return s.ReleaseMapped() // the copy read every page
 }
 
 // Size reports the bytes in use (excluding free pages) and the file's cap.
@@ -382,6 +385,7 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
+	s.afterTx()
 	return err
 }
 
@@ -398,6 +402,7 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
+	s.afterTx()
 	return mapFull(err)
 }
 

@@ -50,6 +50,7 @@ func (s *Store) MarkSendingBatch(ctx context.Context, ids []string, batch string
 			if err != nil {
 				return err
 			}
+			s.touched(tx, recordCost)
 			if inv.Upload != UploadQueued {
 				continue
 			}
@@ -95,6 +96,7 @@ func (s *Store) SetSessionRef(ctx context.Context, ids []string, batch, sessionR
 			if err != nil {
 				return err
 			}
+			s.touched(tx, recordCost)
 			if inv.Upload != UploadSending || inv.Batch != batch || inv.SessionRef == sessionRef {
 				continue
 			}
@@ -370,6 +372,7 @@ func (s *Store) transition(ctx context.Context, id string, fn func(*bolt.Tx, *In
 		if err != nil {
 			return err
 		}
+		s.touched(tx, recordCost)
 		if err := fn(tx, inv, s.now()); err != nil {
 			return err
 		}
