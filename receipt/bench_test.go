@@ -59,3 +59,32 @@ func BenchmarkReceiptBytes(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFirstBytes compares the time until the first byte can go to the
+// printer: RenderParts' head against a whole Render, in raster mode where
+// the QR encodes dominate. Each RenderParts iteration still calls tail, after
+// the timer is stopped, so no encode outlives its iteration.
+func BenchmarkFirstBytes(b *testing.B) {
+	doc := loadDoc(b, "offline-rsa")
+	p := profile(b, "generic-58", false)
+	b.Run("head", func(b *testing.B) {
+		for b.Loop() {
+			_, tail, err := receipt.RenderParts(doc, p, receipt.QRRaster)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if _, err := tail(); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+	})
+	b.Run("render", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := receipt.Render(doc, p, receipt.QRRaster); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -18,8 +18,11 @@
 // module size that fits the paper; if a symbol does not fit at error correction M,
 // it is retried at L. A KOD II signed with RSA (about 480 characters) fits 58 mm at
 // 4 dots per module. The fit check costs no encoding, so the retry is free; a
-// raster receipt encodes each code once, both at the same time on two goroutines
-// that Render waits for.
+// raster receipt encodes each code once, both at the same time on two goroutines.
+//
+// RenderParts splits a receipt where the printer can start: the head (all text
+// up to the first code) is ready at once, the tail waits for the encodes. Tail
+// owns those goroutines: whoever gets a tail must call it.
 //
 // # Caveats
 //

@@ -1,7 +1,6 @@
 package receipt
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -151,54 +150,111 @@ func (d Doc) Validate() error {
 }
 
 // Render lays doc out for profile p and returns the ESC/POS bytes, ending with a cut.
+// It is RenderParts with the two parts joined.
 func Render(doc Doc, p escpos.Profile, mode QRMode) ([]byte, error) {
-	if err := doc.Validate(); err != nil {
+	head, tail, err := RenderParts(doc, p, mode)
+	if err != nil {
 		return nil, err
 	}
+	rest, err := tail()
+	if err != nil {
+		return nil, err
+	}
+	return append(head, rest...), nil
+}
+
+// RenderParts is Render split where a printer can start: head holds everything
+// before the first QR code and is ready at once; tail returns the rest (codes,
+// labels, duplicate marker, footer, cut) and may take milliseconds in raster
+// mode, where it waits for the QR encodes that started when RenderParts was
+// called. head+tail equals Render's bytes exactly. For a receipt without codes
+// head is the whole receipt and tail returns no bytes.
+//
+// All validation and the QR fit checks (capacity table, no encoding) run
+// before RenderParts returns, so a tail error means a broken encoder, not bad
+// input; on any error RenderParts returns no head and starts nothing.
+//
+// The encoding goroutines belong to tail: a caller that got a nil error must
+// call tail, even when it gives up on printing, since tail is what waits for
+// them. tail computes once: later calls, from any goroutine, return the same
+// bytes (the caller must not modify them).
+func RenderParts(doc Doc, p escpos.Profile, mode QRMode) (head []byte, tail func() ([]byte, error), err error) {
+	mode, err = resolveMode(doc, p, mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	codes, err := fitCodes(doc, p, mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := &sink{}
+	l := &layout{w: escpos.NewWriter(out, p), cs: p.Charset, cols: p.Columns, mode: mode, codes: codes}
+	l.head(doc)
+	if err := l.w.Err(); err != nil {
+		return nil, nil, fmt.Errorf("receipt: %w", err)
+	}
+	head = out.take()
+	if mode == QRRaster {
+		// Encoding a raster QR costs milliseconds (the encoder tries all
+		// eight masks): encode every code at once, while the printer takes
+		// the head. They start after the head is laid out, which takes
+		// microseconds, so they do not compete with it for the CPU.
+		for _, c := range codes {
+			l.wg.Go(func() { c.code, c.err = escpos.EncodeQR(c.data, c.opt.EC) })
+		}
+	}
+	tail = sync.OnceValues(func() ([]byte, error) {
+		l.wg.Wait()
+		if err := l.tail(doc); err != nil {
+			return nil, err
+		}
+		if err := l.w.Err(); err != nil {
+			return nil, fmt.Errorf("receipt: %w", err)
+		}
+		return out.take(), nil
+	})
+	return head, tail, nil
+}
+
+// resolveMode validates doc, p and mode, and turns QRAuto into the mode the
+// profile prints.
+func resolveMode(doc Doc, p escpos.Profile, mode QRMode) (QRMode, error) {
+	if err := doc.Validate(); err != nil {
+		return 0, err
+	}
 	if err := p.Validate(); err != nil {
-		return nil, fmt.Errorf("receipt: %w", err)
+		return 0, fmt.Errorf("receipt: %w", err)
 	}
 	switch mode {
 	case QRAuto:
-		mode = QRRaster
 		if p.NativeQR {
-			mode = QRNative
+			return QRNative, nil
 		}
+		return QRRaster, nil
 	case QRNative:
 		if !p.NativeQR {
-			return nil, fmt.Errorf("%w: %s", ErrNativeQRUnsupported, p.ID)
+			return 0, fmt.Errorf("%w: %s", ErrNativeQRUnsupported, p.ID)
 		}
+		return mode, nil
 	case QRRaster:
-	default:
-		return nil, fmt.Errorf("receipt: unknown QR mode %d", int(mode))
+		return mode, nil
 	}
-	var buf bytes.Buffer
-	l := &layout{w: escpos.NewWriter(&buf, p), cs: p.Charset, cols: p.Columns, mode: mode}
-	if mode == QRRaster {
-		// Encoding a raster QR costs milliseconds (the encoder tries all
-		// eight masks): encode both codes at once while the text is laid out.
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		l.codes = map[string]*pending{}
-		for _, data := range []string{doc.KOD1, doc.KOD2} {
-			if data == "" || l.codes[data] != nil {
-				continue
-			}
-			pc := &pending{done: make(chan struct{})}
-			l.codes[data] = pc
-			wg.Go(func() {
-				defer close(pc.done)
-				pc.code, pc.err = encodeFitting(data, p.DotsPerLine)
-			})
-		}
-	}
-	if err := l.doc(doc); err != nil {
-		return nil, err
-	}
-	if err := l.w.Err(); err != nil {
-		return nil, fmt.Errorf("receipt: %w", err)
-	}
-	return buf.Bytes(), nil
+	return 0, fmt.Errorf("receipt: unknown QR mode %d", int(mode))
+}
+
+// sink collects the bytes of one part of a receipt.
+type sink struct{ b []byte }
+
+func (s *sink) Write(p []byte) (int, error) {
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+// take hands over the bytes written so far; later writes start a new slice.
+func (s *sink) take() []byte {
+	b := s.b
+	s.b = nil
+	return b
 }
 
 type layout struct {
@@ -206,34 +262,49 @@ type layout struct {
 	cs    escpos.Charset
 	cols  int
 	mode  QRMode
-	codes map[string]*pending // raster codes being encoded, by data
+	codes map[string]*code // the codes to print, by data
+	wg    sync.WaitGroup   // raster encodes of codes
 }
 
-// pending is a raster QR code an encoding goroutine is making.
-type pending struct {
-	done chan struct{} // closed when code or err is set
+// code is one QR code of the receipt: its options, settled by the fit check,
+// and in raster mode the symbol an encoding goroutine makes.
+type code struct {
+	data string
+	opt  escpos.QROptions
+	// Set by the encoding goroutine, read after layout.wg.Wait.
 	code *escpos.QRCode
 	err  error
 }
 
 // qrOptions are the options of every code: EC M, falling back to L (see
-// layout.qr); Scale2x applies to rasters only.
+// fitCodes); Scale2x applies to rasters only.
 var qrOptions = escpos.QROptions{EC: escpos.ECMedium, Scale2x: true}
 
-// encodeFitting encodes data at EC M, or at L when the symbol at M does not
-// fit dots: the fit check sizes the symbol without encoding it, so exactly
-// one encode runs.
-func encodeFitting(data string, dots int) (*escpos.QRCode, error) {
-	opt := qrOptions
-	_, err := escpos.FitQR(data, dots, opt)
-	if errors.Is(err, escpos.ErrQRTooLarge) {
-		opt.EC = escpos.ECLow
-		_, err = escpos.FitQR(data, dots, opt)
+// fitCodes runs the fit check of each code at EC M, or at L when the symbol at
+// M does not fit the paper: it sizes symbols from the capacity table without
+// encoding them, so a raster code is encoded exactly once, at the level that
+// fits.
+func fitCodes(doc Doc, p escpos.Profile, mode QRMode) (map[string]*code, error) {
+	codes := map[string]*code{}
+	for _, c := range []struct{ name, data string }{{"KOD I", doc.KOD1}, {"KOD II", doc.KOD2}} {
+		if c.data == "" || codes[c.data] != nil {
+			continue
+		}
+		opt := qrOptions
+		if mode == QRNative {
+			opt.Scale2x = false
+		}
+		_, err := escpos.FitQR(c.data, p.DotsPerLine, opt)
+		if errors.Is(err, escpos.ErrQRTooLarge) {
+			opt.EC = escpos.ECLow
+			_, err = escpos.FitQR(c.data, p.DotsPerLine, opt)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("receipt: %s: %w", c.name, err)
+		}
+		codes[c.data] = &code{data: c.data, opt: opt}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return escpos.EncodeQR(data, opt.EC)
+	return codes, nil
 }
 
 // wrap prints s wrapped to the line width.
@@ -251,7 +322,8 @@ func (l *layout) pair(left, right string) {
 
 func (l *layout) rule() { l.w.Line(strings.Repeat("-", l.cols)) }
 
-func (l *layout) doc(d Doc) error {
+// head lays out everything before the first QR code.
+func (l *layout) head(d Doc) {
 	w := l.w
 	w.Init()
 
@@ -328,16 +400,31 @@ func (l *layout) doc(d Doc) error {
 	if d.Payment != "" {
 		l.wrap(d.Payment)
 	}
-
-	// KOD I and KOD II, or the line saying why there are none.
 	if d.KOD1 == "" {
-		w.LF()
-		w.Align(escpos.AlignCenter)
-		w.Bold(true)
-		l.wrap(d.NoCodes)
-		w.Bold(false)
-		w.Align(escpos.AlignLeft)
-	} else if err := l.qr("KOD I", d.KOD1, d.KOD1Label); err != nil {
+		l.noCodes(d)
+	}
+}
+
+// noCodes prints, where the codes would be, the line saying why there are
+// none, and finishes the receipt: without codes the whole receipt is the head.
+func (l *layout) noCodes(d Doc) {
+	w := l.w
+	w.LF()
+	w.Align(escpos.AlignCenter)
+	w.Bold(true)
+	l.wrap(d.NoCodes)
+	w.Bold(false)
+	w.Align(escpos.AlignLeft)
+	l.end(d)
+}
+
+// tail lays out KOD I and KOD II and the rest of the receipt; the raster
+// encodes are done when it runs.
+func (l *layout) tail(d Doc) error {
+	if d.KOD1 == "" {
+		return nil
+	}
+	if err := l.qr("KOD I", d.KOD1, d.KOD1Label); err != nil {
 		return err
 	}
 	if d.KOD2 != "" {
@@ -345,7 +432,13 @@ func (l *layout) doc(d Doc) error {
 			return err
 		}
 	}
+	l.end(d)
+	return nil
+}
 
+// end lays out the duplicate marker, the footer and the cut.
+func (l *layout) end(d Doc) {
+	w := l.w
 	// Duplicate marker.
 	if d.Duplicate != "" {
 		w.LF()
@@ -368,7 +461,6 @@ func (l *layout) doc(d Doc) error {
 		w.Align(escpos.AlignLeft)
 	}
 	w.Cut()
-	return nil
 }
 
 // vatTable prints the summary as a four-column table, or as one block per rate when
@@ -406,26 +498,19 @@ func (l *layout) vatTable(rows []VATRow) {
 	}
 }
 
-// qr prints one code with its label below, falling back from EC M to L when the
-// symbol does not fit the paper at M.
+// qr prints one code, fitted beforehand, with its label below.
 func (l *layout) qr(name, data, label string) error {
+	c := l.codes[data]
 	var err error
-	if pc := l.codes[data]; pc != nil {
-		<-pc.done
-		if err = pc.err; err == nil {
-			_, err = l.w.QRRasterCode(pc.code, qrOptions)
-		}
-	} else {
-		emit := l.w.QRRaster
-		opt := qrOptions
-		if l.mode == QRNative {
-			emit = l.w.QRNative
-		}
-		_, err = emit(data, opt)
-		if errors.Is(err, escpos.ErrQRTooLarge) {
-			opt.EC = escpos.ECLow
-			_, err = emit(data, opt)
-		}
+	switch {
+	case c == nil:
+		err = errors.New("no fit check") // fitCodes covers KOD1 and KOD2
+	case l.mode == QRNative:
+		_, err = l.w.QRNative(data, c.opt)
+	case c.err != nil:
+		err = c.err
+	default:
+		_, err = l.w.QRRasterCode(c.code, c.opt)
 	}
 	if err != nil {
 		return fmt.Errorf("receipt: %s: %w", name, err)
