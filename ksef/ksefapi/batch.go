@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -71,6 +72,73 @@ type openBatchRequest struct {
 	OfflineMode bool           `json:"offlineMode"`
 }
 
+// BatchStage is how far SendBatch got when it failed.
+type BatchStage string
+
+// The stages of a batch, in order.
+const (
+	BatchPrepare BatchStage = "prepare" // archive and parts built locally: nothing reached KSeF
+	BatchOpen    BatchStage = "open"    // opening the session, or OnOpen refused it: no part uploaded
+	BatchUpload  BatchStage = "upload"  // a part upload failed: the close was never sent
+	BatchClose   BatchStage = "close"   // the close request failed
+	BatchPoll    BatchStage = "poll"    // the session was closed; polling it failed, or it failed
+)
+
+// BatchError is every error SendBatch returns: how far the batch got, the
+// session KSeF opened for it (if any) and the cause. errors.Is and errors.As
+// see through it to the *APIError, *StatusError or sentinel underneath.
+type BatchError struct {
+	Ref   string     // session reference; "" when KSeF named none
+	Stage BatchStage // the step that failed
+	Err   error      // the cause
+}
+
+func (e *BatchError) Error() string {
+	cause := "<nil>"
+	if e.Err != nil {
+		cause = strings.TrimPrefix(e.Err.Error(), "ksefapi: ")
+	}
+	if e.Ref == "" {
+		return fmt.Sprintf("ksefapi: batch %s: %s", e.Stage, cause)
+	}
+	return fmt.Sprintf("ksefapi: batch session %s, %s: %s", e.Ref, e.Stage, cause)
+}
+
+// Unwrap returns the cause.
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// Retryable reports whether sending the same invoices again later may
+// succeed: the cause is a transport failure, a 5xx, 408 or 429.
+func (e *BatchError) Retryable() bool { return Retryable(e.Err) }
+
+// MayProcess reports whether KSeF may still process the session, so that
+// its invoices may land. KSeF processes a batch session only once it is
+// closed; one never closed is cancelled (440) when its upload window ends.
+//
+// It is false when the close request was never sent (stages prepare, open,
+// upload) or KSeF answered it with a refusal (a 4xx other than 21180): the
+// invoices may be sent again at once. It is true when the close may have
+// reached KSeF (no answer, a 5xx, or 21180, which KSeF also gives for a
+// session already closed) and at the poll stage; then only the session
+// status (SessionStatus) tells whether the session is still open,
+// processing, or final with its invoice list.
+func (e *BatchError) MayProcess() bool {
+	switch e.Stage {
+	case BatchPrepare, BatchOpen, BatchUpload:
+		return false
+	case BatchClose:
+		var ae *APIError
+		if errors.As(e.Err, &ae) && ae.Status >= 400 && ae.Status < 500 && !ae.HasCode(CodeSessionStatusForbids) {
+			return false
+		}
+	}
+	return true
+}
+
+// CodeSessionStatusForbids is KSeF's 21180: the session's status forbids
+// the operation (it is closed, being processed, or cancelled).
+const CodeSessionStatusForbids = 21180
+
 // SendBatch sends invoices (file name → XML bytes) in one batch session: the
 // ZIP is streamed to a temporary file, split into parts of at most PartSize
 // bytes, each part AES-256-CBC encrypted and hashed into its own temporary file;
@@ -78,35 +146,50 @@ type openBatchRequest struct {
 // the bearer token, the session closed and polled until processed. Per-invoice
 // results come from AllInvoices(ctx, result.Reference, …). Temporary files are
 // removed before SendBatch returns.
+//
+// Every error is a *BatchError naming the stage that failed; the result is
+// non-nil (with Reference) whenever KSeF opened the session.
 func (c *Client) SendBatch(ctx context.Context, invoices iter.Seq2[string, []byte], opts BatchOptions) (*BatchResult, error) {
+	res, stage, err := c.sendBatch(ctx, invoices, opts)
+	if err == nil {
+		return res, nil
+	}
+	be := &BatchError{Stage: stage, Err: err}
+	if res != nil {
+		be.Ref = res.Reference
+	}
+	return res, be
+}
+
+func (c *Client) sendBatch(ctx context.Context, invoices iter.Seq2[string, []byte], opts BatchOptions) (*BatchResult, BatchStage, error) {
 	partSize := opts.PartSize
 	if partSize <= 0 {
 		partSize = DefaultBatchPart
 	}
 	if partSize > DefaultBatchPart {
-		return nil, fmt.Errorf("%w: part size %d exceeds the KSeF limit %d", ErrInvalidInput, partSize, DefaultBatchPart)
+		return nil, BatchPrepare, fmt.Errorf("%w: part size %d exceeds the KSeF limit %d", ErrInvalidInput, partSize, DefaultBatchPart)
 	}
 	dir, err := os.MkdirTemp(opts.TempDir, "ksef-batch-")
 	if err != nil {
-		return nil, fmt.Errorf("ksefapi: batch temp dir: %w", err)
+		return nil, BatchPrepare, fmt.Errorf("ksefapi: batch temp dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
 
 	zipPath := filepath.Join(dir, "invoices.zip")
 	zipSize, zipHash, count, err := writeZip(zipPath, invoices)
 	if err != nil {
-		return nil, err
+		return nil, BatchPrepare, err
 	}
 	if zipSize > MaxBatchSize {
-		return nil, fmt.Errorf("%w: archive of %d bytes exceeds %d", ErrInvalidInput, zipSize, int64(MaxBatchSize))
+		return nil, BatchPrepare, fmt.Errorf("%w: archive of %d bytes exceeds %d", ErrInvalidInput, zipSize, int64(MaxBatchSize))
 	}
 	key, err := newSessionKey()
 	if err != nil {
-		return nil, err
+		return nil, BatchPrepare, err
 	}
 	parts, err := encryptParts(ctx, zipPath, zipSize, partSize, key, dir)
 	if err != nil {
-		return nil, err
+		return nil, BatchPrepare, err
 	}
 	res := &BatchResult{Invoices: count, Parts: len(parts)}
 
@@ -129,26 +212,30 @@ func (c *Client) SendBatch(ctx context.Context, invoices iter.Seq2[string, []byt
 		return &r, nil
 	})
 	if err != nil {
-		return nil, err
+		// A session KSeF opened without telling us is never closed, so never processed.
+		return nil, BatchOpen, err
 	}
 	if open.ReferenceNumber == "" {
-		return nil, &APIError{Op: "open batch session", Status: http.StatusCreated, Description: "referenceNumber missing"}
+		return nil, BatchOpen, &APIError{Op: "open batch session", Status: http.StatusCreated, Description: "referenceNumber missing"}
 	}
 	res.Reference = open.ReferenceNumber
 	if opts.OnOpen != nil {
 		if err := opts.OnOpen(ctx, res.Reference); err != nil {
-			return res, fmt.Errorf("batch session %s opened: %w", res.Reference, err)
+			return res, BatchOpen, fmt.Errorf("OnOpen: %w", err)
 		}
 	}
 	if err := c.uploadParts(ctx, parts, open.PartUploadRequests); err != nil {
-		return res, err
+		return res, BatchUpload, err
 	}
 	if _, err := c.do(ctx, call{op: "close batch session", method: http.MethodPost,
 		path: "/sessions/batch/" + url.PathEscape(res.Reference) + "/close", auth: accessBearer}, nil); err != nil {
-		return res, err
+		return res, BatchClose, err
 	}
 	res.Status, err = c.WaitSession(ctx, res.Reference)
-	return res, err
+	if err != nil {
+		return res, BatchPoll, err
+	}
+	return res, "", nil
 }
 
 // writeZip streams the invoices into a ZIP file and returns its size, Base64

@@ -25,6 +25,9 @@
 // it into parts of at most BatchOptions.PartSize bytes, encrypts and hashes
 // each part into its own temporary file, opens the session, PUTs the parts to
 // the pre-signed URLs (without the bearer), closes and waits for the result.
+// Its errors are *BatchError: the stage that failed (prepare, open, upload,
+// close, poll), the session reference once KSeF named one, and MayProcess,
+// which says whether KSeF may still process the session.
 //
 // # Errors
 //
@@ -41,6 +44,14 @@
 // 401): the caller owns the retry policy and persists APIError.RetryAfter.
 // OnlineSession keeps its AES key in memory only; after a restart the session
 // is abandoned (KSeF closes it when validUntil passes) and a new one opened.
+//
+// A batch session is processed only once closed; one whose close was never
+// sent (a part upload failed, OnOpen refused it) is cancelled by KSeF when
+// its upload window (20 minutes per part) ends, so its invoices can be sent
+// again at once. A close without an answer (timeout, dropped connection,
+// 5xx) may still have reached KSeF: SendBatch cannot tell, MayProcess says
+// so, and only SessionStatus (open, processing, or final with its invoice
+// list) settles it. SendBatch never repeats the close on its own.
 //
 // The package never logs secrets: KSeF tokens, bearer tokens and keys are
 // redacted from String, GoString and slog output, and errors never quote them.
