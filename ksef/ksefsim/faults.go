@@ -22,6 +22,9 @@ const (
 	FaultDelay   FaultKind = "delay"   // wait Delay (or until the client gives up), then serve
 	FaultDrop    FaultKind = "drop"    // hijack the connection and close it without a reply
 	Fault429     FaultKind = "429"     // 429 Too Many Requests with Retry-After = Delay (≥1 s)
+	// FaultLoseReply serves the request, then closes the connection without
+	// the reply: KSeF did the work, the client saw only a broken connection.
+	FaultLoseReply FaultKind = "lostreply"
 )
 
 // Forever is a Fault.Count that never runs out; ClearFaults removes it.
@@ -39,7 +42,7 @@ type Fault struct {
 // InjectFault queues f; faults are matched in the order they were injected.
 func (s *Server) InjectFault(f Fault) error {
 	switch f.Kind {
-	case Fault500, FaultHTML502, Fault503, FaultDrop, Fault429:
+	case Fault500, FaultHTML502, Fault503, FaultDrop, Fault429, FaultLoseReply:
 	case FaultDelay:
 		if f.Delay <= 0 {
 			return fmt.Errorf("%w: delay fault needs a positive Delay", ErrFault)
@@ -105,14 +108,10 @@ func (s *Server) faultMiddleware(next http.Handler) http.Handler {
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		case FaultDrop:
-			hj, ok := w.(http.Hijacker)
-			if !ok {
-				panic(http.ErrAbortHandler) // HTTP/2: abort the stream instead
-			}
-			conn, _, err := hj.Hijack()
-			if err == nil {
-				conn.Close()
-			}
+			hangUp(w)
+		case FaultLoseReply:
+			next.ServeHTTP(&lostReply{h: http.Header{}}, r)
+			hangUp(w)
 		case Fault429:
 			secs := max(1, int(math.Ceil(f.Delay.Seconds())))
 			detail := fmt.Sprintf("Przekroczono limit żądań. Spróbuj ponownie po %d sekundach.", secs)
@@ -140,6 +139,25 @@ func (s *Server) faultMiddleware(next http.Handler) http.Handler {
 		}
 	})
 }
+
+// hangUp closes the connection of w without a reply.
+func hangUp(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler) // HTTP/2: abort the stream instead
+	}
+	conn, _, err := hj.Hijack()
+	if err == nil {
+		conn.Close()
+	}
+}
+
+// lostReply is a ResponseWriter whose reply never leaves the server.
+type lostReply struct{ h http.Header }
+
+func (l *lostReply) Header() http.Header         { return l.h }
+func (l *lostReply) Write(b []byte) (int, error) { return len(b), nil }
+func (l *lostReply) WriteHeader(int)             {}
 
 // ExpireSessions makes every open session's validUntil pass now: further
 // sends fail with 21180.
