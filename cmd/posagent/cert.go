@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,32 +20,6 @@ func runCert(ctx context.Context, m *Main, args []string) error {
 		{"list", "list the installed certificates and their days left", runCertList},
 		{"csr", "make a new key and a certificate signing request for KSeF enrollment", runCertCSR},
 	})
-}
-
-// runSub dispatches the sub-verbs of a verb such as cert or printer.
-func runSub(ctx context.Context, m *Main, name string, args []string, subs []verb) error {
-	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "usage: posagent %s <sub-verb> [flags]\n\nsub-verbs:\n", name)
-		for _, s := range subs {
-			fmt.Fprintf(w, "  %-8s %s\n", s.name, s.summary)
-		}
-	}
-	if len(args) == 0 {
-		usage(m.Stderr)
-		return usagef("%s: no sub-verb given", name)
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		usage(m.Stdout)
-		return nil
-	}
-	for _, s := range subs {
-		if s.name == args[0] {
-			return s.run(ctx, m, args[1:])
-		}
-	}
-	usage(m.Stderr)
-	return usagef("%s: unknown sub-verb %q", name, args[0])
 }
 
 // openCerts opens the certificate store of the configuration. With create,
@@ -106,11 +79,8 @@ func runCertImport(_ context.Context, m *Main, args []string) error {
 			"Nothing is written when a check fails (key match, usage, validity, strength).").withConfig().withJSON()
 	usageName := f.String("usage", "offline", "certificate `usage`: offline (KOD II) or authentication (XAdES login)")
 	pwFile := f.String("password-file", "", "`file` holding the PKCS#12 password")
-	pos, err := f.parse(args)
+	pos, err := f.parseN(args, 1)
 	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 1); err != nil {
 		return err
 	}
 	usage, err := certstore.ParseUsage(*usageName)
@@ -158,23 +128,6 @@ func runCertImport(_ context.Context, m *Main, args []string) error {
 	return nil
 }
 
-// readLimited reads a file of at most limit bytes.
-func readLimited(path string, limit int64) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("read %s: larger than %d bytes", path, limit)
-	}
-	return b, nil
-}
-
 // certJSON is one certificate in `cert list --json`.
 type certJSON struct {
 	Usage       string    `json:"usage"`
@@ -199,14 +152,7 @@ func certRow(i certstore.Info, now time.Time) certJSON {
 
 func runCertList(_ context.Context, m *Main, args []string) error {
 	f := m.newFlags("cert list", "[--json]", "Lists the installed KSeF certificates with their days left.").withConfig().withJSON()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
-		return err
-	}
-	cfg, err := f.loadConfig()
+	_, cfg, err := f.parseConfig(args, 0)
 	if err != nil {
 		return err
 	}
@@ -257,11 +203,7 @@ func runCertCSR(_ context.Context, m *Main, args []string) error {
 	serial := f.String("serial-number", "", "serialNumber, e.g. TINPL-1234567890")
 	given := f.String("given-name", "", "givenName (persons)")
 	surname := f.String("surname", "", "surname (persons)")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
+	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
 	usage, err := certstore.ParseUsage(*usageName)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -30,10 +31,11 @@ type flags struct {
 	m      *Main
 	config string
 	json   bool
+	root   *string // --root, when the verb has it
 }
 
-// newFlags returns a flag set for verb; usage is the argument synopsis shown
-// by -h, e.g. "[--json] ID".
+// newFlags returns a flag set for verb; synopsis is the argument summary shown
+// by -h, e.g. "[--json] ID", and help the paragraph under it.
 func (m *Main) newFlags(verb, synopsis, help string) *flags {
 	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
@@ -67,6 +69,12 @@ func (f *flags) withJSON() *flags {
 	return f
 }
 
+// withRoot adds --root, the install root; parse moves m.Root there.
+func (f *flags) withRoot() *flags {
+	f.root = f.String("root", f.m.Root, "install root `dir`")
+	return f
+}
+
 // parse parses args, allowing flags after positional arguments, and returns
 // the positional ones. -h prints help to stdout and returns flag.ErrHelp.
 func (f *flags) parse(args []string) ([]string, error) {
@@ -78,15 +86,50 @@ func (f *flags) parse(args []string) ([]string, error) {
 				f.Usage()
 				return nil, flag.ErrHelp
 			}
-			return nil, &usageError{msg: err.Error()}
+			return nil, &usageError{err: err}
 		}
 		rest := f.Args()
 		if len(rest) == 0 {
-			return pos, nil
+			break
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+	if f.root != nil && *f.root != f.m.Root {
+		f.m.Root = *f.root
+		// --config defaults to the configuration under the new root.
+		if f.Lookup("config") != nil && !isFlagSet(f.FlagSet, "config") {
+			f.config = f.m.path(config.DefaultPath)
+		}
+	}
+	return pos, nil
+}
+
+// parseN parses args and checks that they hold n positional arguments.
+func (f *flags) parseN(args []string, n int) ([]string, error) {
+	pos, err := f.parse(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.exactArgs(pos, n); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
+
+// parseConfig parses args, checks that they hold n positional arguments and
+// loads the configuration, for verbs with no flag of their own to check first
+// (a usage error wins over a configuration error).
+func (f *flags) parseConfig(args []string, n int) ([]string, *config.Config, error) {
+	pos, err := f.parseN(args, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	return pos, cfg, nil
 }
 
 // exactArgs checks the number of positional arguments.
@@ -104,6 +147,32 @@ func (f *flags) loadConfig() (*config.Config, error) {
 		return nil, &configError{path: f.config, err: err}
 	}
 	return cfg, nil
+}
+
+// runSub dispatches the sub-verbs of a verb such as cert or printer.
+func runSub(ctx context.Context, m *Main, name string, args []string, subs []verb) error {
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "usage: posagent %s <sub-verb> [flags]\n\nsub-verbs:\n", name)
+		for _, s := range subs {
+			fmt.Fprintf(w, "  %-8s %s\n", s.name, s.summary)
+		}
+	}
+	if len(args) == 0 {
+		usage(m.Stderr)
+		return usagef("%s: no sub-verb given", name)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(m.Stdout)
+		return nil
+	}
+	for _, s := range subs {
+		if s.name == args[0] {
+			return s.run(ctx, m, args[1:])
+		}
+	}
+	usage(m.Stderr)
+	return usagef("%s: unknown sub-verb %q", name, args[0])
 }
 
 // printJSON writes v as indented JSON.
@@ -159,6 +228,23 @@ func pathsFor(cfg *config.Config, configPath string) dataPaths {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// readLimited reads a file of at most limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, limit)
+	}
+	return b, nil
 }
 
 // writeFileAtomic writes data to path by a synced temporary file and a rename,

@@ -16,16 +16,10 @@ func runStop(ctx context.Context, m *Main, args []string) error {
 
 // control starts or stops the installed service through systemd.
 func control(ctx context.Context, m *Main, action string, args []string) error {
-	f := m.newFlags(action, "[--root DIR]", fmt.Sprintf("Asks systemd to %s the installed posagent service.", action))
-	root := f.String("root", m.Root, "install root `dir`")
-	pos, err := f.parse(args)
-	if err != nil {
+	f := m.newFlags(action, "[--root DIR]", fmt.Sprintf("Asks systemd to %s the installed posagent service.", action)).withRoot()
+	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
-	if err := f.exactArgs(pos, 0); err != nil {
-		return err
-	}
-	m.Root = *root
 	if m.installedUnit() == "" {
 		return &exitError{code: exitNotInstalled, err: fmt.Errorf("%s: posagent is not installed (posagent install)", action)}
 	}

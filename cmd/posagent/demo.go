@@ -102,11 +102,7 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 	qr := f.String("qr", "native", "QR `mode`: native (GS ( k) or raster (GS v 0)")
 	key := f.String("key", "ec", "Offline certificate key `type`: ec or rsa")
 	paper := f.Int("paper", 80, "paper `width` in mm: 58 or 80")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
+	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
 	switch {

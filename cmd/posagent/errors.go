@@ -31,12 +31,14 @@ var (
 )
 
 // usageError is a command line mistake; it exits with exitUsage.
-type usageError struct{ msg string }
+type usageError struct{ err error }
 
-func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
 
+// usagef formats a usageError; %w keeps the cause (a flag value's parse error).
 func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
+	return &usageError{err: fmt.Errorf(format, args...)}
 }
 
 // exitError carries a specific exit code with its cause.

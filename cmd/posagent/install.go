@@ -37,20 +37,14 @@ func runInstall(ctx context.Context, m *Main, args []string) error {
 		"Installs posagent as a systemd service (Restart=always, User=posagent) and creates\n"+
 			"/etc/posagent (0750 root:posagent) and /var/lib/posagent (0750 posagent:posagent).\n"+
 			"With --root (or POSAGENT_ROOT) everything goes below DIR and systemd is not\n"+
-			"touched: the unit file is written from the same template kardianos/service uses.").withJSON()
-	root := f.String("root", m.Root, "install root `dir`")
+			"touched: the unit file is written from the same template kardianos/service uses.").withJSON().withRoot()
 	userName := f.String("user", "posagent", "system `user` the service runs as")
 	binary := f.String("binary", defaultBinary(), "`path` of the posagent binary in the unit")
 	cfgPath := f.String("service-config", defaultConfigPath(), "configuration `file` the service reads (as seen by the service)")
 	force := f.Bool("force", false, "replace an existing unit file")
-	pos, err := f.parse(args)
-	if err != nil {
+	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
-	if err := f.exactArgs(pos, 0); err != nil {
-		return err
-	}
-	m.Root = *root
 	if !filepath.IsAbs(*binary) || !filepath.IsAbs(*cfgPath) {
 		return usagef("install: --binary and --service-config must be absolute paths")
 	}

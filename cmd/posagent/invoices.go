@@ -88,11 +88,7 @@ func runInvoicesList(ctx context.Context, m *Main, args []string) error {
 			"list comes from its till API.").withConfig().withJSON()
 	state := f.String("state", "", "only invoices in this upload `state`")
 	limit := f.Int("limit", 0, "at most `N` invoices (0: all)")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
+	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
 	us := outbox.UploadState(*state)
@@ -225,14 +221,7 @@ func runInvoicesShow(ctx context.Context, m *Main, args []string) error {
 		"Shows one invoice: its numbers, mode, deadline, states, QR links and the event\n"+
 			"log of everything that happened to it. --xml prints the exact stored XML.").withConfig().withJSON()
 	xml := f.Bool("xml", false, "print the stored FA(3) XML bytes instead")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 1); err != nil {
-		return err
-	}
-	cfg, err := f.loadConfig()
+	pos, cfg, err := f.parseConfig(args, 1)
 	if err != nil {
 		return err
 	}
@@ -315,11 +304,7 @@ func runInvoicesExport(ctx context.Context, m *Main, args []string) error {
 			"sent one, to DIR/<number>.upo.xml. Progress goes to standard error.").withConfig().withJSON()
 	dir := f.String("dir", "", "output `directory` (created)")
 	state := f.String("state", "", "only invoices in this upload `state`")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
+	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
 	if *dir == "" {
@@ -399,14 +384,7 @@ func runInvoicesReprint(ctx context.Context, m *Main, args []string) error {
 		"Prints a duplicate (DUPLIKAT) of an invoice, with the KSeF number under KOD I once\n"+
 			"accepted. With the service running it prints at once through the till API;\n"+
 			"otherwise the duplicate is queued in the store and prints when the service starts.").withConfig()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 1); err != nil {
-		return err
-	}
-	cfg, err := f.loadConfig()
+	pos, cfg, err := f.parseConfig(args, 1)
 	if err != nil {
 		return err
 	}

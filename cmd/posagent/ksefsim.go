@@ -26,11 +26,7 @@ func runKSeFSim(ctx context.Context, m *Main, args []string) error {
 	scale := f.Float64("time-scale", 1, "divide the rate-limit windows by this `factor`")
 	delay := f.Duration("processing-delay", 0, "report operations in progress for this `long`")
 	remote := f.Bool("allow-remote", false, "allow a non-loopback --listen address")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
+	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
 	if err := checkLoopback(*listen, *remote); err != nil {

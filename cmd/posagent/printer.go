@@ -55,9 +55,10 @@ func profileFor(pc config.Printer) (escpos.Profile, error) {
 
 // portSpec describes how to reach the configured printer.
 type portSpec struct {
-	kind string // serial, tcp, file, virtual
-	addr string
-	opts printer.Options
+	kind   string // serial, tcp, file, virtual
+	addr   string
+	serial printer.SerialConfig // kind serial only
+	opts   printer.Options
 }
 
 func parsePort(pc config.Printer) (portSpec, error) {
@@ -76,40 +77,34 @@ func parsePort(pc config.Printer) (portSpec, error) {
 		return portSpec{}, err
 	}
 	sc := printer.SerialConfig{Baud: pc.Baud, DataBits: pc.DataBits, Parity: printer.Parity(pc.Parity), StopBits: printer.StopBits(strconv.Itoa(pc.StopBits))}
-	return portSpec{kind: "serial", addr: pc.Port, opts: printer.Options{Handshake: hs, Baud: pc.Baud, FrameBits: sc.FrameBits()}}, nil
+	return portSpec{kind: "serial", addr: pc.Port, serial: sc, opts: printer.Options{Handshake: hs, Baud: pc.Baud, FrameBits: sc.FrameBits()}}, nil
 }
 
-// opener returns a printer.Opener for the configured port; virtual ports go
-// to v (a fresh healthy one when nil).
-func opener(pc config.Printer, v *printer.Virtual) (printer.Opener, portSpec, error) {
+// opener returns a printer.Opener for the configured port and the options
+// the port needs; a virtual port is a fresh healthy printer.Virtual.
+func opener(pc config.Printer) (printer.Opener, portSpec, error) {
 	spec, err := parsePort(pc)
 	if err != nil {
 		return nil, spec, err
 	}
 	switch spec.kind {
 	case "virtual":
-		if v == nil {
-			v = printer.NewVirtual(nil)
-		}
-		return v.Open, spec, nil
+		return printer.NewVirtual(nil).Open, spec, nil
 	case "tcp":
 		return func(ctx context.Context) (printer.Port, error) { return printer.DialTCP(ctx, spec.addr) }, spec, nil
 	case "file":
 		return func(ctx context.Context) (printer.Port, error) { return printer.OpenFile(ctx, spec.addr) }, spec, nil
 	}
-	sc := printer.SerialConfig{Baud: pc.Baud, DataBits: pc.DataBits, Parity: printer.Parity(pc.Parity), StopBits: printer.StopBits(strconv.Itoa(pc.StopBits))}
-	return func(ctx context.Context) (printer.Port, error) { return printer.OpenSerial(ctx, spec.addr, sc) }, spec, nil
+	return func(ctx context.Context) (printer.Port, error) {
+		return printer.OpenSerial(ctx, spec.addr, spec.serial)
+	}, spec, nil
 }
 
 func runPrinterList(_ context.Context, m *Main, args []string) error {
 	f := m.newFlags("printer list", "[--json]",
 		"Lists the serial ports of this machine. Put the PATH column into printer.port:\n"+
 			"/dev/serial/by-id links survive re-plugging into another USB socket.").withJSON()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
+	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
 	ports, err := printer.List()
@@ -168,14 +163,7 @@ func runPrinterTest(ctx context.Context, m *Main, args []string) error {
 			"code page candidate (configure printer.codepage to the line that prints them right)\n"+
 			"and a native and a raster QR code (if the native one is missing, set printer.qr = \"raster\").").withConfig()
 	out := f.String("out", "", "write the page's ESC/POS bytes to `file` instead of the printer")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
-		return err
-	}
-	cfg, err := f.loadConfig()
+	_, cfg, err := f.parseConfig(args, 0)
 	if err != nil {
 		return err
 	}
@@ -195,7 +183,7 @@ func runPrinterTest(ctx context.Context, m *Main, args []string) error {
 		fmt.Fprintf(m.Stdout, "wrote %d bytes of the self-test page to %s\n", len(data), *out)
 		return nil
 	}
-	open, spec, err := opener(cfg.Printer, nil)
+	open, spec, err := opener(cfg.Printer)
 	if err != nil {
 		return err
 	}
@@ -243,7 +231,7 @@ type printerStatus struct {
 
 // queryPrinter opens the configured port, asks for the status and closes it.
 func queryPrinter(ctx context.Context, pc config.Printer) (escpos.Status, error) {
-	open, spec, err := opener(pc, nil)
+	open, spec, err := opener(pc)
 	if err != nil {
 		return escpos.Status{}, err
 	}
@@ -268,14 +256,7 @@ func runPrinterStatus(ctx context.Context, m *Main, args []string) error {
 	f := m.newFlags("printer status", "[--json]",
 		"Asks the configured printer for its status (DLE EOT). While the service runs it\n"+
 			"owns a serial port: stop it first, or read the printer line of `posagent status`.").withConfig().withJSON()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
-		return err
-	}
-	cfg, err := f.loadConfig()
+	_, cfg, err := f.parseConfig(args, 0)
 	if err != nil {
 		return err
 	}

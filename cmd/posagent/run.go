@@ -22,14 +22,7 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 		"Runs the service in the foreground: the till API, the print worker and the KSeF\n"+
 			"uploads. systemd starts it this way (posagent install); Ctrl-C or SIGTERM stops it,\n"+
 			"letting a sale in flight finish and closing the store cleanly.").withConfig()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
-		return err
-	}
-	cfg, err := f.loadConfig()
+	_, cfg, err := f.parseConfig(args, 0)
 	if err != nil {
 		return err
 	}
@@ -77,7 +70,7 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	if err != nil {
 		return err
 	}
-	open, spec, err := opener(cfg.Printer, nil)
+	open, spec, err := opener(cfg.Printer)
 	if err != nil {
 		return err
 	}

@@ -23,20 +23,9 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 		"Tells whether posagent is installed (a unit file exists), and if so whether it runs;\n"+
 			"for a running agent it shows the link, KSeF availability, printer, backlog and\n"+
 			"earliest deadline from its till API. Exit status: 0 running, 3 stopped,\n"+
-			"4 not installed.").withConfig().withJSON()
-	root := f.String("root", m.Root, "install root `dir`")
-	pos, err := f.parse(args)
-	if err != nil {
+			"4 not installed.").withConfig().withJSON().withRoot()
+	if _, err := f.parseN(args, 0); err != nil {
 		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
-		return err
-	}
-	if *root != m.Root {
-		m.Root = *root
-		if !isFlagSet(f.FlagSet, "config") {
-			f.config = m.path(defaultConfigPath())
-		}
 	}
 	res := statusResult{State: "not-installed", Unit: m.installedUnit()}
 	if res.Unit != "" {

@@ -12,16 +12,10 @@ import (
 func runUninstall(ctx context.Context, m *Main, args []string) error {
 	f := m.newFlags("uninstall", "[--root DIR]",
 		"Stops and removes the systemd unit. The configuration (/etc/posagent) and the data\n"+
-			"(/var/lib/posagent: invoices not yet in KSeF!) are kept.")
-	root := f.String("root", m.Root, "install root `dir`")
-	pos, err := f.parse(args)
-	if err != nil {
+			"(/var/lib/posagent: invoices not yet in KSeF!) are kept.").withRoot()
+	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
-	if err := f.exactArgs(pos, 0); err != nil {
-		return err
-	}
-	m.Root = *root
 	unit := m.installedUnit()
 	if unit == "" {
 		return &exitError{code: exitNotInstalled, err: errors.New("uninstall: posagent is not installed")}

@@ -16,17 +16,13 @@ type versionInfo struct {
 
 func runVersion(_ context.Context, m *Main, args []string) error {
 	f := m.newFlags("version", "[--json]", "Prints the version stamped at build time (-X main.Version).").withJSON()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.exactArgs(pos, 0); err != nil {
+	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
 	v := versionInfo{Version: Version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
 	if f.json {
 		return printJSON(m.Stdout, v)
 	}
-	_, err = fmt.Fprintf(m.Stdout, "posagent %s (%s %s/%s)\n", v.Version, v.Go, v.OS, v.Arch)
+	_, err := fmt.Fprintf(m.Stdout, "posagent %s (%s %s/%s)\n", v.Version, v.Go, v.OS, v.Arch)
 	return err
 }
