@@ -1,19 +1,13 @@
 package agent_test
 
 import (
-	"bytes"
-	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/certstore"
 	"github.com/posagent/posagent/certstore/certstoretest"
 	"github.com/posagent/posagent/escpos"
@@ -23,260 +17,80 @@ import (
 	"github.com/posagent/posagent/ksef/ksefsim"
 	"github.com/posagent/posagent/outbox"
 	"github.com/posagent/posagent/printer"
-	"github.com/posagent/posagent/receipt"
 )
 
 const (
 	sellerNIP = certstoretest.NIP
 	buyerNIP  = "7740001454"
-	simToken  = "test-ksef-token"
 )
 
-var seller = ksef.Seller{
-	NIP:     sellerNIP,
-	Name:    "Stacja Paliw „Żuraw” Sp. z o.o.",
-	Address: ksef.Address{Country: "PL", Line1: "ul. Źródlana 7/3", Line2: "90-001 Łódź"},
-}
+var (
+	seller  = agenttest.Seller
+	series  = agenttest.Series
+	waitFor = agenttest.WaitFor
+)
 
-var series = outbox.Series{Terminal: "T1", Format: "FV/{terminal}/{yyyy}/{seq:06}"}
-
-// clock is the agent's clock: real time plus an offset a test may move.
-type clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
-// printed is one job the agent submitted, as the printer got it.
-type printed struct {
-	ID   string
-	Data []byte
-}
-
-// recPrinter records every job and forwards it to the real print worker.
-type recPrinter struct {
-	w    *printer.Worker
-	mu   sync.Mutex
-	jobs []printed
-}
-
-func (p *recPrinter) Submit(ctx context.Context, j printer.Job) error {
-	p.mu.Lock()
-	p.jobs = append(p.jobs, printed{ID: j.ID, Data: bytes.Clone(j.Data)})
-	p.mu.Unlock()
-	return p.w.Submit(ctx, j)
-}
-
-func (p *recPrinter) State() printer.State { return p.w.State() }
-
-func (p *recPrinter) Jobs() []printed {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]printed(nil), p.jobs...)
-}
-
-// env is a simulator, its client and a certificate shared across agent
-// restarts.
+// env is the agenttest.Env under the names this package's tests use. cert
+// and maxSize are copied to the Env by start, so a test may set them first.
 type env struct {
-	t      testing.TB
-	sim    *ksefsim.Server
-	srv    *httptest.Server
-	client *ksefapi.Client
-	cert   *certstore.Cert
-	path   string
-	clock  *clock
-	// maxSize caps the store (outbox.Options.MaxSize); zero is the default.
+	*agenttest.Env
+	t       testing.TB
+	sim     *ksefsim.Server
+	client  *ksefapi.Client
+	cert    *certstore.Cert
+	clock   *agenttest.Clock
 	maxSize int64
 }
 
 func newEnv(t testing.TB, simOpts *ksefsim.Options) *env {
 	t.Helper()
-	if simOpts == nil {
-		simOpts = &ksefsim.Options{}
-	}
-	simOpts.Tokens = map[string]string{simToken: sellerNIP}
-	simOpts.DisableRateLimits = true
-	sim, err := ksefsim.New(simOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	c, err := ksefapi.New(ksefapi.Config{
-		BaseURL: srv.URL + "/v2", AvailabilityURL: srv.URL + "/latarnia", HTTPClient: srv.Client(),
-		Context:      ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: sellerNIP},
-		Auth:         ksefapi.TokenAuth{Token: simToken},
-		PollInterval: 10 * time.Millisecond, PollMax: 50 * time.Millisecond, PollTimeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, sim: sim, srv: srv, client: c,
-		cert:  certstoretest.Cert(t, certstore.Offline, certstore.KeyEC),
-		path:  filepath.Join(t.TempDir(), "outbox.db"),
-		clock: &clock{}}
+	e := agenttest.NewEnv(t, simOpts)
+	return &env{Env: e, t: t, sim: e.Sim.Server, client: e.Client, cert: e.Cert, clock: e.Clock}
 }
 
 // h is one running agent over the env.
 type h struct {
 	*env
-	store  *outbox.Store
-	agent  *agent.Agent
-	prn    *recPrinter
-	vp     *printer.Virtual
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
-	opts   agent.Options
+	stack *agenttest.Stack
+	store *outbox.Store
+	agent *agent.Agent
+	prn   *agenttest.Printer
+	vp    *printer.Virtual
+	opts  agent.Options
 }
 
-func testOptions(e *env) agent.Options {
-	p, _ := escpos.LookupProfile("generic-80")
-	return agent.Options{
-		Seller: seller, Series: series, Place: "Łódź", Environment: ksef.EnvTest,
-		Profile: p, QR: receipt.QRAuto, Paper: 80,
-		Now: e.clock.Now, Logger: testLogger(e.t),
-		OnlineBudget: 2 * time.Second, BatchThreshold: 50, B2BOfflineHandover: true,
-		UploadInterval: 50 * time.Millisecond, ProbeInterval: 30 * time.Millisecond,
-		PollInterval: 20 * time.Millisecond, PrintInterval: 40 * time.Millisecond,
-		RetryMin: 20 * time.Millisecond, RetryMax: 150 * time.Millisecond,
-		SendGrace: 2 * time.Second,
-	}
-}
-
-// start opens the store and starts the agent and the print worker; run
+// start runs an agent over the env with mod applied to its options; run
 // false leaves Run (the scheduler) off.
 func (e *env) start(mod func(*agent.Options), run bool) *h {
-	t := e.t
-	t.Helper()
-	st, err := outbox.Open(e.path, &outbox.Options{Now: e.clock.Now, MaxSize: e.maxSize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := &h{env: e, store: st, vp: printer.NewVirtual(nil)}
-	var ag *agent.Agent
-	var agMu sync.Mutex
-	w, err := printer.NewWorker(x.vp.Open, &printer.Options{
-		Backoff: printer.Backoff{Min: 10 * time.Millisecond, Max: 40 * time.Millisecond},
-		OnResult: func(r printer.JobResult) {
-			agMu.Lock()
-			defer agMu.Unlock()
-			if ag != nil {
-				ag.PrintResult(r)
-			}
-		},
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x.prn = &recPrinter{w: w}
-	x.opts = testOptions(e)
+	e.t.Helper()
+	e.Cert, e.MaxSize = e.cert, e.maxSize
+	var opts []agenttest.Option
 	if mod != nil {
-		mod(&x.opts)
+		opts = append(opts, agenttest.WithOptions(mod))
 	}
-	a, err := agent.New(x.opts, agent.Deps{Store: st, KSeF: e.client, Printer: x.prn, Signer: e.cert, Feed: e.client})
-	if err != nil {
-		t.Fatal(err)
+	if !run {
+		opts = append(opts, agenttest.NoScheduler())
 	}
-	agMu.Lock()
-	ag = a
-	agMu.Unlock()
-	x.agent = a
-	ctx, cancel := context.WithCancel(context.Background())
-	x.cancel = cancel
-	x.wg.Go(func() { _ = w.Run(ctx) })
-	if run {
-		x.wg.Go(func() {
-			if err := a.Run(ctx); !errors.Is(err, context.Canceled) {
-				t.Errorf("Run = %v, want context.Canceled", err)
-			}
-		})
-	}
-	t.Cleanup(x.stop)
-	return x
+	s := e.Start(opts...)
+	return &h{env: e, stack: s, store: s.Store, agent: s.Agent, prn: s.Printer, vp: s.Virtual, opts: s.Options}
 }
 
 // stop stops the agent and the worker and closes the store (a restart).
-func (x *h) stop() { x.once.Do(x.doStop) }
-
-func (x *h) doStop() {
-	x.cancel()
-	x.wg.Wait()
-	if err := x.store.Check(context.Background()); err != nil {
-		x.t.Errorf("store check: %v", err)
-	}
-	_ = x.store.Close()
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-type tlog struct{ t testing.TB }
-
-func (l tlog) Write(b []byte) (int, error) {
-	l.t.Log(strings.TrimRight(string(b), "\n"))
-	return len(b), nil
-}
-
-var _ io.Writer = tlog{}
-
-// minWait is the least any wait in these tests allows. A 2-core machine
-// running other test binaries can stall the agent's goroutines for seconds;
-// a generous deadline costs nothing when the condition holds, while a tight
-// one makes a test fail for the machine's sake, not the agent's.
-const minWait = 30 * time.Second
-
-// waitFor polls cond until it holds or the time (at least minWait) runs out.
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	d = max(d, minWait)
-	end := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func (x *h) stop() { x.stack.Stop() }
 
 func (x *h) flush(d time.Duration) {
 	x.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), max(d, 2*minWait))
-	defer cancel()
-	if err := x.agent.Flush(ctx); err != nil {
-		st, _ := x.agent.Status(context.Background())
-		x.t.Fatalf("Flush = %v; status %+v", err, st)
-	}
+	x.stack.Flush(d)
 }
 
 func (x *h) get(id string) *outbox.Invoice {
 	x.t.Helper()
-	inv, err := x.store.Get(context.Background(), id)
-	if err != nil {
-		x.t.Fatal(err)
-	}
-	return inv
+	return x.stack.Get(id)
 }
 
 func (x *h) issue(key string, s ksef.Sale) *agent.Issued {
 	x.t.Helper()
-	got, err := x.agent.Issue(context.Background(), agent.IssueRequest{Key: key, Sale: s})
-	if err != nil {
-		x.t.Fatalf("Issue(%s) = %v", key, err)
-	}
-	return got
+	return x.stack.Issue(key, s)
 }
 
 // receiptOf decodes the QR links and text of a printed job.
@@ -285,7 +99,7 @@ type decoded struct {
 	Text string
 }
 
-func (x *h) decode(p printed) decoded {
+func (x *h) decode(p printer.Job) decoded {
 	x.t.Helper()
 	page, err := escpos.Render(p.Data, x.opts.Profile)
 	if err != nil {
@@ -304,12 +118,12 @@ func (x *h) decode(p printed) decoded {
 }
 
 // jobsOf returns the printed jobs of an invoice (original and duplicates).
-func (x *h) jobsOf(inv *outbox.Invoice) []printed {
+func (x *h) jobsOf(inv *outbox.Invoice) []printer.Job {
 	ids := map[string]bool{inv.PrintJobID: true}
 	for _, r := range inv.Reprints {
 		ids[r.JobID] = true
 	}
-	var out []printed
+	var out []printer.Job
 	for _, j := range x.prn.Jobs() {
 		if ids[j.ID] {
 			out = append(out, j)

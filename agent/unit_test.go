@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/certstore"
 	"github.com/posagent/posagent/certstore/certstoretest"
 	"github.com/posagent/posagent/internal/metrics"
@@ -21,41 +22,10 @@ import (
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefapi/ksefapitest"
 	"github.com/posagent/posagent/outbox"
-	"github.com/posagent/posagent/printer"
 )
 
-// fakePrinter accepts jobs and reports nothing.
-type fakePrinter struct {
-	mu   sync.Mutex
-	jobs []printer.Job
-}
-
-func (p *fakePrinter) Submit(_ context.Context, j printer.Job) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.jobs = append(p.jobs, j)
-	return nil
-}
-
-func (p *fakePrinter) State() printer.State { return printer.State{Connected: true} }
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// fakePrinter accepts jobs and prints nothing.
+type fakePrinter = agenttest.Printer
 
 // unit is an agent over a real outbox, the ksefapitest fake and a fake printer.
 type unit struct {
@@ -63,7 +33,7 @@ type unit struct {
 	store *outbox.Store
 	api   *ksefapitest.Client
 	prn   *fakePrinter
-	clock *fakeClock
+	clock *agenttest.Clock
 	cert  *certstore.Cert
 }
 
@@ -72,7 +42,7 @@ var friday = time.Date(2026, 11, 20, 12, 0, 0, 0, ksef.Warsaw)
 
 func newUnit(t testing.TB, mod func(*agent.Options)) *unit {
 	t.Helper()
-	u := &unit{api: &ksefapitest.Client{}, prn: &fakePrinter{}, clock: &fakeClock{t: friday},
+	u := &unit{api: &ksefapitest.Client{}, prn: &fakePrinter{}, clock: agenttest.NewClock(friday),
 		cert: certstoretest.Cert(t, certstore.Offline, certstore.KeyRSA)}
 	st, err := outbox.Open(filepath.Join(t.TempDir(), "o.db"), &outbox.Options{Now: u.clock.Now})
 	if err != nil {
@@ -86,7 +56,7 @@ func newUnit(t testing.TB, mod func(*agent.Options)) *unit {
 	})
 	u.store = st
 	opts := agent.Options{Seller: seller, Series: series, Environment: ksef.EnvTest, Now: u.clock.Now,
-		Logger: testLogger(t), UploadInterval: 10 * time.Millisecond, PollInterval: 10 * time.Millisecond,
+		Logger: agenttest.Logger(t), UploadInterval: 10 * time.Millisecond, PollInterval: 10 * time.Millisecond,
 		PrintInterval: 20 * time.Millisecond, RetryMin: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond}
 	if mod != nil {
 		mod(&opts)
@@ -188,7 +158,7 @@ func TestIdempotency(t *testing.T) {
 	if !errors.Is(err, agent.ErrIdempotencyConflict) {
 		t.Errorf("other body = %v, want ErrIdempotencyConflict", err)
 	}
-	if n := len(u.prn.jobs); n != 1 {
+	if n := len(u.prn.Jobs()); n != 1 {
 		t.Errorf("%d print jobs, want 1", n)
 	}
 }

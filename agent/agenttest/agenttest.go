@@ -1,9 +1,3 @@
-// Package agenttest provides a function-field fake of the agent for tests of
-// its doors (the till HTTP API, CLI verbs) that need no real store, printer
-// or KSeF.
-//
-// Set only the functions a test needs; a method whose function is nil
-// returns an error wrapping ErrNotSet, so a missing stub fails readably.
 package agenttest
 
 import (

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,90 +15,30 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/certstore"
-	"github.com/posagent/posagent/certstore/certstoretest"
-	"github.com/posagent/posagent/escpos"
+	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/internal/metrics"
 	"github.com/posagent/posagent/internal/openapischema"
 	"github.com/posagent/posagent/internal/testutil"
 	"github.com/posagent/posagent/ksef"
-	"github.com/posagent/posagent/ksef/ksefapi"
-	"github.com/posagent/posagent/ksef/ksefsim"
-	"github.com/posagent/posagent/outbox"
-	"github.com/posagent/posagent/printer"
-	"github.com/posagent/posagent/receipt"
 	"github.com/posagent/posagent/till"
 	"github.com/posagent/posagent/till/tillagent"
 )
 
-const simToken = "test-ksef-token"
-
-// stack is the real agent (outbox in a temp dir, the KSeF simulator, a
-// virtual printer behind the real print worker) behind the real till server.
+// stack is the real agent (agenttest.Stack: outbox in a temp dir, the KSeF
+// simulator, a virtual printer behind the real print worker) behind the
+// real till server.
 type stack struct {
-	t     *testing.T
-	url   string
-	agent *agent.Agent
-	vp    *printer.Virtual
-	doc   *openapischema.Doc
+	*agenttest.Stack
+	t   *testing.T
+	url string
+	doc *openapischema.Doc
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	nip := certstoretest.NIP
-	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{simToken: nip}, DisableRateLimits: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	simSrv := httptest.NewServer(sim.Handler())
-	t.Cleanup(simSrv.Close)
-	client, err := ksefapi.New(ksefapi.Config{
-		BaseURL: simSrv.URL + "/v2", AvailabilityURL: simSrv.URL + "/latarnia", HTTPClient: simSrv.Client(),
-		Context:      ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: nip},
-		Auth:         ksefapi.TokenAuth{Token: simToken},
-		PollInterval: 10 * time.Millisecond, PollMax: 50 * time.Millisecond, PollTimeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vp := printer.NewVirtual(nil)
-	var mu sync.Mutex
-	var ag *agent.Agent
-	worker, err := printer.NewWorker(vp.Open, &printer.Options{
-		Backoff: printer.Backoff{Min: 10 * time.Millisecond, Max: 40 * time.Millisecond},
-		OnResult: func(r printer.JobResult) {
-			mu.Lock()
-			defer mu.Unlock()
-			if ag != nil {
-				ag.PrintResult(r)
-			}
-		},
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	profile, _ := escpos.LookupProfile("generic-80")
 	reg := metrics.NewRegistry()
-	a, err := agent.New(agent.Options{
-		Seller: ksef.Seller{NIP: nip, Name: "Stacja Paliw Test Sp. z o.o.", Address: ksef.Address{Country: "PL", Line1: "ul. Prosta 1", Line2: "00-001 Warszawa"}},
-		Series: outbox.Series{Terminal: "T1", Format: "FV/{terminal}/{yyyy}/{seq:06}"}, Place: "Warszawa",
-		Environment: ksef.EnvTest, Profile: profile, QR: receipt.QRAuto, Paper: 80, B2BOfflineHandover: true,
-		Metrics: reg, Logger: slog.New(slog.DiscardHandler),
-		UploadInterval: 50 * time.Millisecond, ProbeInterval: 30 * time.Millisecond, PollInterval: 20 * time.Millisecond,
-		PrintInterval: 40 * time.Millisecond, RetryMin: 20 * time.Millisecond, RetryMax: 150 * time.Millisecond, SendGrace: 2 * time.Second,
-	}, agent.Deps{Store: store, KSeF: client, Printer: worker, Signer: certstoretest.Cert(t, certstore.Offline, certstore.KeyEC), Feed: client})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	ag = a
-	mu.Unlock()
-
-	srv, err := till.New(tillagent.New(a, tillagent.Options{Environment: "test"}), till.Options{Metrics: reg})
+	a := agenttest.NewStack(t, agenttest.WithOptions(func(o *agent.Options) { o.Metrics = reg }))
+	srv, err := till.New(tillagent.New(a.Agent, tillagent.Options{Environment: "test"}), till.Options{Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,24 +48,15 @@ func newStack(t *testing.T) *stack {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { worker.Run(ctx) })
-	wg.Go(func() {
-		if err := a.Run(ctx); !errors.Is(err, context.Canceled) {
-			t.Errorf("agent Run = %v", err)
-		}
-	})
 	wg.Go(func() {
 		if err := srv.Serve(ctx, ln); err != nil {
 			t.Errorf("till Serve = %v", err)
 		}
 	})
+	// Registered after the Stack's, so the till stops before the agent.
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
-		if err := store.Check(context.Background()); err != nil {
-			t.Errorf("store check: %v", err)
-		}
-		store.Close()
 	})
 	raw, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "docs", "openapi-till.json"))
 	if err != nil {
@@ -138,7 +66,7 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{t: t, url: "http://" + ln.Addr().String(), agent: a, vp: vp, doc: doc}
+	return &stack{Stack: a, t: t, url: "http://" + ln.Addr().String(), doc: doc}
 }
 
 // call does one request and validates a JSON body against schema ("" skips).
@@ -208,27 +136,16 @@ func TestIntegration(t *testing.T) {
 		t.Fatalf("store holds %d invoices after rejected input, want 1", len(list.Invoices))
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := s.agent.Flush(ctx); err != nil {
-		t.Fatalf("Flush: %v", err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	s.Flush(20 * time.Second)
+	agenttest.WaitFor(t, "the invoice accepted and printed", 10*time.Second, func() bool {
 		_, b = s.call("GET", "/v1/invoices/"+v.ID, "", "", "Invoice", 200)
 		v = viewOf(t, b)
-		if v.Upload == "accepted" && v.Print == "printed" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("invoice not accepted and printed: %+v", v)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return v.Upload == "accepted" && v.Print == "printed"
+	})
 	if v.KSeFNumber == "" {
 		t.Errorf("accepted invoice without a KSeF number: %+v", v)
 	}
-	if s.vp.Written() == 0 {
+	if s.Virtual.Written() == 0 {
 		t.Errorf("nothing reached the printer")
 	}
 
