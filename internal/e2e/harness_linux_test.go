@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/certstore/certstoretest"
 	"github.com/posagent/posagent/escpos"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
@@ -34,7 +36,7 @@ import (
 )
 
 const (
-	sellerNIP = "5265877635"
+	sellerNIP = certstoretest.NIP
 	buyerNIP  = "7740001454"
 	simToken  = "e2e-ksef-token-not-a-secret"
 	terminal  = "KASA01"
@@ -84,15 +86,7 @@ func newHarness(t testing.TB) *harness {
 		srv.Close()
 	})
 
-	now := time.Now()
-	certPEM, keyPEM, err := certstore.Generate(certstore.Offline, sellerNIP, certstore.KeyEC, now.Add(-time.Hour), 365*24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.cert, err = certstore.Parse(certstore.Offline, append(certPEM, keyPEM...), "", now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h.cert = certstoretest.Cert(t, certstore.Offline, certstore.KeyEC)
 	h.prof, err = escpos.LookupProfile("generic-80")
 	if err != nil {
 		t.Fatal(err)
@@ -145,23 +139,15 @@ func (h *harness) start() {
 
 	// The worker reports to the agent, which needs the worker: the agent is
 	// set before the worker runs.
-	var mu sync.Mutex
-	var ag *agent.Agent
+	var relay agenttest.Relay
 	serial := printer.SerialConfig{Baud: 115200}
 	worker, err := printer.NewWorker(func(ctx context.Context) (printer.Port, error) {
 		return printer.OpenSerial(ctx, h.prn.path, serial)
 	}, &printer.Options{
 		Baud: serial.Baud, FrameBits: serial.FrameBits(), Confirm: true,
 		StatusTimeout: 300 * time.Millisecond, ConfirmTimeout: 3 * time.Second, ResyncPad: 64,
-		Backoff: printer.Backoff{Min: 20 * time.Millisecond, Max: 150 * time.Millisecond},
-		OnResult: func(r printer.JobResult) {
-			mu.Lock()
-			a := ag
-			mu.Unlock()
-			if a != nil {
-				a.PrintResult(r)
-			}
-		},
+		Backoff:  printer.Backoff{Min: 20 * time.Millisecond, Max: 150 * time.Millisecond},
+		OnResult: relay.PrintResult,
 	}, logger.With("component", "printer"))
 	if err != nil {
 		h.t.Fatal(err)
@@ -192,9 +178,7 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	mu.Lock()
-	ag = a
-	mu.Unlock()
+	relay.Set(a)
 	srv, err := till.New(tillagent.New(a, tillagent.Options{Environment: "test"}), till.Options{Listen: "127.0.0.1:0", Logger: logger.With("component", "till")})
 	if err != nil {
 		h.t.Fatal(err)
@@ -345,16 +329,11 @@ func (h *harness) status() till.Status {
 	return st
 }
 
-// waitFor polls cond every 20 ms until it holds, failing the test after d.
+// waitFor polls cond until it holds, failing the test after d (at least
+// agenttest.MinWait).
 func (h *harness) waitFor(what string, d time.Duration, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	agenttest.WaitFor(h.t, what, d, cond)
 }
 
 // waitAccepted waits until every id is accepted by KSeF.
