@@ -33,12 +33,29 @@
 // supports it. Retryable failures are retried with a capped, jittered Backoff;
 // a job is abandoned only when it is cancelled, or after MaxAttempts.
 //
+// A job may be streamed: Job.Data is what is ready now (a receipt's text)
+// and Job.Tail returns the rest (raster QR codes take milliseconds to
+// encode). The worker starts Tail on a goroutine the job owns when it takes
+// the job, writes Data as soon as the printer is ready, then the tail's
+// bytes, so the first byte does not wait for the encoder:
+//
+//	take job ─┬─ status query ── Data ──┬── tail bytes ── GS r 1
+//	          └─ Tail() ────────────────┘
+//
+// The tail is computed once; retries resend Data and the same tail bytes.
+//
 // # Caveats
 //
 // A printer that lost bytes (overflow, unplug in the middle of a raster) may
 // still be waiting for the rest of a command and would swallow the next job
 // as image data. Before retrying after such a failure the worker sends NUL
 // padding and ESC @ (see Options.ResyncPad).
+//
+// A failed Tail (*TailError) ends the job after its Data was printed: the
+// paper holds the start of a receipt without its end or cut. Data must end
+// between two commands, so the printer stays in sync for the next job. The
+// worker waits for a running Tail even while it stops, so a Tail that never
+// returns keeps Run from returning.
 //
 // A write that hangs (an offline printer under flow control) is cut off
 // after Options.WriteTimeout by closing the port, which the worker then

@@ -35,6 +35,8 @@ var (
 	ErrAlreadyRunning = errors.New("printer: worker already running")
 	// ErrInvalidJob is returned by Submit for a job without ID or data.
 	ErrInvalidJob = errors.New("printer: invalid job")
+	// ErrTail is matched by every *TailError.
+	ErrTail = errors.New("printer: job tail failed")
 	// ErrInvalidOptions is wrapped by *OptionError.
 	ErrInvalidOptions = errors.New("printer: invalid options")
 	// ErrNotSupported is returned when a port lacks a capability a mode needs,
@@ -105,6 +107,21 @@ func (e *DisconnectedError) Unwrap() []error { return []error{ErrDisconnected, e
 
 // Retryable is always true: the worker reopens the port.
 func (e *DisconnectedError) Retryable() bool { return true }
+
+// TailError is the final error of a job whose Job.Tail failed (or
+// panicked). The job's Data was printed; nothing after it was sent.
+type TailError struct {
+	Err error
+}
+
+func (e *TailError) Error() string { return "printer: job tail: " + e.Err.Error() }
+
+// Unwrap returns ErrTail and the tail's error.
+func (e *TailError) Unwrap() []error { return []error{ErrTail, e.Err} }
+
+// Retryable is always false: the tail is computed once per job, so another
+// attempt would fail the same way.
+func (e *TailError) Retryable() bool { return false }
 
 // OptionError reports an invalid Options or SerialConfig field.
 type OptionError struct {

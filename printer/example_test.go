@@ -59,3 +59,40 @@ func ExampleStatusError() {
 	// printer: not ready: offline,cover-open
 	// true
 }
+
+// A receipt whose end is still being computed: the worker writes Data at
+// once and the tail's bytes when they are ready, then confirms both.
+func ExampleWorker_tail() {
+	var paper bytes.Buffer
+	v := printer.NewVirtual(&paper)
+	done := make(chan printer.JobResult, 1)
+	w, err := printer.NewWorker(v.Open, &printer.Options{
+		Confirm:  true,
+		NoStatus: true,
+		OnResult: func(r printer.JobResult) {
+			if r.Done {
+				done <- r
+			}
+		},
+	}, nil)
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error)
+	go func() { stopped <- w.Run(ctx) }()
+
+	w.Submit(ctx, printer.Job{
+		ID:   "FV/2",
+		Data: []byte("Head\n"),
+		Tail: func() ([]byte, error) { return []byte("QR\n"), nil }, // e.g. raster codes being encoded
+	})
+	r := <-done
+	cancel()
+	<-stopped
+	fmt.Println(r.ID, r.Err, r.Attempts)
+	fmt.Printf("%q\n", paper.Bytes())
+	// Output:
+	// FV/2 <nil> 1
+	// "Head\nQR\n\x1dr1"
+}

@@ -33,6 +33,11 @@ type link struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	// next is the earliest start of the next paced chunk at the baud rate.
+	// It outlives one write, so a job written in parts (Data, then its
+	// tail, then GS r 1) is paced as one stream.
+	next time.Time
+
 	kick   chan struct{} // 1-slot: the reader saw something
 	stop   chan struct{}
 	done   chan struct{}
@@ -193,16 +198,16 @@ func (l *link) writeRaw(ctx context.Context, b []byte) error {
 }
 
 // write sends data paced: chunks of at most ChunkSize bytes, each after the
-// handshake allows it and no sooner than the baud rate permits.
+// handshake allows it and no sooner than the baud rate permits, counting the
+// bytes of earlier writes on this link.
 func (l *link) write(ctx context.Context, data []byte) error {
 	bt := l.opts.byteTime()
-	var next time.Time // earliest start of the next chunk at the baud rate
 	for off := 0; off < len(data); {
 		if err := l.waitReady(ctx); err != nil {
 			return err
 		}
 		if bt > 0 {
-			if d := time.Until(next); d > 0 {
+			if d := time.Until(l.next); d > 0 {
 				if err := sleep(ctx, d); err != nil {
 					return err
 				}
@@ -213,7 +218,7 @@ func (l *link) write(ctx context.Context, data []byte) error {
 		if err := l.writeRaw(ctx, chunk); err != nil {
 			return err
 		}
-		next = maxTime(next, start).Add(time.Duration(len(chunk)) * bt)
+		l.next = maxTime(l.next, start).Add(time.Duration(len(chunk)) * bt)
 		off += len(chunk)
 	}
 	return nil

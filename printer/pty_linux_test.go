@@ -311,3 +311,41 @@ func TestSerialPTYStatusAndUnplug(t *testing.T) {
 		}
 	}
 }
+
+// TestSerialPTYTail streams a job through the real serial adapter: the
+// printer receives the head while the tail is still computed, and the whole
+// job arrives in order, paced, with nothing dropped.
+func TestSerialPTYTail(t *testing.T) {
+	fp, tty := newPTYPrinter(t, 4800, true)
+	cfg := printer.SerialConfig{Baud: 115200}
+	open := func(ctx context.Context) (printer.Port, error) { return printer.OpenSerial(ctx, tty, cfg) }
+	w, ch := startWorker(t, open, printer.Options{
+		Handshake: printer.HandshakeXONXOFF, Baud: cfg.Baud, FrameBits: cfg.FrameBits(),
+		NoStatus: true, Confirm: true, MaxAttempts: 1,
+	})
+	head, tail := jobBytes(3<<10), bytes.Repeat([]byte{'T'}, 3<<10)
+	job := printer.Job{ID: "j", Data: head, Tail: func() ([]byte, error) {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			printed, pending, _ := fp.result()
+			if len(printed)+pending > 0 {
+				return tail, nil
+			}
+			if time.Now().After(deadline) {
+				return nil, errors.New("test: no head byte reached the printer before the tail was needed")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}}
+	if err := w.Submit(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	if res := collect(t, ch, "j"); res[0].Err != nil {
+		t.Fatalf("print: %v", res[0].Err)
+	}
+	printed, _, dropped := fp.result()
+	want := append(append(bytes.Clone(head), tail...), 0x1D, 0x72, 0x31)
+	if dropped != 0 || !bytes.Equal(printed, want) {
+		t.Errorf("dropped %d; %s", dropped, firstDiff(printed, want))
+	}
+}

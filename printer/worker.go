@@ -1,6 +1,7 @@
 package printer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,10 +12,38 @@ import (
 	"github.com/posagent/posagent/escpos"
 )
 
-// Job is one print job: the complete ESC/POS bytes of a receipt.
+// Job is one print job: the ESC/POS bytes of a receipt, whole in Data or
+// split into Data and a Tail that is still being computed.
 type Job struct {
 	ID   string // the caller's key, e.g. the invoice number; reported back in JobResult
-	Data []byte
+	Data []byte // required; written as soon as the printer is ready
+
+	// Tail, if set, returns the bytes that follow Data, so the printer can
+	// start on Data while the rest (e.g. raster QR codes) is encoded. The
+	// worker calls it once per job, on a goroutine the job owns, as soon as
+	// it takes the job from the queue, and writes its bytes right after
+	// Data, which must end between two commands. It keeps them: a retry
+	// (paper out, reconnect, resync) resends Data and the same tail bytes,
+	// and Confirm counts both. An error fails the job for good with a
+	// *TailError after Data was written; nothing more is sent. The worker
+	// waits for Tail to return even when it is stopping, so Tail must not
+	// block for long or wait on the worker.
+	Tail func() ([]byte, error)
+}
+
+// Bytes returns the whole job: Data followed by the tail's bytes. It calls
+// Tail, which must then be safe to call again (the worker calls it too) and
+// from another goroutine; it is meant for callers that need the receipt at
+// once, such as a wrapper that records what it submits.
+func (j Job) Bytes() ([]byte, error) {
+	if j.Tail == nil {
+		return bytes.Clone(j.Data), nil
+	}
+	t, err := j.Tail()
+	if err != nil {
+		return nil, &TailError{Err: err}
+	}
+	return append(bytes.Clone(j.Data), t...), nil
 }
 
 // JobResult reports one attempt at a job.
@@ -92,7 +121,8 @@ func NewWorker(open Opener, opts *Options, logger *slog.Logger) (*Worker, error)
 }
 
 // Submit queues a job. It blocks while the queue is full, until ctx ends or
-// the worker stops. Data must not be modified afterwards.
+// the worker stops. Data must not be modified afterwards. A job needs an ID
+// and Data even when it has a Tail.
 func (w *Worker) Submit(ctx context.Context, job Job) error {
 	if job.ID == "" || len(job.Data) == 0 {
 		return fmt.Errorf("%w: empty ID or data", ErrInvalidJob)
@@ -112,9 +142,15 @@ func (w *Worker) Submit(ctx context.Context, job Job) error {
 	}
 }
 
+// StreamsTail reports that Submit honours Job.Tail: Data goes to the
+// printer before the tail is ready. It is always true for a Worker; it lets
+// code that takes any Submit method (a wrapper may know nothing of Tail)
+// tell a worker apart.
+func (w *Worker) StreamsTail() bool { return true }
+
 // Cancel abandons the job with id, whether queued or being retried. An
-// attempt already writing finishes first. The job's final result carries
-// ErrCancelled.
+// attempt already writing (or waiting for its tail) finishes first. The
+// job's final result carries ErrCancelled.
 func (w *Worker) Cancel(id string) {
 	w.mu.Lock()
 	w.cancelled[id] = true
@@ -293,12 +329,16 @@ func (r *run) do(ctx context.Context, job Job) {
 		w.takeCancelled(job.ID) // a late Cancel must not linger
 		w.setState(func(s *State) { s.Printing = "" })
 	}()
+	// The tail is computed while the printer is asked and takes Data; the
+	// job owns the goroutine and waits for it however the job ends.
+	tail := startTail(job.Tail)
+	defer tail.join()
 	for attempt := 1; ; attempt++ {
 		if w.takeCancelled(job.ID) {
 			w.report(JobResult{ID: job.ID, Err: ErrCancelled, Attempts: attempt - 1, Done: true})
 			return
 		}
-		err := r.attempt(ctx, job)
+		err := r.attempt(ctx, job, tail)
 		if ctx.Err() != nil {
 			return // shutting down: the caller's outbox still holds the job
 		}
@@ -359,8 +399,55 @@ func (r *run) wait(ctx context.Context, id string) bool {
 	}
 }
 
-// attempt prints job once over the current (or a new) connection.
-func (r *run) attempt(ctx context.Context, job Job) (err error) {
+// tailRun is a job's tail being computed, once, on a goroutine owned by
+// Worker.do; a nil *tailRun is a job without a tail.
+type tailRun struct {
+	done chan struct{} // closed when b and err are set
+	b    []byte
+	err  error
+}
+
+func startTail(f func() ([]byte, error)) *tailRun {
+	if f == nil {
+		return nil
+	}
+	t := &tailRun{done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		defer func() {
+			// A panicking encoder must fail one job, not the whole service.
+			if p := recover(); p != nil {
+				t.b, t.err = nil, fmt.Errorf("panic: %v", p)
+			}
+		}()
+		t.b, t.err = f()
+	}()
+	return t
+}
+
+// result waits for the tail, or for ctx to end.
+func (t *tailRun) result(ctx context.Context) ([]byte, error) {
+	select {
+	case <-t.done:
+		if t.err != nil {
+			return nil, &TailError{Err: t.err}
+		}
+		return t.b, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// join waits until the tail goroutine has returned.
+func (t *tailRun) join() {
+	if t != nil {
+		<-t.done
+	}
+}
+
+// attempt prints job once over the current (or a new) connection: Data, then
+// the tail's bytes once they are ready.
+func (r *run) attempt(ctx context.Context, job Job, tail *tailRun) (err error) {
 	defer func() {
 		if err != nil {
 			r.dropIfBroken()
@@ -394,8 +481,23 @@ func (r *run) attempt(ctx context.Context, job Job) (err error) {
 		r.noteErr(err)
 		return err
 	}
+	sent := len(job.Data)
+	if tail != nil {
+		// Data ends at a command boundary: a tail that fails (or a stop
+		// while it is computed) leaves the printer in sync.
+		b, err := tail.result(ctx)
+		if err != nil {
+			return err
+		}
+		if err := l.write(ctx, b); err != nil {
+			r.desync = true
+			r.noteErr(err)
+			return err
+		}
+		sent += len(b)
+	}
 	if r.w.opts.Confirm {
-		if err := l.confirm(ctx, len(job.Data)); err != nil {
+		if err := l.confirm(ctx, sent); err != nil {
 			if errors.Is(err, ErrTimeout) {
 				r.desync = true
 			}
