@@ -376,3 +376,59 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+// TestWorkerStopJoinsQueuedTails stops a worker with a job in its backoff
+// and others still queued: Run returns only after every tail returned, each
+// called once, and later Submits are refused. (Run's loop may still take a
+// queued job after ctx ends; with several queued, some are left to drain.)
+func TestWorkerStopJoinsQueuedTails(t *testing.T) {
+	v := printer.NewVirtual(nil)
+	v.SetFaults(printer.Faults{PaperOut: true})
+	never := clockFunc(func(time.Duration) <-chan time.Time { return nil })
+	first := make(chan printer.JobResult, 1)
+	w, err := printer.NewWorker(v.Open, &printer.Options{Backoff: printer.Backoff{Clock: never},
+		OnResult: func(r printer.JobResult) {
+			select {
+			case first <- r:
+			default:
+			}
+		}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- w.Run(ctx) }()
+	const jobs = 8
+	var calls [jobs]atomic.Int32
+	var returned [jobs]atomic.Bool
+	for i := range jobs {
+		job := printer.Job{ID: string(rune('a' + i)), Data: jobBytes(10), Tail: func() ([]byte, error) {
+			calls[i].Add(1)
+			time.Sleep(5 * time.Millisecond)
+			returned[i].Store(true)
+			return []byte("x"), nil
+		}}
+		if err := w.Submit(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := <-first; r.ID != "a" || !errors.Is(r.Err, printer.ErrPaperOut) {
+		t.Fatalf("first result = %+v, want job a out of paper", r)
+	}
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	for i := range jobs {
+		if n, ok := calls[i].Load(), returned[i].Load(); n != 1 || !ok {
+			t.Errorf("job %d: Tail called %d times, returned %v; want once, returned before Run", i, n, ok)
+		}
+	}
+	if err := w.Submit(context.Background(), printer.Job{ID: "c", Data: []byte{1}}); !errors.Is(err, printer.ErrStopped) {
+		t.Errorf("Submit after Run = %v, want ErrStopped", err)
+	}
+}

@@ -25,9 +25,11 @@ type Job struct {
 	// Data, which must end between two commands. It keeps them: a retry
 	// (paper out, reconnect, resync) resends Data and the same tail bytes,
 	// and Confirm counts both. An error fails the job for good with a
-	// *TailError after Data was written; nothing more is sent. The worker
-	// waits for Tail to return even when it is stopping, so Tail must not
-	// block for long or wait on the worker.
+	// *TailError after Data was written; nothing more is sent.
+	//
+	// Every submitted Tail is called and waited for, even for a job still
+	// queued when Run stops, so Tail may own work (goroutines) that only it
+	// waits for. It must not block for long or wait on the worker.
 	Tail func() ([]byte, error)
 }
 
@@ -89,6 +91,10 @@ type Worker struct {
 	cancel  chan struct{} // 1-slot: a job was cancelled
 	stopped chan struct{} // closed when Run returns
 
+	// sending is held (read) by Submit while it may send on jobs, so that
+	// Run, stopping, can wait for those sends and then find every job left.
+	sending sync.RWMutex
+
 	mu        sync.Mutex // guards state and cancelled
 	state     State
 	cancelled map[string]bool
@@ -127,6 +133,8 @@ func (w *Worker) Submit(ctx context.Context, job Job) error {
 	if job.ID == "" || len(job.Data) == 0 {
 		return fmt.Errorf("%w: empty ID or data", ErrInvalidJob)
 	}
+	w.sending.RLock()
+	defer w.sending.RUnlock()
 	select {
 	case <-w.stopped:
 		return ErrStopped
@@ -190,8 +198,10 @@ func (w *Worker) Query(ctx context.Context) (escpos.Status, error) {
 }
 
 // Run processes jobs until ctx ends, then closes the port and returns
-// ctx.Err(). A job interrupted by shutdown gets no final JobResult: the
-// caller's outbox still holds it. Run may be called only once.
+// ctx.Err(). A job interrupted by shutdown, or still queued, gets no final
+// JobResult: the caller's outbox still holds it. Before returning, Run waits
+// for the Tail of every such job, which it calls if no attempt did. Run may
+// be called only once.
 func (w *Worker) Run(ctx context.Context) error {
 	w.mu.Lock()
 	if w.running {
@@ -200,7 +210,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.running = true
 	w.mu.Unlock()
-	defer close(w.stopped)
+	defer w.drain()
 
 	r := &run{w: w, backoff: w.opts.Backoff}
 	defer r.disconnect()
@@ -222,6 +232,23 @@ func (w *Worker) Run(ctx context.Context) error {
 			if !w.opts.NoStatus {
 				_, _ = r.query(ctx) // the outcome lands in State
 			}
+		}
+	}
+}
+
+// drain ends Run: it refuses new jobs, then waits for the tails of the jobs
+// still queued, since a Tail may own goroutines that only it waits for (a
+// receipt's QR encoders). The jobs themselves are dropped, as documented.
+func (w *Worker) drain() {
+	close(w.stopped)
+	w.sending.Lock() // every Submit that could still send has returned
+	defer w.sending.Unlock()
+	for {
+		select {
+		case job := <-w.jobs:
+			startTail(job.Tail).join()
+		default:
+			return
 		}
 	}
 }
