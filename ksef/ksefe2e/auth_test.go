@@ -142,14 +142,8 @@ func expiredAuth(h *harness) ksefapi.Credentials {
 func TestUPONamesTheLogin(t *testing.T) {
 	h := start(t, ksefsim.Options{DisableRateLimits: true})
 	c := h.client(h.xadesAuth(ksefsimtest.NIP, certstore.KeyRSA), nil)
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := s.Send(ctx(t), invoice(t, "FV/X/1", h.clk.today(), "1.00"), ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openOnline(t, c)
+	ref := send(t, s, invoice(t, "FV/X/1", h.clk.today(), "1.00"))
 	st := waitInvoice(t, c, s.Reference, ref)
 	upo, _, err := c.DownloadUPO(ctx(t), st.UpoDownloadURL)
 	if err != nil {

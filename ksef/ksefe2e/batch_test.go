@@ -229,9 +229,7 @@ func TestBatchInterruptedUpload(t *testing.T) {
 	h := start(t, ksefsim.Options{DisableRateLimits: true})
 	c := h.tokenClient()
 	xml := invoice(t, "FV/BI/1", h.clk.today(), "1.00")
-	if err := h.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: 1, PathPrefix: "/blob/batch/"}); err != nil {
-		t.Fatal(err)
-	}
+	h.inject(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: 1, PathPrefix: "/blob/batch/"})
 	var recorded string
 	opts := ksefapi.BatchOptions{TempDir: t.TempDir(), OnOpen: func(_ context.Context, ref string) error {
 		recorded = ref

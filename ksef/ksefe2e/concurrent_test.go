@@ -29,12 +29,7 @@ func TestConcurrentCallers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := start(t, ksefsim.Options{DisableRateLimits: true})
-			c := h.tokenClient()
-			s, err := c.OpenOnline(ctx(t))
-			if err != nil {
-				t.Fatal(err)
-			}
+			h, c, s := online(t)
 			xmls := make([][]byte, workers)
 			for i := range workers {
 				xmls[i] = invoice(t, fmt.Sprintf("FV/P/%s/%d", tt.name, i), h.clk.today(), price(i))
@@ -87,24 +82,16 @@ func TestConcurrentCallers(t *testing.T) {
 func TestSessionFull(t *testing.T) {
 	h := start(t, ksefsim.Options{DisableRateLimits: true, SessionInvoiceLimit: 2})
 	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openOnline(t, c)
 	for i := 1; i <= 2; i++ {
-		if _, err := s.Send(ctx(t), invoice(t, fmt.Sprintf("FV/F/%d", i), h.clk.today(), price(i)), ksefapi.SendOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		send(t, s, invoice(t, fmt.Sprintf("FV/F/%d", i), h.clk.today(), price(i)))
 	}
 	third := invoice(t, "FV/F/3", h.clk.today(), price(3))
-	_, err = s.Send(ctx(t), third, ksefapi.SendOptions{})
+	_, err := s.Send(ctx(t), third, ksefapi.SendOptions{})
 	if !errors.Is(err, ksefapi.ErrSessionFull) || ksefapi.Retryable(err) {
 		t.Fatalf("third send = %v (retryable %v), want ErrSessionFull, not retryable", err, ksefapi.Retryable(err))
 	}
-	s2, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := openOnline(t, c)
 	ref, err := s2.Send(ctx(t), third, ksefapi.SendOptions{})
 	if err != nil {
 		t.Fatalf("send in a new session: %v", err)

@@ -25,18 +25,9 @@ func TestConformance(t *testing.T) {
 	c := h.tokenClient()
 
 	// Online: open, send (good and broken), close, statuses, lists, UPOs.
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := s.Send(ctx(t), invoice(t, "FV/C/1", h.clk.today(), "1.00"), ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	badRef, err := s.Send(ctx(t), []byte("<not-an-invoice/>"), ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openOnline(t, c)
+	ref := send(t, s, invoice(t, "FV/C/1", h.clk.today(), "1.00"))
+	badRef := send(t, s, []byte("<not-an-invoice/>"))
 	if err := s.Close(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -81,10 +72,7 @@ func TestConformance(t *testing.T) {
 	if _, err := c.SessionStatus(ctx(t), s.Reference); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := openOnline(t, c)
 	for i := range 40 {
 		_, err := s2.Send(ctx(t), invoice(t, fmt.Sprintf("FV/C/R%d", i), h.clk.today(), price(i)), ksefapi.SendOptions{})
 		if err != nil {

@@ -16,12 +16,7 @@ import (
 func TestExpiry(t *testing.T) {
 	t.Run("AccessTokenRevoked", func(t *testing.T) {
 		// The server no longer takes the access token: 401, refresh, one retry.
-		h := start(t, ksefsim.Options{DisableRateLimits: true})
-		c := h.tokenClient()
-		s, err := c.OpenOnline(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+		h, c, s := online(t)
 		h.sim.ExpireTokens(false)
 		mark := h.wire.mark()
 		if _, err := c.SessionStatus(ctx(t), s.Reference); err != nil {
@@ -34,12 +29,7 @@ func TestExpiry(t *testing.T) {
 	})
 	t.Run("StillUnauthorizedAfterRefresh", func(t *testing.T) {
 		// A 401 is retried once with a fresh token, never in a loop.
-		h := start(t, ksefsim.Options{DisableRateLimits: true})
-		c := h.tokenClient()
-		s, err := c.OpenOnline(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+		h, c, s := online(t)
 		h.wire.setHook(func(ex *exchange) error {
 			if ex.Op == "/sessions/{referenceNumber}" {
 				ex.Status = http.StatusUnauthorized
@@ -48,7 +38,7 @@ func TestExpiry(t *testing.T) {
 			return nil
 		})
 		mark := h.wire.mark()
-		_, err = c.SessionStatus(ctx(t), s.Reference)
+		_, err := c.SessionStatus(ctx(t), s.Reference)
 		if !errors.Is(err, ksefapi.ErrUnauthorized) || ksefapi.Retryable(err) {
 			t.Errorf("SessionStatus = %v, want a final ErrUnauthorized", err)
 		}
@@ -59,12 +49,7 @@ func TestExpiry(t *testing.T) {
 	})
 	t.Run("RefreshTokenExpired", func(t *testing.T) {
 		// Refresh is refused too: the client logs in again from scratch.
-		h := start(t, ksefsim.Options{DisableRateLimits: true})
-		c := h.tokenClient()
-		s, err := c.OpenOnline(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+		h, _, s := online(t)
 		h.sim.ExpireTokens(true)
 		mark := h.wire.mark()
 		if _, err := s.Send(ctx(t), invoice(t, "FV/E/1", h.clk.today(), "1.00"), ksefapi.SendOptions{}); err != nil {
@@ -83,10 +68,7 @@ func TestExpiry(t *testing.T) {
 		// before the call instead of collecting a 401.
 		h := start(t, ksefsim.Options{DisableRateLimits: true, AccessTokenTTL: 5 * time.Minute})
 		c := h.tokenClient()
-		s, err := c.OpenOnline(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := openOnline(t, c)
 		h.clk.Advance(6 * time.Minute)
 		mark := h.wire.mark()
 		if _, err := c.SessionStatus(ctx(t), s.Reference); err != nil {
@@ -100,18 +82,11 @@ func TestExpiry(t *testing.T) {
 	t.Run("SessionExpired", func(t *testing.T) {
 		// An expired session refuses invoices with 21180; that is not worth a
 		// retry, a new session is.
-		h := start(t, ksefsim.Options{DisableRateLimits: true})
-		c := h.tokenClient()
-		s, err := c.OpenOnline(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Send(ctx(t), invoice(t, "FV/S/1", h.clk.today(), "1.00"), ksefapi.SendOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		h, c, s := online(t)
+		send(t, s, invoice(t, "FV/S/1", h.clk.today(), "1.00"))
 		h.sim.ExpireSessions()
 		xml := invoice(t, "FV/S/2", h.clk.today(), "2.00")
-		_, err = s.Send(ctx(t), xml, ksefapi.SendOptions{})
+		_, err := s.Send(ctx(t), xml, ksefapi.SendOptions{})
 		ae := asAPIError(t, err)
 		if ae.Status != http.StatusBadRequest || !ae.HasCode(21180) || ae.Retryable() {
 			t.Fatalf("Send into an expired session: %v, want a non-retryable 400 [21180]", err)
@@ -121,10 +96,7 @@ func TestExpiry(t *testing.T) {
 		if err != nil || deref(st.SuccessfulInvoiceCount) != 1 {
 			t.Errorf("expired session status %+v, %v; want processed with 1 invoice", st, err)
 		}
-		s2, err := c.OpenOnline(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s2 := openOnline(t, c)
 		ref, err := s2.Send(ctx(t), xml, ksefapi.SendOptions{})
 		if err != nil {
 			t.Fatalf("Send in a new session: %v", err)
@@ -159,14 +131,8 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s1, err := c1.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref1, err := s1.Send(ctx(t), invoice(t, "FV/RS/1", h.clk.today(), "1.00"), ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1 := openOnline(t, c1)
+	ref1 := send(t, s1, invoice(t, "FV/RS/1", h.clk.today(), "1.00"))
 
 	c2 := h.tokenClient()
 	c2.SetTokens(*tok)
@@ -174,18 +140,13 @@ func TestRestart(t *testing.T) {
 	if _, err := c2.SendInvoice(ctx(t), s1, invoice(t, "FV/RS/x", h.clk.today(), "9.00"), ksefapi.SendOptions{}); !errors.Is(err, ksefapi.ErrInvalidInput) {
 		t.Errorf("sending into another client's session = %v, want ErrInvalidInput", err)
 	}
-	s2, err := c2.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := openOnline(t, c2)
 	for _, ex := range h.wire.since(mark) {
 		if ex.Path == "/v2/auth/challenge" {
 			t.Errorf("restarted client logged in again despite saved tokens")
 		}
 	}
-	if _, err := s2.Send(ctx(t), invoice(t, "FV/RS/2", h.clk.today(), "2.00"), ksefapi.SendOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	send(t, s2, invoice(t, "FV/RS/2", h.clk.today(), "2.00"))
 	if st, err := c2.SessionStatus(ctx(t), s1.Reference); err != nil || st.Status.Code != ksefapi.SessionOpen {
 		t.Fatalf("abandoned session before expiry: %+v, %v; want open", st, err)
 	}

@@ -41,15 +41,8 @@ func rejectedKey(t *testing.T, exs []exchange, path string, okStatus int) {
 // keeps working (its key is already unwrapped), and every call that names the
 // retired key gets 21470, refetches the key list and succeeds on its one retry.
 func TestKeyRotation(t *testing.T) {
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Send(ctx(t), invoice(t, "FV/R/1", h.clk.today(), "1.00"), ksefapi.SendOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
+	send(t, s, invoice(t, "FV/R/1", h.clk.today(), "1.00"))
 	if err := h.sim.RotateKeys(); err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +139,7 @@ func TestRateLimit(t *testing.T) {
 	// 60×: the 30-per-minute window lasts one second.
 	h := start(t, ksefsim.Options{TimeScale: 60})
 	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openOnline(t, c)
 	var limited *ksefapi.APIError
 	var pending []byte
 	sentOK := 0
@@ -193,17 +183,10 @@ func TestRateLimit(t *testing.T) {
 // TestHTML502: a proxy's HTML error page is a retryable APIError, and the
 // status poller rides through it.
 func TestHTML502(t *testing.T) {
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
 	xml := invoice(t, "FV/502", h.clk.today(), "1.00")
-	if err := h.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultHTML502, Count: 1, PathPrefix: "/v2/sessions/online/" + s.Reference + "/invoices"}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Send(ctx(t), xml, ksefapi.SendOptions{})
+	h.inject(ksefsim.Fault{Kind: ksefsim.FaultHTML502, Count: 1, PathPrefix: "/v2/sessions/online/" + s.Reference + "/invoices"})
+	_, err := s.Send(ctx(t), xml, ksefapi.SendOptions{})
 	ae := asAPIError(t, err)
 	if ae.Status != http.StatusBadGateway || !ae.Retryable() || ae.Err == nil || ae.Description != "Bad Gateway" {
 		t.Errorf("502 error %v: status %d retryable %v err %v", ae, ae.Status, ae.Retryable(), ae.Err)
@@ -219,9 +202,7 @@ func TestHTML502(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two 502s on the status endpoint: WaitSession polls through them.
-	if err := h.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultHTML502, Count: 2, PathPrefix: "/v2/sessions/" + s.Reference}); err != nil {
-		t.Fatal(err)
-	}
+	h.inject(ksefsim.Fault{Kind: ksefsim.FaultHTML502, Count: 2, PathPrefix: "/v2/sessions/" + s.Reference})
 	mark := h.wire.mark()
 	st, err := c.WaitSession(ctx(t), s.Reference)
 	if err != nil || st.Status.Code != ksefapi.SessionDone {
@@ -248,15 +229,10 @@ func TestTimeout(t *testing.T) {
 	c := h.client(ksefapi.TokenAuth{Token: ksefsimtest.Token}, func(cfg *ksefapi.Config) {
 		cfg.HTTPClient = &http.Client{Timeout: 500 * time.Millisecond, Transport: h.wire}
 	})
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDelay, Delay: 5 * time.Second, Count: 1, PathPrefix: "/v2/sessions/" + s.Reference}); err != nil {
-		t.Fatal(err)
-	}
+	s := openOnline(t, c)
+	h.inject(ksefsim.Fault{Kind: ksefsim.FaultDelay, Delay: 5 * time.Second, Count: 1, PathPrefix: "/v2/sessions/" + s.Reference})
 	began := time.Now()
-	_, err = c.SessionStatus(ctx(t), s.Reference)
+	_, err := c.SessionStatus(ctx(t), s.Reference)
 	took := time.Since(began)
 	ae := asAPIError(t, err)
 	var ne net.Error
@@ -274,17 +250,10 @@ func TestTimeout(t *testing.T) {
 // TestDroppedConnection: a connection closed without an answer is a retryable
 // transport error, and nothing was stored, so a plain resend is right.
 func TestDroppedConnection(t *testing.T) {
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
 	xml := invoice(t, "FV/DROP", h.clk.today(), "1.00")
-	if err := h.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: 1, PathPrefix: "/v2/sessions/online/" + s.Reference + "/invoices"}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Send(ctx(t), xml, ksefapi.SendOptions{})
+	h.inject(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: 1, PathPrefix: "/v2/sessions/online/" + s.Reference + "/invoices"})
+	_, err := s.Send(ctx(t), xml, ksefapi.SendOptions{})
 	ae := asAPIError(t, err)
 	if ae.Status != 0 || ae.Err == nil || !ae.Retryable() {
 		t.Fatalf("dropped connection: %v (status %d retryable %v), want a retryable transport error", err, ae.Status, ae.Retryable())
@@ -305,12 +274,7 @@ func TestDroppedConnection(t *testing.T) {
 // The agent cannot tell this from a drop, so it resends the same bytes; KSeF
 // answers 440, and the hash of the original proves it is ours.
 func TestLostResponse(t *testing.T) {
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
 	xml := invoice(t, "FV/LOST", h.clk.today(), "1.00")
 	h.wire.setHook(func(ex *exchange) error {
 		if ex.Method == http.MethodPost && strings.HasSuffix(ex.Path, "/invoices") {
@@ -319,7 +283,7 @@ func TestLostResponse(t *testing.T) {
 		}
 		return nil
 	})
-	_, err = s.Send(ctx(t), xml, ksefapi.SendOptions{})
+	_, err := s.Send(ctx(t), xml, ksefapi.SendOptions{})
 	if ae := asAPIError(t, err); !ae.Retryable() {
 		t.Fatalf("lost answer: %v, want retryable", err)
 	}
@@ -337,14 +301,8 @@ func TestLostResponse(t *testing.T) {
 
 	// After a restart the agent resends from a new session: KSeF still names
 	// the original and its session.
-	s2, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref2, err := s2.Send(ctx(t), xml, ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := openOnline(t, c)
+	ref2 := send(t, s2, xml)
 	st2 := waitInvoice(t, c, s2.Reference, ref2)
 	if st2.OriginalSessionReferenceNumber() != s.Reference || !alreadyAccepted(t, c, st2, xml) {
 		t.Errorf("resend in a new session: %d %v, want 440 naming session %s", st2.Code(), st2.Status.Extensions, s.Reference)
@@ -359,13 +317,8 @@ func TestPollingUnderRateLimit(t *testing.T) {
 	c := h.client(ksefapi.TokenAuth{Token: ksefsimtest.Token}, func(cfg *ksefapi.Config) {
 		cfg.PollInterval, cfg.PollMax = time.Millisecond, 2*time.Millisecond
 	})
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Send(ctx(t), invoice(t, "FV/POLL", h.clk.today(), "1.00"), ksefapi.SendOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	s := openOnline(t, c)
+	send(t, s, invoice(t, "FV/POLL", h.clk.today(), "1.00"))
 	if err := s.Close(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -408,17 +361,10 @@ func TestServerErrors(t *testing.T) {
 		{ksefsim.Fault503, 0, http.StatusServiceUnavailable, time.Second},
 		{ksefsim.Fault429, 7 * time.Second, http.StatusTooManyRequests, 7 * time.Second},
 	}
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
-			if err := h.sim.InjectFault(ksefsim.Fault{Kind: tt.kind, Delay: tt.delay, Count: 1, PathPrefix: "/v2/sessions/" + s.Reference}); err != nil {
-				t.Fatal(err)
-			}
+			h.inject(ksefsim.Fault{Kind: tt.kind, Delay: tt.delay, Count: 1, PathPrefix: "/v2/sessions/" + s.Reference})
 			_, err := c.SessionStatus(ctx(t), s.Reference)
 			ae := asAPIError(t, err)
 			if ae.Status != tt.status || !ae.Retryable() || ae.RetryAfter != tt.retryAfter {
@@ -433,16 +379,8 @@ func TestServerErrors(t *testing.T) {
 
 // TestUPOTampered: a UPO whose bytes do not match x-ms-meta-hash is refused.
 func TestUPOTampered(t *testing.T) {
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := s.Send(ctx(t), invoice(t, "FV/UPO", h.clk.today(), "1.00"), ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
+	ref := send(t, s, invoice(t, "FV/UPO", h.clk.today(), "1.00"))
 	st := waitInvoice(t, c, s.Reference, ref)
 	h.wire.setHook(func(ex *exchange) error {
 		if strings.HasPrefix(ex.Path, "/blob/upo/") {

@@ -165,6 +165,44 @@ func (h *harness) xadesAuth(nip string, kt certstore.KeyType) ksefapi.XAdESAuth 
 	return ksefapi.XAdESAuth{Signer: cert, Certificate: cert.Certificate()}
 }
 
+// inject queues a simulator fault.
+func (h *harness) inject(f ksefsim.Fault) {
+	h.t.Helper()
+	if err := h.sim.InjectFault(f); err != nil {
+		h.t.Fatalf("InjectFault(%+v): %v", f, err)
+	}
+}
+
+// openOnline opens an online session or fails the test.
+func openOnline(t *testing.T, c *ksefapi.Client) *ksefapi.OnlineSession {
+	t.Helper()
+	s, err := c.OpenOnline(ctx(t))
+	if err != nil {
+		t.Fatalf("OpenOnline: %v", err)
+	}
+	return s
+}
+
+// online starts a simulator without rate limits and opens an online session
+// as the token client: where most tests here begin.
+func online(t *testing.T) (*harness, *ksefapi.Client, *ksefapi.OnlineSession) {
+	t.Helper()
+	h := start(t, ksefsim.Options{DisableRateLimits: true})
+	c := h.tokenClient()
+	return h, c, openOnline(t, c)
+}
+
+// send sends xml in s with no options and returns its reference, or fails
+// the test.
+func send(t *testing.T, s *ksefapi.OnlineSession, xml []byte) string {
+	t.Helper()
+	ref, err := s.Send(ctx(t), xml, ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	return ref
+}
+
 // ctx is a test context bounded well inside the package's time budget.
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(t.Context(), 30*time.Second)

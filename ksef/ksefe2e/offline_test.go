@@ -19,12 +19,7 @@ import (
 // and refuses a second correction (21166) and a correction of an invoice that
 // was accepted (21167).
 func TestTechnicalCorrection(t *testing.T) {
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
 	yesterday := h.clk.today().AddDays(-1)
 	good := invoice(t, "FV/OFF/1", yesterday, "10.00")
 	// The till's first rendering carried a byte order mark: rejected with 430.
@@ -111,12 +106,7 @@ func TestTechnicalCorrection(t *testing.T) {
 // TestOfflineClassification: KSeF marks an invoice Offline when its P_1 is
 // before the day it receives it, whatever offlineMode said.
 func TestOfflineClassification(t *testing.T) {
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
 	today := h.clk.today()
 	tests := []struct {
 		name    string
@@ -158,10 +148,7 @@ func TestOfflineClassificationAtMidnight(t *testing.T) {
 	at := time.Date(2026, 11, 20, 23, 30, 0, 0, time.UTC)
 	h := startAt(t, ksefsim.Options{DisableRateLimits: true}, at)
 	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openOnline(t, c)
 	warsawDay := ksef.DateOf(h.clk.Now())
 	if warsawDay != ksef.NewDate(2026, 11, 21) {
 		t.Fatalf("DateOf(%v) = %v, want 2026-11-21", h.clk.Now(), warsawDay)
@@ -176,10 +163,7 @@ func TestOfflineClassificationAtMidnight(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ref, err := s.Send(ctx(t), invoice(t, fmt.Sprintf("FV/MN/%d", i), tt.p1, price(i)), ksefapi.SendOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			ref := send(t, s, invoice(t, fmt.Sprintf("FV/MN/%d", i), tt.p1, price(i)))
 			st := waitInvoice(t, c, s.Reference, ref)
 			if st.Code() != ksefapi.InvoiceSuccess || st.InvoicingMode != tt.want {
 				t.Errorf("P_1 %v at %v: status %d mode %q %v, want 200 %s", tt.p1, at, st.Code(), st.InvoicingMode, st.Status.Details, tt.want)

@@ -251,22 +251,11 @@ func alreadyAccepted(t *testing.T, c *ksefapi.Client, st *ksefapi.InvoiceStatus,
 // holds is also a 440, but its hash differs: a numbering conflict the agent
 // must surface, not an acceptance.
 func TestDuplicateNumberConflict(t *testing.T) {
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
 	first := invoice(t, "FV/1", h.clk.today(), "10.00")
 	other := invoice(t, "FV/1", h.clk.today(), "99.99")
-	r1, err := s.Send(ctx(t), first, ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2, err := s.Send(ctx(t), other, ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r1 := send(t, s, first)
+	r2 := send(t, s, other)
 	st1 := waitInvoice(t, c, s.Reference, r1)
 	st2 := waitInvoice(t, c, s.Reference, r2)
 	if st2.Code() != ksefapi.InvoiceDuplicate || st2.OriginalKsefNumber() != st1.KsefNumber {
@@ -286,12 +275,7 @@ func TestDuplicateNumberConflict(t *testing.T) {
 // TestInvalidFormat: files KSeF rejects before the schema get 430 with a
 // reason, and no KSeF number.
 func TestInvalidFormat(t *testing.T) {
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
 	good := invoice(t, "FV/430", h.clk.today(), "10.00")
 	tests := []struct {
 		name, want string
@@ -347,19 +331,11 @@ func contains(list []string, s string) bool {
 // TestUPOLinkExpiry: a pre-signed UPO link dies after its expiry; the UPO is
 // still available through the API with the bearer.
 func TestUPOLinkExpiry(t *testing.T) {
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := s.Send(ctx(t), invoice(t, "FV/UPO/1", h.clk.today(), "1.00"), ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
+	ref := send(t, s, invoice(t, "FV/UPO/1", h.clk.today(), "1.00"))
 	st := waitInvoice(t, c, s.Reference, ref)
 	h.clk.Advance(2 * time.Hour)
-	_, _, err = c.DownloadUPO(ctx(t), st.UpoDownloadURL)
+	_, _, err := c.DownloadUPO(ctx(t), st.UpoDownloadURL)
 	if ae := asAPIError(t, err); ae.Status != 403 || ae.Retryable() {
 		t.Fatalf("expired link: %v, want a final 403", err)
 	}
@@ -376,12 +352,7 @@ func TestUPOLinkExpiry(t *testing.T) {
 // TestInvalidInputSendsNothing: arguments the client can judge itself are
 // refused with ErrInvalidInput before any request leaves.
 func TestInvalidInputSendsNothing(t *testing.T) {
-	h := start(t, ksefsim.Options{DisableRateLimits: true})
-	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c, s := online(t)
 	xml := invoice(t, "FV/IN/1", h.clk.today(), "1.00")
 	tests := []struct {
 		name string
@@ -446,14 +417,8 @@ func TestStartedServer(t *testing.T) {
 	})
 	h := &harness{t: t, clk: clk, wire: newWire(t, loadSpec(t)), sim: &ksefsimtest.Sim{Server: sim, Base: sim.URL() + "/v2"}}
 	c := h.tokenClient()
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := s.Send(ctx(t), invoice(t, "FV/ST/1", clk.today(), "1.00"), ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openOnline(t, c)
+	ref := send(t, s, invoice(t, "FV/ST/1", clk.today(), "1.00"))
 	st := waitInvoice(t, c, s.Reference, ref)
 	if !strings.HasPrefix(st.UpoDownloadURL, sim.URL()+"/") {
 		t.Errorf("UPO link %s does not point at the listener %s", st.UpoDownloadURL, sim.URL())

@@ -41,12 +41,9 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	h := start(t, ksefsim.Options{DisableRateLimits: true, Logger: logger})
 	c := h.client(ksefapi.TokenAuth{Token: ksefsimtest.Token}, func(cfg *ksefapi.Config) { cfg.Logger = logger })
 	var errs []error
-	s, err := c.OpenOnline(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openOnline(t, c)
 	h.sim.ExpireTokens(false)
-	_, err = c.SessionStatus(ctx(t), s.Reference)
+	_, err := c.SessionStatus(ctx(t), s.Reference)
 	errs = append(errs, err)
 	h.sim.ExpireTokens(true)
 	_, err = s.Send(ctx(t), invoice(t, "FV/SEC/1", h.clk.today(), "1.00"), ksefapi.SendOptions{})

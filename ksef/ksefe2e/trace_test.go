@@ -24,14 +24,8 @@ func TestWireTrace(t *testing.T) {
 		run  func(t *testing.T, h *harness, c *ksefapi.Client)
 	}{
 		{"online", func(t *testing.T, h *harness, c *ksefapi.Client) {
-			s, err := c.OpenOnline(ctx(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ref, err := s.Send(ctx(t), invoice(t, "FV/T/1", h.clk.today(), "1.00"), ksefapi.SendOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := openOnline(t, c)
+			ref := send(t, s, invoice(t, "FV/T/1", h.clk.today(), "1.00"))
 			if err := s.Close(ctx(t)); err != nil {
 				t.Fatal(err)
 			}
