@@ -162,9 +162,15 @@ func runPeer(t *testing.T, c wireCase, lines, urls, labels []string) int {
 	// The peer gets the text lines without the QR labels, which it adds itself.
 	spec.Lines = withoutLabels(lines, labels)
 	for i, u := range urls {
+		// The peer prints the symbol at posagent's module size: the native
+		// fit, or for a raster the raster fit (capped at
+		// escpos.DefaultMaxRasterModule), so both print the same code.
 		fit, err := escpos.FitQR(u, c.profile.DotsPerLine, escpos.QROptions{EC: escpos.ECMedium})
+		if c.mode == receipt.QRRaster {
+			fit, err = escpos.FitRasterQR(u, c.profile.DotsPerLine, escpos.QROptions{EC: escpos.ECMedium, Scale2x: true})
+		}
 		if err != nil {
-			t.Fatalf("%s: FitQR: %v", c.name, err)
+			t.Fatalf("%s: fit: %v", c.name, err)
 		}
 		q := code{URL: u, Label: labels[i], Size: fit.ModuleSize}
 		if c.mode == receipt.QRRaster {

@@ -36,5 +36,11 @@
 // one exactly one encode ([EncodeQR], milliseconds: the encoder scores all eight
 // masks), and only for a symbol that fits.
 //
+// A Writer sends few command bytes: Style sets bold and size in one ESC !;
+// QRNative resends the model, module size and EC level only when they change
+// within a job (the printer keeps them until ESC @); QRRaster sends the symbol
+// without its quiet zone, which it leaves to the paper (centring, a feed above
+// and below), and caps raster modules at DefaultMaxRasterModule dots.
+//
 // The status replies (DLE EOT, ASB, XON/XOFF) are parsed in status.go.
 package escpos

@@ -56,7 +56,7 @@ func ExampleWriter_QRRasterCode() {
 	}
 	fmt.Printf("%d modules, %d dots per module, scaled %v, %d bytes\n", code.Modules(), f.ModuleSize, f.Scaled, buf.Len())
 	// Output:
-	// 41 modules, 6 dots per module, scaled true, 2807 bytes
+	// 41 modules, 4 dots per module, scaled true, 918 bytes
 }
 
 func ExampleRender() {

@@ -11,6 +11,13 @@ import (
 const (
 	QuietZone        = 4 // modules of white required on each side of a symbol
 	DefaultMaxModule = 8 // largest module size the fit check picks, in dots
+	// DefaultMaxRasterModule is the largest module size the fit check picks
+	// for a raster. Every dot of a raster crosses the serial line, and its
+	// bytes grow with the square of the module size: 4 dots (0.5 mm at 203
+	// dpi) scan easily, and being even they go at half resolution (Scale2x).
+	// A native symbol costs the same bytes at any size, so it keeps
+	// DefaultMaxModule.
+	DefaultMaxRasterModule = 4
 	// DefaultMinModule is the smallest module size the fit check accepts: below 3 dots
 	// (0.375 mm at 203 dpi) phone cameras misread thermal prints.
 	DefaultMinModule = 3
@@ -54,9 +61,11 @@ func (l ECLevel) boombuler() qr.ErrorCorrectionLevel {
 
 // QROptions tune a QR symbol.
 type QROptions struct {
-	EC        ECLevel // zero means M
-	MaxModule int     // largest module size in dots; 0 means DefaultMaxModule
-	MinModule int     // smallest acceptable module size; 0 means DefaultMinModule
+	EC ECLevel // zero means M
+	// MaxModule is the largest module size in dots; 0 means DefaultMaxModule,
+	// or DefaultMaxRasterModule for a raster.
+	MaxModule int
+	MinModule int // smallest acceptable module size; 0 means DefaultMinModule
 	// Scale2x sends a raster at half resolution with GS v 0 m=3, so the printer
 	// doubles it: a quarter of the bytes. It needs an even module size: the largest
 	// even size that fits is used when it is at least 4 dots or the best size anyway;
@@ -69,7 +78,7 @@ type QRFit struct {
 	Version    int  // QR version 1–40
 	Modules    int  // symbol width in modules, without the quiet zone
 	ModuleSize int  // dots per module
-	Width      int  // dots including the quiet zone
+	Width      int  // dots including the quiet zone: the width the paper must have
 	Scaled     bool // raster sent at half resolution (m=3)
 }
 
@@ -141,6 +150,20 @@ func FitQR(data string, dots int, opt QROptions) (QRFit, error) {
 	return fitModules(n, dots, opt)
 }
 
+// FitRasterQR is FitQR for a raster symbol ([Writer.QRRaster],
+// [Writer.QRRasterCode]): MaxModule 0 means DefaultMaxRasterModule.
+func FitRasterQR(data string, dots int, opt QROptions) (QRFit, error) {
+	return FitQR(data, dots, opt.raster())
+}
+
+// raster applies the raster default module size cap.
+func (o QROptions) raster() QROptions {
+	if o.MaxModule == 0 {
+		o.MaxModule = DefaultMaxRasterModule
+	}
+	return o
+}
+
 func fitModules(n, dots int, opt QROptions) (QRFit, error) {
 	hi, lo := opt.MaxModule, opt.MinModule
 	if hi == 0 {
@@ -166,9 +189,12 @@ func fitModules(n, dots int, opt QROptions) (QRFit, error) {
 }
 
 // QRNative prints data as a model 2 QR symbol with GS ( k, centred, after checking
-// it fits. It costs 41 bytes plus the data. Nothing is written when it fails. It does
-// not consult Profile.NativeQR: callers choose the mode, and a self-test sends it
-// precisely to find out.
+// it fits, with a blank line above and below for the quiet zone. It costs at most
+// 41 bytes plus the data: after Init the model, module size and EC level are sent
+// only when they differ from the previous symbol's, since the printer keeps them
+// until ESC @. Nothing is written when it fails. It does not consult
+// Profile.NativeQR: callers choose the mode, and a self-test sends it precisely to
+// find out.
 func (w *Writer) QRNative(data string, opt QROptions) (QRFit, error) {
 	if w.err != nil {
 		return QRFit{}, w.err
@@ -180,31 +206,53 @@ func (w *Writer) QRNative(data string, opt QROptions) (QRFit, error) {
 	if err != nil {
 		return QRFit{}, err
 	}
-	prev := w.align
-	w.endLine()
-	w.Align(AlignCenter)
-	w.LF()                                                    // top quiet zone: one blank line is ≥ 4 modules up to size 8
-	w.write(gs, '(', 'k', 4, 0, '1', 'A', '2', 0)             // fn 65: model 2
-	w.write(gs, '(', 'k', 3, 0, '1', 'C', byte(f.ModuleSize)) // fn 67: module size
-	w.write(gs, '(', 'k', 3, 0, '1', 'E', opt.EC.gsk())       // fn 69: EC level
+	restore := w.centre()
+	w.LF() // top quiet zone: one blank line is ≥ 4 modules up to size 8
+	if !w.qr.model {
+		w.write(gs, '(', 'k', 4, 0, '1', 'A', '2', 0) // fn 65: model 2
+	}
+	if w.qr.size != f.ModuleSize {
+		w.write(gs, '(', 'k', 3, 0, '1', 'C', byte(f.ModuleSize)) // fn 67: module size
+	}
+	if !w.qr.ecSet || w.qr.ec != opt.EC {
+		w.write(gs, '(', 'k', 3, 0, '1', 'E', opt.EC.gsk()) // fn 69: EC level
+	}
 	n := len(data) + 3
 	w.write(gs, '(', 'k', byte(n), byte(n>>8), '1', 'P', '0') // fn 80: store
 	w.write([]byte(data)...)
 	w.write(gs, '(', 'k', 3, 0, '1', 'Q', '0') // fn 81: print
 	w.LF()                                     // bottom quiet zone
-	w.Align(prev)
+	if w.err == nil {
+		w.qr = qrState{model: true, size: f.ModuleSize, ec: opt.EC, ecSet: true}
+	}
+	restore()
 	return f, w.err
 }
 
-// QRRaster prints data as a QR bitmap through GS v 0, quiet zone included, centred,
-// in bands of at most MaxRasterRows rows. Nothing is written when it fails.
+// centre starts a centred block on a fresh line and returns the function that
+// restores the justification before it. Already centred, it sends nothing.
+func (w *Writer) centre() (restore func()) {
+	w.endLine()
+	prev := w.align
+	if prev == AlignCenter {
+		return func() {}
+	}
+	w.Align(AlignCenter)
+	return func() { w.Align(prev) }
+}
+
+// QRRaster prints data as a QR bitmap through GS v 0, centred, in bands of at
+// most MaxRasterRows rows, after the fit check of [FitRasterQR]. The quiet zone
+// is paper, not bitmap: the fit check keeps room for it, centring leaves it at
+// the sides and feeds leave it above and below, so its white dots never cross
+// the line. Nothing is written when it fails.
 func (w *Writer) QRRaster(data string, opt QROptions) (QRFit, error) {
 	if w.err != nil {
 		return QRFit{}, w.err
 	}
 	// Fit first: a symbol too large for the paper is refused without the
 	// encode, so a caller's retry at a lower EC level costs one encode.
-	f, err := FitQR(data, w.p.DotsPerLine, opt)
+	f, err := FitRasterQR(data, w.p.DotsPerLine, opt)
 	if err != nil {
 		return QRFit{}, err
 	}
@@ -246,7 +294,7 @@ func (w *Writer) QRRasterCode(c *QRCode, opt QROptions) (QRFit, error) {
 		return QRFit{}, fmt.Errorf("%w: no QR code", ErrInvalidArgument)
 	}
 	opt.EC = c.ec
-	f, err := fitModules(len(c.m), w.p.DotsPerLine, opt)
+	f, err := fitModules(len(c.m), w.p.DotsPerLine, opt.raster())
 	if err != nil {
 		return QRFit{}, err
 	}
@@ -258,21 +306,59 @@ func (w *Writer) rasterQR(m qrMatrix, f QRFit) (QRFit, error) {
 	if f.Scaled {
 		unit, mode = f.ModuleSize/2, 3
 	}
-	side := (len(m) + 2*QuietZone) * unit
-	bm := newBitmap(side, side)
+	scale := f.ModuleSize / unit
+	quiet := QuietZone * f.ModuleSize // dots
+	sym := len(m) * unit
+	side, left := rasterLayout(sym, scale, w.p.DotsPerLine, quiet)
+	bm := newBitmap(side, sym)
 	for y, row := range m {
 		for x, dark := range row {
 			if dark {
-				bm.fill((x+QuietZone)*unit, (y+QuietZone)*unit, unit, unit)
+				bm.fill(left+x*unit, y*unit, unit, unit)
 			}
 		}
 	}
-	prev := w.align
-	w.endLine()
-	w.Align(AlignCenter)
+	restore := w.centre()
+	w.feed(quiet)
 	w.raster(bm, mode)
-	w.Align(prev)
+	w.feed(quiet)
+	restore()
 	return f, w.err
+}
+
+// rasterLayout returns the width of the bitmap carrying a symbol sym pixels
+// wide, printed at scale on a paper of dots, and the symbol's offset in it. The
+// bitmap is the symbol padded to whole bytes with white columns, with more only
+// where centring would leave a side narrower than quiet dots; the fit check
+// keeps room for the full quiet zone.
+func rasterLayout(sym, scale, dots, quiet int) (side, left int) {
+	for q := 0; q <= quiet/scale; q++ {
+		side = (sym + 2*q + 7) / 8 * 8
+		left = (side - sym) / 2
+		margin := (dots - side*scale) / 2 // paper either side of the bitmap
+		if margin >= 0 && margin+left*scale >= quiet && margin+(side-sym-left)*scale >= quiet {
+			return side, left
+		}
+	}
+	// Only byte rounding can make a side fall short, by less than a pixel:
+	// send the narrowest bitmap.
+	side = (sym + 7) / 8 * 8
+	return side, (side - sym) / 2
+}
+
+// lineDots is the least height of one line feed at the power-on line spacing
+// (1/6 inch is 30 dots at 180 dpi, 34 at 203 dpi).
+const lineDots = 30
+
+// feed advances the paper at least dots at a line start: one LF (1 byte) while
+// a line is enough, ESC J n otherwise.
+func (w *Writer) feed(dots int) {
+	if dots <= lineDots {
+		w.LF()
+		return
+	}
+	w.write(esc, 'J', byte(min(dots, 255)))
+	w.midLine = false
 }
 
 // RasterScale selects the GS v 0 magnification.

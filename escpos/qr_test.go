@@ -3,6 +3,7 @@ package escpos_test
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,7 +98,8 @@ func TestQRTooLargeWritesNothing(t *testing.T) {
 }
 
 // TestQRRoundTrip prints each link natively and as a raster (plain and 2×2) on
-// 58 and 80 mm, renders the stream and decodes the symbol with gozxing.
+// 58 and 80 mm between two lines of text, renders the stream and decodes the
+// symbol with gozxing from the page itself, quiet zone included.
 func TestQRRoundTrip(t *testing.T) {
 	links := map[string]string{"KOD I": escpostest.KOD1(), "KOD II EC": escpostest.KOD2EC(), "KOD II RSA": escpostest.KOD2RSA()}
 	for _, id := range []string{"generic-58", "tm-t88v", "generic-80"} {
@@ -138,7 +140,7 @@ func TestQRRoundTrip(t *testing.T) {
 					if l, r := g.Bounds.Min.X, p.DotsPerLine-g.Bounds.Max.X; l-r > 8 || r-l > 8 {
 						t.Errorf("symbol %v not centred on %d dots", g.Bounds, p.DotsPerLine)
 					}
-					got, err := escpostest.DecodeQR(page, g)
+					got, err := escpostest.DecodePrinted(page, g)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -201,5 +203,113 @@ func TestQRRasterCode(t *testing.T) {
 	narrow.DotsPerLine = 200
 	if _, err := escpos.NewWriter(&buf, narrow).QRRasterCode(c, escpos.QROptions{}); !errors.Is(err, escpos.ErrQRTooLarge) || buf.Len() != 0 {
 		t.Errorf("QRRasterCode(too large) = %v with %d bytes written, want ErrQRTooLarge and nothing", err, buf.Len())
+	}
+}
+
+// TestQRRasterLayout checks that a raster sends the symbol without its quiet
+// zone: the bitmap is the symbol's own rows and its width padded to whole
+// bytes, with a line feed above and below and centring for the sides.
+func TestQRRasterLayout(t *testing.T) {
+	tests := []struct {
+		name       string
+		profile    string
+		data       string
+		opt        escpos.QROptions
+		wantStride int // bytes per row
+		wantRows   int
+		wantMode   byte
+		wantFeed   []byte // above and below
+	}{
+		// 41 modules at 4 dots, sent at half resolution: 82 pixels.
+		{"KOD I 58mm", "generic-58", escpostest.KOD1(), escpos.QROptions{Scale2x: true}, 11, 82, 3, lf},
+		{"KOD I 80mm: same size", "generic-80", escpostest.KOD1(), escpos.QROptions{Scale2x: true}, 11, 82, 3, lf},
+		{"KOD II RSA 58mm", "generic-58", escpostest.KOD2RSA(), escpos.QROptions{Scale2x: true}, 22, 170, 3, lf},
+		{"KOD II EC 58mm", "generic-58", escpostest.KOD2EC(), escpos.QROptions{Scale2x: true}, 16, 122, 3, lf},
+		{"unscaled", "generic-58", escpostest.KOD1(), escpos.QROptions{}, 21, 164, 0, lf},
+		// A 32-dot quiet zone is more than one line: ESC J 32.
+		{"cap raised", "generic-80", escpostest.KOD1(), escpos.QROptions{Scale2x: true, MaxModule: 8}, 21, 164, 3, []byte{0x1b, 'J', 32}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if _, err := escpos.NewWriter(&buf, mustProfile(t, tt.profile)).QRRaster(tt.data, tt.opt); err != nil {
+				t.Fatal(err)
+			}
+			b := buf.Bytes()
+			head := slices.Concat([]byte{0x1b, 'a', 1}, tt.wantFeed, []byte{0x1d, 'v', '0', tt.wantMode, byte(tt.wantStride), 0, byte(tt.wantRows), 0})
+			tail := slices.Concat(tt.wantFeed, []byte{0x1b, 'a', 0})
+			if !bytes.HasPrefix(b, head) || !bytes.HasSuffix(b, tail) || len(b) != len(head)+tt.wantStride*tt.wantRows+len(tail) {
+				t.Errorf("QRRaster = % x … (%d bytes), want % x, %d×%d bitmap bytes, % x", b[:min(len(b), 12)], len(b), head, tt.wantStride, tt.wantRows, tail)
+			}
+		})
+	}
+}
+
+var lf = []byte{'\n'}
+
+func TestFitRasterQR(t *testing.T) {
+	tests := []struct {
+		name     string
+		data     string
+		dots     int
+		opt      escpos.QROptions
+		wantSize int
+		scaled   bool
+	}{
+		{"KOD I 58mm capped", escpostest.KOD1(), 384, escpos.QROptions{Scale2x: true}, escpos.DefaultMaxRasterModule, true},
+		{"KOD I 80mm capped", escpostest.KOD1(), 576, escpos.QROptions{Scale2x: true}, escpos.DefaultMaxRasterModule, true},
+		{"cap given", escpostest.KOD1(), 576, escpos.QROptions{Scale2x: true, MaxModule: 6}, 6, true},
+		{"RSA at 3 dots unscaled", escpostest.KOD2RSA(), 300, escpos.QROptions{Scale2x: true}, 3, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := escpos.FitRasterQR(tt.data, tt.dots, tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.ModuleSize != tt.wantSize || f.Scaled != tt.scaled {
+				t.Errorf("FitRasterQR = %+v, want size %d, scaled %v", f, tt.wantSize, tt.scaled)
+			}
+		})
+	}
+	if _, err := escpos.FitRasterQR(escpostest.KOD2RSA(), 256, escpos.QROptions{}); !errors.Is(err, escpos.ErrQRTooLarge) {
+		t.Errorf("FitRasterQR(RSA, 256 dots) = %v, want ErrQRTooLarge", err)
+	}
+}
+
+// DecodePrinted must refuse a symbol printed without its quiet zone, or the
+// round trips above would prove nothing about the paper around a raster.
+func TestDecodePrintedNeedsQuietZone(t *testing.T) {
+	p := mustProfile(t, "generic-58")
+	c, err := escpos.EncodeQR(escpostest.KOD1(), escpos.ECMedium)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok bytes.Buffer
+	w := escpos.NewWriter(&ok, p)
+	w.Line(strings.Repeat("y", p.Columns)) // descenders across the paper
+	if _, err := w.QRRasterCode(c, escpos.QROptions{Scale2x: true}); err != nil {
+		t.Fatal(err)
+	}
+	w.Line("po")
+	// The same stream without the feed above the symbol: text sits on it.
+	i := bytes.Index(ok.Bytes(), []byte{0x1d, 'v', '0'})
+	bad := slices.Concat(ok.Bytes()[:i-1], ok.Bytes()[i:])
+	for _, tt := range []struct {
+		name   string
+		stream []byte
+		ok     bool
+	}{{"with feed", ok.Bytes(), true}, {"without feed", bad, false}} {
+		page, err := escpos.Render(tt.stream, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := escpostest.DecodePrinted(page, page.Graphics[0])
+		if tt.ok && (err != nil || got != escpostest.KOD1()) {
+			t.Errorf("%s: DecodePrinted = %q, %v; want the link", tt.name, got, err)
+		}
+		if !tt.ok && err == nil {
+			t.Errorf("%s: DecodePrinted = %q, want a quiet-zone error", tt.name, got)
+		}
 	}
 }

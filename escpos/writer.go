@@ -35,7 +35,18 @@ type Writer struct {
 	align   Align
 	cs      Charset // charset of the selected code page
 	midLine bool    // text was written since the last line feed
+	qr      qrState // GS ( k settings sent since Init
 	n       int64
+}
+
+// qrState is what the printer holds of the GS ( k settings. The printer keeps
+// them until ESC @, a reset or power-off, so after Init a Writer resends only
+// what changes between symbols. The zero value knows nothing and sends all.
+type qrState struct {
+	model bool    // model 2 selected
+	size  int     // module size; 0 = not sent
+	ec    ECLevel // valid when ecSet
+	ecSet bool
 }
 
 // NewWriter returns a Writer for profile p. An invalid profile makes every call fail
@@ -79,7 +90,7 @@ func (w *Writer) Init() {
 		w.write(fs, '.')
 	}
 	w.write(esc, 't', byte(w.p.CodePage))
-	w.align, w.midLine, w.cs = AlignLeft, false, w.p.Charset
+	w.align, w.midLine, w.cs, w.qr = AlignLeft, false, w.p.Charset, qrState{}
 }
 
 // SetCodePage selects another code page (ESC t n) and encodes the following text
@@ -127,6 +138,27 @@ func (w *Writer) endLine() {
 
 // Bold turns emphasis on or off (ESC E n).
 func (w *Writer) Bold(on bool) { w.write(esc, 'E', b2i(on)) }
+
+// Style is an ESC ! print mode: Font A plus any of bold, double height and
+// double width.
+type Style byte
+
+// Styles, combined with |. The zero Style is plain Font A at normal size.
+const (
+	StyleBold Style = 0x08 // emphasised
+	StyleTall Style = 0x10 // double height
+	StyleWide Style = 0x20 // double width: a line holds half as many columns
+)
+
+// Style sets emphasis and size together (ESC ! n): one 3-byte command where Bold
+// and Size take two. It replaces earlier Bold, Size and Underline settings.
+func (w *Writer) Style(s Style) {
+	if s&^(StyleBold|StyleTall|StyleWide) != 0 {
+		w.fail(fmt.Errorf("%w: style %#02x", ErrInvalidArgument, byte(s)))
+		return
+	}
+	w.write(esc, '!', byte(s))
+}
 
 // Underline sets underline off (0), 1-dot (1) or 2-dot (2) (ESC - n).
 func (w *Writer) Underline(n int) {

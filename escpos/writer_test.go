@@ -48,6 +48,9 @@ func TestWriterCommands(t *testing.T) {
 		{"align", p58, func(w *escpos.Writer) { w.Align(escpos.AlignRight) }, "1b6102"},
 		{"size 2x2", p58, func(w *escpos.Writer) { w.Size(2, 2) }, "1d2111"},
 		{"size 1x2", p58, func(w *escpos.Writer) { w.Size(1, 2) }, "1d2101"},
+		{"style bold tall", p58, func(w *escpos.Writer) { w.Style(escpos.StyleBold | escpos.StyleTall) }, "1b2118"},
+		{"style all", p58, func(w *escpos.Writer) { w.Style(escpos.StyleBold | escpos.StyleTall | escpos.StyleWide) }, "1b2138"},
+		{"style plain", p58, func(w *escpos.Writer) { w.Style(0) }, "1b2100"},
 		{"line", p58, func(w *escpos.Writer) { w.Line("Łódź") }, "9da264ab0a"},
 		{"feed", p58, func(w *escpos.Writer) { w.Feed(3) }, "1b6403"},
 		{"cut partial", p80, (*escpos.Writer).Cut, "1d564203"},
@@ -61,6 +64,26 @@ func TestWriterCommands(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "1b61010a" + "1d286b0400314132001d286b0300314308" + "1d286b0300314530" + "1d286b050031503041421d286b0300315130" + "0a1b6100"},
+		// The printer keeps model, size and level until ESC @: a second
+		// symbol sends only what changed, and Init forgets them.
+		{"qr native settings once per job", p80, func(w *escpos.Writer) {
+			w.Init()
+			w.Align(escpos.AlignCenter)
+			for _, opt := range []escpos.QROptions{{EC: escpos.ECLow}, {EC: escpos.ECLow}, {EC: escpos.ECLow, MaxModule: 6}, {}} {
+				if _, err := w.QRNative("AB", opt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.Init()
+			if _, err := w.QRNative("AB", escpos.QROptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}, "1b401c2e1b7412" + "1b6101" +
+			"0a" + "1d286b040031413200" + "1d286b0300314308" + "1d286b0300314530" + "1d286b050031503041421d286b0300315130" + "0a" +
+			"0a" + "1d286b050031503041421d286b0300315130" + "0a" +
+			"0a" + "1d286b0300314306" + "1d286b050031503041421d286b0300315130" + "0a" +
+			"0a" + "1d286b0300314308" + "1d286b0300314531" + "1d286b050031503041421d286b0300315130" + "0a" +
+			"1b401c2e1b7412" + "1b61010a" + "1d286b040031413200" + "1d286b0300314308" + "1d286b0300314531" + "1d286b050031503041421d286b0300315130" + "0a1b6100"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,6 +106,8 @@ func TestWriterInvalidArguments(t *testing.T) {
 		{"feed 256", func(w *escpos.Writer) { w.Feed(256) }},
 		{"underline 3", func(w *escpos.Writer) { w.Underline(3) }},
 		{"align 3", func(w *escpos.Writer) { w.Align(3) }},
+		{"style underline bit", func(w *escpos.Writer) { w.Style(0x80) }},
+		{"style font B bit", func(w *escpos.Writer) { w.Style(escpos.StyleBold | 1) }},
 		{"empty raster", func(w *escpos.Writer) { _ = w.Raster(image.NewGray(image.Rect(0, 0, 0, 0)), escpos.ScaleNormal) }},
 	}
 	for _, tt := range tests {

@@ -2,8 +2,10 @@ package receipt_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
+	"github.com/posagent/posagent/escpos"
 	"github.com/posagent/posagent/receipt"
 )
 
@@ -87,4 +89,46 @@ func BenchmarkFirstBytes(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestWireBudgets holds the byte budgets of DESIGN.md §6 for the golden
+// receipts, the way bench.TestWireBytes measures them: a native offline
+// receipt (two codes) within 2 % of its floor, text + 2×(41 + URL), where
+// text is the printed lines at one byte per character plus LF; and a raster
+// receipt on 58 mm paper sent in at most 8 s at 9600 baud 8N1 (7680 bytes).
+// A receipt with one code or none has a smaller floor but the same few dozen
+// bytes of styling, so the 2 % does not apply to it.
+func TestWireBudgets(t *testing.T) {
+	for _, tc := range cases {
+		p := profile(t, tc.profile, tc.native)
+		doc := loadDoc(t, tc.doc)
+		native := tc.mode == receipt.QRNative || (tc.mode == receipt.QRAuto && p.NativeQR)
+		if native && doc.KOD2 == "" || !native && p.DotsPerLine != 384 {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := receipt.Render(doc, p, tc.mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !native {
+				if ms := len(data) * 10 * 1000 / 9600; ms > 8000 {
+					t.Errorf("%d bytes take %d ms at 9600 baud, budget 8000 ms", len(data), ms)
+				}
+				return
+			}
+			page, err := escpos.Render(data, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			floor := 0
+			for _, l := range page.Lines {
+				floor += len([]rune(strings.TrimRight(l.Text, " "))) + 1
+			}
+			floor += 2*41 + len(doc.KOD1) + len(doc.KOD2)
+			if over := len(data) - floor; over*100 > 2*floor {
+				t.Errorf("%d bytes, floor %d: %+.1f %%, budget 2 %%", len(data), floor, 100*float64(over)/float64(floor))
+			}
+		})
+	}
 }

@@ -26,13 +26,13 @@ func qrStart(b []byte) int {
 }
 
 // quietFeed reports whether b is only the feeds that make a code's top quiet
-// zone (LF, ESC J n) and justification (ESC a n).
+// zone (LF, ESC J n).
 func quietFeed(b []byte) bool {
 	for len(b) > 0 {
 		switch {
 		case b[0] == '\n':
 			b = b[1:]
-		case len(b) >= 3 && b[0] == 0x1b && (b[1] == 'J' || b[1] == 'a'):
+		case len(b) >= 3 && b[0] == 0x1b && b[1] == 'J':
 			b = b[3:]
 		default:
 			return false

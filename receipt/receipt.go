@@ -290,14 +290,14 @@ func fitCodes(doc Doc, p escpos.Profile, mode QRMode) (map[string]*code, error) 
 		if c.data == "" || codes[c.data] != nil {
 			continue
 		}
-		opt := qrOptions
+		opt, fit := qrOptions, escpos.FitRasterQR
 		if mode == QRNative {
-			opt.Scale2x = false
+			opt.Scale2x, fit = false, escpos.FitQR
 		}
-		_, err := escpos.FitQR(c.data, p.DotsPerLine, opt)
+		_, err := fit(c.data, p.DotsPerLine, opt)
 		if errors.Is(err, escpos.ErrQRTooLarge) {
 			opt.EC = escpos.ECLow
-			_, err = escpos.FitQR(c.data, p.DotsPerLine, opt)
+			_, err = fit(c.data, p.DotsPerLine, opt)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("receipt: %s: %w", c.name, err)
@@ -322,32 +322,39 @@ func (l *layout) pair(left, right string) {
 
 func (l *layout) rule() { l.w.Line(strings.Repeat("-", l.cols)) }
 
-// head lays out everything before the first QR code.
+// Styles of the layout, each one ESC ! command.
+const (
+	plain    escpos.Style = 0
+	bold                  = escpos.StyleBold
+	emphasis              = escpos.StyleBold | escpos.StyleTall // title, number, total
+	marker                = escpos.StyleBold | escpos.StyleTall | escpos.StyleWide
+)
+
+// head lays out everything before the first QR code. The layout spends few
+// command bytes, since at 9600 baud each is a millisecond: one ESC ! per
+// change of style, and justification switched only between blocks (the rules
+// span the paper, so the header stays centred across one).
 func (l *layout) head(d Doc) {
 	w := l.w
 	w.Init()
 
-	// Seller.
+	// Seller, title, number: one centred block.
 	w.Align(escpos.AlignCenter)
-	w.Bold(true)
+	w.Style(bold)
 	l.wrap(d.SellerName)
-	w.Bold(false)
+	w.Style(plain)
 	for _, a := range d.SellerAddress {
 		l.wrap(a)
 	}
 	l.wrap("NIP: " + d.SellerNIP)
-	w.Align(escpos.AlignLeft)
 	l.rule()
-
-	// Title, number, date, place.
-	w.Align(escpos.AlignCenter)
-	w.Bold(true)
-	w.Size(1, 2)
+	w.Style(emphasis)
 	l.wrap(d.Title)
-	w.Size(1, 1)
 	l.wrap("Nr " + d.Number)
-	w.Bold(false)
+	w.Style(plain)
 	w.Align(escpos.AlignLeft)
+
+	// Date, place, mode.
 	l.pair("Data wystawienia:", d.Date)
 	if d.Place != "" {
 		l.pair("Miejsce wystawienia:", d.Place)
@@ -359,9 +366,9 @@ func (l *layout) head(d Doc) {
 	// Buyer.
 	if len(d.Buyer) > 0 {
 		l.rule()
-		w.Bold(true)
+		w.Style(bold)
 		w.Line("Nabywca:")
-		w.Bold(false)
+		w.Style(plain)
 		for _, b := range d.Buyer {
 			l.wrap(b)
 		}
@@ -392,14 +399,16 @@ func (l *layout) head(d Doc) {
 	if d.TotalVAT != "" {
 		l.pair("Razem VAT", d.TotalVAT)
 	}
-	w.Bold(true)
-	w.Size(1, 2)
+	w.Style(emphasis)
 	l.pair("DO ZAPŁATY", d.TotalGross+" "+d.Currency)
-	w.Size(1, 1)
-	w.Bold(false)
+	w.Style(plain)
 	if d.Payment != "" {
 		l.wrap(d.Payment)
 	}
+
+	// From here to the cut everything is centred: codes, labels, marker,
+	// footer. The next job's ESC @ resets the justification.
+	w.Align(escpos.AlignCenter)
 	if d.KOD1 == "" {
 		l.noCodes(d)
 	}
@@ -408,18 +417,15 @@ func (l *layout) head(d Doc) {
 // noCodes prints, where the codes would be, the line saying why there are
 // none, and finishes the receipt: without codes the whole receipt is the head.
 func (l *layout) noCodes(d Doc) {
-	w := l.w
-	w.LF()
-	w.Align(escpos.AlignCenter)
-	w.Bold(true)
+	l.w.LF()
+	l.w.Style(bold)
 	l.wrap(d.NoCodes)
-	w.Bold(false)
-	w.Align(escpos.AlignLeft)
+	l.w.Style(plain)
 	l.end(d)
 }
 
-// tail lays out KOD I and KOD II and the rest of the receipt; the raster
-// encodes are done when it runs.
+// tail lays out KOD I and KOD II and the rest of the receipt, centred; the
+// raster encodes are done when it runs.
 func (l *layout) tail(d Doc) error {
 	if d.KOD1 == "" {
 		return nil
@@ -436,29 +442,21 @@ func (l *layout) tail(d Doc) error {
 	return nil
 }
 
-// end lays out the duplicate marker, the footer and the cut.
+// end lays out the duplicate marker, the footer and the cut, centred.
 func (l *layout) end(d Doc) {
 	w := l.w
-	// Duplicate marker.
 	if d.Duplicate != "" {
 		w.LF()
-		w.Align(escpos.AlignCenter)
-		w.Bold(true)
-		w.Size(2, 2)
+		w.Style(marker)
 		w.Line("DUPLIKAT")
-		w.Size(1, 1)
-		w.Bold(false)
+		w.Style(plain)
 		l.wrap("z dnia " + d.Duplicate)
-		w.Align(escpos.AlignLeft)
 	}
-
 	if len(d.Footer) > 0 {
 		w.LF()
-		w.Align(escpos.AlignCenter)
 		for _, f := range d.Footer {
 			l.wrap(f)
 		}
-		w.Align(escpos.AlignLeft)
 	}
 	w.Cut()
 }
@@ -515,10 +513,7 @@ func (l *layout) qr(name, data, label string) error {
 	if err != nil {
 		return fmt.Errorf("receipt: %s: %w", name, err)
 	}
-	l.w.Align(escpos.AlignCenter)
-	l.w.Bold(true)
+	// Plain: the label sits under its own code, and ESC E costs 6 bytes.
 	l.wrap(label)
-	l.w.Bold(false)
-	l.w.Align(escpos.AlignLeft)
 	return nil
 }

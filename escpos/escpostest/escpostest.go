@@ -30,6 +30,56 @@ func DecodeQR(page *escpos.Page, g escpos.Graphic) (string, error) {
 	img := image.NewGray(image.Rect(0, 0, b.Dx()+2*margin, b.Dy()+2*margin))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
 	draw.Draw(img, b.Sub(b.Min).Add(image.Pt(margin, margin)), page.Image, b.Min, draw.Src)
+	return decode(img, g)
+}
+
+// DecodePrinted decodes graphic g as it is printed, with no white added: the
+// symbol's ink plus a quiet zone of escpos.QuietZone modules on every side
+// (the module size read from the width of the top-left finder pattern, 7
+// modules) must lie on the page and hold no other ink, and that crop of the
+// page is what is decoded. It proves the paper around a symbol, not only its
+// bitmap, makes a readable code.
+func DecodePrinted(page *escpos.Page, g escpos.Graphic) (string, error) {
+	img := page.Image
+	ink := func(x, y int) bool { return img.GrayAt(x, y).Y < 0x80 }
+	b := g.Bounds.Intersect(img.Bounds())
+	sym := image.Rectangle{Min: b.Max, Max: b.Min}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if ink(x, y) {
+				sym.Min.X, sym.Min.Y = min(sym.Min.X, x), min(sym.Min.Y, y)
+				sym.Max.X, sym.Max.Y = max(sym.Max.X, x+1), max(sym.Max.Y, y+1)
+			}
+		}
+	}
+	if sym.Empty() {
+		return "", fmt.Errorf("escpostest: graphic %v has no ink", g.Bounds)
+	}
+	run := 0
+	for x := sym.Min.X; x < sym.Max.X && ink(x, sym.Min.Y); x++ {
+		run++
+	}
+	if run%7 != 0 {
+		return "", fmt.Errorf("escpostest: finder pattern of graphic %v is %d dots wide, not 7 modules", g.Bounds, run)
+	}
+	quiet := escpos.QuietZone * run / 7
+	zone := sym.Inset(-quiet)
+	if !zone.In(img.Bounds()) {
+		return "", fmt.Errorf("escpostest: quiet zone %v of graphic %v leaves the page %v", zone, g.Bounds, img.Bounds())
+	}
+	for y := zone.Min.Y; y < zone.Max.Y; y++ {
+		for x := zone.Min.X; x < zone.Max.X; x++ {
+			if !image.Pt(x, y).In(sym) && ink(x, y) {
+				return "", fmt.Errorf("escpostest: ink at (%d,%d) in the %d-dot quiet zone of graphic %v", x, y, quiet, g.Bounds)
+			}
+		}
+	}
+	crop := image.NewGray(image.Rect(0, 0, zone.Dx(), zone.Dy()))
+	draw.Draw(crop, crop.Bounds(), img, zone.Min, draw.Src)
+	return decode(crop, g)
+}
+
+func decode(img image.Image, g escpos.Graphic) (string, error) {
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
 	if err != nil {
 		return "", fmt.Errorf("escpostest: bitmap: %w", err)
