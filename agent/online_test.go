@@ -123,9 +123,7 @@ func TestOnlineFirstFallback(t *testing.T) {
 // online version.
 func TestB2BHold(t *testing.T) {
 	e := newEnv(t, nil)
-	if err := e.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
-		t.Fatal(err)
-	}
+	e.Down()
 	x := e.start(func(o *agent.Options) { o.B2BOfflineHandover = false }, true)
 	b2b := x.issue("h-b2b", b2bSale())
 	cons := x.issue("h-cons", consumerSale())
@@ -208,9 +206,7 @@ func TestReceiptVariants(t *testing.T) {
 		t.Run(fmt.Sprintf("%s-%v-%s", tt.profile, tt.qr, tt.key), func(t *testing.T) {
 			e := newEnv(t, nil)
 			e.cert = certstoretest.Cert(t, certstore.Offline, tt.key)
-			if err := e.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
-				t.Fatal(err)
-			}
+			e.Down()
 			p, err := escpos.LookupProfile(tt.profile)
 			if err != nil {
 				t.Fatal(err)

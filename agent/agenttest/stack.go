@@ -111,6 +111,15 @@ func NewEnv(tb testing.TB, sim *ksefsim.Options) *Env {
 		Clock: &Clock{}}
 }
 
+// Down makes KSeF unreachable: the simulator drops the connection of every
+// API request until e.Sim.ClearFaults. The availability feed still answers.
+func (e *Env) Down() {
+	e.tb.Helper()
+	if err := e.Sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
+		e.tb.Fatalf("agenttest: %v", err)
+	}
+}
+
 // Option changes how Start runs the agent.
 type Option func(*config)
 

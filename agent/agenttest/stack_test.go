@@ -10,7 +10,6 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/ksef"
-	"github.com/posagent/posagent/ksef/ksefsim"
 	"github.com/posagent/posagent/outbox"
 	"github.com/posagent/posagent/printer"
 )
@@ -27,9 +26,7 @@ func sale() ksef.Sale {
 // once KSeF is back.
 func TestStack(t *testing.T) {
 	e := agenttest.NewEnv(t, nil)
-	if err := e.Sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
-		t.Fatal(err)
-	}
+	e.Down()
 	s := e.Start(agenttest.WithOptions(func(o *agent.Options) { o.Place = "Płock" }))
 	if s.Options.Place != "Płock" || s.Options.Seller.NIP != agenttest.Seller.NIP {
 		t.Errorf("options: place %q seller %s, want the edit over the defaults", s.Options.Place, s.Options.Seller.NIP)
