@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,16 +30,7 @@ func (s *Store) withArchive(create bool, fn func(*bolt.DB) error) error {
 	if err != nil {
 		return fmt.Errorf("outbox: open archive: %w", mapFull(err))
 	}
-	if create {
-		err = db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bMeta, bInvoices, bXML, bDoc, bUPO, bIndex, bPrintJobs} {
-				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-					return err
-				}
-			}
-			return tx.Bucket(bMeta).Put(kSchema, u64(SchemaVersion))
-		})
-	}
+	err = prepareArchive(db)
 	if err == nil {
 		err = fn(db)
 	}
@@ -46,6 +38,41 @@ func (s *Store) withArchive(create bool, fn func(*bolt.DB) error) error {
 		err = fmt.Errorf("outbox: close archive: %w", cerr)
 	}
 	return mapFull(err)
+}
+
+// prepareArchive creates the buckets of an archive file and brings its schema
+// to SchemaVersion (an archive of version 1 has its values re-encoded).
+func prepareArchive(db *bolt.DB) error {
+	var from uint64
+	err := db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bMeta); b != nil {
+			if v := b.Get(kSchema); len(v) == 8 {
+				from = binary.BigEndian.Uint64(v)
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case from > SchemaVersion:
+		return fmt.Errorf("%w: archive %s has schema %d, this program knows up to %d", ErrSchemaTooNew, db.Path(), from, SchemaVersion)
+	case from == SchemaVersion:
+		return nil
+	}
+	return db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bMeta, bInvoices, bXML, bDoc, bUPO, bIndex, bPrintJobs} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		if from == 1 {
+			if err := encodeAll(tx); err != nil {
+				return fmt.Errorf("archive %s: migrate 1 -> 2: %w", db.Path(), err)
+			}
+		}
+		return tx.Bucket(bMeta).Put(kSchema, u64(SchemaVersion))
+	})
 }
 
 // Archive moves accepted invoices whose acceptance is older than Options.Retention
@@ -106,7 +133,7 @@ func (s *Store) Archive(ctx context.Context) (int, error) {
 						return err
 					}
 					if len(inv.UPO) > 0 {
-						if err := tx.Bucket(bUPO).Put(key, inv.UPO); err != nil {
+						if err := tx.Bucket(bUPO).Put(key, encodeBlob(inv.UPO)); err != nil {
 							return err
 						}
 					}

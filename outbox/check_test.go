@@ -27,7 +27,14 @@ func TestCheckDetects(t *testing.T) {
 		{"gap in numbers", func(tx *bolt.Tx) error {
 			return tx.Bucket([]byte("counters")).Put([]byte("T1\x002026-11"), binary.BigEndian.AppendUint64(nil, 3))
 		}, "counter 3 but 2 invoices"},
-		{"XML changed", func(tx *bolt.Tx) error { return tx.Bucket([]byte("xml")).Put(id1, []byte("<other/>")) }, "hash does not match"},
+		{"XML changed", func(tx *bolt.Tx) error { return tx.Bucket([]byte("xml")).Put(id1, []byte("\x00<other/>")) }, "does not match its SHA-256"},
+		{"XML without codec byte", func(tx *bolt.Tx) error { return tx.Bucket([]byte("xml")).Put(id1, []byte("<other/>")) }, "unknown codec 0x3c"},
+		{"compressed XML damaged", func(tx *bolt.Tx) error {
+			v := append([]byte(nil), tx.Bucket([]byte("xml")).Get(id1)...)
+			v[len(v)/2] ^= 0x40
+			return tx.Bucket([]byte("xml")).Put(id1, v)
+		}, "XML of invoice 0000000001"},
+		{"snapshot damaged", func(tx *bolt.Tx) error { return tx.Bucket([]byte("doc")).Put(id1, []byte{0x07}) }, "snapshot of invoice 0000000001"},
 		{"partial record", func(tx *bolt.Tx) error { return tx.Bucket([]byte("xml")).Delete(id1) }, "hash does not match"},
 		{"number row missing", func(tx *bolt.Tx) error {
 			return tx.Bucket([]byte("numbers")).Delete([]byte("T1/2026/11/000001"))

@@ -86,8 +86,9 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 		if err := validateBuilt(built); err != nil {
 			return err
 		}
-		if used, limit := s.used(tx), s.salesLimit()-s.reserve; used+int64(len(built.XML)+len(built.Doc))+issueOverhead > limit {
-			return fmt.Errorf("%w: invoice of %d bytes does not fit (%d in use, new sales may use %d)", ErrStoreFull, len(built.XML)+len(built.Doc), used, limit)
+		xmlAt, docAt := encodeBlob(built.XML), encodeDoc(built.Doc)
+		if used, limit := s.used(tx), s.salesLimit()-s.reserve; used+int64(len(xmlAt)+len(docAt))+issueOverhead > limit {
+			return fmt.Errorf("%w: invoice of %d bytes (%d compressed) does not fit (%d in use, new sales may use %d)", ErrStoreFull, len(built.XML)+len(built.Doc), len(xmlAt)+len(docAt), used, limit)
 		}
 
 		n, err := tx.Bucket(bInvoices).NextSequence()
@@ -121,7 +122,7 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 		} else {
 			rec.log(req.Now, "upload queued", "")
 		}
-		if err := putBlobs(tx, key, built.XML, built.Doc); err != nil {
+		if err := putStored(tx, key, xmlAt, docAt); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bCounters).Put(ckey, u64(seq)); err != nil {
@@ -225,11 +226,25 @@ func newRecord(id, number string, b *Built, now time.Time) *Invoice {
 	return inv
 }
 
+// putBlobs stores the XML and snapshot of a record, compressed (codec.go).
 func putBlobs(tx *bolt.Tx, key, xml, doc []byte) error {
+	return putStored(tx, key, encodeBlob(xml), encodeDoc(doc))
+}
+
+// encodeDoc is encodeBlob for a snapshot, which may be absent.
+func encodeDoc(doc []byte) []byte {
+	if len(doc) == 0 {
+		return nil
+	}
+	return encodeBlob(doc)
+}
+
+// putStored stores values already encoded; a nil doc stores none.
+func putStored(tx *bolt.Tx, key, xml, doc []byte) error {
 	if err := tx.Bucket(bXML).Put(key, xml); err != nil {
 		return err
 	}
-	if len(doc) > 0 {
+	if doc != nil {
 		return tx.Bucket(bDoc).Put(key, doc)
 	}
 	return nil

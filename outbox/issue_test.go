@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"sync"
 	"testing"
@@ -226,7 +227,7 @@ func TestStoreFull(t *testing.T) {
 	var full error
 	for i := range 500 {
 		req := outboxtest.Request(fmt.Sprintf("s%d", i), t0)
-		req.Build = outboxtest.Build(16<<10, t0.Add(time.Hour))
+		req.Build = noisyBuild(16 << 10)
 		inv, _, err := s.Issue(ctx, req)
 		if err != nil {
 			full = err
@@ -261,7 +262,7 @@ func TestStoreFull(t *testing.T) {
 	}
 	// Past the hard cap even a transition fails cleanly, as ErrStoreFull, and
 	// changes nothing.
-	huge := bytes.Repeat([]byte("u"), 2<<20)
+	huge := noise(2<<20, 1) // incompressible: compression must not let it fit
 	if err := s.AttachUPO(ctx, issued[0].ID, huge); !errors.Is(err, outbox.ErrStoreFull) {
 		t.Errorf("AttachUPO beyond the cap = %v, want ErrStoreFull", err)
 	}
@@ -273,7 +274,7 @@ func TestStoreFull(t *testing.T) {
 	for _, inv := range issued {
 		got, err := s.Get(ctx, inv.ID)
 		if err != nil || got.Upload != outbox.UploadAccepted || !bytes.Equal(got.XML, inv.XML) || !bytes.Equal(got.UPO, upo) {
-			t.Fatalf("Get(%s) = %v, %v", inv.ID, got, err)
+			t.Fatalf("Get(%s): err %v, or its upload state, XML or UPO differ", inv.ID, err)
 		}
 	}
 	// A bigger cap lets sales continue with the next number.
@@ -286,5 +287,28 @@ func TestStoreFull(t *testing.T) {
 	inv := mustIssue(t, s2, outboxtest.Request("after", t0))
 	if want := fmt.Sprintf("T1/2026/11/%06d", len(issued)+2); inv.Number != want {
 		t.Errorf("number after raising the cap = %s, want %s", inv.Number, want)
+	}
+}
+
+// noise returns n deterministic bytes that do not compress.
+func noise(n int, seed byte) []byte {
+	b := make([]byte, n)
+	rng := rand.New(rand.NewChaCha8([32]byte{seed}))
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+// noisyBuild is outboxtest.Build with pad bytes of XML that do not compress,
+// so that sizes at rest are the sizes given.
+func noisyBuild(pad int) outbox.BuildFunc {
+	build := outboxtest.Build(0, t0.Add(time.Hour))
+	return func(number string) (*outbox.Built, error) {
+		b, err := build(number)
+		if err == nil {
+			b.XML = append(b.XML, noise(pad, byte(len(number)))...)
+		}
+		return b, err
 	}
 }

@@ -192,10 +192,17 @@ func (s *Store) XML(ctx context.Context, id string) ([]byte, error) {
 	}
 	var out []byte
 	err = s.view(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bXML).Get(key); v != nil {
-			out = bytes.Clone(v)
-			s.touched(tx, len(v))
-			return nil
+		if v := tx.Bucket(bInvoices).Get(key); v != nil {
+			var rec struct {
+				Hash Hash `json:"hash"`
+			}
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("%w: invoice %s: %w", ErrCorrupt, id, err)
+			}
+			var err error
+			out, err = getXML(tx, key, rec.Hash)
+			s.touched(tx, len(v)+len(out))
+			return err
 		}
 		inv, _, err := s.lookup(tx, key, true)
 		if err != nil {

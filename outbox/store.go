@@ -111,8 +111,10 @@ var (
 	kSchema = []byte("schema")
 )
 
-// SchemaVersion is the schema this program writes.
-const SchemaVersion = 1
+// SchemaVersion is the schema this program writes. Version 2 stores XML,
+// snapshots and UPOs with a codec byte, compressed (codec.go); version 1
+// stored them as they came.
+const SchemaVersion = 2
 
 // migrations[i] brings the schema from version i to i+1, inside one transaction.
 var migrations = []func(tx *bolt.Tx) error{
@@ -124,6 +126,34 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	1: encodeAll,
+}
+
+// encodeAll rewrites every XML, snapshot and UPO of a version-1 file, stored
+// bare, with its codec byte. It is one transaction: a crash leaves the file at
+// version 1, and the next Open starts again. The rewritten values are
+// compressed, so they take less room than the ones they replace; the
+// copy-on-write needs free room for the compressed copies until it commits.
+func encodeAll(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bXML, bDoc, bUPO} {
+		b := tx.Bucket(name)
+		if b == nil {
+			continue
+		}
+		var keys [][]byte
+		if err := b.ForEach(func(k, _ []byte) error {
+			keys = append(keys, bytes.Clone(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := b.Put(k, encodeBlob(b.Get(k))); err != nil {
+				return fmt.Errorf("%s %x: %w", name, k, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Open opens or creates the store at path, migrates its schema, and records what a
@@ -495,15 +525,37 @@ func getInvoice(tx *bolt.Tx, key []byte, blobs bool) (*Invoice, error) {
 		return nil, fmt.Errorf("%w: invoice %s", ErrNotFound, keyID(key))
 	}
 	inv := new(Invoice)
-	if err := json.Unmarshal(v, inv); err != nil {
+	err := json.Unmarshal(v, inv)
+	if err != nil {
 		return nil, fmt.Errorf("%w: invoice %s: %w", ErrCorrupt, keyID(key), err)
 	}
-	if blobs {
-		inv.XML = bytes.Clone(tx.Bucket(bXML).Get(key))
-		inv.Doc = bytes.Clone(tx.Bucket(bDoc).Get(key))
-		inv.UPO = bytes.Clone(tx.Bucket(bUPO).Get(key))
+	if !blobs {
+		return inv, nil
+	}
+	if inv.XML, err = getXML(tx, key, inv.Hash); err != nil {
+		return nil, err
+	}
+	if inv.Doc, err = decodeBlob(tx.Bucket(bDoc).Get(key)); err != nil {
+		return nil, fmt.Errorf("%w: snapshot of invoice %s: %w", ErrCorrupt, keyID(key), err)
+	}
+	if inv.UPO, err = decodeBlob(tx.Bucket(bUPO).Get(key)); err != nil {
+		return nil, fmt.Errorf("%w: UPO of invoice %s: %w", ErrCorrupt, keyID(key), err)
 	}
 	return inv, nil
+}
+
+// getXML reads and decodes the XML of a record and checks it against the
+// record's hash: the upload and KOD I depend on these exact bytes. A record
+// without XML returns nil (Check reports it).
+func getXML(tx *bolt.Tx, key []byte, want Hash) ([]byte, error) {
+	xml, err := decodeBlob(tx.Bucket(bXML).Get(key))
+	if err != nil {
+		return nil, fmt.Errorf("%w: XML of invoice %s: %w", ErrCorrupt, keyID(key), err)
+	}
+	if xml != nil && HashOf(xml) != want {
+		return nil, fmt.Errorf("%w: XML of invoice %s (%d bytes) does not match its SHA-256 %s", ErrCorrupt, keyID(key), len(xml), want)
+	}
+	return xml, nil
 }
 
 // put is putInvoice on the live file: it also keeps the count of invoices not
