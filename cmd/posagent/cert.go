@@ -30,7 +30,11 @@ func (m *Main) openCerts(cfg *config.Config, configPath string, create bool) (*c
 	opts := &certstore.Options{Now: m.Now, KDF: m.certKDF}
 	if p.machineKey != "" {
 		opts.MachineKeyFile = p.machineKey
-		if !fileExists(p.machineKey) {
+		ok, err := exists(p.machineKey)
+		if err != nil {
+			return nil, fmt.Errorf("machine key: %w", err)
+		}
+		if !ok {
 			if !create {
 				return nil, fmt.Errorf("no machine key %s (import a certificate first): %w", p.machineKey, certstore.ErrNotFound)
 			}
@@ -44,8 +48,14 @@ func (m *Main) openCerts(cfg *config.Config, configPath string, create bool) (*c
 	} else {
 		opts.PassphraseFile = cfg.Certs.PassphraseFile
 	}
-	if !create && !fileExists(filepath.Join(p.certs, "store.json")) {
-		return nil, fmt.Errorf("no certificate store in %s: %w", p.certs, certstore.ErrNotFound)
+	if !create {
+		ok, err := exists(filepath.Join(p.certs, "store.json"))
+		if err != nil {
+			return nil, fmt.Errorf("certificate store: %w", err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("no certificate store in %s: %w", p.certs, certstore.ErrNotFound)
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(p.certs), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -85,7 +95,7 @@ func runCertImport(_ context.Context, m *Main, args []string) error {
 	}
 	usage, err := certstore.ParseUsage(*usageName)
 	if err != nil {
-		return usagef("--usage: %v", err)
+		return usagef("--usage: %w", err)
 	}
 	cfg, err := f.loadConfig()
 	if err != nil {
@@ -208,7 +218,7 @@ func runCertCSR(_ context.Context, m *Main, args []string) error {
 	}
 	usage, err := certstore.ParseUsage(*usageName)
 	if err != nil {
-		return usagef("--usage: %v", err)
+		return usagef("--usage: %w", err)
 	}
 	kt := certstore.KeyType(*keyType)
 	if kt != certstore.KeyEC && kt != certstore.KeyRSA {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -228,6 +229,20 @@ func pathsFor(cfg *config.Config, configPath string) dataPaths {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// exists reports whether path exists. Unlike fileExists it returns the error
+// of a path it cannot look at (a data directory only the service user may
+// read), so that is not reported as "nothing there".
+func exists(path string) (bool, error) {
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, err
 }
 
 // readLimited reads a file of at most limit bytes.

@@ -3,9 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/outbox"
 )
 
 func TestHelpListsEveryVerb(t *testing.T) {
@@ -70,6 +78,19 @@ func TestUsageErrors(t *testing.T) {
 				t.Errorf("error %q, want it to mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestUsageErrorKeepsCause: a flag value rejected by a package is a usage
+// error (exit 2) that still wraps the package's sentinel.
+func TestUsageErrorKeepsCause(t *testing.T) {
+	tm := newTestMain(t)
+	for _, args := range [][]string{{"cert", "import", "--usage", "signing", "cert.pem"}, {"cert", "csr", "--usage", "signing"}} {
+		_, _, err := tm.run(t, args...)
+		wantExit(t, err, exitUsage)
+		if !errors.Is(err, certstore.ErrUnknownUsage) {
+			t.Errorf("posagent %v = %v, want it to wrap certstore.ErrUnknownUsage", args, err)
+		}
 	}
 }
 
@@ -174,5 +195,36 @@ func TestKSeFSimVerb(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("ksefsim returned %v", err)
+	}
+}
+
+// TestUnreadableDataIsNotMissing: a data path that cannot be looked at (here
+// a regular file where a directory should be; a permission error is the
+// same) fails with its cause, never as "nothing installed yet".
+func TestUnreadableDataIsNotMissing(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows reports a file used as a directory as not existing")
+	}
+	tm := newTestMain(t)
+	blocker := filepath.Join(tm.root, "blocker")
+	if err := os.WriteFile(blocker, []byte("a file, not a directory"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	tm.writeConfig(t, testConfig{storeDir: filepath.Join(blocker, "posagent")})
+	// A machine key exists, so the certificate store itself is looked for.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(tm.configPath()), machineKey), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"cert", "list"}, {"invoices", "list"}, {"invoices", "show", "1"}} {
+		t.Run(strings.Join(args, "_"), func(t *testing.T) {
+			out, _, err := tm.run(t, args...)
+			wantExit(t, err, exitFailure)
+			if !errors.Is(err, syscall.ENOTDIR) {
+				t.Errorf("posagent %v = %v, want the ENOTDIR cause", args, err)
+			}
+			if errors.Is(err, certstore.ErrNotFound) || errors.Is(err, outbox.ErrNotFound) || out != "" {
+				t.Errorf("posagent %v = %v, stdout %q: reported as missing", args, err, out)
+			}
+		})
 	}
 }

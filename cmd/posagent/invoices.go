@@ -32,7 +32,11 @@ func runInvoices(ctx context.Context, m *Main, args []string) error {
 // one, and reports a store held by the running service as errStoreBusy.
 func openStoreFor(cfg *config.Config) (*outbox.Store, error) {
 	path := filepath.Join(cfg.Store.Dir, storeFile)
-	if !fileExists(path) {
+	ok, err := exists(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if !ok {
 		return nil, fmt.Errorf("no store at %s: nothing has been issued yet: %w", path, outbox.ErrNotFound)
 	}
 	st, err := outbox.Open(path, &outbox.Options{Timeout: 300 * time.Millisecond, MaxSize: int64(cfg.Store.CapMB) << 20})
@@ -172,11 +176,14 @@ func listViaTill(ctx context.Context, tc *tillClient, state string, limit int) (
 	}
 }
 
+// listPage is how many invoices eachInvoice reads per transaction.
+const listPage = 500
+
 // eachInvoice pages through the store's invoices in id order until fn says stop.
 func eachInvoice(ctx context.Context, st *outbox.Store, us outbox.UploadState, fn func(*outbox.Invoice) (bool, error)) error {
 	after := ""
 	for {
-		page, err := st.List(ctx, outbox.Filter{Upload: us, After: after, Limit: 500})
+		page, err := st.List(ctx, outbox.Filter{Upload: us, After: after, Limit: listPage})
 		if err != nil {
 			return err
 		}
@@ -186,7 +193,7 @@ func eachInvoice(ctx context.Context, st *outbox.Store, us outbox.UploadState, f
 				return err
 			}
 		}
-		if len(page) < 500 {
+		if len(page) < listPage {
 			return nil
 		}
 		after = page[len(page)-1].ID
@@ -202,9 +209,12 @@ func findInvoice(ctx context.Context, st *outbox.Store, ref string) (*outbox.Inv
 	if !errors.Is(err, outbox.ErrInvalidID) && !errors.Is(err, outbox.ErrNotFound) {
 		return nil, err
 	}
-	byNum, nerr := st.ByNumber(ctx, ref)
-	if nerr != nil {
+	byNum, err := st.ByNumber(ctx, ref)
+	if errors.Is(err, outbox.ErrNotFound) {
 		return nil, fmt.Errorf("invoice %q: %w", ref, outbox.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("invoice %q: %w", ref, err)
 	}
 	return st.Get(ctx, byNum.ID)
 }
