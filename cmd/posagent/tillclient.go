@@ -18,7 +18,11 @@ import (
 type tillClient struct {
 	base  string // http://host:port
 	token string
-	http  *http.Client
+	// tokenErr is why the configured till token could not be read; it is
+	// named only when the agent answers 401, as a loopback agent without a
+	// token needs none.
+	tokenErr error
+	http     *http.Client
 }
 
 func (m *Main) tillClient(cfg *config.Config) *tillClient {
@@ -29,8 +33,15 @@ func (m *Main) tillClient(cfg *config.Config) *tillClient {
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
-	tok, _ := cfg.Secret(config.SecretTillToken)
-	return &tillClient{base: "http://" + net.JoinHostPort(host, port), token: tok, http: m.httpClient()}
+	tc := &tillClient{base: "http://" + net.JoinHostPort(host, port), http: m.httpClient()}
+	tok, err := cfg.Secret(config.SecretTillToken)
+	switch {
+	case err == nil:
+		tc.token = tok
+	case !errors.Is(err, config.ErrNoSecret):
+		tc.tokenErr = err
+	}
+	return tc
 }
 
 // problem is an application/problem+json answer.
@@ -45,14 +56,22 @@ type problem struct {
 type tillError struct {
 	Status  int
 	Problem problem
+	// Err is why the request carried no token, for a 401.
+	Err error
 }
 
 func (e *tillError) Error() string {
+	msg := fmt.Sprintf("till API: HTTP %d", e.Status)
 	if e.Problem.Detail != "" {
-		return fmt.Sprintf("till API: %d %s: %s", e.Status, e.Problem.Code, e.Problem.Detail)
+		msg = fmt.Sprintf("till API: %d %s: %s", e.Status, e.Problem.Code, e.Problem.Detail)
 	}
-	return fmt.Sprintf("till API: HTTP %d", e.Status)
+	if e.Err != nil {
+		msg += " (the till token could not be read: " + e.Err.Error() + ")"
+	}
+	return msg
 }
+
+func (e *tillError) Unwrap() error { return e.Err }
 
 // do sends a request and decodes a JSON answer into out (when not nil). A
 // connection failure wraps errNotRunning.
@@ -61,13 +80,13 @@ func (c *tillClient) do(ctx context.Context, method, path string, hdr map[string
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return fmt.Errorf("till API %s %s: %w", method, path, err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return err
+		return fmt.Errorf("till API %s %s: %w", method, path, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -93,6 +112,9 @@ func (c *tillClient) do(ctx context.Context, method, path string, hdr map[string
 	}
 	if resp.StatusCode/100 != 2 {
 		te := &tillError{Status: resp.StatusCode}
+		if resp.StatusCode == http.StatusUnauthorized {
+			te.Err = c.tokenErr
+		}
 		if strings.Contains(resp.Header.Get("Content-Type"), "json") {
 			_ = json.Unmarshal(data, &te.Problem)
 		}
