@@ -194,7 +194,7 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 	// The embedded simulator on loopback.
 	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{demoToken: demoNIP}})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("simulator: %w", err)
 	}
 	d.sim = sim
 	simCtx, stopSim := context.WithCancel(context.Background())
@@ -208,11 +208,11 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 	// A generated Offline certificate; cert.pem is what verifies KOD II.
 	certPEM, keyPEM, err := certstore.Generate(certstore.Offline, demoNIP, d.key, now.Add(-time.Hour), 2*365*24*time.Hour)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("generate the Offline certificate: %w", err)
 	}
 	signer, err := certstore.Parse(certstore.Offline, append(append([]byte{}, certPEM...), keyPEM...), "", now)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load the Offline certificate: %w", err)
 	}
 	if err := writeFileAtomic(filepath.Join(d.dir, "cert.pem"), certPEM, 0o644); err != nil {
 		return nil, err
@@ -222,7 +222,7 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 	// The till API on a loopback port of its own.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("till API: %w", err)
 	}
 	defer ln.Close()
 	if err := d.configure(ln.Addr().String()); err != nil {
@@ -231,7 +231,7 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 
 	d.store, err = outbox.Open(filepath.Join(d.dir, "state", storeFile), &outbox.Options{MaxSize: int64(d.cfg.Store.CapMB) << 20})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open the store: %w", err)
 	}
 	defer d.store.Close()
 	logger := logx.New(&d.logBuf, logx.Options{Level: "debug", Format: logx.FormatText, Getenv: func(string) string { return "" }})
@@ -243,7 +243,7 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 		PollInterval: 20 * time.Millisecond, PollMax: 200 * time.Millisecond, PollTimeout: 20 * time.Second,
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("KSeF client: %w", err)
 	}
 	bin, err := os.Create(filepath.Join(d.dir, "printer.bin"))
 	if err != nil {
@@ -263,7 +263,7 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 		},
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("build the agent: %w", err)
 	}
 	runCtx, stopStack := context.WithCancel(context.Background())
 	stackDone := make(chan error, 1)
@@ -353,7 +353,7 @@ func (d *demo) scenario(ctx context.Context) error {
 
 	d.say("link down: the simulator drops every connection")
 	if err := d.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
-		return err
+		return fmt.Errorf("take the link down: %w", err)
 	}
 	sales := []struct {
 		key  string
@@ -558,7 +558,7 @@ func (d *demo) artefacts(ctx context.Context) (*demoFile, error) {
 		}
 		var buf bytes.Buffer
 		if err := png.Encode(&buf, page.Image); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("render receipt %s: %w", name, err)
 		}
 		if err := writeFileAtomic(filepath.Join(d.dir, "receipts", name+".png"), buf.Bytes(), 0o644); err != nil {
 			return nil, err

@@ -50,19 +50,19 @@ func runKSeFSim(ctx context.Context, m *Main, args []string) error {
 		TimeScale: *scale, ProcessingDelay: *delay, Logger: logger.With("component", "ksefsim"),
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("ksefsim: %w", err)
 	}
 	if err := sim.Start(ctx, *listen); err != nil {
 		return fmt.Errorf("ksefsim: listen on %s: %w", *listen, err)
 	}
-	defer sim.Close()
 	fmt.Fprintf(m.Stdout, "KSeF simulator on %s\n  [ksef] url = %q\n  availability_url = %q\n", sim.URL(), sim.URL()+"/v2", sim.URL()+"/latarnia")
 	if generated {
 		fmt.Fprintf(m.Stdout, "  KSeF token for NIP %s (simulator only): %s\n", *nip, token)
 	}
 	<-ctx.Done()
+	// Close waits for the requests in flight and saves --state.
 	if err := sim.Close(); err != nil {
-		return err
+		return fmt.Errorf("ksefsim: close: %w", err)
 	}
 	return nil
 }

@@ -187,16 +187,22 @@ func runPrinterTest(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	res := make(chan printer.JobResult, 8)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	res := make(chan printer.JobResult, 1)
 	opts := spec.opts
 	opts.MaxAttempts = 1
-	opts.OnResult = func(r printer.JobResult) { res <- r }
+	opts.OnResult = func(r printer.JobResult) {
+		// Once this verb has returned nobody reads res: never block the worker.
+		select {
+		case res <- r:
+		case <-ctx.Done():
+		}
+	}
 	w, err := printer.NewWorker(open, &opts, nil)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	defer func() { cancel(); <-done }()

@@ -39,8 +39,8 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	// main prints the error; logging it too would write it twice to the journal.
 	if err := svc.Run(); err != nil {
-		logger.Error("service stopped with an error", "error", err)
 		return err
 	}
 	return prg.result()

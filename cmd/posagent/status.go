@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -60,7 +61,7 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 			fmt.Fprintf(m.Stdout, "posagent: %s (unit %s)\n", res.State, res.Unit)
 		}
 		if len(res.Agent) > 0 {
-			printFlat(m, res.Agent)
+			printFlat(m.Stdout, res.Agent)
 		}
 		if res.Note != "" {
 			fmt.Fprintln(m.Stdout, "note:", res.Note)
@@ -75,8 +76,9 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 	return nil
 }
 
-// printFlat prints a JSON object as "key: value" lines, nested keys dotted.
-func printFlat(m *Main, raw json.RawMessage) {
+// printFlat prints a JSON object as a FIELD/VALUE table, nested keys dotted;
+// what is not JSON prints nothing (the --json form shows it raw).
+func printFlat(w io.Writer, raw json.RawMessage) {
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return
@@ -99,7 +101,7 @@ func printFlat(m *Main, raw json.RawMessage) {
 		}
 	}
 	walk("", v)
-	t := newTable(m.Stdout, "  FIELD", "VALUE")
+	t := newTable(w, "  FIELD", "VALUE")
 	for _, k := range slices.Sorted(maps.Keys(flat)) {
 		t.row("  "+k, flat[k])
 	}

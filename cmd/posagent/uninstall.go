@@ -28,10 +28,12 @@ func runUninstall(ctx context.Context, m *Main, args []string) error {
 		if err != nil {
 			return fmt.Errorf("uninstall: %w", err)
 		}
-		_ = s.Stop()
+		_ = s.Stop() // a service that is not running is no reason to keep the unit
 		if err := s.Uninstall(); err != nil {
 			return fmt.Errorf("uninstall: %w", err)
 		}
+		// The unit file is gone; a stale systemd cache only lists it until the
+		// next reload.
 		_, _ = m.runSystemctl(ctx, "daemon-reload")
 	} else if err := os.Remove(unit); err != nil {
 		return fmt.Errorf("uninstall: %w", err)
