@@ -28,6 +28,10 @@ var (
 
 	// errStoreBusy is returned when the service holds the store's lock.
 	errStoreBusy = errors.New("posagent: the store is in use by the running service")
+
+	// errStopTimeout is returned by program.Stop when the agent did not
+	// finish in time.
+	errStopTimeout = errors.New("posagent: stop timed out; the store may need recovery on the next start")
 )
 
 // usageError is a command line mistake; it exits with exitUsage.

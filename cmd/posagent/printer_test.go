@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -29,11 +30,16 @@ func TestPrinterList(t *testing.T) {
 
 func TestPrinterSelfTestPage(t *testing.T) {
 	for _, paper := range []int{58, 80} {
-		t.Run(map[int]string{58: "58mm", 80: "80mm"}[paper], func(t *testing.T) {
+		t.Run(strconv.Itoa(paper)+"mm", func(t *testing.T) {
 			tm := newTestMain(t)
 			path := tm.writeConfig(t, testConfig{})
-			b, _ := os.ReadFile(path)
-			os.WriteFile(path, []byte(strings.Replace(string(b), "paper = 80", "paper = "+map[int]string{58: "58", 80: "80"}[paper], 1)), 0o640)
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(strings.Replace(string(b), "paper = 80", "paper = "+strconv.Itoa(paper), 1)), 0o640); err != nil {
+				t.Fatal(err)
+			}
 			out := filepath.Join(t.TempDir(), "selftest.bin")
 			tm.mustRun(t, "printer", "test", "--out", out)
 			data, err := os.ReadFile(out)

@@ -20,9 +20,6 @@ import (
 // close the store; systemd's TimeoutStopSec (30 s) is longer.
 const DefaultStopTimeout = 20 * time.Second
 
-// errStopTimeout is returned by program.Stop when the agent did not finish in time.
-var errStopTimeout = errors.New("posagent: stop timed out; the store may need recovery on the next start")
-
 // program adapts the service body to kardianos/service: Start launches it and
 // returns at once, Stop cancels it and waits a bounded time.
 type program struct {
