@@ -47,8 +47,8 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 		// New sales stop while every stored invoice not yet accepted can
 		// still be sent and accepted with its UPO (DrainReserve each), plus
 		// the Headroom one transition rewrites: the queue always drains.
-		if used, limit := s.used(tx), s.salesLimit()-s.reserve; used+issueOverhead > limit {
-			return fmt.Errorf("%w: %d bytes in use, new sales may use %d of %d (%d invoices await upload)", ErrStoreFull, used, limit, s.maxSize, s.pending.Load())
+		if room := s.room(tx); room.Full() {
+			return fmt.Errorf("%w: %d bytes in use, new sales may use %d of %d (%d invoices await upload)", ErrStoreFull, room.Used, room.SalesLimit-room.Reserve, s.maxSize, room.Pending)
 		}
 
 		upload := UploadQueued
@@ -87,8 +87,8 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 			return err
 		}
 		xmlAt, docAt := encodeBlob(built.XML), encodeDoc(built.Doc)
-		if used, limit := s.used(tx), s.salesLimit()-s.reserve; used+int64(len(xmlAt)+len(docAt))+issueOverhead > limit {
-			return fmt.Errorf("%w: invoice of %d bytes (%d compressed) does not fit (%d in use, new sales may use %d)", ErrStoreFull, len(built.XML)+len(built.Doc), len(xmlAt)+len(docAt), used, limit)
+		if room := s.room(tx); !room.Fits(int64(len(xmlAt) + len(docAt))) {
+			return fmt.Errorf("%w: invoice of %d bytes (%d compressed) does not fit (%d in use, new sales may use %d)", ErrStoreFull, len(built.XML)+len(built.Doc), len(xmlAt)+len(docAt), room.Used, room.SalesLimit-room.Reserve)
 		}
 
 		n, err := tx.Bucket(bInvoices).NextSequence()

@@ -312,3 +312,64 @@ func noisyBuild(pad int) outbox.BuildFunc {
 		return b, err
 	}
 }
+
+// TestRoomFullAgreesWithIssue fills a store invoice by invoice: Room.Full is
+// false exactly while Issue still stores a sale, so doctor (which reports
+// Room) and Issue never disagree.
+func TestRoomFullAgreesWithIssue(t *testing.T) {
+	s := outboxtest.MustOpen(t, &outbox.Options{MaxSize: 1 << 20})
+	for i := range 1000 {
+		room, err := s.Room()
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := outboxtest.Request(fmt.Sprintf("s%d", i), t0)
+		req.Build = noisyBuild(8 << 10)
+		_, _, err = s.Issue(ctx, req)
+		full := errors.Is(err, outbox.ErrStoreFull)
+		switch {
+		case err != nil && !full:
+			t.Fatalf("sale %d: %v", i, err)
+		case room.Full() && !full:
+			t.Fatalf("sale %d: Issue = %v although Room() = %+v is full", i, err, room)
+		case room.Fits(16<<10) && full: // the sale takes about 8 KiB at rest
+			t.Fatalf("sale %d: Issue = %v although Room() = %+v fits 16 KiB", i, err, room)
+		case full:
+			if after, _ := s.Room(); !after.Full() && after.Fits(16<<10) {
+				t.Errorf("after ErrStoreFull, Room() = %+v still fits a sale", after)
+			}
+			t.Logf("full after %d sales: %+v", i, room)
+			return
+		}
+	}
+	t.Fatal("1 MiB store never filled")
+}
+
+func TestRoomOfFile(t *testing.T) {
+	tests := []struct {
+		name     string
+		size     int64
+		opts     *outbox.Options
+		full     bool
+		capacity int64
+	}{
+		{"empty file, defaults", 32 << 10, nil, false, 240 << 20},
+		{"at a 16 MiB cap", 16 << 20, &outbox.Options{MaxSize: 16 << 20}, true, 16 << 20},
+		{"headroom left", 12 << 20, &outbox.Options{MaxSize: 16 << 20}, false, 16 << 20},
+		{"inside the headroom", 15 << 20, &outbox.Options{MaxSize: 16 << 20}, true, 16 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := outbox.RoomOfFile(tt.size, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Full() != tt.full || r.Capacity != tt.capacity || r.Used != tt.size {
+				t.Errorf("RoomOfFile(%d) = %+v, Full %v; want Full %v, capacity %d", tt.size, r, r.Full(), tt.full, tt.capacity)
+			}
+		})
+	}
+	if _, err := outbox.RoomOfFile(1, &outbox.Options{MaxSize: 1}); !errors.Is(err, outbox.ErrInvalidRequest) {
+		t.Errorf("RoomOfFile with MaxSize 1 = %v, want ErrInvalidRequest", err)
+	}
+}

@@ -176,38 +176,8 @@ func Open(path string, opts *Options) (*Store, error) {
 	if opts != nil {
 		o = *opts
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.MaxSize == 0 {
-		o.MaxSize = DefaultMaxSize
-	}
-	if o.MaxSize < 256<<10 || o.MaxSize > math.MaxInt32 {
-		return nil, &RequestError{Field: "Options.MaxSize", Reason: fmt.Sprintf("%d out of range 256 KiB..2 GiB", o.MaxSize)}
-	}
-	if o.Headroom == 0 {
-		o.Headroom = min(DefaultHeadroom, o.MaxSize/8)
-	}
-	if o.Headroom < 0 || o.Headroom >= o.MaxSize/2 {
-		return nil, &RequestError{Field: "Options.Headroom", Reason: "must be between 0 and half of MaxSize"}
-	}
-	if o.DrainReserve == 0 {
-		o.DrainReserve = DefaultDrainReserve
-	}
-	if o.DrainReserve < 0 || o.DrainReserve > o.MaxSize/16 {
-		return nil, &RequestError{Field: "Options.DrainReserve", Reason: "must be between 0 and MaxSize/16"}
-	}
-	if o.Retention < 0 {
-		return nil, &RequestError{Field: "Options.Retention", Reason: "negative"}
-	}
-	if o.ArchivePath == "" {
-		o.ArchivePath = path + ".archive"
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if err := o.defaults(); err != nil {
+		return nil, err
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, MaxSize: int(o.MaxSize)})
 	if err != nil {
@@ -218,6 +188,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	s := &Store{db: db, path: path, archive: o.ArchivePath, maxSize: o.MaxSize, capacity: capacity(o.MaxSize),
 		headroom: o.Headroom, reserve: o.DrainReserve, keep: o.Retention, log: o.Logger, now: o.Now}
+	if o.ArchivePath == "" {
+		s.archive = path + ".archive"
+	}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
@@ -230,6 +203,41 @@ func Open(path string, opts *Options) (*Store, error) {
 		s.log.Info("outbox: unfinished work from the previous run", "sending", n, "print_jobs", m)
 	}
 	return s, nil
+}
+
+// defaults fills the zero fields of o and checks the rest.
+func (o *Options) defaults() error {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxSize == 0 {
+		o.MaxSize = DefaultMaxSize
+	}
+	if o.MaxSize < 256<<10 || o.MaxSize > math.MaxInt32 {
+		return &RequestError{Field: "Options.MaxSize", Reason: fmt.Sprintf("%d out of range 256 KiB..2 GiB", o.MaxSize)}
+	}
+	if o.Headroom == 0 {
+		o.Headroom = min(DefaultHeadroom, o.MaxSize/8)
+	}
+	if o.Headroom < 0 || o.Headroom >= o.MaxSize/2 {
+		return &RequestError{Field: "Options.Headroom", Reason: "must be between 0 and half of MaxSize"}
+	}
+	if o.DrainReserve == 0 {
+		o.DrainReserve = DefaultDrainReserve
+	}
+	if o.DrainReserve < 0 || o.DrainReserve > o.MaxSize/16 {
+		return &RequestError{Field: "Options.DrainReserve", Reason: "must be between 0 and MaxSize/16"}
+	}
+	if o.Retention < 0 {
+		return &RequestError{Field: "Options.Retention", Reason: "negative"}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
 }
 
 func (s *Store) migrate() error {
@@ -382,6 +390,33 @@ type Room struct {
 	// SalesLimit is the Used at which Issue refuses new sales: Capacity minus
 	// Headroom and the reserve of every pending invoice.
 	SalesLimit int64
+	// Reserve is Options.DrainReserve: what each pending invoice holds, and
+	// what a new sale must leave for itself besides its bytes.
+	Reserve int64
+}
+
+// Fits reports whether Issue would store a new invoice taking n bytes at
+// rest (compressed XML and snapshot) now: it is the test Issue applies.
+func (r Room) Fits(n int64) bool { return r.Used+n+issueOverhead <= r.SalesLimit-r.Reserve }
+
+// Full reports whether Issue refuses every new sale now (ErrStoreFull).
+func (r Room) Full() bool { return !r.Fits(0) }
+
+// RoomOfFile is the Room of a store whose file is size bytes long, every page
+// in use and nothing pending, under opts (nil: defaults): the most its use
+// can be, for when the store cannot be opened (the service holds it) and
+// only the file's size is known. Invalid options are a *RequestError.
+func RoomOfFile(size int64, opts *Options) (Room, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if err := o.defaults(); err != nil {
+		return Room{}, err
+	}
+	r := Room{Used: size, Capacity: capacity(o.MaxSize), Reserve: o.DrainReserve}
+	r.Free, r.SalesLimit = r.Capacity-r.Used, r.Capacity-o.Headroom
+	return r, nil
 }
 
 // NearFull reports whether new sales are refused or nearly so (less than a
@@ -393,17 +428,16 @@ func (r Room) NearFull() bool { return r.Used+r.Capacity/8 >= r.SalesLimit }
 func (s *Store) Room() (Room, error) {
 	var r Room
 	err := s.view(func(tx *bolt.Tx) error {
-		r.Used = s.used(tx)
+		r = s.room(tx)
 		return nil
 	})
-	r.Capacity, r.Pending = s.capacity, s.pending.Load()
-	r.Free, r.SalesLimit = r.Capacity-r.Used, s.salesLimit()
 	return r, err
 }
 
-// salesLimit is the use beyond which Issue refuses a new sale.
-func (s *Store) salesLimit() int64 {
-	return s.capacity - s.headroom - s.pending.Load()*s.reserve
+func (s *Store) room(tx *bolt.Tx) Room {
+	r := Room{Used: s.used(tx), Capacity: s.capacity, Pending: s.pending.Load(), Reserve: s.reserve}
+	r.Free, r.SalesLimit = r.Capacity-r.Used, s.capacity-s.headroom-r.Pending*s.reserve
+	return r
 }
 
 func (s *Store) used(tx *bolt.Tx) int64 {

@@ -29,7 +29,6 @@ const (
 	certWarnDays    = 30               // warn this many days before the Offline certificate expires
 	skewWarn        = 30 * time.Second // KSeF checks request timestamps; warn early
 	skewFail        = 5 * time.Minute
-	storeWarnFrac   = 0.8 // store size over this part of its cap warns
 	deadlineWarnFor = 24 * time.Hour
 )
 
@@ -183,15 +182,46 @@ func (d *doctor) checkDataDir() {
 			d.add("disk space", resPass, detail, "")
 		}
 	}
+	d.checkStore(filepath.Join(dir, storeFile))
+}
 
-	frac := float64(used) / float64(capBytes)
-	detail := fmt.Sprintf("%s of its %s cap (%.0f%%)", mib(used), mib(capBytes), frac*100)
+// checkStore reports the store's room as Issue computes it (outbox.Room):
+// full exactly when new sales are refused, a warning when Room.NearFull.
+// While the running service holds the store only the file's size is known:
+// outbox.RoomOfFile then counts every page of it as used, an upper bound.
+func (d *doctor) checkStore(path string) {
+	st, err := os.Stat(path)
+	if err != nil {
+		d.add("store", resPass, "no store yet: nothing issued", "")
+		return
+	}
+	opts := &outbox.Options{Timeout: 300 * time.Millisecond, MaxSize: int64(d.cfg.Store.CapMB) << 20}
+	var room outbox.Room
+	source := ""
+	s, err := outbox.Open(path, opts)
+	if err == nil {
+		room, err = s.Room()
+		s.Close()
+	}
+	if err != nil {
+		why := "the running service holds it"
+		if !errors.Is(err, outbox.ErrLocked) {
+			why = oneLine(err.Error())
+		}
+		source = " (from the file size: " + why + ")"
+		if room, err = outbox.RoomOfFile(st.Size(), opts); err != nil {
+			d.add("store", resFail, oneLine(err.Error()), "set store.cap_mb between 16 and 1536")
+			return
+		}
+	}
+	detail := fmt.Sprintf("%s in use; new sales stop at %s of the %s cap, %d invoices awaiting upload hold a reserve%s",
+		mib(uint64(max(room.Used, 0))), mib(uint64(max(room.SalesLimit-room.Reserve, 0))), mib(uint64(opts.MaxSize)), room.Pending, source)
 	switch {
-	case used > 0 && used+min(outbox.DefaultHeadroom, capBytes/8) >= capBytes:
+	case room.Full():
 		d.add("store", resFail, "store full: "+detail,
 			"raise store.cap_mb (up to 1536) or lower store.retention_days; new sales are refused until then")
-	case frac >= storeWarnFrac:
-		d.add("store", resWarn, detail, "raise store.cap_mb or lower store.retention_days")
+	case room.NearFull():
+		d.add("store", resWarn, "store nearly full: "+detail, "raise store.cap_mb or lower store.retention_days")
 	default:
 		d.add("store", resPass, detail, "")
 	}
