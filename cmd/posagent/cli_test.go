@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -226,5 +227,51 @@ func TestUnreadableDataIsNotMissing(t *testing.T) {
 				t.Errorf("posagent %v = %v, stdout %q: reported as missing", args, err, out)
 			}
 		})
+	}
+}
+
+// TestRootFlag: --root moves every installation path of install, status,
+// start, stop and uninstall, and status's default --config with it.
+func TestRootFlag(t *testing.T) {
+	tm := newTestMain(t)
+	root := tm.root
+	tm.Root = t.TempDir() // the process's own root holds nothing
+
+	if _, _, err := tm.run(t, "status"); exitCode(err) != exitNotInstalled {
+		t.Fatalf("status without --root = %v, want not installed", err)
+	}
+	tm.mustRun(t, "install", "--root", root, "--binary", "/usr/bin/posagent")
+	unit := filepath.Join(root, "etc", "systemd", "system", "posagent.service")
+	if _, err := os.Stat(unit); err != nil {
+		t.Fatalf("install --root wrote no unit: %v", err)
+	}
+
+	status := func() statusResult {
+		t.Helper()
+		tm.Root = t.TempDir()
+		out, _, err := tm.run(t, "status", "--json", "--root", root)
+		wantExit(t, err, exitCheckFailed)
+		var res statusResult
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := status(); res.State != "stopped" || res.Unit != unit || !strings.HasPrefix(res.Note, "configuration: ") {
+		t.Errorf("status --root with no configuration = %+v", res)
+	}
+	tm.writeConfig(t, testConfig{}) // under root
+	if res := status(); res.State != "stopped" || res.Note != "" {
+		t.Errorf("status --root read no configuration under the root: %+v", res)
+	}
+
+	tm.Root = t.TempDir()
+	if _, _, err := tm.run(t, "stop", "--root", root); err == nil || !strings.Contains(err.Error(), "no systemd to ask") {
+		t.Errorf("stop --root = %v, want the no-systemd refusal", err)
+	}
+	tm.Root = t.TempDir()
+	tm.mustRun(t, "uninstall", "--root", root)
+	if _, err := os.Stat(unit); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("uninstall --root left the unit: %v", err)
 	}
 }
