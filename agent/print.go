@@ -216,13 +216,16 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool
 		a.mu.Unlock()
 		return
 	}
-	data, err := a.renderReceipt(inv, snap, job)
+	pj, err := a.renderJob(jobID, inv, snap, job)
 	if err != nil {
 		a.log.Error("cannot render receipt", "job", jobID, "error", err)
 		a.noteErr("print", err)
 		return
 	}
-	if err := a.printer.Submit(ctx, printer.Job{ID: jobID, Data: data}); err != nil {
+	if err := a.printer.Submit(ctx, pj); err != nil {
+		if pj.Tail != nil {
+			_, _ = pj.Tail() // it owns the QR encoders: wait for them
+		}
 		if ctx.Err() == nil {
 			a.log.Warn("submit print job", "job", jobID, "error", err)
 		}
@@ -258,15 +261,43 @@ func (a *Agent) held(inv *outbox.Invoice, snap *snapshot) bool {
 	return snap.Hold && inv.Upload != outbox.UploadAccepted && inv.Mode != ksef.ModeTotalFailure.String()
 }
 
-// renderReceipt maps the stored invoice onto a receipt and renders it.
-func (a *Agent) renderReceipt(inv *outbox.Invoice, snap *snapshot, job *outbox.PrintJob) ([]byte, error) {
+// tailPrinter is a Printer that honours printer.Job.Tail, writing a
+// receipt's head while its QR codes are encoded: *printer.Worker. Any other
+// Printer, such as a wrapper that records what it is given, gets each
+// receipt whole in Data, so none can lose a tail it knows nothing about.
+type tailPrinter interface {
+	StreamsTail() bool
+}
+
+var _ tailPrinter = (*printer.Worker)(nil)
+
+// renderJob maps the stored invoice onto a receipt and renders it as print
+// job id. The first byte of a sale must reach the printer within
+// milliseconds, and a raster QR takes milliseconds to encode: a streaming
+// printer gets the head (everything before the first code) as Data at once
+// and a Tail that waits for the encodes, which started in RenderParts.
+func (a *Agent) renderJob(id string, inv *outbox.Invoice, snap *snapshot, job *outbox.PrintJob) (printer.Job, error) {
 	doc, err := a.receiptDoc(inv, snap, job)
 	if err != nil {
-		return nil, err
+		return printer.Job{}, err
 	}
-	b, err := receipt.Render(doc, a.opts.Profile, a.opts.QR)
+	head, rest, err := receipt.RenderParts(doc, a.opts.Profile, a.opts.QR)
 	if err != nil {
-		return nil, fmt.Errorf("agent: render receipt %s: %w", inv.Number, err)
+		return printer.Job{}, fmt.Errorf("agent: render receipt %s: %w", inv.Number, err)
 	}
-	return b, nil
+	tail := func() ([]byte, error) {
+		b, err := rest()
+		if err != nil {
+			return nil, fmt.Errorf("agent: render receipt %s: %w", inv.Number, err)
+		}
+		return b, nil
+	}
+	if p, ok := a.printer.(tailPrinter); ok && p.StreamsTail() {
+		return printer.Job{ID: id, Data: head, Tail: tail}, nil
+	}
+	b, err := tail()
+	if err != nil {
+		return printer.Job{}, err
+	}
+	return printer.Job{ID: id, Data: append(head, b...)}, nil
 }
