@@ -48,7 +48,7 @@ func profileFor(pc config.Printer) (escpos.Profile, error) {
 		p.CodePage, p.Charset = cp.N, cp.Charset
 	}
 	if err := p.Validate(); err != nil {
-		return escpos.Profile{}, err
+		return escpos.Profile{}, fmt.Errorf("printer.profile %q: %w", pc.Profile, err)
 	}
 	return p, nil
 }

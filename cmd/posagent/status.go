@@ -32,6 +32,8 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 	if res.Unit != "" {
 		res.State = "stopped"
 		if m.realRoot() {
+			// is-active exits non-zero for a unit that is not running: the
+			// answer is in its output, and the till API below has the last word.
 			if out, err := m.runSystemctl(ctx, "is-active", "posagent.service"); err == nil && strings.HasPrefix(string(out), "active") {
 				res.State = "running"
 			}
