@@ -18,7 +18,10 @@ var httpN = flag.Int("http.n", 20, "sales timed through the till API (make bench
 
 // TestHTTPFirstByte times POST /v1/sales on the real binary (posagent run)
 // until the first byte of that sale reaches a TCP printer, and until the
-// 201; one sale at a time, the receipt finishing before the next sale.
+// 201; one sale at a time, the receipt finishing before the next sale. The
+// receipt is streamed (its QR codes follow the head when encoded), so a sale
+// is armed only after the printer was quiet for 150 ms: no byte of the
+// previous receipt can be taken for this sale's first.
 func TestHTTPFirstByte(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real binary")
