@@ -432,3 +432,41 @@ func TestWorkerStopJoinsQueuedTails(t *testing.T) {
 		t.Errorf("Submit after Run = %v, want ErrStopped", err)
 	}
 }
+
+// slowReplies delays every reply by delay, like a printer still printing
+// the bytes before GS r 1.
+type slowReplies struct {
+	*printer.VirtualConn
+	delay time.Duration
+}
+
+func (s *slowReplies) Read(b []byte) (int, error) {
+	n, err := s.VirtualConn.Read(b)
+	if n > 0 {
+		time.Sleep(s.delay)
+	}
+	return n, err
+}
+
+// TestWorkerTailConfirmAllowance: the wait for GS r 1 allows for printing
+// the tail too. At 9600 baud 500 B take 521 ms; counting only the 10 B of
+// Data the allowance would be 30 ms, less than the printer's 150 ms.
+func TestWorkerTailConfirmAllowance(t *testing.T) {
+	v := printer.NewVirtual(nil)
+	open := func(ctx context.Context) (printer.Port, error) {
+		p, err := v.Open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &slowReplies{VirtualConn: p.(*printer.VirtualConn), delay: 150 * time.Millisecond}, nil
+	}
+	w, ch := startWorker(t, open, printer.Options{NoStatus: true, Confirm: true, Baud: 9600,
+		ConfirmTimeout: 20 * time.Millisecond, MaxAttempts: 1})
+	job := printer.Job{ID: "j", Data: jobBytes(10), Tail: func() ([]byte, error) { return jobBytes(490), nil }}
+	if err := w.Submit(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(t, ch, "j"); got[0].Err != nil {
+		t.Errorf("print = %v, want confirmed", got[0].Err)
+	}
+}
