@@ -69,6 +69,8 @@ func TestUsageErrors(t *testing.T) {
 		{"ModeUnknown", []string{"mode", "sideways"}, "not one of"},
 		{"KSeFSimRemote", []string{"ksefsim", "--listen", "0.0.0.0:8443"}, "not a loopback"},
 		{"ExportNoDir", []string{"invoices", "export"}, "--dir is required"},
+		{"ExportBadState", []string{"invoices", "export", "--dir", "x", "--state", "done"}, "not one of"},
+		{"ListBadState", []string{"invoices", "list", "--state", "done"}, "not one of"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

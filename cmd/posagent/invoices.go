@@ -49,6 +49,25 @@ func openStoreFor(cfg *config.Config) (*outbox.Store, error) {
 	return st, nil
 }
 
+// uploadState checks the value of --state; "" means every state.
+func uploadState(s string) (outbox.UploadState, error) {
+	switch us := outbox.UploadState(s); us {
+	case "", outbox.UploadQueued, outbox.UploadSending, outbox.UploadAccepted, outbox.UploadRejected, outbox.UploadBlocked:
+		return us, nil
+	}
+	return "", usagef("--state %q is not one of queued, sending, accepted, rejected, blocked", s)
+}
+
+// openStore loads the configuration named by --config and opens its store
+// as openStoreFor does.
+func (f *flags) openStore() (*outbox.Store, error) {
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return openStoreFor(cfg)
+}
+
 // invoiceRow is one invoice in `invoices list --json`.
 type invoiceRow struct {
 	ID         string    `json:"id"`
@@ -95,11 +114,9 @@ func runInvoicesList(ctx context.Context, m *Main, args []string) error {
 	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
-	us := outbox.UploadState(*state)
-	switch us {
-	case "", outbox.UploadQueued, outbox.UploadSending, outbox.UploadAccepted, outbox.UploadRejected, outbox.UploadBlocked:
-	default:
-		return usagef("--state %q is not one of queued, sending, accepted, rejected, blocked", *state)
+	us, err := uploadState(*state)
+	if err != nil {
+		return err
 	}
 	cfg, err := f.loadConfig()
 	if err != nil {
@@ -231,11 +248,11 @@ func runInvoicesShow(ctx context.Context, m *Main, args []string) error {
 		"Shows one invoice: its numbers, mode, deadline, states, QR links and the event\n"+
 			"log of everything that happened to it. --xml prints the exact stored XML.").withConfig().withJSON()
 	xml := f.Bool("xml", false, "print the stored FA(3) XML bytes instead")
-	pos, cfg, err := f.parseConfig(args, 1)
+	pos, err := f.parseN(args, 1)
 	if err != nil {
 		return err
 	}
-	st, err := openStoreFor(cfg)
+	st, err := f.openStore()
 	if err != nil {
 		return err
 	}
@@ -320,11 +337,11 @@ func runInvoicesExport(ctx context.Context, m *Main, args []string) error {
 	if *dir == "" {
 		return usagef("invoices export: --dir is required")
 	}
-	cfg, err := f.loadConfig()
+	us, err := uploadState(*state)
 	if err != nil {
 		return err
 	}
-	st, err := openStoreFor(cfg)
+	st, err := f.openStore()
 	if err != nil {
 		return err
 	}
@@ -335,7 +352,7 @@ func runInvoicesExport(ctx context.Context, m *Main, args []string) error {
 	}
 	total := 0
 	for s, n := range stats.Upload {
-		if *state == "" || string(s) == *state {
+		if us == "" || s == us {
 			total += n
 		}
 	}
@@ -349,7 +366,7 @@ func runInvoicesExport(ctx context.Context, m *Main, args []string) error {
 		UPO    string `json:"upo,omitempty"`
 	}
 	done := []exported{}
-	err = eachInvoice(ctx, st, outbox.UploadState(*state), func(row *outbox.Invoice) (bool, error) {
+	err = eachInvoice(ctx, st, us, func(row *outbox.Invoice) (bool, error) {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
