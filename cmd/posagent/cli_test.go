@@ -71,6 +71,7 @@ func TestUsageErrors(t *testing.T) {
 		{"ExportNoDir", []string{"invoices", "export"}, "--dir is required"},
 		{"ExportBadState", []string{"invoices", "export", "--dir", "x", "--state", "done"}, "not one of"},
 		{"ListBadState", []string{"invoices", "list", "--state", "done"}, "not one of"},
+		{"ListNegativeLimit", []string{"invoices", "list", "--limit", "-1"}, "--limit -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -118,6 +118,9 @@ func runInvoicesList(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *limit < 0 {
+		return usagef("--limit %d: want 0 (all) or more", *limit)
+	}
 	cfg, err := f.loadConfig()
 	if err != nil {
 		return err
