@@ -119,8 +119,12 @@ func runCertImport(_ context.Context, m *Main, args []string) error {
 	}
 	info, err := s.Import(usage, data, password)
 	if errors.Is(err, certstore.ErrNoPrivateKey) {
+		// A bare certificate is the answer to an earlier `cert csr`.
 		pending, perr := s.Pending(usage)
-		if perr == nil && pending {
+		switch {
+		case perr != nil:
+			err = fmt.Errorf("%w; looking for a pending key: %w", err, perr)
+		case pending:
 			info, err = s.ImportCertificate(usage, data)
 		}
 	}
@@ -179,7 +183,9 @@ func runCertList(_ context.Context, m *Main, args []string) error {
 		}
 		for _, i := range infos {
 			r := certRow(i, m.now())
-			r.Pending, _ = s.Pending(i.Usage)
+			if r.Pending, err = s.Pending(i.Usage); err != nil {
+				return err
+			}
 			rows = append(rows, r)
 		}
 	}
