@@ -91,14 +91,18 @@ func TestStoreSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	live, _ := os.Stat(path)
-	arch, err := os.Stat(path + ".archive")
-	archSize := int64(0)
-	if err == nil {
-		archSize = arch.Size()
+	years, _ := filepath.Glob(path + ".archive-*") // one file per year of issue
+	archSize, archFiles := int64(0), ""
+	for _, y := range years {
+		if fi, err := os.Stat(y); err == nil {
+			archSize += fi.Size()
+			archFiles += fmt.Sprintf(" %s %.1f MiB", filepath.Base(y), float64(fi.Size())/(1<<20))
+		}
 	}
 	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 	t.Logf("%d days × %d invoices = %d (retention %d days, %d archived) in %v",
 		*storeDays, *storePerDay, i, *storeRetention, archived, time.Since(start).Round(time.Second))
-	t.Logf("live file %s (peak %s, %s in use), archive %s; %.1f KiB per live invoice",
-		mib(live.Size()), mib(peak), mib(used), mib(archSize), float64(used)/1024/float64(max(i-archived, 1)))
+	t.Logf("live file %s (peak %s, %s in use), archive %s (%d files:%s); %.1f KiB per live invoice, %.1f KiB per archived invoice",
+		mib(live.Size()), mib(peak), mib(used), mib(archSize), len(years), archFiles,
+		float64(used)/1024/float64(max(i-archived, 1)), float64(archSize)/1024/float64(max(archived, 1)))
 }

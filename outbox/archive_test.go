@@ -47,7 +47,7 @@ func TestArchiveAndCompact(t *testing.T) {
 	if n, err := s.Archive(ctx); err != nil || n != 0 {
 		t.Fatalf("second Archive() = %d, %v, want 0", n, err)
 	}
-	if _, err := os.Stat(s.Path() + ".archive"); err != nil {
+	if _, err := os.Stat(s.Path() + ".archive-2026"); err != nil {
 		t.Fatalf("archive file: %v", err)
 	}
 	// Audits still find archived invoices, with their bytes.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -25,15 +26,15 @@ func (s *Store) Check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	arch, err := s.archived()
-	if err != nil {
-		return err
-	}
 	var errs []error
 	bad := func(format string, args ...any) {
 		if len(errs) < 20 {
 			errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...))
 		}
+	}
+	arch, err := s.archived(bad)
+	if err != nil {
+		return err
 	}
 	err = s.view(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bMeta).Get(kSchema); len(v) != 8 || binary.BigEndian.Uint64(v) != SchemaVersion {
@@ -61,8 +62,14 @@ func (s *Store) Check(ctx context.Context) error {
 			return err
 		}
 		all := map[string]*Invoice{}
+		_, lerr := os.Stat(s.archive)
+		legacy := lerr == nil // its records are not indexed until moved
 		for id, inv := range arch {
 			all[id] = inv
+			key, _ := parseID(id)
+			if live[id] == nil && !legacy && tx.Bucket(bArchived).Get(key) == nil {
+				bad("archived invoice %s is not in the archive index", id)
+			}
 		}
 		for id, inv := range live {
 			all[id] = inv // a record in both (crash during Archive) counts once

@@ -61,9 +61,15 @@
 // leaves it at version 1 for the next Open to redo), and an archive file is
 // brought up the same way when it is opened.
 //
-// Accepted invoices older than Options.Retention move to a separate archive file
-// (Archive), opened only while used so its mmap does not take address space; Get,
-// ByNumber and BySaleID still find them. Compact writes a compacted copy.
+// Accepted invoices older than Options.Retention move to archive files, one per
+// year of issue (Archive; ArchivePath + "-2026"), each opened only while used so
+// its mmap does not take address space, and none growing past what 32-bit ARM
+// can map however many years the terminal runs. The live file indexes each
+// archived id under its year, so Get, ByNumber and BySaleID still find an
+// archived invoice by opening one file. A single archive file from before
+// (schema 2 and earlier) is moved into the year files by Open, or by Archive if
+// Open could not finish it; until then lookups still read it. Compact writes a
+// compacted copy.
 //
 // # Caveats
 //

@@ -397,18 +397,11 @@ func (s *Store) lookup(tx *bolt.Tx, key []byte, blobs bool) (*Invoice, bool, err
 		}
 		return inv, false, err
 	}
-	var ainv *Invoice
-	aerr := s.withArchive(false, func(db *bolt.DB) error {
-		return db.View(func(atx *bolt.Tx) error {
-			var err error
-			ainv, err = getInvoice(atx, key, blobs)
-			return err
-		})
-	})
+	ainv, found, aerr := s.archivedIn(tx, key, blobs)
 	if aerr != nil {
 		return nil, false, aerr
 	}
-	if ainv == nil {
+	if !found {
 		return nil, false, err
 	}
 	return ainv, true, nil

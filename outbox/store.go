@@ -58,7 +58,10 @@ type Options struct {
 	// Retention is how long an accepted invoice stays in the live file before
 	// Archive moves it to the archive file; zero means never.
 	Retention time.Duration
-	// ArchivePath is the archive bbolt file; empty means path + ".archive".
+	// ArchivePath names the archive files: one bbolt file per year of issue,
+	// ArchivePath + "-2026" and so on. Empty means path + ".archive". A single
+	// file at ArchivePath itself (written before archives rotated by year) is
+	// moved into the year files.
 	ArchivePath string
 	// Logger receives a few lines (recovery, archiving); nil discards.
 	Logger *slog.Logger
@@ -82,7 +85,10 @@ type Store struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	archMu sync.Mutex // serialises opening the archive file
+	archMu   sync.Mutex // serialises opening the archive files
+	legacyMu sync.Mutex // serialises opening the archive file written before rotation
+
+	crashAt func(stage string) error // tests: fail between the steps of a move
 
 	recovered Recovery // set once by Open, read-only after
 }
@@ -107,14 +113,16 @@ var (
 	bIndex     = []byte("index")     // id -> indexEntry (small, for queries)
 	bPrintJobs = []byte("printjobs") // job id -> JSON PrintJob
 	bBlocked   = []byte("blocked")   // original id(8) + correction id(8) -> nil
+	bArchived  = []byte("archived")  // id -> year (2) of the archive file holding it
 
 	kSchema = []byte("schema")
 )
 
 // SchemaVersion is the schema this program writes. Version 2 stores XML,
 // snapshots and UPOs with a codec byte, compressed (codec.go); version 1
-// stored them as they came.
-const SchemaVersion = 2
+// stored them as they came. Version 3 keeps archived invoices in one file
+// per year, indexed in the live file (archive.go).
+const SchemaVersion = 3
 
 // migrations[i] brings the schema from version i to i+1, inside one transaction.
 var migrations = []func(tx *bolt.Tx) error{
@@ -127,6 +135,10 @@ var migrations = []func(tx *bolt.Tx) error{
 		return nil
 	},
 	1: encodeAll,
+	2: func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bArchived)
+		return err // an archive file from before is moved by migrateLegacy
+	},
 }
 
 // encodeAll rewrites every XML, snapshot and UPO of a version-1 file, stored
@@ -169,8 +181,11 @@ func encodeAll(tx *bolt.Tx) error {
 //   - Print job pending or failed: the paper may or may not have come out. The job
 //     stays pending and the print worker prints it again; a second copy is
 //     acceptable, a missing receipt is not.
-//   - Crash during Archive: records are written to the archive before they are
-//     deleted here, so a record may exist in both; the next Archive finishes it.
+//   - Crash during Archive: records are written to their year's archive file
+//     before they are deleted here and indexed, so a record may exist in both;
+//     the next Archive copies it again and finishes it. The same holds for
+//     moving a single archive file from before into the year files: it is
+//     removed only after all of it is copied and indexed.
 func Open(path string, opts *Options) (*Store, error) {
 	var o Options
 	if opts != nil {
@@ -201,6 +216,11 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	if n, m := len(s.recovered.Sending), len(s.recovered.PrintJob); n+m > 0 {
 		s.log.Info("outbox: unfinished work from the previous run", "sending", n, "print_jobs", m)
+	}
+	// Not fatal: until it is done, lookups still read the old file, and
+	// every Archive tries again.
+	if err := s.migrateLegacy(context.Background()); err != nil {
+		s.log.Warn("outbox: archive files by year", "err", err)
 	}
 	return s, nil
 }
