@@ -224,7 +224,9 @@ func (w *Writer) Pulse() { w.write(esc, 'p', 0, 50, 250) }
 // been processed, which marks the end of the job.
 func (w *Writer) JobEnd() { w.write(gs, 'r', '1') }
 
-// Raw writes bytes unchanged, for commands this package does not model.
+// Raw writes bytes unchanged, for commands this package does not model. The
+// Writer does not read them: after raw bytes that reset the printer or change
+// its justification, call Init or Align so its state matches the printer's.
 func (w *Writer) Raw(b []byte) { w.write(b...) }
 
 func b2i(on bool) byte {
