@@ -11,7 +11,7 @@
 // escpos-printer-db capabilities data is available through Profiles and LookupProfile;
 // every field may be overridden by configuration and checked again with Validate.
 //
-// A Writer turns calls (Init, Line, Bold, Align, QRNative, QRRaster, Cut, …) into bytes.
+// A Writer turns calls (Init, Line, Style, Align, QRNative, QRRaster, Cut, …) into bytes.
 // Its errors are sticky, like bufio.Writer's: after the first failure every call is a
 // no-op and Err reports it. QR methods also return their error so a caller may fall
 // back, for example from native to raster, or to a lower error-correction level.
