@@ -69,7 +69,7 @@ func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) time.Durat
 	limited := now.Before(a.rateLimited)
 	a.mu.Unlock()
 	if len(due) >= a.opts.BatchThreshold || (limited && len(due) > 1) {
-		err = a.sendBatches(ctx, due)
+		err = a.sendBatches(ctx, due, bo)
 	} else {
 		if len(due) > DefaultTrickleMax {
 			due = due[:DefaultTrickleMax]
@@ -392,9 +392,9 @@ func (a *Agent) reject(ctx context.Context, inv *outbox.Invoice, code, details s
 // whose original has our hash counts as accepted. It reports whether KSeF
 // is still processing any of them.
 func (a *Agent) resolveSending(ctx context.Context) (processing bool, err error) {
-	// One list per session and round: a batch of 10 000 records left
-	// sending is settled by one paged list, not 10 000.
-	lists := map[string][]ksefapi.InvoiceStatus{}
+	// One list (and at most one status) per session and round: a batch of
+	// 10 000 records left sending is settled by one paged list, not 10 000.
+	views := map[string]*sessionView{}
 	after := ""
 	for {
 		list, err := a.store.List(ctx, outbox.Filter{Upload: outbox.UploadSending, After: after, Limit: 200})
@@ -407,7 +407,7 @@ func (a *Agent) resolveSending(ctx context.Context) (processing bool, err error)
 				processing = true
 				continue
 			}
-			p, err := a.resolveOne(ctx, inv, lists)
+			p, err := a.resolveOne(ctx, inv, views)
 			if err != nil {
 				return processing, err
 			}
@@ -420,7 +420,7 @@ func (a *Agent) resolveSending(ctx context.Context) (processing bool, err error)
 	}
 }
 
-func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice, lists map[string][]ksefapi.InvoiceStatus) (processing bool, err error) {
+func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice, views map[string]*sessionView) (processing bool, err error) {
 	switch {
 	case inv.SessionRef != "" && inv.InvoiceRef != "":
 		st, err := a.api.InvoiceStatus(ctx, inv.SessionRef, inv.InvoiceRef)
@@ -436,37 +436,38 @@ func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice, lists map[s
 		}
 		return !a.applyStatus(ctx, inv, st), nil
 	case inv.SessionRef != "":
-		all, ok := lists[inv.SessionRef]
-		if !ok {
-			var err error
-			all, err = a.api.AllInvoices(ctx, inv.SessionRef, false)
-			a.noteLink(err)
-			if err != nil {
-				var ae *ksefapi.APIError
-				if errors.As(err, &ae) && ae.Status == 404 {
-					a.retry(ctx, inv.ID, a.now(), "404")
-					return false, nil
-				}
-				a.authLost(err)
-				return false, fmt.Errorf("agent: session invoices of %s: %w", inv.SessionRef, err)
+		v := views[inv.SessionRef]
+		if v == nil {
+			v = &sessionView{}
+			if err := a.listSession(ctx, inv.SessionRef, v); err != nil {
+				return false, err
 			}
-			lists[inv.SessionRef] = all
+			views[inv.SessionRef] = v
 		}
-		h := inv.Hash.Base64()
-		for i := range all {
-			if all[i].InvoiceHash == h {
-				if all[i].ReferenceNumber != "" {
-					_ = a.store.SetInvoiceRef(ctx, inv.ID, all[i].ReferenceNumber)
-				}
-				return !a.applyStatus(ctx, inv, &all[i]), nil
-			}
+		if v.gone {
+			a.retry(ctx, inv.ID, a.now(), "404")
+			return false, nil
 		}
-		// KSeF's session does not hold it. A send still on the wire may
-		// land; once the grace has passed it never arrived.
-		if a.inGrace(inv) {
-			return true, nil
+		if st := v.find(inv); st != nil {
+			return !a.settle(ctx, inv, st), nil
 		}
-		a.retry(ctx, inv.ID, a.now(), "not_in_session")
+		// KSeF's session does not hold it. Once the grace has passed a send
+		// still on the wire has landed or never will.
+		if !a.inGrace(inv) {
+			a.retry(ctx, inv.ID, a.now(), "not_in_session")
+			return false, nil
+		}
+		// Within the grace only a session KSeF calls final settles it: its
+		// list is then complete. An open or processing one keeps the grace
+		// (a batch whose close may have reached KSeF, a send in flight).
+		final, err := a.sessionFinal(ctx, inv.SessionRef, v)
+		if err != nil || !final {
+			return true, err
+		}
+		if st := v.find(inv); st != nil {
+			return !a.settle(ctx, inv, st), nil
+		}
+		a.retry(ctx, inv.ID, a.now(), fmt.Sprint("session_", v.code))
 		return false, nil
 	default:
 		// Sending with no session known: a batch whose run stopped before
@@ -478,6 +479,89 @@ func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice, lists map[s
 		a.retry(ctx, inv.ID, a.now(), "unknown")
 		return false, nil
 	}
+}
+
+// sessionView is what one resolve round learned of a KSeF session.
+type sessionView struct {
+	list   []ksefapi.InvoiceStatus
+	gone   bool // KSeF does not know the session (404)
+	asked  bool // its status was asked this round
+	final  bool // ... and was final, and list was read after that answer
+	code   int  // the status code, once asked
+	byHash map[string]*ksefapi.InvoiceStatus
+}
+
+// find returns the session's entry for inv's hash, or nil.
+func (v *sessionView) find(inv *outbox.Invoice) *ksefapi.InvoiceStatus {
+	if v.byHash == nil {
+		v.byHash = make(map[string]*ksefapi.InvoiceStatus, len(v.list))
+		for i := range v.list {
+			v.byHash[v.list[i].InvoiceHash] = &v.list[i]
+		}
+	}
+	return v.byHash[inv.Hash.Base64()]
+}
+
+// listSession reads the session's invoice list into v.
+func (a *Agent) listSession(ctx context.Context, ref string, v *sessionView) error {
+	all, err := a.api.AllInvoices(ctx, ref, false)
+	a.noteLink(err)
+	if err != nil {
+		var ae *ksefapi.APIError
+		if errors.As(err, &ae) && ae.Status == 404 {
+			v.gone = true
+			return nil
+		}
+		a.authLost(err)
+		return fmt.Errorf("agent: session invoices of %s: %w", ref, err)
+	}
+	v.list, v.byHash = all, nil
+	return nil
+}
+
+// sessionStatuser tells whether a session is final; *ksefapi.Client has
+// it. A KSeF client without it leaves every missing invoice to the grace.
+type sessionStatuser interface {
+	SessionStatus(ctx context.Context, ref string) (*ksefapi.SessionStatus, error)
+}
+
+// sessionFinal asks KSeF, once per round, whether the session is final
+// (processed, failed or cancelled: code 200 and up). A final session's list
+// is read again: the one read before the answer may predate the end of its
+// processing. A failed status call is no answer: the grace holds.
+func (a *Agent) sessionFinal(ctx context.Context, ref string, v *sessionView) (bool, error) {
+	if v.asked {
+		return v.final, nil
+	}
+	v.asked = true
+	ss, ok := a.api.(sessionStatuser)
+	if !ok {
+		return false, nil
+	}
+	st, err := ss.SessionStatus(ctx, ref)
+	a.noteLink(err)
+	if err != nil {
+		a.authLost(err)
+		a.log.Debug("session status", "session", ref, "error", err)
+		return false, nil
+	}
+	v.code = st.Status.Code
+	if v.code < ksefapi.SessionDone {
+		return false, nil
+	}
+	if err := a.listSession(ctx, ref, v); err != nil {
+		return false, err
+	}
+	v.final = true
+	return true, nil
+}
+
+// settle applies a session list entry: its reference, then its status.
+func (a *Agent) settle(ctx context.Context, inv *outbox.Invoice, st *ksefapi.InvoiceStatus) (final bool) {
+	if st.ReferenceNumber != "" {
+		_ = a.store.SetInvoiceRef(ctx, inv.ID, st.ReferenceNumber)
+	}
+	return a.applyStatus(ctx, inv, st)
 }
 
 // inGrace reports whether the last send of inv started less than SendGrace
@@ -576,7 +660,7 @@ func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, 
 // sendBatches sends a backlog in batch sessions: offline and online-mode
 // invoices apart (offlineMode is per session), technical corrections alone
 // in the online session (they need a per-invoice hashOfCorrectedInvoice).
-func (a *Agent) sendBatches(ctx context.Context, due []outbox.Due) error {
+func (a *Agent) sendBatches(ctx context.Context, due []outbox.Due, bo *backoff.Backoff) error {
 	now := a.now()
 	var offline, online, tech []outbox.Due
 	for _, d := range due {
@@ -598,7 +682,7 @@ func (a *Agent) sendBatches(ctx context.Context, due []outbox.Due) error {
 		if len(g.list) == 0 {
 			continue
 		}
-		if err := a.sendBatch(ctx, g.list, g.offline); err != nil {
+		if err := a.sendBatch(ctx, g.list, g.offline, bo); err != nil {
 			return err
 		}
 	}
@@ -614,8 +698,11 @@ func (a *Agent) sendBatches(ctx context.Context, due []outbox.Due) error {
 // reads each invoice's XML from the store only when the archive writer asks
 // for it, so memory stays flat for 10 000 invoices. Once KSeF has named the
 // session its reference goes onto the records, and every outcome that is not
-// final is left to resolveSending, which asks KSeF before any resend.
-func (a *Agent) sendBatch(ctx context.Context, list []outbox.Due, offline bool) error {
+// final is left to resolveSending, which asks KSeF before any resend —
+// except a session KSeF cannot process (its close was never sent, or was
+// refused): its records are queued again at once, behind the round's
+// backoff, not after SendGrace.
+func (a *Agent) sendBatch(ctx context.Context, list []outbox.Due, offline bool, bo *backoff.Backoff) error {
 	ids := make([]string, len(list))
 	byID := make(map[string]*outbox.Due, len(list))
 	for i := range list {
@@ -674,24 +761,26 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Due, offline bool) 
 		a.authLost(err)
 	}
 	wctx := context.WithoutCancel(ctx)
-	if ref == "" {
+	var be *ksefapi.BatchError
+	switch {
+	case ref == "":
 		// No session: nothing reached KSeF.
-		nb := a.now().Add(a.opts.RetryMin)
-		var ae *ksefapi.APIError
-		if errors.As(err, &ae) && ae.RetryAfter > 0 {
-			nb = a.now().Add(ae.RetryAfter)
-		}
-		for _, id := range moved {
-			a.retry(wctx, id, nb, errCode(err))
-		}
 		if err == nil {
 			err = errors.New("agent: batch session without reference")
 		}
+		a.requeueBatch(wctx, moved, err, bo)
 		return a.maybeRateLimit(err)
-	}
-	if err != nil {
-		// The session exists but its outcome is not known (an upload or the
-		// polling failed, or we are stopping): resolveSending asks KSeF.
+	case err != nil && errors.As(err, &be) && !be.MayProcess():
+		// KSeF opened the session, but the close was never sent or was
+		// refused: KSeF never processes it (it cancels it when the upload
+		// window ends), so nothing of it can land.
+		a.log.Info("batch session dropped before its close; invoices queued again",
+			"session", ref, "stage", be.Stage, "invoices", len(moved))
+		a.requeueBatch(wctx, moved, err, bo)
+		return a.maybeRateLimit(err)
+	case err != nil:
+		// The close may have reached KSeF, or the polling failed, or we are
+		// stopping: resolveSending asks KSeF for the session's status.
 		return err
 	}
 	all, lerr := a.api.AllInvoices(wctx, ref, false)
@@ -718,6 +807,23 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Due, offline bool) 
 		}
 	}
 	return nil
+}
+
+// requeueBatch queues ids again after a batch KSeF cannot process: not
+// before the round's next backoff step (drawn on a copy, as the failed round
+// counts the failure itself) or the Retry-After KSeF asked for.
+func (a *Agent) requeueBatch(ctx context.Context, ids []string, err error, bo *backoff.Backoff) {
+	peek := *bo
+	now := a.now()
+	nb := now.Add(peek.Next())
+	var ae *ksefapi.APIError
+	if errors.As(err, &ae) && ae.RetryAfter > 0 && now.Add(ae.RetryAfter).After(nb) {
+		nb = now.Add(ae.RetryAfter)
+	}
+	code := errCode(err)
+	for _, id := range ids {
+		a.retry(ctx, id, nb, code)
+	}
 }
 
 // markSending marks ids sending under batch, chunk records per transaction.

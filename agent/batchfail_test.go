@@ -1,0 +1,221 @@
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/ksef/ksefsim"
+	"github.com/posagent/posagent/outbox"
+)
+
+// callLog counts the requests the simulator served, by "METHOD path": it is
+// the simulator's logger (one record per request). Requests a fault cut off
+// before the handler are not served and not counted.
+type callLog struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (l *callLog) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *callLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "ksefsim request" {
+		return nil
+	}
+	var method, path string
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "method":
+			method = a.Value.String()
+		case "path":
+			path = a.Value.String()
+		}
+		return true
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n[method+" "+path]++
+	return nil
+}
+
+func (l *callLog) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *callLog) WithGroup(string) slog.Handler      { return l }
+
+// count is how many requests were exactly call.
+func (l *callLog) count(call string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n[call]
+}
+
+// prefixed is how many requests started with prefix.
+func (l *callLog) prefixed(prefix string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for c, k := range l.n {
+		if strings.HasPrefix(c, prefix) {
+			n += k
+		}
+	}
+	return n
+}
+
+// offsetClock is real time plus an offset: the simulator's own clock, moved
+// apart from the agent's.
+type offsetClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *offsetClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+}
+
+// batchEnv is newEnv whose simulator has a clock of its own and logs every
+// request it serves into a callLog.
+func batchEnv(t *testing.T) (*env, *callLog, *offsetClock) {
+	t.Helper()
+	simClock := &offsetClock{}
+	calls := &callLog{n: map[string]int{}}
+	e := newEnv(t, &ksefsim.Options{Now: simClock.Now, Logger: slog.New(calls)})
+	return e, calls, simClock
+}
+
+// TestBatchFailureSettles: a batch session that failed after KSeF opened it
+// is settled by what KSeF can still do with it, not by SendGrace (an hour
+// here, so a test that waits it out times out). A session whose close was
+// never sent, or was refused, is never processed: its invoices go again in
+// the next round. A session whose close may have reached KSeF is asked
+// about: the records wait while it is open, are settled from its list once
+// it is final, and are resent only after that or after the grace. In the
+// end KSeF holds every invoice exactly once.
+func TestBatchFailureSettles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("several agent runs against the simulator")
+	}
+	const (
+		n     = 5
+		grace = time.Hour
+	)
+	closePrefix := "/v2/sessions/batch/" // the close only: the open is /v2/sessions/batch
+	tests := []struct {
+		name  string
+		fault ksefsim.Fault
+		// hold: the close may have reached KSeF and the session stays open;
+		// the records must stay sending, unsent, while the agent asks.
+		hold bool
+		// advanceSim moves KSeF's clock past the upload window after hold
+		// (the open session is cancelled, 440); advanceAgent moves the
+		// agent's clock past SendGrace instead.
+		advanceSim, advanceAgent time.Duration
+		// wantOpens is how many batch sessions open in all; 0 leaves it
+		// open: records whose grace ends within one round may be resent
+		// a few at a time, below the batch threshold, online.
+		wantOpens, wantAttempts int
+	}{
+		{name: "upload dropped", fault: ksefsim.Fault{Kind: ksefsim.FaultDrop, PathPrefix: "/blob/batch/"},
+			wantOpens: 2, wantAttempts: 2},
+		{name: "upload 500", fault: ksefsim.Fault{Kind: ksefsim.Fault500, PathPrefix: "/blob/batch/"},
+			wantOpens: 2, wantAttempts: 2},
+		{name: "close rate limited", fault: ksefsim.Fault{Kind: ksefsim.Fault429, PathPrefix: closePrefix, Delay: time.Second},
+			wantOpens: 2, wantAttempts: 2},
+		{name: "close reply lost", fault: ksefsim.Fault{Kind: ksefsim.FaultLoseReply, PathPrefix: closePrefix},
+			wantOpens: 1, wantAttempts: 1},
+		{name: "close dropped, session cancelled", fault: ksefsim.Fault{Kind: ksefsim.FaultDrop, PathPrefix: closePrefix},
+			hold: true, advanceSim: 21 * time.Minute, wantOpens: 2, wantAttempts: 2},
+		{name: "close dropped, grace passes", fault: ksefsim.Fault{Kind: ksefsim.FaultDrop, PathPrefix: closePrefix},
+			hold: true, advanceAgent: grace + time.Minute, wantAttempts: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, calls, simClock := batchEnv(t)
+			mod := func(o *agent.Options) { o.BatchThreshold, o.SendGrace, o.TempDir = n, grace, t.TempDir() }
+			// The backlog is issued with the scheduler off, then the next
+			// run sends it in one batch that meets the fault.
+			x := e.start(mod, false)
+			var ids []string
+			for i := range n {
+				ids = append(ids, x.issue(fmt.Sprint("bf-", i), consumerSale()).ID)
+			}
+			x.stop()
+			tt.fault.Count = 1
+			if err := e.sim.InjectFault(tt.fault); err != nil {
+				t.Fatal(err)
+			}
+			y := e.start(mod, true)
+			waitFor(t, "the first batch session", 0, func() bool { return y.get(ids[0]).SessionRef != "" })
+			first := y.get(ids[0]).SessionRef
+			if tt.hold {
+				statusCall := "GET /v2/sessions/" + first
+				waitFor(t, "KSeF asked about the session three times", 0, func() bool { return calls.count(statusCall) >= 3 })
+				for _, id := range ids {
+					if inv := y.get(id); inv.Upload != outbox.UploadSending || inv.Attempts != 1 || inv.SessionRef != first {
+						t.Fatalf("%s while its session is open: %s, %d attempts, session %q; want sending once in %s",
+							inv.Number, inv.Upload, inv.Attempts, inv.SessionRef, first)
+					}
+				}
+				if got := calls.count("POST /v2/sessions/batch"); got != 1 {
+					t.Fatalf("%d batch sessions opened while the first may still be processed, want 1", got)
+				}
+				if got := len(e.sim.Invoices()); got != 0 {
+					t.Fatalf("KSeF holds %d invoices of a session never closed", got)
+				}
+				simClock.Add(tt.advanceSim)
+				e.clock.Add(tt.advanceAgent)
+			}
+			waitFor(t, "every invoice accepted", 0, func() bool {
+				for _, id := range ids {
+					if y.get(id).Upload != outbox.UploadAccepted {
+						return false
+					}
+				}
+				return true
+			})
+
+			held := simByNumber(e.sim)
+			if len(held) != n {
+				t.Errorf("KSeF holds %d invoices, want %d", len(held), n)
+			}
+			for _, id := range ids {
+				inv := y.get(id)
+				s, ok := held[inv.Number]
+				switch {
+				case !ok:
+					t.Errorf("%s accepted as %s but not in KSeF", inv.Number, inv.KSeFNumber)
+				case s.KSeFNumber != inv.KSeFNumber || s.Receipts != 1:
+					t.Errorf("%s: KSeF has %s received %d times; record says %s; want it once", inv.Number, s.KSeFNumber, s.Receipts, inv.KSeFNumber)
+				}
+				if inv.Attempts != tt.wantAttempts {
+					t.Errorf("%s: %d attempts, want %d", inv.Number, inv.Attempts, tt.wantAttempts)
+				}
+				if (inv.SessionRef == first) != (tt.wantAttempts == 1) {
+					t.Errorf("%s accepted in session %s (first %s) after %d attempts", inv.Number, inv.SessionRef, first, inv.Attempts)
+				}
+			}
+			if tt.wantOpens == 0 {
+				return
+			}
+			if got := calls.count("POST /v2/sessions/batch"); got != tt.wantOpens {
+				t.Errorf("%d batch sessions opened, want %d", got, tt.wantOpens)
+			}
+			if got := calls.prefixed("POST /v2/sessions/online"); got != 0 {
+				t.Errorf("%d online session calls, want the backlog in batches only", got)
+			}
+		})
+	}
+}
