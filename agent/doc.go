@@ -110,4 +110,19 @@
 //     batch reached KSeF; after SendGrace they are resent (a 440 whose
 //     original has our hash would still settle them). A crash after it is
 //     settled from the session's invoice list.
+//   - A batch that fails in the same run is settled by how far it got
+//     (ksefapi.BatchError.MayProcess): a session whose close was never sent
+//     or was refused is never processed by KSeF, so its records are queued
+//     again at once, behind the round's backoff, and the session is left to
+//     expire. A session whose close may have reached KSeF (timeout, dropped
+//     connection, 5xx) or whose polling failed keeps its records sending:
+//     each round reads its invoice list and, for a record not in it, asks
+//     the session status once; a final session (processed, failed,
+//     cancelled) makes its list the truth and a missing record is queued
+//     again at once, while an open or processing one keeps the record until
+//     SendGrace has passed since its send. Records whose grace ends during
+//     one round may be resent a few at a time, online rather than in one
+//     batch. A KSeF client without SessionStatus (a test double) leaves
+//     every missing record to the grace. The agent never repeats the close
+//     of an open session itself.
 package agent
