@@ -93,7 +93,7 @@ func (x *h) issue(key string, s ksef.Sale) *agent.Issued {
 	return x.stack.Issue(key, s)
 }
 
-// receiptOf decodes the QR links and text of a printed job.
+// decoded is what a printed job shows: its QR links and its text.
 type decoded struct {
 	QR   []string
 	Text string
