@@ -174,11 +174,11 @@ func (s *Store) Archive(ctx context.Context) (int, error) {
 				if decodeIndex(v).upload != UploadAccepted {
 					continue
 				}
-				inv, err := getInvoice(tx, k, true)
+				inv, err := getInvoice(tx, k, false) // blobs only for what moves
 				if err != nil {
 					return err
 				}
-				s.touched(tx, recordCost+blobSize(inv))
+				s.touched(tx, recordCost)
 				if !inv.AcceptedAt.Before(cutoff) {
 					continue
 				}
@@ -186,9 +186,14 @@ func (s *Store) Archive(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				if done {
-					batch = append(batch, moved{inv, js})
+				if !done {
+					continue
 				}
+				if inv, err = getInvoice(tx, k, true); err != nil {
+					return err
+				}
+				s.touched(tx, blobSize(inv))
+				batch = append(batch, moved{inv, js})
 			}
 			if k == nil {
 				after = nil // swept to the end

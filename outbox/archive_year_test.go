@@ -57,7 +57,9 @@ func newYearRig(t *testing.T) *yearRig {
 }
 
 // accepted issues an invoice dated p1, accepts it with a UPO and prints it.
-func (r *yearRig) accepted(p1 string) *Invoice {
+func (r *yearRig) accepted(p1 string) *Invoice { return r.acceptedPrinted(p1, true) }
+
+func (r *yearRig) acceptedPrinted(p1 string, printed bool) *Invoice {
 	r.t.Helper()
 	ctx := context.Background()
 	r.n++
@@ -78,6 +80,9 @@ func (r *yearRig) accepted(p1 string) *Invoice {
 	}
 	if err := r.s.MarkAccepted(ctx, inv.ID, Acceptance{KSeFNumber: "K" + inv.ID, UPO: []byte("<UPO>" + inv.ID + "</UPO>")}); err != nil {
 		r.t.Fatal(err)
+	}
+	if !printed {
+		return inv
 	}
 	if err := r.s.MarkPrinted(ctx, inv.PrintJobID); err != nil {
 		r.t.Fatal(err)
@@ -116,6 +121,7 @@ func keys(t *testing.T, path string) int {
 
 func TestArchiveRotatesByYear(t *testing.T) {
 	r := newYearRig(t)
+	unprinted := r.acceptedPrinted("2025-06-29", false) // stays: its receipt may still print
 	old := r.accepted("2025-06-30")
 	dec := r.accepted("2026-12-31")
 	jan := r.accepted("2027-01-01")
@@ -127,6 +133,9 @@ func TestArchiveRotatesByYear(t *testing.T) {
 		if got := keys(t, r.s.archiveYearPath(year)); got != want {
 			t.Errorf("archive %d holds %d invoices, want %d", year, got, want)
 		}
+	}
+	if list, _ := r.s.List(context.Background(), Filter{}); len(list) != 1 || list[0].ID != unprinted.ID {
+		t.Errorf("live file after Archive lists %d invoices, want only the unprinted %s", len(list), unprinted.ID)
 	}
 	if _, err := os.Stat(r.s.archive); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("single archive file %s exists (%v); want only year files", r.s.archive, err)
