@@ -3,13 +3,17 @@ package agent_test
 import (
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
 	"github.com/posagent/posagent/outbox"
 )
@@ -215,6 +219,124 @@ func TestBatchFailureSettles(t *testing.T) {
 			}
 			if got := calls.prefixed("POST /v2/sessions/online"); got != 0 {
 				t.Errorf("%d online session calls, want the backlog in batches only", got)
+			}
+		})
+	}
+}
+
+// TestBatchSessionStatusSettles: records left sending in a batch session
+// whose close may have reached KSeF, and missing from its invoice list, wait
+// while KSeF calls the session open or processing (or cannot be asked), and
+// are settled from the list once KSeF calls it final — the list read again
+// after that answer, since one read before it may predate the end of the
+// processing. A final session without them means they never arrived: they
+// are sent again at once, with SendGrace (an hour here) far from over.
+func TestBatchSessionStatusSettles(t *testing.T) {
+	tests := []struct {
+		name      string
+		code      int   // the session status KSeF reports
+		statusErr error // or the status call fails
+		// holds: the list holds the invoices once the session is final.
+		holds        bool
+		wantAccepted bool
+		wantResend   bool
+	}{
+		{name: "processing keeps the grace", code: ksefapi.SessionProcessing},
+		{name: "open keeps the grace", code: ksefapi.SessionOpen},
+		{name: "status unavailable keeps the grace", statusErr: &ksefapi.APIError{Op: "session status", Status: 503}},
+		{name: "processed: settled from the list read again", code: ksefapi.SessionDone, holds: true, wantAccepted: true},
+		{name: "processed without them: sent again", code: ksefapi.SessionDone, wantResend: true},
+		{name: "cancelled: sent again", code: 440, wantResend: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := newUnit(t, func(o *agent.Options) { o.BatchThreshold, o.SendGrace = 2, time.Hour })
+			ctx := context.Background()
+			var ids []string
+			for i := range 2 {
+				v, err := u.agent.Issue(ctx, agent.IssueRequest{Key: fmt.Sprint("s", i), Sale: consumerSale()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, v.ID)
+			}
+			// A previous round's batch: opened as BS-1, its close unanswered.
+			if _, err := u.store.MarkSendingBatch(ctx, ids, "B1"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := u.store.SetSessionRef(ctx, ids, "B1", "BS-1"); err != nil {
+				t.Fatal(err)
+			}
+			okAPI(u, func(string) ([]byte, error) { return []byte("<UPO/>"), nil })
+			var final atomic.Bool
+			u.api.SessionStatusFunc = func(_ context.Context, ref string) (*ksefapi.SessionStatus, error) {
+				if ref != "BS-1" {
+					t.Errorf("status of session %q, want BS-1", ref)
+				}
+				if tt.statusErr != nil {
+					return nil, tt.statusErr
+				}
+				final.Store(tt.code >= ksefapi.SessionDone)
+				return &ksefapi.SessionStatus{Status: ksefapi.StatusInfo{Code: tt.code}}, nil
+			}
+			u.api.AllInvoicesFunc = func(context.Context, string, bool) ([]ksefapi.InvoiceStatus, error) {
+				if !final.Load() || !tt.holds {
+					return nil, nil
+				}
+				acq := u.clock.Now()
+				var out []ksefapi.InvoiceStatus
+				for i, id := range ids {
+					inv, err := u.store.Get(ctx, id)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, ksefapi.InvoiceStatus{InvoiceHash: inv.Hash.Base64(), ReferenceNumber: fmt.Sprint("I-", i),
+						KsefNumber: ksef.NewKSeFNumber(sellerNIP, acq, [6]byte{byte(i)}), AcquisitionDate: &acq,
+						Status: ksefapi.StatusInfo{Code: ksefapi.InvoiceSuccess}})
+				}
+				return out, nil
+			}
+			var resends atomic.Int32
+			u.api.SendBatchFunc = func(context.Context, iter.Seq2[string, []byte], ksefapi.BatchOptions) (*ksefapi.BatchResult, error) {
+				resends.Add(1)
+				return nil, &ksefapi.BatchError{Stage: ksefapi.BatchOpen, Err: &ksefapi.APIError{Op: "open batch session", Status: 503}}
+			}
+			u.run(t)
+
+			switch {
+			case tt.wantResend:
+				waitFor(t, "the batch sent again", 0, func() bool { return resends.Load() > 0 })
+			case tt.wantAccepted:
+				waitFor(t, "both accepted", 0, func() bool {
+					for _, id := range ids {
+						if inv, _ := u.store.Get(ctx, id); inv.Upload != outbox.UploadAccepted {
+							return false
+						}
+					}
+					return true
+				})
+			default:
+				waitFor(t, "KSeF asked three times", 0, func() bool { return u.api.CallCount("SessionStatus") >= 3 })
+			}
+			for i, id := range ids {
+				inv, err := u.store.Get(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case tt.wantAccepted:
+					if inv.Attempts != 1 || inv.InvoiceRef != fmt.Sprint("I-", i) || inv.KSeFNumber == "" {
+						t.Errorf("%s: %d attempts, reference %q, KSeF %q; want accepted from BS-1 without a resend",
+							inv.Number, inv.Attempts, inv.InvoiceRef, inv.KSeFNumber)
+					}
+				case !tt.wantResend:
+					if inv.Upload != outbox.UploadSending || inv.Attempts != 1 {
+						t.Errorf("%s within the grace: %s after %d attempts, want sending once", inv.Number, inv.Upload, inv.Attempts)
+					}
+				}
+			}
+			if got := resends.Load(); !tt.wantResend && got != 0 {
+				t.Errorf("%d resends, want none", got)
 			}
 		})
 	}
