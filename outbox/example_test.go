@@ -88,3 +88,35 @@ func ExampleStore_Room() {
 	fmt.Println("capacity:", room.Capacity, "pending:", room.Pending, "near full:", room.NearFull())
 	// Output: capacity: 1048576 pending: 0 near full: false
 }
+
+func ExampleRoomOfFile() {
+	// doctor, while the running service holds the store, knows only the
+	// file's size: a 15 MiB file under a 16 MiB cap leaves no room for sales.
+	room, err := outbox.RoomOfFile(15<<20, &outbox.Options{MaxSize: 16 << 20})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("full:", room.Full(), "fits 4 KiB:", room.Fits(4<<10))
+	// Output: full: true fits 4 KiB: false
+}
+
+func ExampleStore_ReleaseMapped() {
+	dir, _ := os.MkdirTemp("", "outbox")
+	defer os.RemoveAll(dir)
+	s, err := outbox.Open(filepath.Join(dir, "outbox.db"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	// After a large read, e.g. a batch built from the whole backlog, the
+	// mapped pages leave the resident set; the next read refaults them.
+	if err := s.ReleaseMapped(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = s.Get(context.Background(), "0000000001")
+	fmt.Println(err)
+	// Output: outbox: not found: invoice 0000000001
+}
