@@ -341,3 +341,56 @@ func TestBatchSessionStatusSettles(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchWithoutSessionRequeued: records marked sending for a batch whose
+// run stopped before the session was recorded (no reference) are sent again
+// at once: SendBatch closes a session only after OnOpen recorded it, so KSeF
+// never processes one it was not told about. A record sending with neither
+// batch nor session keeps the grace.
+func TestBatchWithoutSessionRequeued(t *testing.T) {
+	u := newUnit(t, func(o *agent.Options) { o.BatchThreshold, o.SendGrace = 2, time.Hour })
+	ctx := context.Background()
+	var ids []string
+	for i := range 3 {
+		v, err := u.agent.Issue(ctx, agent.IssueRequest{Key: fmt.Sprint("w", i), Sale: consumerSale()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v.ID)
+	}
+	if _, err := u.store.MarkSendingBatch(ctx, ids[:2], "B1"); err != nil { // the run stopped here
+		t.Fatal(err)
+	}
+	if err := u.store.MarkSending(ctx, ids[2], ""); err != nil {
+		t.Fatal(err)
+	}
+	okAPI(u, func(string) ([]byte, error) { return []byte("<UPO/>"), nil })
+	var mu sync.Mutex
+	var sent []string
+	u.api.SendBatchFunc = func(_ context.Context, files iter.Seq2[string, []byte], _ ksefapi.BatchOptions) (*ksefapi.BatchResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for name := range files {
+			sent = append(sent, strings.TrimSuffix(name, ".xml"))
+		}
+		return nil, &ksefapi.BatchError{Stage: ksefapi.BatchOpen, Err: &ksefapi.APIError{Op: "open batch session", Status: 503}}
+	}
+	u.run(t)
+	waitFor(t, "the batch sent again", 0, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(sent) >= 2
+	})
+	mu.Lock()
+	got := append([]string(nil), sent[:2]...)
+	mu.Unlock()
+	if got[0] != ids[0] || got[1] != ids[1] {
+		t.Errorf("sent again %v, want the batch's %v", got, ids[:2])
+	}
+	if inv, _ := u.store.Get(ctx, ids[2]); inv.Upload != outbox.UploadSending || inv.Attempts != 1 {
+		t.Errorf("record with no batch and no session: %s after %d attempts, want sending within the grace", inv.Upload, inv.Attempts)
+	}
+	if n := u.api.CallCount("SendInvoice"); n != 0 {
+		t.Errorf("%d online sends, want none", n)
+	}
+}

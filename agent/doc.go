@@ -106,10 +106,10 @@
 //   - A batch is marked sending under a local batch label before SendBatch,
 //     and gets its KSeF session reference through BatchOptions.OnOpen the
 //     moment KSeF opens the session, before any part is uploaded. A crash
-//     before that point leaves records with no reference, and nothing of the
-//     batch reached KSeF; after SendGrace they are resent (a 440 whose
-//     original has our hash would still settle them). A crash after it is
-//     settled from the session's invoice list.
+//     before that point leaves records with a batch label and no reference:
+//     KSeF may hold an open session for them, but SendBatch had not sent its
+//     close, so it is never processed and they are queued again at once. A
+//     crash after it is settled from the session as below.
 //   - A batch that fails in the same run is settled by how far it got
 //     (ksefapi.BatchError.MayProcess): a session whose close was never sent
 //     or was refused is never processed by KSeF, so its records are queued

@@ -469,10 +469,16 @@ func (a *Agent) resolveOne(ctx context.Context, inv *outbox.Invoice, views map[s
 		}
 		a.retry(ctx, inv.ID, a.now(), fmt.Sprint("session_", v.code))
 		return false, nil
+	case inv.Batch != "":
+		// A batch with no session recorded: the run stopped before OnOpen
+		// stored the session KSeF named, and SendBatch sends the close only
+		// after that, so KSeF never processes it. Nothing can land.
+		a.retry(ctx, inv.ID, a.now(), "batch_not_closed")
+		return false, nil
 	default:
-		// Sending with no session known: a batch whose run stopped before
-		// SendBatch returned its session (ksefapi opens it inside). Resend
-		// after the grace; a 440 whose original has our hash settles it.
+		// Sending with no session and no batch: a record written before
+		// either was stored. Resend after the grace; a 440 whose original
+		// has our hash settles it.
 		if a.inGrace(inv) {
 			return true, nil
 		}
