@@ -15,17 +15,21 @@
 // simulator, the certificate, the store file, the clock); Env.Start runs one
 // agent over it and Stack.Stop ends that run, so stop then start is a
 // restart on the same store. NewStack is both for tests that never restart.
+// Env.Down makes KSeF unreachable, the usual start of an outage test.
 //
 // Options change only what the callers really vary: WithOptions edits the
 // agent's options (policy, profile, QR mode, grace, metrics, …) and
 // NoScheduler leaves Agent.Run off so a test can play the scheduler itself.
 //
-// Clock, Printer and WaitFor are the small pieces the Stack is made of, for
-// tests that wire the agent to fakes instead (ksefapitest).
+// Clock, Printer, Relay, Logger and WaitFor are the small pieces the Stack
+// is made of, for tests that wire the agent differently: to the ksefapitest
+// fake (the agent's unit tests) or to a serial printer on a pty (the
+// end-to-end tests).
 //
 // # Caveats
 //
 // Everything a Stack starts is stopped, and waited for, by t.Cleanup; Stop
 // also runs outbox.Store.Check and fails the test on an inconsistent store.
-// The simulator runs without rate limits unless the options say otherwise.
+// The simulator always runs without rate limits: these tests are about the
+// agent, and ksef/ksefe2e covers the 429 path.
 package agenttest
