@@ -1,6 +1,8 @@
 package outbox
 
 import (
+	"os"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -13,29 +15,54 @@ import (
 // page cache and the next read refaults them, a minor fault, with the same
 // bytes, because dropping a clean shared mapping is exactly what reclaim does.
 const (
-	// releaseEvery bounds the bytes read from the mapping between releases.
+	// releaseEvery bounds the resident part of the mapping between releases.
 	releaseEvery = 8 << 20
+	// faultAround is what touching one page may map: on a fault Linux also
+	// maps the neighbours already in the page cache (fault_around_bytes, 64
+	// KiB by default), MADV_RANDOM or not. Sweeping a 250 KiB bucket mapped
+	// 4 MiB of a freshly written file, so every byte read counts this many
+	// times over a page.
+	faultAround = 64 << 10
 	// txCost is what one transaction is counted for besides the values it
-	// reports: the branch pages and a leaf of each bucket it visits.
+	// reports: the root, branch and leaf pages of the buckets it visits.
 	txCost = 4 << 12
-	// recordCost is counted per record a sweep decodes: its leaf page.
-	recordCost = 4 << 10
+	// recordCost is counted per record decoded: about its JSON.
+	recordCost = 2 << 10
 )
 
-// touched counts n bytes read from the mapping. Inside a read transaction it
-// releases the mapping at once when the count passes releaseEvery, so a sweep
-// of the whole file stays within it; a write transaction leaves that to the
-// end of the call (see afterTx).
+// amplify is faultAround over the OS page size (16 with 4 KiB pages).
+var amplify = int64(max(1, faultAround/os.Getpagesize()))
+
+// touched counts n bytes read from the mapping. Past releaseEvery it drops
+// the mapping at once, so a sweep of the whole file stays within it. A write
+// transaction does not hold bbolt's mmap lock, but only its own commit can
+// remap the file and that happens after fn returns, so the release runs in a
+// short read transaction of its own, which also holds the lock.
 func (s *Store) touched(tx *bolt.Tx, n int) {
-	if s.reads.Add(int64(n)) < releaseEvery || tx == nil || tx.Writable() {
+	if s.reads.Add(int64(n)*amplify) < releaseEvery || tx == nil {
 		return
 	}
-	s.dropMapped(tx)
+	if !tx.Writable() {
+		s.dropMapped(tx)
+		return
+	}
+	_ = s.db.View(func(rtx *bolt.Tx) error {
+		s.dropMapped(rtx)
+		return nil
+	})
+}
+
+// committed counts what a write transaction's commit touched: bbolt frees
+// the old copy of every page it rewrites, reading its header through the
+// mapping, so about as many bytes as it wrote.
+func (s *Store) committed(tx *bolt.Tx) {
+	st := tx.Stats()
+	s.reads.Add(st.GetPageAlloc() * amplify)
 }
 
 // afterTx is called when a transaction of the store's own ended.
 func (s *Store) afterTx() {
-	if s.reads.Add(txCost) < releaseEvery {
+	if s.reads.Add(txCost*amplify) < releaseEvery {
 		return
 	}
 	_ = s.db.View(func(tx *bolt.Tx) error {

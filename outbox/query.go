@@ -156,7 +156,7 @@ func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]Due, e
 	n := now.UnixNano()
 	var out []Due
 	err := s.view(func(tx *bolt.Tx) error {
-		keys, err := dueKeys(tx, limit, func(e indexEntry) bool { return e.notBefore <= n })
+		keys, err := s.dueKeys(tx, limit, func(e indexEntry) bool { return e.notBefore <= n })
 		if err != nil {
 			return err
 		}
@@ -226,7 +226,7 @@ func (s *Store) queued(ctx context.Context, limit int, blobs bool, ok func(index
 	}
 	var out []Invoice
 	err := s.view(func(tx *bolt.Tx) error {
-		keys, err := dueKeys(tx, limit, ok)
+		keys, err := s.dueKeys(tx, limit, ok)
 		if err != nil {
 			return err
 		}
@@ -245,13 +245,14 @@ func (s *Store) queued(ctx context.Context, limit int, blobs bool, ok func(index
 
 // dueKeys returns up to limit keys of queued invoices that ok accepts,
 // earliest deadline first (none last), then by id.
-func dueKeys(tx *bolt.Tx, limit int, ok func(indexEntry) bool) ([][]byte, error) {
+func (s *Store) dueKeys(tx *bolt.Tx, limit int, ok func(indexEntry) bool) ([][]byte, error) {
 	type cand struct {
 		key      []byte
 		deadline int64
 	}
 	var cs []cand
 	err := tx.Bucket(bIndex).ForEach(func(k, v []byte) error {
+		s.touched(tx, len(k)+len(v))
 		e := decodeIndex(v)
 		if e.upload == UploadQueued && ok(e) {
 			d := e.deadline
@@ -299,6 +300,7 @@ func (s *Store) PrintJobs(ctx context.Context, limit int) ([]PrintJob, error) {
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bPrintJobs).Cursor()
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			s.touched(tx, len(k)+len(v))
 			var j PrintJob
 			if err := json.Unmarshal(v, &j); err != nil {
 				return fmt.Errorf("%w: print job %s: %v", ErrCorrupt, keyID(k), err)
@@ -374,6 +376,7 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (*Stats, error) {
 		}
 		slices.SortStableFunc(st.Overdue, func(a, b Overdue) int { return a.Deadline.Compare(b.Deadline) })
 		return tx.Bucket(bPrintJobs).ForEach(func(k, v []byte) error {
+			s.touched(tx, len(k)+len(v))
 			var j PrintJob
 			if err := json.Unmarshal(v, &j); err != nil {
 				return fmt.Errorf("%w: print job %s: %v", ErrCorrupt, keyID(k), err)

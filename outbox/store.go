@@ -222,6 +222,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err := s.migrateLegacy(context.Background()); err != nil {
 		s.log.Warn("outbox: archive files by year", "err", err)
 	}
+	_ = s.ReleaseMapped() // the sweeps above touched the index and print jobs: best effort
 	return s, nil
 }
 
@@ -335,6 +336,7 @@ func (s *Store) recover() error {
 		}
 		s.pending.Store(pending)
 		return tx.Bucket(bPrintJobs).ForEach(func(k, v []byte) error {
+			s.touched(tx, len(k)+len(v))
 			var j PrintJob
 			if err := json.Unmarshal(v, &j); err != nil {
 				return fmt.Errorf("%w: print job %x: %w", ErrCorrupt, k, err)
@@ -478,6 +480,7 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 		return err
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		tx.OnCommit(func() { s.committed(tx) })
 		if err := fn(tx); err != nil {
 			return err
 		}
