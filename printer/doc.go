@@ -35,12 +35,13 @@
 //
 // A job may be streamed: Job.Data is what is ready now (a receipt's text)
 // and Job.Tail returns the rest (raster QR codes take milliseconds to
-// encode). The worker starts Tail on a goroutine the job owns when it takes
-// the job, writes Data as soon as the printer is ready, then the tail's
-// bytes, so the first byte does not wait for the encoder:
+// encode). The worker writes Data as soon as the printer is ready, starts
+// Tail on a goroutine the job owns once Data's first chunk is out, and
+// writes the tail's bytes after Data, so the first byte waits neither for
+// the encoder nor for a CPU it keeps busy:
 //
-//	take job ─┬─ status query ── Data ──┬── tail bytes ── GS r 1
-//	          └─ Tail() ────────────────┘
+//	status query ── Data[:128] ─┬─ rest of Data ─┬─ tail bytes ── GS r 1
+//	                            └─ Tail() ───────┘
 //
 // The tail is computed once; retries resend Data and the same tail bytes.
 //

@@ -470,3 +470,34 @@ func TestWorkerTailConfirmAllowance(t *testing.T) {
 		t.Errorf("print = %v, want confirmed", got[0].Err)
 	}
 }
+
+// TestWorkerTailStartsAfterFirstChunk: the tail's work (QR encodes) begins
+// only once the first chunk of Data is at the printer, not while the status
+// query waits for its (here slow) reply.
+func TestWorkerTailStartsAfterFirstChunk(t *testing.T) {
+	var rec syncBuffer
+	v := printer.NewVirtual(&rec)
+	open := func(ctx context.Context) (printer.Port, error) {
+		p, err := v.Open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &slowReplies{VirtualConn: p.(*printer.VirtualConn), delay: 20 * time.Millisecond}, nil
+	}
+	w, ch := startWorker(t, open, printer.Options{ChunkSize: 64})
+	head := jobBytes(1000)
+	var atCall []byte
+	job := printer.Job{ID: "j", Data: head, Tail: func() ([]byte, error) {
+		atCall = rec.Bytes()
+		return []byte("tail"), nil
+	}}
+	if err := w.Submit(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(t, ch, "j"); got[0].Err != nil {
+		t.Fatal(got[0].Err)
+	}
+	if want := cat(statusQuery, head[:64]); !bytes.HasPrefix(atCall, want) {
+		t.Errorf("Tail called when the printer held %d B, want at least the status query and the first 64 B chunk", len(atCall))
+	}
+}

@@ -20,16 +20,19 @@ type Job struct {
 
 	// Tail, if set, returns the bytes that follow Data, so the printer can
 	// start on Data while the rest (e.g. raster QR codes) is encoded. The
-	// worker calls it once per job, on a goroutine the job owns, as soon as
-	// it takes the job from the queue, and writes its bytes right after
-	// Data, which must end between two commands. It keeps them: a retry
-	// (paper out, reconnect, resync) resends Data and the same tail bytes,
-	// and Confirm counts both. An error fails the job for good with a
-	// *TailError after Data was written; nothing more is sent.
+	// worker calls it once per job, on a goroutine the job owns, right
+	// after Data's first chunk is written (so the tail's work cannot delay
+	// the first receipt byte, and the rest of Data covers it), and writes
+	// its bytes right after Data, which must end between two commands. It
+	// keeps them: a retry (paper out, reconnect, resync) resends Data and
+	// the same tail bytes, and Confirm counts both. An error fails the job
+	// for good with a *TailError after Data was written; nothing more is
+	// sent.
 	//
-	// Every submitted Tail is called and waited for, even for a job still
-	// queued when Run stops, so Tail may own work (goroutines) that only it
-	// waits for. It must not block for long or wait on the worker.
+	// Every submitted Tail is called and waited for, even for a job that
+	// never printed (refused, cancelled, still queued when Run stops), so
+	// Tail may own work (goroutines) that only it waits for. It must not
+	// block for long or wait on the worker.
 	Tail func() ([]byte, error)
 }
 
@@ -246,7 +249,7 @@ func (w *Worker) drain() {
 	for {
 		select {
 		case job := <-w.jobs:
-			startTail(job.Tail).join()
+			(&jobTail{f: job.Tail}).finish()
 		default:
 			return
 		}
@@ -356,10 +359,9 @@ func (r *run) do(ctx context.Context, job Job) {
 		w.takeCancelled(job.ID) // a late Cancel must not linger
 		w.setState(func(s *State) { s.Printing = "" })
 	}()
-	// The tail is computed while the printer is asked and takes Data; the
-	// job owns the goroutine and waits for it however the job ends.
-	tail := startTail(job.Tail)
-	defer tail.join()
+	// The job owns the tail's goroutine and waits for it however it ends.
+	tail := &jobTail{f: job.Tail}
+	defer tail.finish()
 	for attempt := 1; ; attempt++ {
 		if w.takeCancelled(job.ID) {
 			w.report(JobResult{ID: job.ID, Err: ErrCancelled, Attempts: attempt - 1, Done: true})
@@ -426,19 +428,21 @@ func (r *run) wait(ctx context.Context, id string) bool {
 	}
 }
 
-// tailRun is a job's tail being computed, once, on a goroutine owned by
-// Worker.do; a nil *tailRun is a job without a tail.
-type tailRun struct {
-	done chan struct{} // closed when b and err are set
+// jobTail is a job's Job.Tail, computed once on a goroutine that start
+// launches and finish waits for; the Run goroutine alone uses it.
+type jobTail struct {
+	f    func() ([]byte, error) // nil: no tail
+	done chan struct{}          // closed when b and err are set; nil until start
 	b    []byte
 	err  error
 }
 
-func startTail(f func() ([]byte, error)) *tailRun {
-	if f == nil {
-		return nil
+// start launches the tail unless it is running or done.
+func (t *jobTail) start() {
+	if t.f == nil || t.done != nil {
+		return
 	}
-	t := &tailRun{done: make(chan struct{})}
+	t.done = make(chan struct{})
 	go func() {
 		defer close(t.done)
 		defer func() {
@@ -447,13 +451,13 @@ func startTail(f func() ([]byte, error)) *tailRun {
 				t.b, t.err = nil, fmt.Errorf("panic: %v", p)
 			}
 		}()
-		t.b, t.err = f()
+		t.b, t.err = t.f()
 	}()
-	return t
 }
 
 // result waits for the tail, or for ctx to end.
-func (t *tailRun) result(ctx context.Context) ([]byte, error) {
+func (t *jobTail) result(ctx context.Context) ([]byte, error) {
+	t.start()
 	select {
 	case <-t.done:
 		if t.err != nil {
@@ -465,16 +469,18 @@ func (t *tailRun) result(ctx context.Context) ([]byte, error) {
 	}
 }
 
-// join waits until the tail goroutine has returned.
-func (t *tailRun) join() {
-	if t != nil {
-		<-t.done
+// finish calls the tail if no attempt did, and waits for it to return.
+func (t *jobTail) finish() {
+	if t.f == nil {
+		return
 	}
+	t.start()
+	<-t.done
 }
 
 // attempt prints job once over the current (or a new) connection: Data, then
 // the tail's bytes once they are ready.
-func (r *run) attempt(ctx context.Context, job Job, tail *tailRun) (err error) {
+func (r *run) attempt(ctx context.Context, job Job, tail *jobTail) (err error) {
 	defer func() {
 		if err != nil {
 			r.dropIfBroken()
@@ -502,14 +508,21 @@ func (r *run) attempt(ctx context.Context, job Job, tail *tailRun) (err error) {
 			return &StatusError{Status: st}
 		}
 	}
-	if err := l.write(ctx, job.Data); err != nil {
-		// Part of the job may have arrived; the printer may be mid-command.
-		r.desync = true
-		r.noteErr(err)
-		return err
+	// The tail starts once the first chunk is out: its work (QR encodes)
+	// must not compete with the first byte for the CPU, and the rest of
+	// Data, many chunk times on a serial line, covers it.
+	first := min(len(job.Data), r.w.opts.ChunkSize)
+	for _, part := range [][]byte{job.Data[:first], job.Data[first:]} {
+		if err := l.write(ctx, part); err != nil {
+			// Part of the job may have arrived; the printer may be mid-command.
+			r.desync = true
+			r.noteErr(err)
+			return err
+		}
+		tail.start()
 	}
 	sent := len(job.Data)
-	if tail != nil {
+	if job.Tail != nil {
 		// Data ends at a command boundary: a tail that fails (or a stop
 		// while it is computed) leaves the printer in sync.
 		b, err := tail.result(ctx)
