@@ -129,3 +129,79 @@ func TestReleaseMapped(t *testing.T) {
 	}
 	t.Logf("mapping RSS: %d KiB after a raw sweep, peak %d KiB while reading %d KiB through the store", full>>10, peak>>10, n*size>>10)
 }
+
+// TestMappedStaysBoundedOnSmallRecords drives the drain's store calls over a
+// backlog of small records, where the kernel's fault-around maps 16 pages for
+// every page touched: the mapping's RSS must stay near releaseEvery after
+// each call, whatever the file's size.
+func TestMappedStaysBoundedOnSmallRecords(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 12000
+	rng := rand.New(rand.NewChaCha8([32]byte{9}))
+	ids := make([]string, n)
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	err = s.db.Update(func(tx *bolt.Tx) error { // one transaction: a backlog as an outage leaves it, quickly
+		for i := range n {
+			xml := make([]byte, 2500)
+			for j := range xml {
+				xml[j] = 'a' + byte(rng.IntN(26)) // compresses to about 60%, as FA(3) does
+			}
+			inv := &Invoice{ID: formatID(uint64(i + 1)), Number: "T1/" + strconv.Itoa(i+1), Terminal: "T1", Period: "all", Seq: uint64(i + 1),
+				SaleID: "s" + strconv.Itoa(i), IssuedAt: at, XML: xml, Hash: HashOf(xml), Mode: "offline24", Kind: "VAT", P1: "2026-11-20",
+				KOD1: "https://qr-test.ksef.mf.gov.pl/invoice/" + strings.Repeat("x", 120), Upload: UploadQueued}
+			inv.log(at, "issued", "")
+			ids[i] = inv.ID
+			key, _ := parseID(inv.ID)
+			if err := putInvoice(tx, inv); err != nil {
+				return err
+			}
+			if err := putBlobs(tx, key, xml, []byte(`{"lines":[{"name":"`+strings.Repeat("y", 900)+`"}]}`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	fi, _ := os.Stat(path)
+	if s, err = Open(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	limit := int64(releaseEvery + 1<<20)
+	step := func(what string) {
+		t.Helper()
+		got := mappedRSS(t, path)
+		t.Logf("%-18s mapping RSS %5d KiB of a %d KiB file", what, got>>10, fi.Size()>>10)
+		if got > limit {
+			t.Errorf("after %s the mapping holds %d KiB, want at most %d", what, got>>10, limit>>10)
+		}
+	}
+	step("Open")
+	due, err := s.ListDue(ctx, at.Add(time.Hour), n)
+	if err != nil || len(due) != n {
+		t.Fatalf("ListDue = %d, %v", len(due), err)
+	}
+	step("ListDue")
+	if _, err := s.MarkSendingBatch(ctx, ids, "B1"); err != nil {
+		t.Fatal(err)
+	}
+	step("MarkSendingBatch")
+	for _, id := range ids {
+		if _, err := s.XML(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step("XML of each")
+	if _, err := s.Stats(ctx, at); err != nil {
+		t.Fatal(err)
+	}
+	step("Stats")
+}
