@@ -82,11 +82,15 @@
 //
 // bbolt maps the whole file (read-only, shared; writes go through pwrite), and
 // every page a read touches stays in the process's resident set until the
-// kernel reclaims it: a drain that reads each invoice once would make the
-// whole file resident. The store counts what it reads and, every few MiB
-// (and after sweeps such as Compact), drops its page-table entries for the
-// mapping with madvise(MADV_DONTNEED) on Linux, always inside a read
-// transaction so no remap can move the mapping meanwhile. On a clean shared
+// kernel reclaims it; on a fault Linux also maps up to 15 neighbouring pages
+// already cached (fault-around), MADV_RANDOM or not. A drain that reads each
+// invoice once would make the whole file resident. The store counts what it
+// reads (16 times over, for fault-around) and what its commits rewrite, and
+// every 8 MiB drops its page-table entries for the mapping with
+// madvise(MADV_DONTNEED) on Linux, always inside a read transaction so no
+// remap can move the mapping meanwhile; Open ends with one. On a clean shared
 // file mapping that loses nothing: the pages stay in the page cache and the
-// next read refaults the same bytes. ReleaseMapped does it on demand.
+// next read refaults the same bytes. ReleaseMapped does it on demand. One
+// large write transaction (MarkSendingBatch of 10 000 ids) still maps the
+// pages it rewrites while it commits, until the release that follows.
 package outbox
