@@ -59,6 +59,7 @@ type KSeF interface {
 	CloseOnline(ctx context.Context, s *ksefapi.OnlineSession) error
 	InvoiceStatus(ctx context.Context, sessionRef, invoiceRef string) (*ksefapi.InvoiceStatus, error)
 	AllInvoices(ctx context.Context, sessionRef string, failed bool) ([]ksefapi.InvoiceStatus, error)
+	SessionStatus(ctx context.Context, ref string) (*ksefapi.SessionStatus, error)
 	DownloadUPO(ctx context.Context, url string) (*ksefapi.UPO, []byte, error)
 	SendBatch(ctx context.Context, invoices iter.Seq2[string, []byte], opts ksefapi.BatchOptions) (*ksefapi.BatchResult, error)
 }

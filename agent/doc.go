@@ -122,7 +122,5 @@
 //     again at once, while an open or processing one keeps the record until
 //     SendGrace has passed since its send. Records whose grace ends during
 //     one round may be resent a few at a time, online rather than in one
-//     batch. A KSeF client without SessionStatus (a test double) leaves
-//     every missing record to the grace. The agent never repeats the close
-//     of an open session itself.
+//     batch. The agent never repeats the close of an open session itself.
 package agent

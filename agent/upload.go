@@ -525,12 +525,6 @@ func (a *Agent) listSession(ctx context.Context, ref string, v *sessionView) err
 	return nil
 }
 
-// sessionStatuser tells whether a session is final; *ksefapi.Client has
-// it. A KSeF client without it leaves every missing invoice to the grace.
-type sessionStatuser interface {
-	SessionStatus(ctx context.Context, ref string) (*ksefapi.SessionStatus, error)
-}
-
 // sessionFinal asks KSeF, once per round, whether the session is final
 // (processed, failed or cancelled: code 200 and up). A final session's list
 // is read again: the one read before the answer may predate the end of its
@@ -540,11 +534,7 @@ func (a *Agent) sessionFinal(ctx context.Context, ref string, v *sessionView) (b
 		return v.final, nil
 	}
 	v.asked = true
-	ss, ok := a.api.(sessionStatuser)
-	if !ok {
-		return false, nil
-	}
-	st, err := ss.SessionStatus(ctx, ref)
+	st, err := a.api.SessionStatus(ctx, ref)
 	a.noteLink(err)
 	if err != nil {
 		a.authLost(err)
