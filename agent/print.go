@@ -151,6 +151,8 @@ func printCode(err error) string {
 		return "cancelled"
 	case errors.Is(err, printer.ErrPrinterFault):
 		return "printer_error"
+	case errors.Is(err, printer.ErrTail):
+		return "render_error"
 	}
 	return "error"
 }
@@ -216,7 +218,10 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool
 		a.mu.Unlock()
 		return
 	}
-	pj, err := a.renderJob(jobID, inv, snap, job)
+	// A retry renders the whole receipt before printing: its buyer is not
+	// waiting at the till, and a receipt that cannot be rendered must not
+	// print its head again on every retry.
+	pj, err := a.renderJob(jobID, inv, snap, job, job.Attempts == 0)
 	if err != nil {
 		a.log.Error("cannot render receipt", "job", jobID, "error", err)
 		a.noteErr("print", err)
@@ -273,10 +278,11 @@ var _ tailPrinter = (*printer.Worker)(nil)
 
 // renderJob maps the stored invoice onto a receipt and renders it as print
 // job id. The first byte of a sale must reach the printer within
-// milliseconds, and a raster QR takes milliseconds to encode: a streaming
-// printer gets the head (everything before the first code) as Data at once
-// and a Tail that waits for the encodes, which started in RenderParts.
-func (a *Agent) renderJob(id string, inv *outbox.Invoice, snap *snapshot, job *outbox.PrintJob) (printer.Job, error) {
+// milliseconds, and a raster QR takes milliseconds to encode: with stream
+// set, a streaming printer gets the head (everything before the first code)
+// as Data at once and a Tail that waits for the encodes, which started in
+// RenderParts. Otherwise Data is the whole receipt.
+func (a *Agent) renderJob(id string, inv *outbox.Invoice, snap *snapshot, job *outbox.PrintJob, stream bool) (printer.Job, error) {
 	doc, err := a.receiptDoc(inv, snap, job)
 	if err != nil {
 		return printer.Job{}, err
@@ -292,7 +298,7 @@ func (a *Agent) renderJob(id string, inv *outbox.Invoice, snap *snapshot, job *o
 		}
 		return b, nil
 	}
-	if p, ok := a.printer.(tailPrinter); ok && p.StreamsTail() {
+	if p, ok := a.printer.(tailPrinter); stream && ok && p.StreamsTail() {
 		return printer.Job{ID: id, Data: head, Tail: tail}, nil
 	}
 	b, err := tail()

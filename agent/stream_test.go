@@ -3,6 +3,8 @@ package agent
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -83,7 +85,7 @@ func TestRenderJobStreams(t *testing.T) {
 		}
 		t.Run(tt.profile+"/"+tt.mode.String()+"/streaming", func(t *testing.T) {
 			a.printer = streamingPrinter{}
-			job, err := a.renderJob("job-42", sc.inv, sc.snap, sc.job)
+			job, err := a.renderJob("job-42", sc.inv, sc.snap, sc.job, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,16 +111,25 @@ func TestRenderJobStreams(t *testing.T) {
 			}
 			checkCodes(t, got, prof, sc.inv)
 		})
-		t.Run(tt.profile+"/"+tt.mode.String()+"/plain", func(t *testing.T) {
-			a.printer = plainPrinter{}
-			job, err := a.renderJob("job-42", sc.inv, sc.snap, sc.job)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if job.Tail != nil || !bytes.Equal(job.Data, whole) {
-				t.Errorf("job has a tail %v, or Data (%d B) is not the whole receipt (%d B)", job.Tail != nil, len(job.Data), len(whole))
-			}
-		})
+		for _, c := range []struct {
+			name   string
+			p      Printer
+			stream bool
+		}{
+			{"plain", plainPrinter{}, true},
+			{"retry", streamingPrinter{}, false},
+		} {
+			t.Run(tt.profile+"/"+tt.mode.String()+"/"+c.name, func(t *testing.T) {
+				a.printer = c.p
+				job, err := a.renderJob("job-42", sc.inv, sc.snap, sc.job, c.stream)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if job.Tail != nil || !bytes.Equal(job.Data, whole) {
+					t.Errorf("job has a tail %v, or Data (%d B) is not the whole receipt (%d B)", job.Tail != nil, len(job.Data), len(whole))
+				}
+			})
+		}
 	}
 }
 
@@ -148,7 +159,7 @@ func TestRenderJobWorker(t *testing.T) {
 	defer func() { cancel(); <-stopped }()
 
 	a := &Agent{opts: Options{Profile: prof, QR: receipt.QRRaster, Now: time.Now}, printer: w}
-	job, err := a.renderJob("job-42", sc.inv, sc.snap, sc.job)
+	job, err := a.renderJob("job-42", sc.inv, sc.snap, sc.job, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,4 +230,13 @@ func (b *streamBuffer) Bytes() []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return bytes.Clone(b.buf.Bytes())
+}
+
+// TestPrintCodeTail: a receipt whose tail failed is the renderer's fault,
+// not the printer's.
+func TestPrintCodeTail(t *testing.T) {
+	err := fmt.Errorf("print job j: %w", &printer.TailError{Err: errors.New("qr encoder broke")})
+	if got, want := printCode(err), "render_error"; got != want {
+		t.Errorf("printCode(%v) = %q, want %q", err, got, want)
+	}
 }
