@@ -135,10 +135,6 @@ func (e *BatchError) MayProcess() bool {
 	return true
 }
 
-// CodeSessionStatusForbids is KSeF's 21180: the session's status forbids
-// the operation (it is closed, being processed, or cancelled).
-const CodeSessionStatusForbids = 21180
-
 // SendBatch sends invoices (file name → XML bytes) in one batch session: the
 // ZIP is streamed to a temporary file, split into parts of at most PartSize
 // bytes, each part AES-256-CBC encrypted and hashed into its own temporary file;

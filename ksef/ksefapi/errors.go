@@ -17,6 +17,7 @@ const (
 	CodeSessionFull                    = 21155 // the session's invoice limit is reached
 	CodeTechnicalCorrectionUnavailable = 21166 // the original was already technically corrected
 	CodeTechnicalCorrectionNotAllowed  = 21167 // the original was processed correctly
+	CodeSessionStatusForbids           = 21180 // the session is closed, being processed or cancelled
 	CodeUnknownPublicKey               = 21470 // publicKeyId unknown or retired (key rotation)
 )
 
