@@ -101,7 +101,11 @@ type decoded struct {
 
 func (x *h) decode(p printer.Job) decoded {
 	x.t.Helper()
-	page, err := escpos.Render(p.Data, x.opts.Profile)
+	data, err := p.Bytes()
+	if err != nil {
+		x.t.Fatalf("job %s: %v", p.ID, err)
+	}
+	page, err := escpos.Render(data, x.opts.Profile)
 	if err != nil {
 		x.t.Fatalf("render job %s: %v", p.ID, err)
 	}

@@ -33,8 +33,14 @@ func TestStack(t *testing.T) {
 	}
 	v := s.Issue("k1", sale())
 	agenttest.WaitFor(t, "print", time.Second, func() bool { return s.Get(v.ID).Print == outbox.PrintPrinted })
-	if jobs := s.Printer.Jobs(); len(jobs) != 1 || len(jobs[0].Data) == 0 || s.Virtual.Written() == 0 {
-		t.Errorf("printer got %d jobs, device %d bytes; want 1 job that reached the device", len(jobs), s.Virtual.Written())
+	jobs := s.Printer.Jobs()
+	if len(jobs) != 1 || s.Virtual.Written() == 0 {
+		t.Fatalf("printer got %d jobs, device %d bytes; want 1 job that reached the device", len(jobs), s.Virtual.Written())
+	}
+	// The worker streams, so the agent hands over the head and the codes
+	// apart, as in production.
+	if whole, err := jobs[0].Bytes(); !s.Printer.StreamsTail() || jobs[0].Tail == nil || err != nil || len(whole) <= len(jobs[0].Data) {
+		t.Errorf("streams %v, tail set %v, Bytes() error %v: want a head and a tail", s.Printer.StreamsTail(), jobs[0].Tail != nil, err)
 	}
 	s.Stop()
 	s.Stop() // idempotent
@@ -97,8 +103,8 @@ func TestPrinter(t *testing.T) {
 	if got := p.Jobs(); len(got) != 1 || got[0].ID != "1" || got[0].Data[0] != 0x1b {
 		t.Errorf("Jobs() = %+v", got)
 	}
-	if !p.State().Connected {
-		t.Error("a Printer without Next reports disconnected")
+	if !p.State().Connected || p.StreamsTail() {
+		t.Errorf("a Printer without Next: connected %v streams %v, want true false", p.State().Connected, p.StreamsTail())
 	}
 	q := agenttest.Printer{Next: failPrinter{}}
 	if err := q.Submit(context.Background(), printer.Job{ID: "2"}); err == nil || len(q.Jobs()) != 1 {
