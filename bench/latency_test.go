@@ -104,7 +104,10 @@ func (p *stampPort) Write(b []byte) (int, error) {
 }
 
 // rig is an agent with a real bbolt store (fsync on), a real print worker
-// on a virtual printer, and the KSeF simulator on loopback.
+// on a virtual printer, and the KSeF simulator on loopback. The agent's Run
+// is not started, so Issue dispatches the print itself before it returns:
+// ack includes rendering the receipt's head and handing it to the worker
+// (with posagent run, TestHTTPFirstByte, a dispatcher goroutine does that).
 type rig struct {
 	agent   *agent.Agent
 	store   *outbox.Store
