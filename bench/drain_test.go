@@ -1,11 +1,15 @@
 package bench_test
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,11 +60,17 @@ func TestDrain(t *testing.T) {
 	drainStart := time.Now()
 	var peak int64
 	var split rssSplit // peaks of the anonymous and file-backed parts
+	var byFile map[string]int64
 	for {
 		if m, err := p.Memory(); err == nil && m.HWM > peak {
 			peak = m.HWM
 		}
 		if r, err := readRSSSplit(p.Cmd.Process.Pid); err == nil {
+			if r.file > split.file {
+				if m, err := fileMappings(p.Cmd.Process.Pid); err == nil {
+					byFile = m // where the file-backed peak sits
+				}
+			}
 			split = split.max(r)
 		}
 		n, err := s.Backlog()
@@ -96,6 +106,35 @@ func TestDrain(t *testing.T) {
 		float64(peak)/1024, float64(idle.RSS)/1024)
 	t.Logf("drain: sampled peaks every 100 ms: RssAnon %.1f MiB, RssFile %.1f MiB (mapped store and binary), RssShmem %.1f MiB",
 		float64(split.anon)/1024, float64(split.file)/1024, float64(split.shmem)/1024)
+	names := slices.SortedFunc(maps.Keys(byFile), func(a, b string) int { return cmp.Compare(byFile[b], byFile[a]) })
+	for _, n := range names[:min(len(names), 4)] {
+		t.Logf("drain: at the RssFile peak, %s: %.1f MiB resident", n, float64(byFile[n])/1024)
+	}
+}
+
+// fileMappings sums the resident KiB of a process's mappings by the file
+// they map, from /proc/PID/smaps.
+func fileMappings(pid int) (map[string]int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	file := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			file = ""
+			if len(f) >= 6 && strings.HasPrefix(f[5], "/") {
+				file = filepath.Base(f[5])
+			}
+		case file != "" && len(f) >= 2 && f[0] == "Rss:":
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			out[file] += v
+		}
+	}
+	return out, nil
 }
 
 // rssSplit is the resident set by kind from /proc/PID/status, in KiB: the
