@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -24,14 +25,18 @@ func TestReleaseUnderConcurrency(t *testing.T) {
 	series := Series{Terminal: "T1", Format: "{terminal}/{seq:06}", Reset: ResetNever}
 	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	issue := func(i int) (*Invoice, error) {
-		xml := bytes.Repeat([]byte(fmt.Sprintf("<Faktura n=%q/>", fmt.Sprint(i*7919))), 400) // about 8 KiB
+		xml := make([]byte, 32<<10) // incompressible, so the file grows
+		rng := rand.New(rand.NewChaCha8([32]byte{byte(i), byte(i >> 8)}))
+		for j := range xml {
+			xml[j] = byte(rng.Uint32())
+		}
 		inv, _, err := s.Issue(ctx, IssueRequest{SaleID: fmt.Sprint("s", i), Series: series, Now: at, Build: func(string) (*Built, error) {
 			return &Built{XML: xml, Doc: xml[:1000], Mode: "offline24", Kind: "VAT", P1: "2026-11-20"}, nil
 		}})
 		return inv, err
 	}
 	var first []*Invoice
-	for i := range 100 {
+	for i := range 40 {
 		inv, err := issue(i)
 		if err != nil {
 			t.Fatal(err)
@@ -61,19 +66,19 @@ func TestReleaseUnderConcurrency(t *testing.T) {
 			}
 		})
 	}
-	for i := 100; i < 400; i++ { // the file grows past several remaps
+	for i := 40; i < 140; i++ { // 32 KiB each: the file grows past several remaps
 		if _, err := issue(i); err != nil {
 			t.Fatal(err)
 		}
 		if i%3 == 0 {
-			id := first[i%100].ID
+			id := first[i%40].ID
 			if err := s.MarkSending(ctx, id, "S"); err == nil {
 				if err := s.MarkAccepted(ctx, id, Acceptance{KSeFNumber: "K" + id, UPO: []byte("<UPO/>")}); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
-		if i%50 == 0 {
+		if i%25 == 0 {
 			if err := s.ReleaseMapped(); err != nil {
 				t.Fatal(err)
 			}
