@@ -273,7 +273,7 @@ func (s *Stack) Flush(d time.Duration) {
 
 // Relay hands the print worker's results to an agent made after the worker:
 // the worker takes its OnResult when built, and the agent takes the worker.
-// Results before Set are dropped; the agent recovers them from the store.
+// Call Set before the worker runs: a result before Set is dropped.
 type Relay struct {
 	mu sync.Mutex // guards a
 	a  *agent.Agent
