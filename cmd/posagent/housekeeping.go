@@ -22,7 +22,8 @@ import (
 const defaultMemoryLimit = 48 << 20
 
 // archiveEvery is how often run moves invoices past the retention to the
-// archive file. Retention is counted in days, so a few runs a day suffice.
+// archive files (one per year of issue, outbox.db.archive-2026 and so on).
+// Retention is counted in days, so a few runs a day suffice.
 const archiveEvery = 6 * time.Hour
 
 // Compaction at start rewrites the live file when at least compactMinFree
