@@ -142,33 +142,8 @@ func TestMappedStaysBoundedOnSmallRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 12000
-	rng := rand.New(rand.NewChaCha8([32]byte{9}))
-	ids := make([]string, n)
 	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	err = s.db.Update(func(tx *bolt.Tx) error { // one transaction: a backlog as an outage leaves it, quickly
-		for i := range n {
-			xml := make([]byte, 2500)
-			for j := range xml {
-				xml[j] = 'a' + byte(rng.IntN(26)) // compresses to about 60%, as FA(3) does
-			}
-			inv := &Invoice{ID: formatID(uint64(i + 1)), Number: "T1/" + strconv.Itoa(i+1), Terminal: "T1", Period: "all", Seq: uint64(i + 1),
-				SaleID: "s" + strconv.Itoa(i), IssuedAt: at, XML: xml, Hash: HashOf(xml), Mode: "offline24", Kind: "VAT", P1: "2026-11-20",
-				KOD1: "https://qr-test.ksef.mf.gov.pl/invoice/" + strings.Repeat("x", 120), Upload: UploadQueued}
-			inv.log(at, "issued", "")
-			ids[i] = inv.ID
-			key, _ := parseID(inv.ID)
-			if err := putInvoice(tx, inv); err != nil {
-				return err
-			}
-			if err := putBlobs(tx, key, xml, []byte(`{"lines":[{"name":"`+strings.Repeat("y", 900)+`"}]}`)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ids := backlog(t, s, n, at)
 	s.Close()
 	fi, _ := os.Stat(path)
 	if s, err = Open(path, nil); err != nil {
