@@ -92,13 +92,7 @@ func TestSessionFull(t *testing.T) {
 		t.Fatalf("third send = %v (retryable %v), want ErrSessionFull, not retryable", err, ksefapi.Retryable(err))
 	}
 	s2 := openOnline(t, c)
-	ref, err := s2.Send(ctx(t), third, ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatalf("send in a new session: %v", err)
-	}
-	if st := waitInvoice(t, c, s2.Reference, ref); st.Code() != ksefapi.InvoiceSuccess {
-		t.Errorf("status %d", st.Code())
-	}
+	sendAccepted(t, c, s2, third, "send in a new session")
 }
 
 // TestAvailability reads the simulator's Latarnia feed through the client.

@@ -97,13 +97,7 @@ func TestExpiry(t *testing.T) {
 			t.Errorf("expired session status %+v, %v; want processed with 1 invoice", st, err)
 		}
 		s2 := openOnline(t, c)
-		ref, err := s2.Send(ctx(t), xml, ksefapi.SendOptions{})
-		if err != nil {
-			t.Fatalf("Send in a new session: %v", err)
-		}
-		if st := waitInvoice(t, c, s2.Reference, ref); st.Code() != ksefapi.InvoiceSuccess {
-			t.Errorf("status %d", st.Code())
-		}
+		sendAccepted(t, c, s2, xml, "send in a new session")
 	})
 }
 

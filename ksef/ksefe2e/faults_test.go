@@ -48,13 +48,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 
 	t.Run("OpenSessionKeepsWorking", func(t *testing.T) {
-		ref, err := s.Send(ctx(t), invoice(t, "FV/R/2", h.clk.today(), "2.00"), ksefapi.SendOptions{})
-		if err != nil {
-			t.Fatalf("Send after rotation: %v", err)
-		}
-		if st := waitInvoice(t, c, s.Reference, ref); st.Code() != ksefapi.InvoiceSuccess {
-			t.Errorf("status %d %v", st.Code(), st.Status.Details)
-		}
+		sendAccepted(t, c, s, invoice(t, "FV/R/2", h.clk.today(), "2.00"), "send after rotation")
 	})
 	t.Run("OpenOnline", func(t *testing.T) {
 		mark := h.wire.mark()
@@ -63,13 +57,7 @@ func TestKeyRotation(t *testing.T) {
 			t.Fatalf("OpenOnline after rotation: %v", err)
 		}
 		rejectedKey(t, h.wire.since(mark), "/v2/sessions/online", http.StatusCreated)
-		ref, err := s2.Send(ctx(t), invoice(t, "FV/R/3", h.clk.today(), "3.00"), ksefapi.SendOptions{})
-		if err != nil {
-			t.Fatalf("Send in the new session: %v", err)
-		}
-		if st := waitInvoice(t, c, s2.Reference, ref); st.Code() != ksefapi.InvoiceSuccess {
-			t.Errorf("status %d %v: the session key was not wrapped with the new key", st.Code(), st.Status.Details)
-		}
+		sendAccepted(t, c, s2, invoice(t, "FV/R/3", h.clk.today(), "3.00"), "send in a session opened after rotation (its key wrapped with the new MF key)")
 	})
 	t.Run("TokenLogin", func(t *testing.T) {
 		if err := h.sim.RotateKeys(); err != nil {
@@ -168,13 +156,7 @@ func TestRateLimit(t *testing.T) {
 	t.Logf("limited after %d sends: %v", sentOK, limited)
 	before := len(h.sim.Invoices())
 	time.Sleep(limited.RetryAfter)
-	ref, err := s.Send(ctx(t), pending, ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatalf("Send after waiting Retry-After (%v): %v", limited.RetryAfter, err)
-	}
-	if st := waitInvoice(t, c, s.Reference, ref); st.Code() != ksefapi.InvoiceSuccess {
-		t.Errorf("retried invoice: status %d %v", st.Code(), st.Status.Details)
-	}
+	sendAccepted(t, c, s, pending, "send after waiting Retry-After")
 	if got := len(h.sim.Invoices()); got != before+1 {
 		t.Errorf("simulator holds %d invoices, want %d: the refused request must not have been stored", got, before+1)
 	}
@@ -261,13 +243,7 @@ func TestDroppedConnection(t *testing.T) {
 	if n := len(h.sim.Invoices()); n != 0 {
 		t.Fatalf("simulator stored %d invoices from a dropped request", n)
 	}
-	ref, err := s.Send(ctx(t), xml, ksefapi.SendOptions{})
-	if err != nil {
-		t.Fatalf("resend: %v", err)
-	}
-	if st := waitInvoice(t, c, s.Reference, ref); st.Code() != ksefapi.InvoiceSuccess {
-		t.Errorf("resent invoice: %d", st.Code())
-	}
+	sendAccepted(t, c, s, xml, "resend")
 }
 
 // TestLostResponse: KSeF took the invoice but the answer was lost on the way.

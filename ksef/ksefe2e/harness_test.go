@@ -203,6 +203,20 @@ func send(t *testing.T, s *ksefapi.OnlineSession, xml []byte) string {
 	return ref
 }
 
+// sendAccepted sends xml in s and waits until KSeF accepts it; what names
+// the step in a failure.
+func sendAccepted(t *testing.T, c *ksefapi.Client, s *ksefapi.OnlineSession, xml []byte, what string) {
+	t.Helper()
+	ref, err := s.Send(ctx(t), xml, ksefapi.SendOptions{})
+	if err != nil {
+		t.Fatalf("%s: Send: %v", what, err)
+	}
+	st := waitInvoice(t, c, s.Reference, ref)
+	if st.Code() != ksefapi.InvoiceSuccess {
+		t.Fatalf("%s: invoice status %d %v, want %d", what, st.Code(), st.Status.Details, ksefapi.InvoiceSuccess)
+	}
+}
+
 // ctx is a test context bounded well inside the package's time budget.
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
