@@ -278,8 +278,13 @@ func (s *Store) moveToArchive(ctx context.Context, batch []moved, done func(*bol
 	})
 }
 
-// copyRecord writes a record, its blobs and its print jobs into an archive file.
+// copyRecord writes a record, its blobs and its print jobs into an archive
+// file. An archive file only grows, mostly in id order, and its records never
+// change: its pages are filled.
 func copyRecord(tx *bolt.Tx, m moved) error {
+	for _, b := range [][]byte{bInvoices, bIndex, bPrintJobs} {
+		tx.Bucket(b).FillPercent = blobFill
+	}
 	if err := putInvoice(tx, m.inv); err != nil {
 		return err
 	}
@@ -288,7 +293,7 @@ func copyRecord(tx *bolt.Tx, m moved) error {
 		return err
 	}
 	if len(m.inv.UPO) > 0 {
-		if err := tx.Bucket(bUPO).Put(key, encodeBlob(m.inv.UPO)); err != nil {
+		if err := blobBucket(tx, bUPO).Put(key, encodeBlob(m.inv.UPO)); err != nil {
 			return err
 		}
 	}

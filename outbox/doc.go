@@ -53,7 +53,9 @@
 //
 // XML, snapshots and UPOs are stored compressed (DEFLATE level 1 behind a
 // one-byte codec header, with the length and a CRC-32; a value that does not
-// shrink is stored as it is): an FA(3) invoice of 3.3 KiB takes 1.5 KiB. The
+// shrink is stored as it is): an FA(3) invoice of 3.3 KiB takes 1.5 KiB, and
+// the blob buckets fill their pages (their keys only grow), so two or three
+// share a 4 KiB page instead of one page each. The
 // bytes read back are the bytes given; the XML is checked against the
 // record's SHA-256 on every read, and a value that does not decode or match
 // fails with ErrCorrupt naming the invoice. Schema version 2 introduced the
@@ -86,7 +88,7 @@
 // already cached (fault-around), MADV_RANDOM or not. A drain that reads each
 // invoice once would make the whole file resident. The store counts what it
 // reads (16 times over, for fault-around) and what its commits rewrite, and
-// every 8 MiB drops its page-table entries for the mapping with
+// every 4 MiB drops its page-table entries for the mapping with
 // madvise(MADV_DONTNEED) on Linux, always inside a read transaction so no
 // remap can move the mapping meanwhile; Open ends with one. On a clean shared
 // file mapping that loses nothing: the pages stay in the page cache and the

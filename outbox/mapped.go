@@ -16,7 +16,7 @@ import (
 // bytes, because dropping a clean shared mapping is exactly what reclaim does.
 const (
 	// releaseEvery bounds the resident part of the mapping between releases.
-	releaseEvery = 8 << 20
+	releaseEvery = 4 << 20
 	// faultAround is what touching one page may map: on a fault Linux also
 	// maps the neighbours already in the page cache (fault_around_bytes, 64
 	// KiB by default), MADV_RANDOM or not. Sweeping a 250 KiB bucket mapped

@@ -152,6 +152,7 @@ func encodeAll(tx *bolt.Tx) error {
 		if b == nil {
 			continue
 		}
+		b.FillPercent = blobFill
 		var keys [][]byte
 		if err := b.ForEach(func(k, _ []byte) error {
 			keys = append(keys, bytes.Clone(k))

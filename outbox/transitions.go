@@ -351,7 +351,7 @@ func putUPO(tx *bolt.Tx, inv *Invoice, upo []byte, now time.Time) error {
 		return err
 	}
 	inv.log(now, fmt.Sprintf("UPO stored (%d bytes)", len(upo)), "")
-	return tx.Bucket(bUPO).Put(key, encodeBlob(upo))
+	return blobBucket(tx, bUPO).Put(key, encodeBlob(upo))
 }
 
 func moveUpload(inv *Invoice, to UploadState, reason string) error {
