@@ -51,7 +51,7 @@ func TestSoakKill9(t *testing.T) {
 	// them: 1 000 cycles issue about 20 000 invoices, which would meet the
 	// default 256 MiB cap and turn the soak into a store-full test (that one
 	// is in the fault matrix). The cap is raised so the kills stay the subject.
-	s := soak.NewSite(t, soak.BuildPosagent(t), soak.SiteOptions{KSeFURL: srv.URL, CapMB: 2048})
+	s := soak.NewSite(t, soak.BuildPosagent(t), soak.SiteOptions{KSeFURL: srv.URL, CapMB: 1024})
 	t.Cleanup(func() { dumpLogs(t, s) })
 
 	seed := uint64(time.Now().UnixNano())
