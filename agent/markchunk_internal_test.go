@@ -28,8 +28,10 @@ func TestMarkSendingChunks(t *testing.T) {
 	}
 	defer st.Close()
 	a := &Agent{store: st, opts: Options{Now: func() time.Time { return t0 }}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if got := a.markChunk(5000); got != 5000 {
-		t.Errorf("markChunk(5000) on an empty store = %d, want 5000 (one transaction)", got)
+	for _, tt := range []struct{ n, want int }{{0, 1}, {120, 120}, {roomyMarkChunk, roomyMarkChunk}, {5000, roomyMarkChunk}} {
+		if got := a.markChunk(tt.n); got != tt.want {
+			t.Errorf("markChunk(%d) on an empty store = %d, want %d", tt.n, got, tt.want)
+		}
 	}
 	var ids []string
 	for i := range 100000 {

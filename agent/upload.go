@@ -842,16 +842,19 @@ func (a *Agent) markSending(ctx context.Context, ids []string, batch string, chu
 }
 
 // markChunk is how many records one transaction of a batch marks. Each
-// moved record rewrites its pages, and bbolt's copy-on-write needs that
-// many free pages until the commit; on a store near its cap the free space
-// (the headroom and drain reserve outbox keeps) is cut into transactions
-// that fit with a wide margin, at the cost of a few more fsyncs.
+// moved record rewrites its pages, which bbolt holds in memory until the
+// commit (4–6 KB a record: 10 000 in one transaction would take 40–60 MB),
+// so even a roomy store marks at most roomyMarkChunk at a time. On a store
+// near its cap the free space (the headroom and drain reserve outbox keeps)
+// is cut into transactions that fit with a wide margin, at the cost of a few
+// more fsyncs.
 func (a *Agent) markChunk(n int) int {
+	n = max(n, 1)
 	room, err := a.store.Room()
 	if err != nil || !room.NearFull() {
-		return max(n, 1)
+		return min(n, roomyMarkChunk)
 	}
-	return min(max(int(room.Free/markCostPerRecord), minMarkChunk), maxMarkChunk, max(n, 1))
+	return min(max(int(room.Free/markCostPerRecord), minMarkChunk), maxMarkChunk, n)
 }
 
 // markCostPerRecord bounds the pages one record's transition rewrites (its
@@ -861,6 +864,7 @@ const (
 	markCostPerRecord = 16 << 10
 	minMarkChunk      = 8
 	maxMarkChunk      = 256
+	roomyMarkChunk    = 500
 )
 
 // archiveNearFull moves accepted invoices past their retention to the
