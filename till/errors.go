@@ -32,8 +32,13 @@ var (
 	ErrInvalidMode = errors.New("till: invalid mode override")
 
 	// ErrUnavailable is returned by a Core that cannot take the request now
-	// (store full or closing); the client may retry later.
+	// (closing, or busy); the client may retry later.
 	ErrUnavailable = errors.New("till: temporarily unavailable")
+
+	// ErrStoreFull is returned by a Core whose invoice store refuses new
+	// sales (its cap or the disk is reached); everything stored is kept and
+	// still uploaded, and sales are taken again as the queue drains.
+	ErrStoreFull = errors.New("till: invoice store full")
 )
 
 // Problem is an RFC 9457 problem detail, the body of every error response

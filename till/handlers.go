@@ -75,6 +75,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, sale *k
 		p = newProblem(http.StatusConflict, CodeNotCorrectable, "invoice "+strconv.Quote(r.PathValue("id"))+" cannot be corrected")
 	case errors.Is(err, ErrInvalidMode):
 		p = newProblem(http.StatusUnprocessableEntity, CodeInvalidMode, "unknown mode override")
+	case errors.Is(err, ErrStoreFull):
+		// Room comes back as KSeF accepts the queue, in minutes, not seconds.
+		w.Header().Set("Retry-After", "60")
+		p = newProblem(http.StatusServiceUnavailable, CodeStoreFull,
+			"the invoice store is full: new sales are refused until queued invoices are accepted by KSeF; nothing stored is lost (see posagent doctor)")
 	case errors.Is(err, ErrUnavailable):
 		w.Header().Set("Retry-After", "5")
 		p = newProblem(http.StatusServiceUnavailable, CodeUnavailable, "the agent cannot take requests now; retry later")

@@ -319,7 +319,8 @@ func TestCoreErrors(t *testing.T) {
 		wantStatus int
 		wantCode   string
 	}{
-		{"unavailable", fmt.Errorf("store: %w", till.ErrUnavailable), 503, till.CodeUnavailable},
+		{"unavailable", fmt.Errorf("closing: %w", till.ErrUnavailable), 503, till.CodeUnavailable},
+		{"store full", fmt.Errorf("store: %w", till.ErrStoreFull), 503, till.CodeStoreFull},
 		{"not found", till.ErrNotFound, 404, till.CodeNotFound},
 		{"internal", errors.New("open /var/lib/posagent/secret.key: permission denied"), 500, till.CodeInternal},
 	}

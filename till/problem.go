@@ -34,6 +34,7 @@ const (
 	CodeUnsupportedMedia   = "unsupported_media_type"
 	CodeInternal           = "internal"
 	CodeUnavailable        = "unavailable"
+	CodeStoreFull          = "store_full"
 	CodeInvalidRequest     = "invalid_request"
 	CodeInvalidSale        = "invalid_sale" // a validation problem with no more specific code
 	CodeFieldRequired      = "field_required"

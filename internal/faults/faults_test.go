@@ -315,8 +315,8 @@ func TestStoreFull(t *testing.T) {
 		t.Fatalf("POST /v1/sales on a full store = %d %s %s, want 503 problem+json", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	var p struct{ Code, Detail string }
-	if err := json.Unmarshal(body, &p); err != nil || p.Code == "" || p.Detail == "" {
-		t.Fatalf("problem %s: want a code and a detail", body)
+	if err := json.Unmarshal(body, &p); err != nil || p.Code != "store_full" || p.Detail == "" {
+		t.Fatalf("problem %s: want code store_full and a detail", body)
 	}
 	if resp.Header.Get("Retry-After") == "" {
 		t.Errorf("503 without Retry-After")

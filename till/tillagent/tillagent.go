@@ -249,7 +249,7 @@ func mapErr(err error) error {
 	case errors.Is(err, agent.ErrInvalidMode):
 		return fmt.Errorf("%w: %w", till.ErrInvalidMode, err)
 	case errors.Is(err, agent.ErrStoreFull):
-		return fmt.Errorf("%w: %w", till.ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", till.ErrStoreFull, err)
 	}
 	return err
 }

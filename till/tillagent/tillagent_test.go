@@ -26,7 +26,7 @@ func TestErrors(t *testing.T) {
 		{"conflict", agent.ErrIdempotencyConflict, till.ErrKeyConflict, ""},
 		{"illegal state", agent.ErrIllegalState, till.ErrNotCorrectable, ""},
 		{"bad mode", agent.ErrInvalidMode, till.ErrInvalidMode, ""},
-		{"store full", agent.ErrStoreFull, till.ErrUnavailable, ""},
+		{"store full", agent.ErrStoreFull, till.ErrStoreFull, ""},
 		{"request field", &agent.RequestError{Field: "key", Reason: "too long"}, nil, till.CodeInvalidRequest},
 		{"validation", ksef.ValidationErrors{{Field: "lines", Reason: "at least one line required"}}, ksef.ErrInvalidSale, ""},
 		{"other", errors.New("disk on fire"), nil, ""},
