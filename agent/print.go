@@ -228,9 +228,6 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool
 		return
 	}
 	if err := a.printer.Submit(ctx, pj); err != nil {
-		if pj.Tail != nil {
-			_, _ = pj.Tail() // it owns the QR encoders: wait for them
-		}
 		if ctx.Err() == nil {
 			a.log.Warn("submit print job", "job", jobID, "error", err)
 		}
@@ -280,8 +277,8 @@ var _ tailPrinter = (*printer.Worker)(nil)
 // job id. The first byte of a sale must reach the printer within
 // milliseconds, and a raster QR takes milliseconds to encode: with stream
 // set, a streaming printer gets the head (everything before the first code)
-// as Data at once and a Tail that waits for the encodes, which started in
-// RenderParts. Otherwise Data is the whole receipt.
+// as Data at once and a Tail that encodes the codes while the head is on
+// the wire. Otherwise Data is the whole receipt.
 func (a *Agent) renderJob(id string, inv *outbox.Invoice, snap *snapshot, job *outbox.PrintJob, stream bool) (printer.Job, error) {
 	doc, err := a.receiptDoc(inv, snap, job)
 	if err != nil {

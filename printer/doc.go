@@ -56,7 +56,8 @@
 // paper holds the start of a receipt without its end or cut. Data must end
 // between two commands, so the printer stays in sync for the next job. The
 // worker waits for a running Tail even while it stops, so a Tail that never
-// returns keeps Run from returning.
+// returns keeps Run from returning; the Tail of a job that never wrote its
+// Data is never called.
 //
 // A write that hangs (an offline printer under flow control) is cut off
 // after Options.WriteTimeout by closing the port, which the worker then

@@ -285,9 +285,8 @@ func TestWorkerTailStop(t *testing.T) {
 	}
 }
 
-// TestWorkerTailNotReady: a printer that refuses the job still costs the
-// tail's goroutine nothing beyond one call, and it is joined when the job
-// is abandoned.
+// TestWorkerTailNotReady: a printer that refuses the job before its Data
+// costs no tail: the encoding waits until a receipt is really printed.
 func TestWorkerTailNotReady(t *testing.T) {
 	v := printer.NewVirtual(nil)
 	v.SetFaults(printer.Faults{CoverOpen: true})
@@ -301,8 +300,8 @@ func TestWorkerTailNotReady(t *testing.T) {
 	if len(got) != 2 || !errors.Is(got[1].Err, printer.ErrCoverOpen) {
 		t.Fatalf("results = %+v, want two cover-open failures", got)
 	}
-	if n := calls.Load(); n != 1 {
-		t.Errorf("Tail called %d times, want 1", n)
+	if n := calls.Load(); n != 0 {
+		t.Errorf("Tail called %d times for a job that never wrote its Data, want 0", n)
 	}
 }
 
@@ -376,62 +375,6 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
-
-// TestWorkerStopJoinsQueuedTails stops a worker with a job in its backoff
-// and others still queued: Run returns only after every tail returned, each
-// called once, and later Submits are refused. (Run's loop may still take a
-// queued job after ctx ends; with several queued, some are left to drain.)
-func TestWorkerStopJoinsQueuedTails(t *testing.T) {
-	v := printer.NewVirtual(nil)
-	v.SetFaults(printer.Faults{PaperOut: true})
-	never := clockFunc(func(time.Duration) <-chan time.Time { return nil })
-	first := make(chan printer.JobResult, 1)
-	w, err := printer.NewWorker(v.Open, &printer.Options{Backoff: printer.Backoff{Clock: never},
-		OnResult: func(r printer.JobResult) {
-			select {
-			case first <- r:
-			default:
-			}
-		}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stopped := make(chan error, 1)
-	go func() { stopped <- w.Run(ctx) }()
-	const jobs = 8
-	var calls [jobs]atomic.Int32
-	var returned [jobs]atomic.Bool
-	for i := range jobs {
-		job := printer.Job{ID: string(rune('a' + i)), Data: jobBytes(10), Tail: func() ([]byte, error) {
-			calls[i].Add(1)
-			time.Sleep(5 * time.Millisecond)
-			returned[i].Store(true)
-			return []byte("x"), nil
-		}}
-		if err := w.Submit(ctx, job); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if r := <-first; r.ID != "a" || !errors.Is(r.Err, printer.ErrPaperOut) {
-		t.Fatalf("first result = %+v, want job a out of paper", r)
-	}
-	cancel()
-	select {
-	case <-stopped:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not stop")
-	}
-	for i := range jobs {
-		if n, ok := calls[i].Load(), returned[i].Load(); n != 1 || !ok {
-			t.Errorf("job %d: Tail called %d times, returned %v; want once, returned before Run", i, n, ok)
-		}
-	}
-	if err := w.Submit(context.Background(), printer.Job{ID: "c", Data: []byte{1}}); !errors.Is(err, printer.ErrStopped) {
-		t.Errorf("Submit after Run = %v, want ErrStopped", err)
-	}
-}
 
 // slowReplies delays every reply by delay, like a printer still printing
 // the bytes before GS r 1.

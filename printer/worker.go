@@ -29,16 +29,15 @@ type Job struct {
 	// for good with a *TailError after Data was written; nothing more is
 	// sent.
 	//
-	// Every submitted Tail is called and waited for, even for a job that
-	// never printed (refused, cancelled, still queued when Run stops), so
-	// Tail may own work (goroutines) that only it waits for. It must not
-	// block for long or wait on the worker.
+	// A job that never wrote its Data (refused, cancelled, still queued when
+	// Run stops) never calls Tail, so a Tail must hold nothing that only
+	// calling it releases. It must not block for long or wait on the worker.
 	Tail func() ([]byte, error)
 }
 
 // Bytes returns the whole job: Data followed by the tail's bytes. It calls
-// Tail, which must then be safe to call again (the worker calls it too) and
-// from another goroutine; it is meant for callers that need the receipt at
+// Tail, which must then be safe to call again (the worker may call it too)
+// and from another goroutine; it is meant for callers that need the receipt at
 // once, such as a wrapper that records what it submits.
 func (j Job) Bytes() ([]byte, error) {
 	if j.Tail == nil {
@@ -94,10 +93,6 @@ type Worker struct {
 	cancel  chan struct{} // 1-slot: a job was cancelled
 	stopped chan struct{} // closed when Run returns
 
-	// sending is held (read) by Submit while it may send on jobs, so that
-	// Run, stopping, can wait for those sends and then find every job left.
-	sending sync.RWMutex
-
 	mu        sync.Mutex // guards state and cancelled
 	state     State
 	cancelled map[string]bool
@@ -136,8 +131,6 @@ func (w *Worker) Submit(ctx context.Context, job Job) error {
 	if job.ID == "" || len(job.Data) == 0 {
 		return fmt.Errorf("%w: empty ID or data", ErrInvalidJob)
 	}
-	w.sending.RLock()
-	defer w.sending.RUnlock()
 	select {
 	case <-w.stopped:
 		return ErrStopped
@@ -203,8 +196,7 @@ func (w *Worker) Query(ctx context.Context) (escpos.Status, error) {
 // Run processes jobs until ctx ends, then closes the port and returns
 // ctx.Err(). A job interrupted by shutdown, or still queued, gets no final
 // JobResult: the caller's outbox still holds it. Before returning, Run waits
-// for the Tail of every such job, which it calls if no attempt did. Run may
-// be called only once.
+// for a Tail being computed. Run may be called only once.
 func (w *Worker) Run(ctx context.Context) error {
 	w.mu.Lock()
 	if w.running {
@@ -213,7 +205,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.running = true
 	w.mu.Unlock()
-	defer w.drain()
+	defer close(w.stopped)
 
 	r := &run{w: w, backoff: w.opts.Backoff}
 	defer r.disconnect()
@@ -235,23 +227,6 @@ func (w *Worker) Run(ctx context.Context) error {
 			if !w.opts.NoStatus {
 				_, _ = r.query(ctx) // the outcome lands in State
 			}
-		}
-	}
-}
-
-// drain ends Run: it refuses new jobs, then waits for the tails of the jobs
-// still queued, since a Tail may own goroutines that only it waits for (a
-// receipt's QR encoders). The jobs themselves are dropped, as documented.
-func (w *Worker) drain() {
-	close(w.stopped)
-	w.sending.Lock() // every Submit that could still send has returned
-	defer w.sending.Unlock()
-	for {
-		select {
-		case job := <-w.jobs:
-			(&jobTail{f: job.Tail}).finish()
-		default:
-			return
 		}
 	}
 }
@@ -469,13 +444,11 @@ func (t *jobTail) result(ctx context.Context) ([]byte, error) {
 	}
 }
 
-// finish calls the tail if no attempt did, and waits for it to return.
+// finish waits for a tail that an attempt started.
 func (t *jobTail) finish() {
-	if t.f == nil {
-		return
+	if t.done != nil {
+		<-t.done
 	}
-	t.start()
-	<-t.done
 }
 
 // attempt prints job once over the current (or a new) connection: Data, then

@@ -165,19 +165,18 @@ func Render(doc Doc, p escpos.Profile, mode QRMode) ([]byte, error) {
 
 // RenderParts is Render split where a printer can start: head holds everything
 // before the first QR code and is ready at once; tail returns the rest (codes,
-// labels, duplicate marker, footer, cut) and may take milliseconds in raster
-// mode, where it waits for the QR encodes that started when RenderParts was
-// called. head+tail equals Render's bytes exactly. For a receipt without codes
-// head is the whole receipt and tail returns no bytes.
+// labels, duplicate marker, footer, cut). In raster mode tail encodes the
+// codes, all at once, which takes milliseconds: a printer calls it once the
+// head is on its way, so the encoding overlaps the serial line instead of
+// delaying the first byte or competing with it for the CPU. head+tail equals
+// Render's bytes exactly. For a receipt without codes head is the whole
+// receipt and tail returns no bytes.
 //
 // All validation and the QR fit checks (capacity table, no encoding) run
 // before RenderParts returns, so a tail error means a broken encoder, not bad
-// input; on any error RenderParts returns no head and starts nothing.
-//
-// The encoding goroutines belong to tail: a caller that got a nil error must
-// call tail, even when it gives up on printing, since tail is what waits for
-// them. tail computes once: later calls, from any goroutine, return the same
-// bytes (the caller must not modify them).
+// input. RenderParts starts nothing; tail waits for the encoders it starts.
+// tail computes once: later calls, from any goroutine, return the same bytes
+// (the caller must not modify them), and a tail never called costs nothing.
 func RenderParts(doc Doc, p escpos.Profile, mode QRMode) (head []byte, tail func() ([]byte, error), err error) {
 	mode, err = resolveMode(doc, p, mode)
 	if err != nil {
@@ -194,17 +193,15 @@ func RenderParts(doc Doc, p escpos.Profile, mode QRMode) (head []byte, tail func
 		return nil, nil, fmt.Errorf("receipt: %w", err)
 	}
 	head = out.take()
-	if mode == QRRaster {
-		// Encoding a raster QR costs milliseconds (the encoder tries all
-		// eight masks): encode every code at once, while the printer takes
-		// the head. They start after the head is laid out, which takes
-		// microseconds, so they do not compete with it for the CPU.
-		for _, c := range codes {
-			l.wg.Go(func() { c.code, c.err = escpos.EncodeQR(c.data, c.opt.EC) })
-		}
-	}
 	tail = sync.OnceValues(func() ([]byte, error) {
-		l.wg.Wait()
+		if mode == QRRaster {
+			// The encoder tries all eight masks: one goroutine per code.
+			var wg sync.WaitGroup
+			for _, c := range codes {
+				wg.Go(func() { c.code, c.err = escpos.EncodeQR(c.data, c.opt.EC) })
+			}
+			wg.Wait()
+		}
 		if err := l.tail(doc); err != nil {
 			return nil, err
 		}
@@ -263,7 +260,6 @@ type layout struct {
 	cols  int
 	mode  QRMode
 	codes map[string]*code // the codes to print, by data
-	wg    sync.WaitGroup   // raster encodes of codes
 }
 
 // code is one QR code of the receipt: its options, settled by the fit check,
@@ -271,7 +267,7 @@ type layout struct {
 type code struct {
 	data string
 	opt  escpos.QROptions
-	// Set by the encoding goroutine, read after layout.wg.Wait.
+	// Set by an encoding goroutine of tail, read after it is waited for.
 	code *escpos.QRCode
 	err  error
 }
