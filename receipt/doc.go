@@ -29,8 +29,8 @@
 // the total, and the duplicate marker.
 //
 // RenderParts splits a receipt where the printer can start: the head (all text
-// up to the first code) is ready at once, the tail waits for the encodes. Tail
-// owns those goroutines: whoever gets a tail must call it.
+// up to the first code) is ready at once; the tail encodes the raster codes, so
+// a printer calls it while the head is on the wire.
 //
 // # Caveats
 //

@@ -116,7 +116,7 @@ func ExampleRenderParts() {
 	}
 	var port bytes.Buffer // the printer
 	port.Write(head)      // the printer starts on the text at once
-	rest, err := tail()   // always called: it waits for the encodes
+	rest, err := tail()   // encodes the codes while the head is on its way
 	if err != nil {
 		panic(err)
 	}
