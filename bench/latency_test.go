@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -13,28 +12,14 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/certstore"
-	"github.com/posagent/posagent/certstore/certstoretest"
+	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/escpos"
 	"github.com/posagent/posagent/escpos/escpostest"
 	"github.com/posagent/posagent/ksef"
-	"github.com/posagent/posagent/ksef/ksefapi"
-	"github.com/posagent/posagent/ksef/ksefsim"
 	"github.com/posagent/posagent/outbox"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/receipt"
 )
-
-const (
-	sellerNIP = certstoretest.NIP
-	simToken  = "bench-ksef-token"
-)
-
-var seller = ksef.Seller{
-	NIP:     sellerNIP,
-	Name:    "Stacja Paliw „Żuraw” Sp. z o.o.",
-	Address: ksef.Address{Country: "PL", Line1: "ul. Źródlana 7/3", Line2: "90-001 Łódź"},
-}
 
 func line(name, qty, price, rate string) ksef.Line {
 	return ksef.Line{Name: name, Unit: "szt.", Quantity: ksef.MustParseQuantity(qty),
@@ -104,7 +89,10 @@ func (p *stampPort) Write(b []byte) (int, error) {
 }
 
 // rig is an agent with a real bbolt store (fsync on), a real print worker
-// on a virtual printer, and the KSeF simulator on loopback. The agent's Run
+// on a virtual printer, and the KSeF simulator on loopback (agenttest.Env).
+// It does not use agenttest.Stack: the port is wrapped to stamp the first
+// byte, the worker is the agent's printer with no recorder in the timed
+// path, and the options are production's defaults. The agent's Run
 // is not started, so Issue dispatches the print itself before it returns:
 // ack includes rendering the receipt's head and handing it to the worker
 // (with posagent run, TestHTTPFirstByte, a dispatcher goroutine does that).
@@ -119,20 +107,7 @@ type rig struct {
 
 func newRig(tb testing.TB, dir string, qr receipt.QRMode) *rig {
 	tb.Helper()
-	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{simToken: sellerNIP}, DisableRateLimits: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	tb.Cleanup(srv.Close)
-	client, err := ksefapi.New(ksefapi.Config{
-		BaseURL: srv.URL + "/v2", AvailabilityURL: srv.URL + "/latarnia", HTTPClient: srv.Client(),
-		Context: ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: sellerNIP},
-		Auth:    ksefapi.TokenAuth{Token: simToken},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	env := agenttest.NewEnv(tb, nil)
 	st, err := outbox.Open(filepath.Join(dir, "outbox.db"), nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -148,8 +123,7 @@ func newRig(tb testing.TB, dir string, qr receipt.QRMode) *rig {
 		r.port.VirtualConn = c.(*printer.VirtualConn)
 		return r.port, nil
 	}
-	var mu sync.Mutex // guards ag
-	var ag *agent.Agent
+	var relay agenttest.Relay
 	w, err := printer.NewWorker(open, &printer.Options{OnResult: func(res printer.JobResult) {
 		if res.Done {
 			select {
@@ -157,11 +131,7 @@ func newRig(tb testing.TB, dir string, qr receipt.QRMode) *rig {
 			default: // nobody waits: the rig is closing
 			}
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if ag != nil {
-			ag.PrintResult(res)
-		}
+		relay.PrintResult(res)
 	}}, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -171,18 +141,15 @@ func newRig(tb testing.TB, dir string, qr receipt.QRMode) *rig {
 		tb.Fatal(err)
 	}
 	a, err := agent.New(agent.Options{
-		Seller: seller, Series: outbox.Series{Terminal: "T1", Format: "FV/{terminal}/{yyyy}/{seq:06}"},
+		Seller: agenttest.Seller, Series: agenttest.Series,
 		Place: "Łódź", Environment: ksef.EnvTest, Profile: prof, QR: qr, Paper: 80,
 		// Uploads stay out of the way: the latency is the till's, not KSeF's.
 		UploadInterval: time.Hour, ProbeInterval: time.Hour,
-	}, agent.Deps{Store: st, KSeF: client, Printer: w,
-		Signer: certstoretest.Cert(tb, certstore.Offline, certstore.KeyEC), Feed: client})
+	}, agent.Deps{Store: st, KSeF: env.Client, Printer: w, Signer: env.Cert, Feed: env.Client})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mu.Lock()
-	ag = a
-	mu.Unlock()
+	relay.Set(a)
 	r.agent = a
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
