@@ -394,6 +394,29 @@ func (s *Store) Compact(ctx context.Context, dst string) error {
 	return s.ReleaseMapped() // the copy read every page
 }
 
+// Reclaimable returns the file's size and the bytes Compact would give back:
+// free pages plus the tail beyond the high-water mark. It begins and rolls
+// back a write transaction first, since bbolt counts free pages only when one
+// ends (right after Open it has not).
+func (s *Store) Reclaimable() (size, free int64, err error) {
+	tx, err := s.db.Begin(true)
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return 0, 0, ErrClosed
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("outbox: inspect %s: %w", s.path, err)
+	}
+	hwm := tx.Size()
+	if err := tx.Rollback(); err != nil {
+		return 0, 0, fmt.Errorf("outbox: inspect %s: %w", s.path, err)
+	}
+	st, err := os.Stat(s.path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("outbox: inspect %s: %w", s.path, err)
+	}
+	return st.Size(), st.Size() - hwm + int64(s.db.Stats().FreeAlloc), nil
+}
+
 // Size reports the bytes in use (excluding free pages) and the file's cap.
 func (s *Store) Size() (used, limit int64, err error) {
 	err = s.view(func(tx *bolt.Tx) error {

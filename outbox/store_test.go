@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -154,5 +155,54 @@ func TestCompact(t *testing.T) {
 	inv, err := c.ByNumber(ctx, "T1/2026/11/000020")
 	if err != nil || inv.SaleID != "t" {
 		t.Fatalf("ByNumber in the compacted copy = %+v, %v", inv, err)
+	}
+}
+
+// TestReclaimable: the pages transitions free count, and right after Open
+// (when bbolt has not yet counted its free pages) Reclaimable reports what
+// the store reported before it was closed.
+func TestReclaimable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	s, err := outbox.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size0, free0, err := s.Reclaimable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 300 {
+		ids = append(ids, mustIssue(t, s, outboxtest.Request(fmt.Sprintf("r%03d", i), t0)).ID)
+	}
+	// Each transition rewrites its record's pages; the old ones become free.
+	for _, id := range ids {
+		if err := s.MarkSending(ctx, id, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Retry(ctx, id, t0, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size, free, err := s.Reclaimable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size <= size0 || free <= free0 || free >= size {
+		t.Fatalf("after 300 invoices and 600 transitions: size %d free %d (empty: %d, %d)", size, free, size0, free0)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Reclaimable(); !errors.Is(err, outbox.ErrClosed) {
+		t.Errorf("Reclaimable on a closed store = %v, want ErrClosed", err)
+	}
+	s, err = outbox.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if gotSize, gotFree, err := s.Reclaimable(); err != nil || gotSize != size || gotFree != free {
+		t.Errorf("after reopening: size %d free %d (%v), want %d %d", gotSize, gotFree, err, size, free)
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/posagent/posagent/outbox"
 )
 
@@ -101,16 +99,14 @@ func openStore(ctx context.Context, path string, opts *outbox.Options, logger *s
 	if _, err := store.Archive(ctx); err != nil {
 		logger.Warn("archive accepted invoices", "error", err)
 	}
-	if err := store.Close(); err != nil {
-		return nil, err
-	}
-	size, free, err := freeSpace(path)
+	// Opening a large store costs seconds on ARM (recovery reads every
+	// record left sending): it is reopened only when compacted.
+	size, free, err := store.Reclaimable()
 	if err != nil {
 		logger.Warn("inspect the store", "error", err)
 	}
-	store, err = outbox.Open(path, opts)
 	if err != nil || !needsCompact(size, size-free) {
-		return store, err
+		return store, nil
 	}
 	tmp := path + ".compact"
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -134,31 +130,6 @@ func openStore(ctx context.Context, path string, opts *outbox.Options, logger *s
 		logger.Info("compacted the store", "before", size, "after", st.Size(), "took", time.Since(start).Round(time.Millisecond))
 	}
 	return outbox.Open(path, opts)
-}
-
-// freeSpace returns the size of the bbolt file at path and the bytes it
-// could give back: free pages plus the tail beyond the high-water mark.
-// outbox.Store.Size cannot tell right after Open, since bbolt counts free
-// pages only when a write transaction ends; this one is rolled back.
-func freeSpace(path string) (size, free int64, err error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: outbox.DefaultTimeout})
-	if err != nil {
-		return 0, 0, fmt.Errorf("open %s: %w", path, err)
-	}
-	defer db.Close()
-	tx, err := db.Begin(true)
-	if err != nil {
-		return 0, 0, fmt.Errorf("inspect %s: %w", path, err)
-	}
-	hwm := tx.Size()
-	if err := tx.Rollback(); err != nil {
-		return 0, 0, fmt.Errorf("inspect %s: %w", path, err)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0, 0, err
-	}
-	return st.Size(), st.Size() - hwm + int64(db.Stats().FreeAlloc), nil
 }
 
 // swapFile renames tmp over path and syncs the directory, so a crash leaves
