@@ -67,7 +67,11 @@ func TestBatchSending(t *testing.T) {
 	if len(rec) != 3 {
 		t.Fatalf("recovered %d sending, want 3", len(rec))
 	}
-	for _, inv := range rec {
+	for _, id := range rec {
+		inv, err := s.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if inv.Batch == "B1" && inv.SessionRef != "SES-B1" {
 			t.Errorf("recovered %s without its batch session: %+v", inv.ID, inv)
 		}

@@ -119,9 +119,9 @@ func TestCrashKill9(t *testing.T) {
 		if err := s.Check(ctx); err != nil {
 			t.Fatalf("cycle %d: %v", c, err)
 		}
-		for _, inv := range s.Recovered().Sending {
-			if inv.Upload != outbox.UploadSending {
-				t.Fatalf("cycle %d: recovered %s in %s", c, inv.ID, inv.Upload)
+		for _, id := range s.Recovered().Sending {
+			if inv, err := s.Get(ctx, id); err != nil || inv.Upload != outbox.UploadSending {
+				t.Fatalf("cycle %d: recovered %s: %+v, %v", c, id, inv, err)
 			}
 		}
 		// At most the one invoice committed but not yet reported may be extra.

@@ -96,7 +96,7 @@ type Store struct {
 // Recovery lists what a previous run left unfinished; see Open for how each case
 // is handled.
 type Recovery struct {
-	Sending  []Invoice  // upload state sending: outcome unknown
+	Sending  []string   // ids of invoices in upload state sending: outcome unknown
 	PrintJob []PrintJob // print jobs pending or failed
 }
 
@@ -325,15 +325,12 @@ func (s *Store) recover() error {
 			if up != UploadAccepted {
 				pending++
 			}
-			if up != UploadSending {
-				continue
+			// Ids only: after a crash mid-batch thousands may be sending,
+			// and decoding each record would cost seconds on ARM and their
+			// copies would stay in memory for the whole run.
+			if up == UploadSending {
+				s.recovered.Sending = append(s.recovered.Sending, keyID(k))
 			}
-			inv, err := getInvoice(tx, k, false)
-			if err != nil {
-				return err
-			}
-			s.touched(tx, recordCost)
-			s.recovered.Sending = append(s.recovered.Sending, *inv)
 		}
 		s.pending.Store(pending)
 		return tx.Bucket(bPrintJobs).ForEach(func(k, v []byte) error {

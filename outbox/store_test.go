@@ -110,8 +110,10 @@ func TestCloseAndReopen(t *testing.T) {
 	}
 	defer s.Close()
 	rec := s.Recovered()
-	if len(rec.Sending) != 1 || rec.Sending[0].ID != b.ID || rec.Sending[0].SessionRef != "SES-1" {
-		t.Errorf("Recovered().Sending = %+v, want invoice %s", rec.Sending, b.ID)
+	if len(rec.Sending) != 1 || rec.Sending[0] != b.ID {
+		t.Errorf("Recovered().Sending = %v, want invoice %s", rec.Sending, b.ID)
+	} else if inv, err := s.Get(ctx, b.ID); err != nil || inv.SessionRef != "SES-1" {
+		t.Errorf("recovered %s: %+v, %v; want session SES-1", b.ID, inv, err)
 	}
 	if len(rec.PrintJob) != 2 {
 		t.Errorf("Recovered().PrintJob has %d jobs, want 2", len(rec.PrintJob))

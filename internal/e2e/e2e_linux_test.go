@@ -395,7 +395,7 @@ func testRestart(t *testing.T) {
 		t.Fatalf("%s reached KSeF although its send was cut off", v.Number)
 	}
 	h.start()
-	if rec := h.store().Recovered(); !slices.ContainsFunc(rec.Sending, func(inv outbox.Invoice) bool { return inv.ID == v.ID }) {
+	if rec := h.store().Recovered(); !slices.Contains(rec.Sending, v.ID) {
 		t.Errorf("the reopened store did not recover %s as sending", v.Number)
 	}
 	h.waitAccepted(20*time.Second, v.ID)
