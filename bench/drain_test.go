@@ -58,20 +58,16 @@ func TestDrain(t *testing.T) {
 
 	p := s.Start()
 	drainStart := time.Now()
-	var peak int64
-	var split rssSplit // peaks of the anonymous and file-backed parts
+	var peak soak.Memory // HWM, and the sampled peaks of each kind
 	var byFile map[string]int64
 	for {
-		if m, err := p.Memory(); err == nil && m.HWM > peak {
-			peak = m.HWM
-		}
-		if r, err := readRSSSplit(p.Cmd.Process.Pid); err == nil {
-			if r.file > split.file {
-				if m, err := fileMappings(p.Cmd.Process.Pid); err == nil {
-					byFile = m // where the file-backed peak sits
+		if m, err := p.Memory(); err == nil {
+			if m.File > peak.File {
+				if f, err := fileMappings(p.Cmd.Process.Pid); err == nil {
+					byFile = f // where the file-backed peak sits
 				}
 			}
-			split = split.max(r)
+			peak = soak.Memory{HWM: max(peak.HWM, m.HWM), Anon: max(peak.Anon, m.Anon), File: max(peak.File, m.File), Shmem: max(peak.Shmem, m.Shmem)}
 		}
 		n, err := s.Backlog()
 		if err != nil {
@@ -103,9 +99,9 @@ func TestDrain(t *testing.T) {
 	batches := strings.Count(string(s.Logs()), `"msg":"batch session"`)
 	t.Logf("drain: %d invoices, %s, time scale %g: %v wall (%.0f invoices/s), %d batch sessions; peak RSS %.1f MiB; RSS 3 s after %.1f MiB",
 		*drainN, *drainMode, *drainScale, took.Round(time.Millisecond), float64(*drainN)/took.Seconds(), batches,
-		float64(peak)/1024, float64(idle.RSS)/1024)
+		float64(peak.HWM)/1024, float64(idle.RSS)/1024)
 	t.Logf("drain: sampled peaks every 100 ms: RssAnon %.1f MiB, RssFile %.1f MiB (mapped store and binary), RssShmem %.1f MiB",
-		float64(split.anon)/1024, float64(split.file)/1024, float64(split.shmem)/1024)
+		float64(peak.Anon)/1024, float64(peak.File)/1024, float64(peak.Shmem)/1024)
 	names := slices.SortedFunc(maps.Keys(byFile), func(a, b string) int { return cmp.Compare(byFile[b], byFile[a]) })
 	for _, n := range names[:min(len(names), 4)] {
 		t.Logf("drain: at the RssFile peak, %s: %.1f MiB resident", n, float64(byFile[n])/1024)
@@ -135,39 +131,6 @@ func fileMappings(pid int) (map[string]int64, error) {
 		}
 	}
 	return out, nil
-}
-
-// rssSplit is the resident set by kind from /proc/PID/status, in KiB: the
-// heap and stacks (anon) against pages of mapped files (the store's mmap and
-// the binary), which the kernel may drop and refault from the page cache.
-type rssSplit struct{ anon, file, shmem int64 }
-
-func (a rssSplit) max(b rssSplit) rssSplit {
-	return rssSplit{max(a.anon, b.anon), max(a.file, b.file), max(a.shmem, b.shmem)}
-}
-
-func readRSSSplit(pid int) (rssSplit, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return rssSplit{}, err
-	}
-	var r rssSplit
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "RssAnon:":
-			r.anon = v
-		case "RssFile:":
-			r.file = v
-		case "RssShmem:":
-			r.shmem = v
-		}
-	}
-	return r, nil
 }
 
 // TestIdleRSS measures the resident memory of an agent with an empty store,

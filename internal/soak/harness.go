@@ -267,6 +267,10 @@ func (p *Proc) Wait(tb testing.TB) error {
 // Memory is a process's resident set from /proc/PID/status, in KiB.
 type Memory struct {
 	RSS, HWM int64 // VmRSS now, VmHWM peak
+	// RSS by kind: the heap and stacks (Anon) against pages of mapped files
+	// (File: the store's mmap and the binary), which the kernel may drop and
+	// fault back from the page cache.
+	Anon, File, Shmem int64
 }
 
 // Memory reads the process's resident set size and its peak.
@@ -287,6 +291,12 @@ func (p *Proc) Memory() (Memory, error) {
 			m.RSS = v
 		case "VmHWM:":
 			m.HWM = v
+		case "RssAnon:":
+			m.Anon = v
+		case "RssFile:":
+			m.File = v
+		case "RssShmem:":
+			m.Shmem = v
 		}
 	}
 	if m.RSS == 0 {
