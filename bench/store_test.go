@@ -11,6 +11,7 @@ import (
 
 	"github.com/posagent/posagent/certstore"
 	"github.com/posagent/posagent/certstore/certstoretest"
+	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/internal/soak"
 	"github.com/posagent/posagent/internal/testutil"
 	"github.com/posagent/posagent/ksef"
@@ -20,7 +21,7 @@ import (
 var (
 	storeDays      = flag.Int("store.days", 3, "simulated days of sales (make bench: 180)")
 	storePerDay    = flag.Int("store.perday", 50, "invoices a day (make bench: 500)")
-	storeRetention = flag.Int("store.retention", 90, "retention of accepted invoices in days (config store.retention_days)")
+	storeRetention = flag.Int("store.retention", config.DefaultRetentionDays, "retention of accepted invoices in days (config store.retention_days)")
 	storeDir       = flag.String("store.dir", "", "`dir` for the files; empty: /dev/shm when present (size does not depend on fsync)")
 )
 
