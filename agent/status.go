@@ -125,24 +125,9 @@ func daysLeft(t, now time.Time) int {
 // dueToday counts invoices not accepted whose deadline is today (Warsaw).
 func (a *Agent) dueToday(ctx context.Context, now time.Time) (int, error) {
 	today := ksef.DateOf(now)
-	n := 0
-	for _, s := range []outbox.UploadState{outbox.UploadQueued, outbox.UploadSending, outbox.UploadBlocked} {
-		after := ""
-		for {
-			list, err := a.store.List(ctx, outbox.Filter{Upload: s, After: after, Limit: 1000})
-			if err != nil {
-				return 0, storeErr("status", err)
-			}
-			for _, inv := range list {
-				if !inv.Deadline.IsZero() && ksef.DateOf(inv.Deadline) == today {
-					n++
-				}
-			}
-			if len(list) < 1000 {
-				break
-			}
-			after = list[len(list)-1].ID
-		}
+	n, err := a.store.CountDue(ctx, today.Start(), today.AddDays(1).Start())
+	if err != nil {
+		return 0, storeErr("status", err)
 	}
 	return n, nil
 }

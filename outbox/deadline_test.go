@@ -144,3 +144,41 @@ func TestExtendDeadlinesOrder(t *testing.T) {
 		t.Errorf("a failed bulk extension moved %s to %v", b.ID, got.Deadline)
 	}
 }
+
+// TestCountDue counts by the index what the status page shows as due today:
+// invoices still to upload whose deadline falls in the window.
+func TestCountDue(t *testing.T) {
+	s := outboxtest.MustOpen(t, nil)
+	day := t0.Truncate(24 * time.Hour).Add(24 * time.Hour)
+	issue := func(sale string, deadline time.Time, st outbox.UploadState) {
+		t.Helper()
+		req := outboxtest.Request(sale, t0)
+		req.Build = outboxtest.Build(8, deadline)
+		inv := mustIssue(t, s, req)
+		if st == outbox.UploadSending {
+			if err := s.MarkSending(ctx, inv.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	issue("start", day, outbox.UploadQueued)                                  // first instant: in
+	issue("end", day.Add(24*time.Hour-time.Nanosecond), outbox.UploadSending) // last instant: in
+	issue("next", day.Add(24*time.Hour), outbox.UploadQueued)                 // next day: out
+	issue("before", day.Add(-time.Nanosecond), outbox.UploadQueued)           // day before: out
+	accepted := inState(t, s, "accepted", outbox.UploadAccepted)              // deadline t0+48h, accepted: out
+	tests := []struct {
+		name     string
+		from, to time.Time
+		want     int
+	}{
+		{"the day", day, day.Add(24 * time.Hour), 2},
+		{"two days", day.Add(-24 * time.Hour), day.Add(48 * time.Hour), 4},
+		{"empty window", day, day, 0},
+		{"the accepted one's deadline", accepted.Deadline, accepted.Deadline.Add(time.Nanosecond), 0},
+	}
+	for _, tt := range tests {
+		if got, err := s.CountDue(ctx, tt.from, tt.to); err != nil || got != tt.want {
+			t.Errorf("%s: CountDue = %d, %v; want %d", tt.name, got, err, tt.want)
+		}
+	}
+}

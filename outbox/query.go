@@ -391,6 +391,30 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (*Stats, error) {
 	return st, nil
 }
 
+// CountDue counts the invoices still to upload (queued, sending or blocked)
+// whose deadline is in [from, to). It reads the index alone: a status page
+// asks it every few seconds of a store that may hold tens of thousands.
+func (s *Store) CountDue(ctx context.Context, from, to time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	lo, hi := from.UnixNano(), to.UnixNano()
+	n := 0
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bIndex).ForEach(func(k, v []byte) error {
+			s.touched(tx, len(k)+len(v))
+			switch e := decodeIndex(v); e.upload {
+			case UploadQueued, UploadSending, UploadBlocked:
+				if e.deadline >= lo && e.deadline < hi {
+					n++
+				}
+			}
+			return nil
+		})
+	})
+	return n, err
+}
+
 // lookup finds a record in the live file, then in the archive.
 func (s *Store) lookup(tx *bolt.Tx, key []byte, blobs bool) (*Invoice, bool, error) {
 	inv, err := getInvoice(tx, key, blobs)
