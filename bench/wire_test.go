@@ -65,13 +65,16 @@ func loadDoc(t *testing.T, name string) receipt.Doc {
 
 // wireRow is one measured receipt.
 type wireRow struct {
-	Case     string
-	Bytes    int
-	Text     int // printable text bytes plus one LF per line
-	Floor    int // Text + 2×(41 + URL)
-	Peer     int // bytes of the same receipt from the npm peer; 0 = not run
-	Wait9600 time.Duration
-	Wait115k time.Duration
+	Case  string
+	Bytes int
+	Text  int // printable text bytes plus one LF per line
+	Floor int // Text + 2×(41 + URL)
+	Peer  int // bytes of the same receipt from the npm peer; 0 = not run
+	// Raster receipts: the bytes of their GS v 0 images, and of the same
+	// symbols sent 1:1 with their quiet zones (no GS v 0 scaling, no crop).
+	Images, Naive int
+	Wait9600      time.Duration
+	Wait115k      time.Duration
 }
 
 // waitAt is the time to shift n bytes through a serial line at 8N1.
@@ -132,6 +135,20 @@ func TestWireBytes(t *testing.T) {
 		}
 		r := wireRow{Case: c.name, Bytes: len(data), Text: text, Floor: floor,
 			Wait9600: waitAt(len(data), 9600), Wait115k: waitAt(len(data), 115200)}
+		if c.mode == receipt.QRRaster {
+			r.Images = rasterBytes(data)
+			for _, u := range urls {
+				fit, err := escpos.FitRasterQR(u, c.profile.DotsPerLine, escpos.QROptions{EC: escpos.ECMedium, Scale2x: true})
+				if err != nil {
+					t.Fatalf("%s: fit: %v", c.name, err)
+				}
+				side := (len(matrix(t, u)) + 2*escpos.QuietZone) * fit.ModuleSize
+				r.Naive += 8 + (side+7)/8*side
+			}
+			if r.Images == 0 || 4*r.Images > r.Naive {
+				t.Errorf("%s: %d bytes of QR images, more than a quarter of the %d a 1:1 raster takes", c.name, r.Images, r.Naive)
+			}
+		}
 		if peer {
 			r.Peer = runPeer(t, c, lines, urls, []string{doc.KOD1Label, "CERTYFIKAT"})
 		}
@@ -238,19 +255,39 @@ func matrix(t *testing.T, u string) []string {
 	return rows
 }
 
+// rasterBytes sums the GS v 0 commands of b, headers included. Text and
+// native codes never hold 0x1D, and each image's data is skipped whole, so
+// bytes inside a bitmap are not taken for a command.
+func rasterBytes(b []byte) int {
+	n := 0
+	for i := 0; i+8 <= len(b); {
+		if b[i] != 0x1d || b[i+1] != 'v' || b[i+2] != '0' {
+			i++
+			continue
+		}
+		size := 8 + (int(b[i+4])|int(b[i+5])<<8)*(int(b[i+6])|int(b[i+7])<<8)
+		n += size
+		i += size
+	}
+	return n
+}
+
 func wireTable(rows []wireRow) string {
 	var sb strings.Builder
-	sb.WriteString("| receipt | bytes | text | floor | vs floor | peer bytes | vs peer | wait 9600 | wait 115200 |\n")
-	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	sb.WriteString("| receipt | bytes | text | floor | vs floor | QR images / 1:1 | peer bytes | vs peer | wait 9600 | wait 115200 |\n")
+	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
-		peer, vsPeer := "–", "–"
+		peer, vsPeer, images := "–", "–", "–"
 		if r.Peer > 0 {
 			peer = fmt.Sprint(r.Peer)
 			vsPeer = fmt.Sprintf("%+.1f%%", 100*float64(r.Bytes-r.Peer)/float64(r.Peer))
 		}
-		fmt.Fprintf(&sb, "| %s | %d | %d | %d | %+.1f%% | %s | %s | %.2f s | %.3f s |\n",
+		if r.Naive > 0 {
+			images = fmt.Sprintf("%d / %d = %.1f%%", r.Images, r.Naive, 100*float64(r.Images)/float64(r.Naive))
+		}
+		fmt.Fprintf(&sb, "| %s | %d | %d | %d | %+.1f%% | %s | %s | %s | %.2f s | %.3f s |\n",
 			r.Case, r.Bytes, r.Text, r.Floor, 100*float64(r.Bytes-r.Floor)/float64(r.Floor),
-			peer, vsPeer, r.Wait9600.Seconds(), r.Wait115k.Seconds())
+			images, peer, vsPeer, r.Wait9600.Seconds(), r.Wait115k.Seconds())
 	}
 	return sb.String()
 }
