@@ -43,7 +43,13 @@ func TestDrain(t *testing.T) {
 	t.Cleanup(srv.Close)
 	threshold := 100
 	if *drainMode == "interactive" {
-		threshold = *drainN + 1 // above the backlog: batch only after a 429
+		// Above the backlog, so the agent starts interactive and batches
+		// only after a 429. The configuration allows at most 10 000 (one
+		// batch session's limit), hence make bench's backlog of 9 999.
+		if *drainN >= 10000 {
+			t.Fatalf("interactive mode needs -drain.n below 10000 (policy.batch_threshold's maximum), got %d", *drainN)
+		}
+		threshold = *drainN + 1
 	}
 	s := soak.NewSite(t, soak.BuildPosagent(t), soak.SiteOptions{KSeFURL: srv.URL, BatchThreshold: threshold, LogLevel: "info", CapMB: 1024})
 	start := time.Now()
