@@ -46,10 +46,7 @@ func (s *Store) touched(tx *bolt.Tx, n int) {
 		s.dropMapped(tx)
 		return
 	}
-	_ = s.db.View(func(rtx *bolt.Tx) error {
-		s.dropMapped(rtx)
-		return nil
-	})
+	s.dropMappedOwn()
 }
 
 // committed counts what a write transaction's commit touched: bbolt frees
@@ -62,9 +59,15 @@ func (s *Store) committed(tx *bolt.Tx) {
 
 // afterTx is called when a transaction of the store's own ended.
 func (s *Store) afterTx() {
-	if s.reads.Add(txCost*amplify) < releaseEvery {
-		return
+	if s.reads.Add(txCost*amplify) >= releaseEvery {
+		s.dropMappedOwn()
 	}
+}
+
+// dropMappedOwn drops the mapping in a read transaction of its own, for callers
+// that hold none (or only a write transaction, which does not hold the mmap
+// lock).
+func (s *Store) dropMappedOwn() {
 	_ = s.db.View(func(tx *bolt.Tx) error {
 		s.dropMapped(tx)
 		return nil
