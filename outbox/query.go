@@ -168,7 +168,7 @@ func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]Due, e
 				return fmt.Errorf("%w: index row %s without a record", ErrCorrupt, keyID(k))
 			}
 			if err := json.Unmarshal(v, &out[i]); err != nil {
-				return fmt.Errorf("%w: invoice %s: %v", ErrCorrupt, keyID(k), err)
+				return fmt.Errorf("%w: invoice %s: %w", ErrCorrupt, keyID(k), err)
 			}
 			s.touched(tx, len(v))
 		}
@@ -303,7 +303,7 @@ func (s *Store) PrintJobs(ctx context.Context, limit int) ([]PrintJob, error) {
 			s.touched(tx, len(k)+len(v))
 			var j PrintJob
 			if err := json.Unmarshal(v, &j); err != nil {
-				return fmt.Errorf("%w: print job %s: %v", ErrCorrupt, keyID(k), err)
+				return fmt.Errorf("%w: print job %s: %w", ErrCorrupt, keyID(k), err)
 			}
 			if j.State == PrintPending {
 				out = append(out, j)
@@ -379,7 +379,7 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (*Stats, error) {
 			s.touched(tx, len(k)+len(v))
 			var j PrintJob
 			if err := json.Unmarshal(v, &j); err != nil {
-				return fmt.Errorf("%w: print job %s: %v", ErrCorrupt, keyID(k), err)
+				return fmt.Errorf("%w: print job %s: %w", ErrCorrupt, keyID(k), err)
 			}
 			st.Print[j.State]++
 			return nil
