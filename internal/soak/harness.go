@@ -369,7 +369,7 @@ func (s *Site) Post(key string, i int) (a Acked, ok bool, err error) {
 		}
 		var v struct{ ID, Number string }
 		if err := json.Unmarshal(b, &v); err != nil || v.ID == "" || v.Number == "" {
-			return Acked{}, false, fmt.Errorf("POST /v1/sales %s: bad body %q: %v", key, b, err)
+			return Acked{}, false, fmt.Errorf("POST /v1/sales %s: bad body %q: %w", key, b, err)
 		}
 		return Acked{Key: key, ID: v.ID, Number: v.Number}, true, nil
 	}
@@ -392,7 +392,7 @@ func (s *Site) Backlog() (int, error) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(b, &st); err != nil || st.Backlog.Count == nil {
-		return 0, fmt.Errorf("soak: status without backlog.count %q: %v", b, err)
+		return 0, fmt.Errorf("soak: status without backlog.count %q: %w", b, err)
 	}
 	return *st.Backlog.Count, nil
 }
