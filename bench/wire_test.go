@@ -138,11 +138,7 @@ func TestWireBytes(t *testing.T) {
 		if c.mode == receipt.QRRaster {
 			r.Images = rasterBytes(data)
 			for _, u := range urls {
-				fit, err := escpos.FitRasterQR(u, c.profile.DotsPerLine, escpos.QROptions{EC: escpos.ECMedium, Scale2x: true})
-				if err != nil {
-					t.Fatalf("%s: fit: %v", c.name, err)
-				}
-				side := (len(matrix(t, u)) + 2*escpos.QuietZone) * fit.ModuleSize
+				side := (len(matrix(t, u)) + 2*escpos.QuietZone) * qrFit(t, c, u).ModuleSize
 				r.Naive += 8 + (side+7)/8*side
 			}
 			if r.Images == 0 || 4*r.Images > r.Naive {
@@ -179,17 +175,9 @@ func runPeer(t *testing.T, c wireCase, lines, urls, labels []string) int {
 	// The peer gets the text lines without the QR labels, which it adds itself.
 	spec.Lines = withoutLabels(lines, labels)
 	for i, u := range urls {
-		// The peer prints the symbol at posagent's module size: the native
-		// fit, or for a raster the raster fit (capped at
-		// escpos.DefaultMaxRasterModule), so both print the same code.
-		fit, err := escpos.FitQR(u, c.profile.DotsPerLine, escpos.QROptions{EC: escpos.ECMedium})
-		if c.mode == receipt.QRRaster {
-			fit, err = escpos.FitRasterQR(u, c.profile.DotsPerLine, escpos.QROptions{EC: escpos.ECMedium, Scale2x: true})
-		}
-		if err != nil {
-			t.Fatalf("%s: fit: %v", c.name, err)
-		}
-		q := code{URL: u, Label: labels[i], Size: fit.ModuleSize}
+		// The peer prints the symbol at posagent's module size, so both
+		// print the same code.
+		q := code{URL: u, Label: labels[i], Size: qrFit(t, c, u).ModuleSize}
 		if c.mode == receipt.QRRaster {
 			q.Matrix = matrix(t, u)
 		}
@@ -253,6 +241,25 @@ func matrix(t *testing.T, u string) []string {
 		rows[y] = sb.String()
 	}
 	return rows
+}
+
+// qrFit is the fit posagent prints u at in case c: the native fit, or for a
+// raster the raster fit (capped at escpos.DefaultMaxRasterModule).
+func qrFit(t *testing.T, c wireCase, u string) escpos.QRFit {
+	t.Helper()
+	var (
+		f   escpos.QRFit
+		err error
+	)
+	if c.mode == receipt.QRRaster {
+		f, err = escpos.FitRasterQR(u, c.profile.DotsPerLine, escpos.QROptions{EC: escpos.ECMedium, Scale2x: true})
+	} else {
+		f, err = escpos.FitQR(u, c.profile.DotsPerLine, escpos.QROptions{EC: escpos.ECMedium})
+	}
+	if err != nil {
+		t.Fatalf("%s: fit: %v", c.name, err)
+	}
+	return f
 }
 
 // rasterBytes sums the GS v 0 commands of b, headers included. Text and
