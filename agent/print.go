@@ -284,23 +284,24 @@ func (a *Agent) renderJob(id string, inv *outbox.Invoice, snap *snapshot, job *o
 	if err != nil {
 		return printer.Job{}, err
 	}
+	wrap := func(err error) error { return fmt.Errorf("agent: render receipt %s: %w", inv.Number, err) }
+	if p, ok := a.printer.(tailPrinter); !stream || !ok || !p.StreamsTail() {
+		b, err := receipt.Render(doc, a.opts.Profile, a.opts.QR)
+		if err != nil {
+			return printer.Job{}, wrap(err)
+		}
+		return printer.Job{ID: id, Data: b}, nil
+	}
 	head, rest, err := receipt.RenderParts(doc, a.opts.Profile, a.opts.QR)
 	if err != nil {
-		return printer.Job{}, fmt.Errorf("agent: render receipt %s: %w", inv.Number, err)
+		return printer.Job{}, wrap(err)
 	}
 	tail := func() ([]byte, error) {
 		b, err := rest()
 		if err != nil {
-			return nil, fmt.Errorf("agent: render receipt %s: %w", inv.Number, err)
+			return nil, wrap(err)
 		}
 		return b, nil
 	}
-	if p, ok := a.printer.(tailPrinter); stream && ok && p.StreamsTail() {
-		return printer.Job{ID: id, Data: head, Tail: tail}, nil
-	}
-	b, err := tail()
-	if err != nil {
-		return printer.Job{}, err
-	}
-	return printer.Job{ID: id, Data: append(head, b...)}, nil
+	return printer.Job{ID: id, Data: head, Tail: tail}, nil
 }
