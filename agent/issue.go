@@ -307,12 +307,12 @@ func (a *Agent) tryOnline(ctx context.Context, id string) {
 		// now, a 5xx behind RetryMin. A transport failure may still land:
 		// the record stays sending and the scheduler asks KSeF.
 		var ae *ksefapi.APIError
-		if errors.As(err, &ae) && answered(err) {
+		if errors.As(err, &ae) && answered(ae) {
 			nb := a.now()
 			if ae.Status >= 500 {
 				nb = nb.Add(a.opts.RetryMin)
 			}
-			_ = a.store.Retry(context.WithoutCancel(ctx), id, nb, errCode(err))
+			a.retry(context.WithoutCancel(ctx), id, nb, errCode(err))
 		}
 		return
 	}

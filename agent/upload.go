@@ -330,15 +330,12 @@ func (a *Agent) failedSend(ctx context.Context, inv *outbox.Invoice, sess *ksefa
 		// new session is safe; a persistent refusal keeps the backoff long.
 		a.dropSession(sess)
 		a.retry(ctx, inv.ID, now.Add(bo.Next()), code)
-	case answered(err):
+	case answered(ae):
 		// A complete answer (5xx, or a 4xx that may pass): the request is
 		// over, nothing of it is still in flight, so it is queued again at
 		// once behind the backoff. Had KSeF taken it anyway, the resend
 		// meets a 440 whose original has our hash and counts as accepted.
-		// The not-before is the round's next backoff step, drawn on a copy:
-		// the failed round counts the failure once (roundFailed), not twice.
-		peek := *bo
-		a.retry(ctx, inv.ID, now.Add(peek.Next()), code)
+		a.retry(ctx, inv.ID, now.Add(nextStep(bo)), code)
 	default:
 		// Outcome unknown (timeout, connection dropped mid-request): the
 		// invoice may still land. Leave it sending; resolveSending asks
@@ -347,11 +344,19 @@ func (a *Agent) failedSend(ctx context.Context, inv *outbox.Invoice, sess *ksefa
 	}
 }
 
-// answered reports whether err carries a complete HTTP answer from KSeF,
-// as opposed to a transport failure whose request may still be processed.
-func answered(err error) bool {
-	var ae *ksefapi.APIError
-	return errors.As(err, &ae) && ae.Status > 0
+// answered reports whether ae (the *APIError a caller already took out of
+// the error, or nil) is a complete HTTP answer from KSeF, as opposed to a
+// transport failure whose request may still be processed.
+func answered(ae *ksefapi.APIError) bool {
+	return ae != nil && ae.Status > 0
+}
+
+// nextStep is bo's next delay drawn on a copy, for not-before times set
+// inside a round that fails: the round counts the failure once
+// (roundFailed), not once per record.
+func nextStep(bo *backoff.Backoff) time.Duration {
+	peek := *bo
+	return peek.Next()
 }
 
 // maybeRateLimit notes a 429 and returns err.
@@ -806,12 +811,11 @@ func (a *Agent) sendBatch(ctx context.Context, list []outbox.Due, offline bool, 
 }
 
 // requeueBatch queues ids again after a batch KSeF cannot process: not
-// before the round's next backoff step (drawn on a copy, as the failed round
-// counts the failure itself) or the Retry-After KSeF asked for.
+// before the round's next backoff step (nextStep) or the Retry-After KSeF
+// asked for.
 func (a *Agent) requeueBatch(ctx context.Context, ids []string, err error, bo *backoff.Backoff) {
-	peek := *bo
 	now := a.now()
-	nb := now.Add(peek.Next())
+	nb := now.Add(nextStep(bo))
 	var ae *ksefapi.APIError
 	if errors.As(err, &ae) && ae.RetryAfter > 0 && now.Add(ae.RetryAfter).After(nb) {
 		nb = now.Add(ae.RetryAfter)
