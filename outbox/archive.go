@@ -342,7 +342,7 @@ func invoiceJobs(tx *bolt.Tx, inv *Invoice) ([]*PrintJob, bool, error) {
 func (s *Store) archivedIn(tx *bolt.Tx, key []byte, blobs bool) (inv *Invoice, found bool, err error) {
 	v := tx.Bucket(bArchived).Get(key)
 	if v == nil {
-		return s.inLegacy(key, blobs)
+		return s.inLegacy(key)
 	}
 	if len(v) != 2 {
 		return nil, false, fmt.Errorf("%w: archive index of %s is %d bytes", ErrCorrupt, keyID(key), len(v))
@@ -464,8 +464,8 @@ func legacyRecord(tx *bolt.Tx, key []byte, bare bool) (*Invoice, error) {
 	return inv, nil
 }
 
-// inLegacy looks a record up in the legacy archive.
-func (s *Store) inLegacy(key []byte, _ bool) (*Invoice, bool, error) {
+// inLegacy looks a record up in the legacy archive, always with its blobs.
+func (s *Store) inLegacy(key []byte) (*Invoice, bool, error) {
 	s.legacyMu.Lock()
 	defer s.legacyMu.Unlock()
 	db, bare, err := s.openLegacy()
