@@ -484,15 +484,22 @@ func (r *run) attempt(ctx context.Context, job Job, tail *jobTail) (err error) {
 	// The tail starts once the first chunk is out: its work (QR encodes)
 	// must not compete with the first byte for the CPU, and the rest of
 	// Data, many chunk times on a serial line, covers it.
-	first := min(len(job.Data), r.w.opts.ChunkSize)
-	for _, part := range [][]byte{job.Data[:first], job.Data[first:]} {
-		if err := l.write(ctx, part); err != nil {
+	send := func(b []byte) error {
+		if err := l.write(ctx, b); err != nil {
 			// Part of the job may have arrived; the printer may be mid-command.
 			r.desync = true
 			r.noteErr(err)
 			return err
 		}
-		tail.start()
+		return nil
+	}
+	first := min(len(job.Data), r.w.opts.ChunkSize)
+	if err := send(job.Data[:first]); err != nil {
+		return err
+	}
+	tail.start()
+	if err := send(job.Data[first:]); err != nil {
+		return err
 	}
 	sent := len(job.Data)
 	if job.Tail != nil {
@@ -502,9 +509,7 @@ func (r *run) attempt(ctx context.Context, job Job, tail *jobTail) (err error) {
 		if err != nil {
 			return err
 		}
-		if err := l.write(ctx, b); err != nil {
-			r.desync = true
-			r.noteErr(err)
+		if err := send(b); err != nil {
 			return err
 		}
 		sent += len(b)
