@@ -169,7 +169,11 @@ func (d *demo) prepareDir() error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(d.dir, "demo.json")); err != nil {
+	ok, err := exists(filepath.Join(d.dir, "demo.json"))
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if !ok {
 		return usagef("demo: %s is not empty and holds no earlier demo (no demo.json); choose an empty or new directory", d.dir)
 	}
 	for _, name := range demoArtefacts {
