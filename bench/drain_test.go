@@ -132,7 +132,10 @@ func fileMappings(pid int) (map[string]int64, error) {
 				file = filepath.Base(f[5])
 			}
 		case file != "" && len(f) >= 2 && f[0] == "Rss:":
-			v, _ := strconv.ParseInt(f[1], 10, 64)
+			v, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("smaps of %d: %w", pid, err)
+			}
 			out[file] += v
 		}
 	}
