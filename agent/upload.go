@@ -497,8 +497,7 @@ type sessionView struct {
 	list   []ksefapi.InvoiceStatus
 	gone   bool // KSeF does not know the session (404)
 	asked  bool // its status was asked this round
-	final  bool // ... and was final, and list was read after that answer
-	code   int  // the status code, once asked
+	code   int  // the status code, once asked; 0 if the call failed
 	byHash map[string]*ksefapi.InvoiceStatus
 }
 
@@ -536,7 +535,9 @@ func (a *Agent) listSession(ctx context.Context, ref string, v *sessionView) err
 // processing. A failed status call is no answer: the grace holds.
 func (a *Agent) sessionFinal(ctx context.Context, ref string, v *sessionView) (bool, error) {
 	if v.asked {
-		return v.final, nil
+		// A final code means list was read again after it: a failed read
+		// returned its error and ended the round.
+		return v.code >= ksefapi.SessionDone, nil
 	}
 	v.asked = true
 	st, err := a.api.SessionStatus(ctx, ref)
@@ -553,7 +554,6 @@ func (a *Agent) sessionFinal(ctx context.Context, ref string, v *sessionView) (b
 	if err := a.listSession(ctx, ref, v); err != nil {
 		return false, err
 	}
-	v.final = true
 	return true, nil
 }
 
