@@ -369,6 +369,9 @@ func (s *Site) Post(key string, i int) (a Acked, ok bool, err error) {
 		}
 		var v struct{ ID, Number string }
 		if err := json.Unmarshal(b, &v); err != nil || v.ID == "" || v.Number == "" {
+			if err == nil {
+				err = errors.New("no id or number")
+			}
 			return Acked{}, false, fmt.Errorf("POST /v1/sales %s: bad body %q: %w", key, b, err)
 		}
 		return Acked{Key: key, ID: v.ID, Number: v.Number}, true, nil
@@ -392,6 +395,9 @@ func (s *Site) Backlog() (int, error) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(b, &st); err != nil || st.Backlog.Count == nil {
+		if err == nil {
+			err = errors.New("field absent")
+		}
 		return 0, fmt.Errorf("soak: status without backlog.count %q: %w", b, err)
 	}
 	return *st.Backlog.Count, nil
