@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/outbox"
 	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/printer/printertest"
 	"github.com/posagent/posagent/receipt"
 )
 
@@ -142,7 +142,7 @@ func TestRenderJobWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := newStreamCase(t)
-	var paper streamBuffer
+	var paper printertest.Recorder
 	v := printer.NewVirtual(&paper)
 	done := make(chan printer.JobResult, 1)
 	w, err := printer.NewWorker(v.Open, &printer.Options{NoStatus: true, OnResult: func(r printer.JobResult) {
@@ -212,24 +212,6 @@ func checkCodes(t *testing.T, b []byte, prof escpos.Profile, inv *outbox.Invoice
 	if want := []string{inv.KOD1, inv.KOD2}; !slices.Equal(codes, want) {
 		t.Errorf("printed codes %q, want %q", codes, want)
 	}
-}
-
-// streamBuffer is a bytes.Buffer for the printer's writer and the test.
-type streamBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *streamBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *streamBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
 }
 
 // TestPrintCodeTail: a receipt whose tail failed is the renderer's fault,
