@@ -40,6 +40,19 @@ type yearRig struct {
 	n   int
 }
 
+// crashAt makes the store fail at stage, as a power cut there would, and
+// returns the error it fails with.
+func (r *yearRig) crashAt(stage string) error {
+	crash := errors.New("power cut")
+	r.s.crashAt = func(got string) error {
+		if got == stage {
+			return crash
+		}
+		return nil
+	}
+	return crash
+}
+
 func newYearRig(t *testing.T) *yearRig {
 	r := &yearRig{t: t, now: time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)}
 	s, err := Open(filepath.Join(t.TempDir(), "outbox.db"), &Options{Retention: 24 * time.Hour, Now: func() time.Time { return r.now }})
@@ -173,13 +186,7 @@ func TestArchiveCrashBetweenCopyAndDelete(t *testing.T) {
 	r := newYearRig(t)
 	invs := []*Invoice{r.accepted("2026-12-30"), r.accepted("2026-12-31"), r.accepted("2027-01-01")}
 	r.now = r.now.Add(48 * time.Hour)
-	crash := errors.New("power cut")
-	r.s.crashAt = func(stage string) error {
-		if stage == "archive copied" {
-			return crash
-		}
-		return nil
-	}
+	crash := r.crashAt("archive copied")
 	if _, err := r.s.Archive(ctx); !errors.Is(err, crash) {
 		t.Fatalf("Archive() with a crash after the copy = %v", err)
 	}
@@ -284,13 +291,7 @@ func TestMigrateLegacyArchive(t *testing.T) {
 		r.mustFind(inv)
 	}
 	// A crash after the copy leaves the old file; a second run finishes.
-	crash := errors.New("power cut")
-	r.s.crashAt = func(stage string) error {
-		if stage == "legacy copied" {
-			return crash
-		}
-		return nil
-	}
+	crash := r.crashAt("legacy copied")
 	if _, err := r.s.Archive(ctx); !errors.Is(err, crash) {
 		t.Fatalf("Archive() with a crash after the legacy copy = %v", err)
 	}
