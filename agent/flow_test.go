@@ -92,7 +92,7 @@ func TestOutageThenLinkBack(t *testing.T) {
 		if err != nil || k2.Hash != ksef.InvoiceHash(inv.XML) {
 			t.Errorf("%s: KOD II %v, hash mismatch", inv.Number, err)
 		}
-		if err := ksef.VerifyKOD2(d.QR[1], e.cert.Certificate()); err != nil {
+		if err := ksef.VerifyKOD2(d.QR[1], e.Cert.Certificate()); err != nil {
 			t.Errorf("%s: KOD II signature: %v", inv.Number, err)
 		}
 		if !strings.Contains(d.Text, "OFFLINE") || !strings.Contains(d.Text, "CERTYFIKAT") {

@@ -21,7 +21,7 @@ import (
 // again.
 func TestFullStoreDrains(t *testing.T) {
 	e := newEnv(t, nil)
-	e.maxSize = 2 << 20
+	e.MaxSize = 2 << 20
 	if err := e.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/agenttest"
-	"github.com/posagent/posagent/certstore"
 	"github.com/posagent/posagent/certstore/certstoretest"
 	"github.com/posagent/posagent/escpos"
 	"github.com/posagent/posagent/escpos/escpostest"
@@ -30,22 +29,20 @@ var (
 	waitFor = agenttest.WaitFor
 )
 
-// env is the agenttest.Env under the names this package's tests use. cert
-// and maxSize are copied to the Env by start, so a test may set them first.
+// env is the agenttest.Env under the names this package's tests use. A test
+// may set the Env's Cert or MaxSize before start.
 type env struct {
 	*agenttest.Env
-	t       testing.TB
-	sim     *ksefsim.Server
-	client  *ksefapi.Client
-	cert    *certstore.Cert
-	clock   *agenttest.Clock
-	maxSize int64
+	t      testing.TB
+	sim    *ksefsim.Server
+	client *ksefapi.Client
+	clock  *agenttest.Clock
 }
 
 func newEnv(t testing.TB, simOpts *ksefsim.Options) *env {
 	t.Helper()
 	e := agenttest.NewEnv(t, simOpts)
-	return &env{Env: e, t: t, sim: e.Sim.Server, client: e.Client, cert: e.Cert, clock: e.Clock}
+	return &env{Env: e, t: t, sim: e.Sim.Server, client: e.Client, clock: e.Clock}
 }
 
 // h is one running agent over the env.
@@ -63,7 +60,6 @@ type h struct {
 // false leaves Run (the scheduler) off.
 func (e *env) start(mod func(*agent.Options), run bool) *h {
 	e.t.Helper()
-	e.Cert, e.MaxSize = e.cert, e.maxSize
 	var opts []agenttest.Option
 	if mod != nil {
 		opts = append(opts, agenttest.WithOptions(mod))

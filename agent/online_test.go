@@ -95,7 +95,7 @@ func TestOnlineFirstFallback(t *testing.T) {
 				t.Fatalf("printed %d codes, want KOD I + the stored KOD II", len(d.QR))
 			}
 			checkKOD1(t, d.QR[0], inv)
-			if err := ksef.VerifyKOD2(d.QR[1], e.cert.Certificate()); err != nil {
+			if err := ksef.VerifyKOD2(d.QR[1], e.Cert.Certificate()); err != nil {
 				t.Error(err)
 			}
 			e.sim.ClearFaults()
@@ -205,7 +205,7 @@ func TestReceiptVariants(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s-%v-%s", tt.profile, tt.qr, tt.key), func(t *testing.T) {
 			e := newEnv(t, nil)
-			e.cert = certstoretest.Cert(t, certstore.Offline, tt.key)
+			e.Cert = certstoretest.Cert(t, certstore.Offline, tt.key)
 			e.Down()
 			p, err := escpos.LookupProfile(tt.profile)
 			if err != nil {
@@ -223,7 +223,7 @@ func TestReceiptVariants(t *testing.T) {
 				t.Fatalf("%d codes decoded, want 2", len(d.QR))
 			}
 			checkKOD1(t, d.QR[0], inv)
-			if err := ksef.VerifyKOD2(d.QR[1], e.cert.Certificate()); err != nil || d.QR[1] != inv.KOD2 {
+			if err := ksef.VerifyKOD2(d.QR[1], e.Cert.Certificate()); err != nil || d.QR[1] != inv.KOD2 {
 				t.Errorf("KOD II: %v", err)
 			}
 			for _, want := range []string{inv.Number, "NIP: " + buyerNIP, "OFFLINE", "CERTYFIKAT"} {
