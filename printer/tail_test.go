@@ -156,17 +156,8 @@ func TestWorkerTailRetries(t *testing.T) {
 		var rec syncBuffer
 		v := printer.NewVirtual(&rec)
 		var opens atomic.Int32
-		open := func(ctx context.Context) (printer.Port, error) {
-			p, err := v.Open(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if opens.Add(1) == 1 {
-				// The head goes through whole; the tail's second chunk hits the unplug.
-				return &unplugAfter{Port: p, v: v, left: len(statusQuery) + len(head) + 200}, nil
-			}
-			return p, nil
-		}
+		// The head goes through whole; the tail's second chunk hits the unplug.
+		open := unplugFirstOpen(v, len(statusQuery)+len(head)+200, &opens)
 		ch := make(chan printer.JobResult, 16)
 		opts := printer.Options{ResyncPad: 16, Backoff: printer.Backoff{Clock: &instantClock{}}}
 		opts.OnResult = func(r printer.JobResult) {

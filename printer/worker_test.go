@@ -152,20 +152,26 @@ func (u *unplugAfter) Write(b []byte) (int, error) {
 	return u.Port.Write(b)
 }
 
-func TestWorkerReconnectsAndResyncs(t *testing.T) {
-	var rec syncBuffer
-	v := printer.NewVirtual(&rec)
-	var opens atomic.Int32
-	open := func(ctx context.Context) (printer.Port, error) {
+// unplugFirstOpen opens v, counting opens; the first connection unplugs the
+// printer once left bytes went through.
+func unplugFirstOpen(v *printer.Virtual, left int, opens *atomic.Int32) printer.Opener {
+	return func(ctx context.Context) (printer.Port, error) {
 		p, err := v.Open(ctx)
 		if err != nil {
 			return nil, err
 		}
 		if opens.Add(1) == 1 {
-			return &unplugAfter{Port: p, v: v, left: len(statusQuery) + 200}, nil
+			return &unplugAfter{Port: p, v: v, left: left}, nil
 		}
 		return p, nil
 	}
+}
+
+func TestWorkerReconnectsAndResyncs(t *testing.T) {
+	var rec syncBuffer
+	v := printer.NewVirtual(&rec)
+	var opens atomic.Int32
+	open := unplugFirstOpen(v, len(statusQuery)+200, &opens)
 	ch := make(chan printer.JobResult, 16)
 	opts := printer.Options{ResyncPad: 16, Backoff: printer.Backoff{Clock: &instantClock{}}}
 	opts.OnResult = func(r printer.JobResult) {
