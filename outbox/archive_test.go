@@ -58,6 +58,10 @@ func TestArchiveAndCompact(t *testing.T) {
 	if got, err := s.ByNumber(ctx, invs[1].Number); err != nil || got.ID != invs[1].ID {
 		t.Errorf("ByNumber(archived) = %v, %v", got, err)
 	}
+	// A late reprint of an archived invoice gets it whole.
+	if got, err := s.GetForPrint(ctx, invs[0].ID); err != nil || !bytes.Equal(got.Doc, invs[0].Doc) || !bytes.Equal(got.XML, invs[0].XML) {
+		t.Errorf("GetForPrint(archived) = %+v, %v", got, err)
+	}
 	replay := outboxtest.Request("a2", t0)
 	if got, replayed, err := s.Issue(ctx, replay); err != nil || !replayed || got.ID != invs[2].ID {
 		t.Errorf("replay of an archived sale = %v, %v, %v", got, replayed, err)

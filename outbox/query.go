@@ -37,6 +37,34 @@ func (s *Store) getKey(ctx context.Context, key []byte) (*Invoice, error) {
 	return inv, err
 }
 
+// GetForPrint returns the invoice with its snapshot but without its XML and
+// UPO: what a receipt is made from. It spares the sale's way to the printer
+// inflating and hashing XML nobody reads there. An archived invoice (a late
+// reprint) comes whole.
+func (s *Store) GetForPrint(ctx context.Context, id string) (*Invoice, error) {
+	key, err := parseID(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var inv *Invoice
+	err = s.view(func(tx *bolt.Tx) error {
+		var archived bool
+		var err error
+		if inv, archived, err = s.lookup(tx, key, false); err != nil || !archived {
+			if err == nil {
+				inv.Doc, err = getDoc(tx, key)
+			}
+			return err
+		}
+		inv, _, err = s.lookup(tx, key, true)
+		return err
+	})
+	return inv, err
+}
+
 // ByNumber returns the invoice with that number. After a technical correction it
 // is the correcting record (whose TechnicalCorrectionOf names the rejected one).
 func (s *Store) ByNumber(ctx context.Context, number string) (*Invoice, error) {

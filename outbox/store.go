@@ -613,13 +613,22 @@ func getInvoice(tx *bolt.Tx, key []byte, blobs bool) (*Invoice, error) {
 	if inv.XML, err = getXML(tx, key, inv.Hash); err != nil {
 		return nil, err
 	}
-	if inv.Doc, err = decodeBlob(tx.Bucket(bDoc).Get(key)); err != nil {
-		return nil, fmt.Errorf("%w: snapshot of invoice %s: %w", ErrCorrupt, keyID(key), err)
+	if inv.Doc, err = getDoc(tx, key); err != nil {
+		return nil, err
 	}
 	if inv.UPO, err = decodeBlob(tx.Bucket(bUPO).Get(key)); err != nil {
 		return nil, fmt.Errorf("%w: UPO of invoice %s: %w", ErrCorrupt, keyID(key), err)
 	}
 	return inv, nil
+}
+
+// getDoc reads and decodes the snapshot of a record.
+func getDoc(tx *bolt.Tx, key []byte) ([]byte, error) {
+	doc, err := decodeBlob(tx.Bucket(bDoc).Get(key))
+	if err != nil {
+		return nil, fmt.Errorf("%w: snapshot of invoice %s: %w", ErrCorrupt, keyID(key), err)
+	}
+	return doc, nil
 }
 
 // getXML reads and decodes the XML of a record and checks it against the

@@ -1,6 +1,7 @@
 package outbox_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -206,5 +207,35 @@ func TestReclaimable(t *testing.T) {
 	defer s.Close()
 	if gotSize, gotFree, err := s.Reclaimable(); err != nil || gotSize != size || gotFree != free {
 		t.Errorf("after reopening: size %d free %d (%v), want %d %d", gotSize, gotFree, err, size, free)
+	}
+}
+
+// TestGetForPrint: the record and its snapshot, without the XML and UPO
+// that printing does not read.
+func TestGetForPrint(t *testing.T) {
+	s := outboxtest.MustOpen(t, nil)
+	inv := mustIssue(t, s, outboxtest.Request("p", t0))
+	whole, err := s.Get(ctx, inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetForPrint(ctx, inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != inv.ID || got.Number != inv.Number || got.PrintJobID != inv.PrintJobID || got.Hash != whole.Hash {
+		t.Errorf("GetForPrint record = %+v, want %+v", got, whole)
+	}
+	if !bytes.Equal(got.Doc, whole.Doc) || len(got.Doc) == 0 {
+		t.Errorf("GetForPrint snapshot = %q, want %q", got.Doc, whole.Doc)
+	}
+	if got.XML != nil || got.UPO != nil {
+		t.Errorf("GetForPrint read the XML (%d bytes) or UPO (%d bytes)", len(got.XML), len(got.UPO))
+	}
+	if _, err := s.GetForPrint(ctx, "0000009999"); !errors.Is(err, outbox.ErrNotFound) {
+		t.Errorf("GetForPrint(unknown) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetForPrint(ctx, "x"); !errors.Is(err, outbox.ErrInvalidID) {
+		t.Errorf("GetForPrint(malformed id) = %v, want ErrInvalidID", err)
 	}
 }
