@@ -252,14 +252,7 @@ func TestBatchSessionStatusSettles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			u := newUnit(t, func(o *agent.Options) { o.BatchThreshold, o.SendGrace = 2, time.Hour })
 			ctx := context.Background()
-			var ids []string
-			for i := range 2 {
-				v, err := u.agent.Issue(ctx, agent.IssueRequest{Key: fmt.Sprint("s", i), Sale: consumerSale()})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ids = append(ids, v.ID)
-			}
+			ids := u.issueConsumer(t, "s", 2)
 			// A previous round's batch: opened as BS-1, its close unanswered.
 			if _, err := u.store.MarkSendingBatch(ctx, ids, "B1"); err != nil {
 				t.Fatal(err)
@@ -350,14 +343,7 @@ func TestBatchSessionStatusSettles(t *testing.T) {
 func TestBatchWithoutSessionRequeued(t *testing.T) {
 	u := newUnit(t, func(o *agent.Options) { o.BatchThreshold, o.SendGrace = 2, time.Hour })
 	ctx := context.Background()
-	var ids []string
-	for i := range 3 {
-		v, err := u.agent.Issue(ctx, agent.IssueRequest{Key: fmt.Sprint("w", i), Sale: consumerSale()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, v.ID)
-	}
+	ids := u.issueConsumer(t, "w", 3)
 	if _, err := u.store.MarkSendingBatch(ctx, ids[:2], "B1"); err != nil { // the run stopped here
 		t.Fatal(err)
 	}
@@ -393,4 +379,19 @@ func TestBatchWithoutSessionRequeued(t *testing.T) {
 	if n := u.api.CallCount("SendInvoice"); n != 0 {
 		t.Errorf("%d online sends, want none", n)
 	}
+}
+
+// issueConsumer issues n consumer sales keyed prefix0, prefix1, … and
+// returns their IDs.
+func (u *unit) issueConsumer(t testing.TB, prefix string, n int) []string {
+	t.Helper()
+	ids := make([]string, 0, n)
+	for i := range n {
+		v, err := u.agent.Issue(context.Background(), agent.IssueRequest{Key: fmt.Sprint(prefix, i), Sale: consumerSale()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v.ID)
+	}
+	return ids
 }
