@@ -203,8 +203,13 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool
 	if err != nil || job.State != outbox.PrintPending {
 		return
 	}
-	inv, err := a.store.Get(ctx, job.InvoiceID)
+	// The receipt is made from the record and its snapshot; the XML stays
+	// compressed in the store.
+	inv, err := a.store.GetForPrint(ctx, job.InvoiceID)
 	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Error("cannot read the invoice of a print job", "job", jobID, "error", err)
+		}
 		return
 	}
 	snap, err := decodeSnapshot(inv.Doc)
