@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
@@ -71,30 +72,12 @@ func (l *callLog) prefixed(prefix string) int {
 	return n
 }
 
-// offsetClock is real time plus an offset: the simulator's own clock, moved
-// apart from the agent's.
-type offsetClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *offsetClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *offsetClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
-// batchEnv is newEnv whose simulator has a clock of its own and logs every
-// request it serves into a callLog.
-func batchEnv(t *testing.T) (*env, *callLog, *offsetClock) {
+// batchEnv is newEnv whose simulator has a clock of its own (real time
+// until Add moves it apart from the agent's) and logs every request it
+// serves into a callLog.
+func batchEnv(t *testing.T) (*env, *callLog, *agenttest.Clock) {
 	t.Helper()
-	simClock := &offsetClock{}
+	simClock := &agenttest.Clock{}
 	calls := &callLog{n: map[string]int{}}
 	e := newEnv(t, &ksefsim.Options{Now: simClock.Now, Logger: slog.New(calls)})
 	return e, calls, simClock
