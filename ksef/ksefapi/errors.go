@@ -170,21 +170,26 @@ func (e *StatusError) Error() string {
 // cancelled by the system.
 func (e *StatusError) Retryable() bool { return e.Code == 500 || e.Code == 550 }
 
-// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP-date.
+// MaxRetryAfter caps the delay a Retry-After header can impose. KSeF's
+// windows are at most an hour long; a larger or overflowing value from a
+// broken proxy must not park invoices past their deadline, and if KSeF
+// still refuses after the cap it answers 429 again.
+const MaxRetryAfter = time.Hour
+
+// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP-date,
+// clamped to [0, MaxRetryAfter].
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
+	// On ErrRange ParseUint returns the maximum, which the cap catches.
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		return time.Duration(min(n, uint64(MaxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d.Round(time.Second)
+			return min(d.Round(time.Second), MaxRetryAfter)
 		}
 	}
 	return 0

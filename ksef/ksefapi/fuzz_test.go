@@ -16,9 +16,10 @@ func FuzzParseError(f *testing.F) {
 	f.Add(429, `{"status":{"code":429,"description":"Too Many Requests","details":[]}}`, "30")
 	f.Add(502, `<html>Bad Gateway</html>`, "Sat, 21 Nov 2026 12:01:00 GMT")
 	f.Add(500, `{"status":"x"}`, "-1")
+	f.Add(408, ``, "9223372036854775807")
 	f.Fuzz(func(t *testing.T, status int, body, retryAfter string) {
 		e := ksefapi.ParseError("op", status, http.Header{"Retry-After": {retryAfter}}, []byte(body), fakeNow)
-		if e == nil || e.Status != status || e.RetryAfter < 0 {
+		if e == nil || e.Status != status || e.RetryAfter < 0 || e.RetryAfter > ksefapi.MaxRetryAfter {
 			t.Fatalf("ParseError = %+v", e)
 		}
 		_ = e.Error()

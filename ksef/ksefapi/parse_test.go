@@ -43,6 +43,18 @@ func TestParseError(t *testing.T) {
 			ksefapi.APIError{Status: 502, Description: "Bad Gateway"}},
 		{"empty 503 with date", 503, http.Header{"Retry-After": {fakeNow.Add(2 * time.Minute).Format(http.TimeFormat)}}, "", ``,
 			ksefapi.APIError{Status: 503, Description: "Service Unavailable", RetryAfter: 2 * time.Minute}},
+		// A broken proxy must not park invoices for days (or overflow to a
+		// negative delay): Retry-After is capped.
+		{"retry-after overflow", 429, http.Header{"Retry-After": {"9223372036854775807"}}, "", ``,
+			ksefapi.APIError{Status: 429, Description: "Too Many Requests", RetryAfter: ksefapi.MaxRetryAfter}},
+		{"retry-after beyond uint64", 429, http.Header{"Retry-After": {"99999999999999999999999"}}, "", ``,
+			ksefapi.APIError{Status: 429, Description: "Too Many Requests", RetryAfter: ksefapi.MaxRetryAfter}},
+		{"retry-after date next week", 503, http.Header{"Retry-After": {fakeNow.Add(7 * 24 * time.Hour).Format(http.TimeFormat)}}, "", ``,
+			ksefapi.APIError{Status: 503, Description: "Service Unavailable", RetryAfter: ksefapi.MaxRetryAfter}},
+		{"retry-after negative", 429, http.Header{"Retry-After": {"-30"}}, "", ``,
+			ksefapi.APIError{Status: 429, Description: "Too Many Requests"}},
+		{"retry-after date past", 503, http.Header{"Retry-After": {fakeNow.Add(-time.Minute).Format(http.TimeFormat)}}, "", ``,
+			ksefapi.APIError{Status: 503, Description: "Service Unavailable"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
