@@ -1,7 +1,6 @@
 package printer_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -95,24 +94,6 @@ func jobBytes(n int) []byte {
 		b[i] = byte('A' + i%26)
 	}
 	return b
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(b)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.buf.Bytes())
 }
 
 // firstDiff describes where got and want differ, for byte-stream failures.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/printer/printertest"
 )
 
 // serveVirtual accepts one TCP connection and bridges it to a virtual
@@ -49,7 +50,7 @@ func serveVirtual(t *testing.T, v *printer.Virtual) string {
 }
 
 func TestTCPPort(t *testing.T) {
-	var rec syncBuffer
+	var rec printertest.Recorder
 	v := printer.NewVirtual(&rec)
 	addr := serveVirtual(t, v)
 	w, ch := startWorker(t, func(ctx context.Context) (printer.Port, error) { return printer.DialTCP(ctx, addr) },

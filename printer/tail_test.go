@@ -51,7 +51,7 @@ func TestWorkerTail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var rec syncBuffer
+			var rec printertest.Recorder
 			v := printer.NewVirtual(&rec)
 			w, ch := startWorker(t, v.Open, printer.Options{Confirm: true})
 			var calls atomic.Int32
@@ -121,7 +121,7 @@ func TestWorkerTailScript(t *testing.T) {
 func TestWorkerTailRetries(t *testing.T) {
 	head, tail := jobBytes(400), bytes.Repeat([]byte{'T'}, 600)
 	t.Run("paper out", func(t *testing.T) {
-		var rec syncBuffer
+		var rec printertest.Recorder
 		v := printer.NewVirtual(&rec)
 		v.SetFaults(printer.Faults{PaperOut: true})
 		ch := make(chan printer.JobResult, 16)
@@ -153,7 +153,7 @@ func TestWorkerTailRetries(t *testing.T) {
 		}
 	})
 	t.Run("unplug in the tail", func(t *testing.T) {
-		var rec syncBuffer
+		var rec printertest.Recorder
 		v := printer.NewVirtual(&rec)
 		var opens atomic.Int32
 		// The head goes through whole; the tail's second chunk hits the unplug.
@@ -190,7 +190,7 @@ func TestWorkerTailRetries(t *testing.T) {
 // TestWorkerTailCancel cancels a job while its tail computes: the attempt
 // that wrote the head finishes, so the printer never holds half a receipt.
 func TestWorkerTailCancel(t *testing.T) {
-	var rec syncBuffer
+	var rec printertest.Recorder
 	v := printer.NewVirtual(&rec)
 	w, ch := startWorker(t, v.Open, printer.Options{})
 	head, tail := jobBytes(100), []byte("the rest")
@@ -225,7 +225,7 @@ func TestWorkerTailCancel(t *testing.T) {
 // the tail's goroutine, sends nothing after the head and reports nothing
 // (the caller's outbox still holds the job).
 func TestWorkerTailStop(t *testing.T) {
-	var rec syncBuffer
+	var rec printertest.Recorder
 	v := printer.NewVirtual(&rec)
 	var results atomic.Int32
 	w, err := printer.NewWorker(v.Open, &printer.Options{OnResult: func(printer.JobResult) { results.Add(1) }}, nil)
@@ -409,7 +409,7 @@ func TestWorkerTailConfirmAllowance(t *testing.T) {
 // only once the first chunk of Data is at the printer, not while the status
 // query waits for its (here slow) reply.
 func TestWorkerTailStartsAfterFirstChunk(t *testing.T) {
-	var rec syncBuffer
+	var rec printertest.Recorder
 	v := printer.NewVirtual(&rec)
 	open := func(ctx context.Context) (printer.Port, error) {
 		p, err := v.Open(ctx)

@@ -56,7 +56,7 @@ func TestWorkerRefusesFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var rec syncBuffer
+			var rec printertest.Recorder
 			v := printer.NewVirtual(&rec)
 			v.SetFaults(tt.faults)
 			w, ch := startWorker(t, v.Open, printer.Options{MaxAttempts: 2, StatusTimeout: 50 * time.Millisecond})
@@ -94,7 +94,7 @@ func TestWorkerStatusErrorFields(t *testing.T) {
 }
 
 func TestWorkerRetriesUntilFixed(t *testing.T) {
-	var rec syncBuffer
+	var rec printertest.Recorder
 	v := printer.NewVirtual(&rec)
 	v.SetFaults(printer.Faults{PaperOut: true})
 	clock := &instantClock{}
@@ -168,7 +168,7 @@ func unplugFirstOpen(v *printer.Virtual, left int, opens *atomic.Int32) printer.
 }
 
 func TestWorkerReconnectsAndResyncs(t *testing.T) {
-	var rec syncBuffer
+	var rec printertest.Recorder
 	v := printer.NewVirtual(&rec)
 	var opens atomic.Int32
 	open := unplugFirstOpen(v, len(statusQuery)+200, &opens)
@@ -293,7 +293,7 @@ func TestWorkerHungWrite(t *testing.T) {
 }
 
 func TestWorkerXONXOFF(t *testing.T) {
-	var rec syncBuffer
+	var rec printertest.Recorder
 	v := printer.NewVirtual(&rec)
 	w, ch := startWorker(t, xoffOpener(v, 150*time.Millisecond),
 		printer.Options{Handshake: printer.HandshakeXONXOFF, NoStatus: true, Baud: 115200})
