@@ -13,6 +13,8 @@
 #   deb        build/deb/check.sh: nfpm packages, dpkg-deb, install, version, doctor
 #   demoarm    posagent demo cross-built for armv7, run under qemu-arm-static
 #   fuzz       every fuzz target for FUZZTIME (default 3s)
+#   race       go test -race -short: the data-race detector over every package
+#              (-short leaves out the soak and the fault matrix, minutes each)
 #   staticcheck, govulncheck   pinned versions, run with `go run`
 #   gotest     go test ./... (amd64), last, so the output ends with its summary
 #
@@ -26,7 +28,7 @@ STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # v1.9.0 needs a golang.org/x/telemetry version the module proxy refuses (403).
 GOVULNCHECK=golang.org/x/vuln/cmd/govulncheck@v1.8.0
 FUZZTIME=${FUZZTIME:-3s}
-ALL_STAGES="vet test386 qemuarm buildarm deb demoarm fuzz staticcheck govulncheck gotest"
+ALL_STAGES="vet test386 qemuarm buildarm deb demoarm fuzz race staticcheck govulncheck gotest"
 STAGES=${STAGES:-$ALL_STAGES}
 MAX_ARMV7_BYTES=$((15 * 1024 * 1024))
 LOG=${TEST_LOG:-/tmp/posagent-test.log}
@@ -43,6 +45,7 @@ declare -A pkgs=(
   [adduser]=adduser
   [git]=git
   [curl]=curl
+  [gcc]=gcc
 )
 
 install_tools() {
@@ -132,6 +135,11 @@ stage_demoarm() {
 
 stage_fuzz() {
   scripts/fuzz.sh "$FUZZTIME"
+}
+
+stage_race() {
+  # The race detector needs cgo, hence gcc in the tool list.
+  CGO_ENABLED=1 go test -race -short -count=1 -timeout 10m ./...
 }
 
 stage_staticcheck() {
