@@ -80,10 +80,9 @@ func archiveLoop(ctx context.Context, a archiver, every time.Duration, logger *s
 	}
 }
 
-// needsCompact reports whether a live file of fileSize bytes, used of them
-// in use, is worth rewriting.
-func needsCompact(fileSize, used int64) bool {
-	free := fileSize - used
+// needsCompact reports whether a live file of fileSize bytes, free of them
+// in free pages, is worth rewriting.
+func needsCompact(fileSize, free int64) bool {
 	return free >= compactMinFree && free >= fileSize/compactMinShare
 }
 
@@ -105,7 +104,7 @@ func openStore(ctx context.Context, path string, opts *outbox.Options, logger *s
 	if err != nil {
 		logger.Warn("inspect the store", "error", err)
 	}
-	if err != nil || !needsCompact(size, size-free) {
+	if err != nil || !needsCompact(size, free) {
 		return store, nil
 	}
 	tmp := path + ".compact"

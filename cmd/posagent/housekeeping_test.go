@@ -42,19 +42,19 @@ func TestMemoryLimit(t *testing.T) {
 func TestNeedsCompact(t *testing.T) {
 	const mib = 1 << 20
 	tests := []struct {
-		file, used int64
+		file, free int64
 		want       bool
 	}{
 		{0, 0, false},
-		{10 * mib, 1 * mib, false},   // little to gain
-		{100 * mib, 70 * mib, true},  // 30 MiB free, 30 %
-		{100 * mib, 80 * mib, false}, // a fifth
-		{400 * mib, 380 * mib, false},
-		{384 * mib, 125 * mib, true},
+		{10 * mib, 9 * mib, false},   // little to gain
+		{100 * mib, 30 * mib, true},  // 30 MiB free, 30 %
+		{100 * mib, 20 * mib, false}, // a fifth
+		{400 * mib, 20 * mib, false},
+		{384 * mib, 259 * mib, true},
 	}
 	for _, tt := range tests {
-		if got := needsCompact(tt.file, tt.used); got != tt.want {
-			t.Errorf("needsCompact(%d, %d) = %v, want %v", tt.file, tt.used, got, tt.want)
+		if got := needsCompact(tt.file, tt.free); got != tt.want {
+			t.Errorf("needsCompact(%d, %d) = %v, want %v", tt.file, tt.free, got, tt.want)
 		}
 	}
 }
