@@ -51,15 +51,17 @@ func (s *Store) GetForPrint(ctx context.Context, id string) (*Invoice, error) {
 	}
 	var inv *Invoice
 	err = s.view(func(tx *bolt.Tx) error {
-		var archived bool
 		var err error
-		if inv, archived, err = s.lookup(tx, key, false); err != nil || !archived {
-			if err == nil {
-				inv.Doc, err = getDoc(tx, key)
-			}
+		inv, err = getInvoice(tx, key, false)
+		if errors.Is(err, ErrNotFound) {
+			inv, _, err = s.lookup(tx, key, true)
 			return err
 		}
-		inv, _, err = s.lookup(tx, key, true)
+		if err != nil {
+			return err
+		}
+		inv.Doc, err = getDoc(tx, key)
+		s.touched(tx, recordCost+len(inv.Doc))
 		return err
 	})
 	return inv, err
