@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/escpos"
+	"github.com/posagent/posagent/internal/testutil"
 	"github.com/posagent/posagent/ksef/ksefsim"
 )
 
@@ -36,9 +36,7 @@ func BenchmarkIssue(b *testing.B) {
 		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+	testutil.ReportLatency(b, lat)
 }
 
 // BenchmarkBacklog issues a backlog during an outage and measures how long

@@ -1,6 +1,6 @@
 // Package testutil holds helpers shared by the tests of every package: where the
-// official data files live, and how a test that needs an external tool behaves when
-// the tool is missing.
+// official data files live, how benchmarks report latency percentiles, and how a
+// test that needs an external tool behaves when the tool is missing.
 //
 // Under CI=true a missing tool fails the test; elsewhere it skips with the reason.
 // That keeps a developer's quick run useful while CI can never pass by skipping.

@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
+	"time"
 )
 
 // RepoRoot returns the absolute path of the repository root.
@@ -50,4 +52,15 @@ func XMLLintSchema(t testing.TB, xsd, path string) {
 	if err != nil {
 		t.Fatalf("xmllint %s: %v\n%s", filepath.Base(path), err, out)
 	}
+}
+
+// ReportLatency reports the median and 99th percentile of a benchmark's
+// per-operation latencies as p50-ns and p99-ns. It sorts lat.
+func ReportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 }
