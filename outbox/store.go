@@ -223,7 +223,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err := s.migrateLegacy(context.Background()); err != nil {
 		s.log.Warn("outbox: archive files by year", "err", err)
 	}
-	_ = s.ReleaseMapped() // the sweeps above touched the index and print jobs: best effort
+	s.dropMappedOwn() // the sweeps above touched the index and print jobs; a failure is logged
 	return s, nil
 }
 
