@@ -71,9 +71,15 @@ func TestEveryCall(t *testing.T) {
 			}},
 		{"CertificateLimits", map[string]any{"canRequest": true, "enrollment": map[string]any{"limit": 300, "remaining": 299},
 			"certificate": map[string]any{"limit": 100, "remaining": 99}}, 200,
-			func(ctx context.Context, c *ksefapi.Client, _ string) error { _, err := c.CertificateLimits(ctx); return err }},
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.CertificateLimits(ctx)
+				return err
+			}},
 		{"EnrollmentData", map[string]any{"commonName": "5265877635", "countryName": "PL", "organizationIdentifier": "VATPL-5265877635"}, 200,
-			func(ctx context.Context, c *ksefapi.Client, _ string) error { _, err := c.EnrollmentData(ctx); return err }},
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.EnrollmentData(ctx)
+				return err
+			}},
 		{"Enroll", map[string]any{"referenceNumber": fakeEnrollRef, "timestamp": "2026-11-21T12:00:00Z"}, 202,
 			func(ctx context.Context, c *ksefapi.Client, _ string) error {
 				_, err := c.Enroll(ctx, ksefapi.EnrollRequest{Name: "posagent KASA01", Type: ksefapi.CertOffline, CSR: []byte{0x30, 0}})
