@@ -33,6 +33,9 @@ type state struct {
 	DupIndex   map[string]string     `json:"dupIndex"` // duplicate key -> accepted invoice reference
 	DupCount   map[string]int        `json:"dupCount"` // duplicate key -> receipts
 	ByHash     map[string][]string   `json:"byHash"`   // invoice hash -> invoice references
+	CA         *simCA                 `json:"ca,omitempty"`
+	Certs      map[string]*simCert    `json:"certs"`       // serial -> certificate issued by enrollment
+	Enrolls    map[string]*enrollment `json:"enrollments"` // reference -> enrollment
 	Seq        uint64                `json:"seq"`
 	Epoch      [2]byte               `json:"epoch"` // random per state: keeps KSeF numbers of separate runs apart
 }
@@ -47,6 +50,8 @@ func newState() *state {
 		DupIndex:   map[string]string{},
 		DupCount:   map[string]int{},
 		ByHash:     map[string][]string{},
+		Certs:      map[string]*simCert{},
+		Enrolls:    map[string]*enrollment{},
 		Epoch:      [2]byte(randBytes(2)),
 	}
 }
@@ -83,6 +88,10 @@ type authOp struct {
 	Redeemed   bool      `json:"redeemed"`
 	TokenRef   string    `json:"tokenRef,omitempty"` // KSeF token reference (token auth)
 	DocHash    string    `json:"docHash,omitempty"`  // signed document hash (XAdES auth)
+	// Subject is the enrollment data of the login certificate (XAdES auth).
+	Subject *wireEnrollmentData `json:"subject,omitempty"`
+	// CertSerial names the simulator-issued certificate of an XAdES login.
+	CertSerial string `json:"certSerial,omitempty"`
 	OpToken    string    `json:"opToken"`            // the authenticationToken
 	OpTokenTil time.Time `json:"opTokenUntil"`
 }
@@ -312,6 +321,12 @@ func loadState(path string) (*state, error) {
 	}
 	if st.ByHash == nil {
 		st.ByHash = fresh.ByHash
+	}
+	if st.Certs == nil {
+		st.Certs = fresh.Certs
+	}
+	if st.Enrolls == nil {
+		st.Enrolls = fresh.Enrolls
 	}
 	return st, nil
 }
