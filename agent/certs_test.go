@@ -163,7 +163,9 @@ func TestOfflineCertificateInvalidOnline(t *testing.T) {
 		t.Fatalf("a sale past its budget = held %v print %s, want held until accepted", slow.PrintHeld, slow.PrintState)
 	}
 	x.flush(10 * time.Second)
-	waitFor(t, "the held receipt", 10*time.Second, func() bool { return x.get(slow.ID).Upload == outbox.UploadAccepted && len(x.jobsOf(x.get(slow.ID))) == 1 })
+	waitFor(t, "the held receipt", 10*time.Second, func() bool {
+		return x.get(slow.ID).Upload == outbox.UploadAccepted && len(x.jobsOf(x.get(slow.ID))) == 1
+	})
 	d := x.decode(x.jobsOf(x.get(slow.ID))[0])
 	if len(d.QR) != 1 || strings.Contains(d.Text, "CERTYFIKAT") {
 		t.Errorf("the held receipt prints %d codes:\n%s", len(d.QR), d.Text)
