@@ -69,6 +69,7 @@ type testConfig struct {
 	listen            string
 	storeDir          string
 	capMB             int
+	auth              string // ksef.auth; empty leaves the default (xades)
 	extra             string // appended verbatim
 }
 
@@ -100,6 +101,9 @@ func (tm *testMain) writeConfig(t *testing.T, c testConfig) string {
 	fmt.Fprintf(&b, "[seller]\nnip = %q\nname = %q\naddress_line1 = %q\naddress_line2 = %q\n\n", "5265877635", "Sklep Testowy „Żółw” Sp. z o.o.", "ul. Łąkowa 1", "00-001 Warszawa")
 	fmt.Fprintf(&b, "[terminal]\nid = \"KASA01\"\n\n")
 	fmt.Fprintf(&b, "[ksef]\nenvironment = \"test\"\ntoken_file = %q\n", tok)
+	if c.auth != "" {
+		fmt.Fprintf(&b, "auth = %q\n", c.auth)
+	}
 	if c.ksefURL != "" {
 		fmt.Fprintf(&b, "url = %q\n", c.ksefURL)
 	}

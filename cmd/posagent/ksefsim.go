@@ -47,7 +47,7 @@ func runKSeFSim(ctx context.Context, m *Main, args []string) error {
 	logger := logx.New(m.Stderr, logx.Options{Getenv: m.Getenv})
 	sim, err := ksefsim.New(&ksefsim.Options{
 		Tokens: map[string]string{token: *nip}, StateFile: *state,
-		TimeScale: *scale, ProcessingDelay: *delay, Logger: logger.With("component", "ksefsim"),
+		TimeScale: *scale, ProcessingDelay: *delay, Logger: logger.With("component", "ksefsim"), Now: m.Now,
 	})
 	if err != nil {
 		return fmt.Errorf("ksefsim: %w", err)

@@ -62,11 +62,26 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	}
 	// A passphrase store's argon2id buffer (64 MiB) is garbage now.
 	releaseMemory()
-	offline, err := certs.Load(certstore.Offline)
+	// An expired Offline certificate still loads: the agent keeps issuing
+	// online (and in total failure) and refuses offline sales with 422
+	// offline_certificate_invalid, rather than stopping every sale.
+	offline, err := certs.LoadAnyTime(certstore.Offline)
 	if err != nil {
 		return fmt.Errorf("offline certificate: %w", err)
 	}
-	client, err := ksefClient(cfg, certs, logger)
+	login, err := loginFor(cfg, certs)
+	if err != nil {
+		return err
+	}
+	if login.fallback != "" {
+		logger.Warn(login.fallback, "fix", "posagent cert import --usage authentication FILE")
+	}
+	relay := &agentRelay{}
+	client, err := ksefClient(cfg, login, m.Now, logger, relay.LoginResult)
+	if err != nil {
+		return err
+	}
+	mgr, err := certManager(cfg, certs, client, relay, m.now, logger)
 	if err != nil {
 		return err
 	}
@@ -101,6 +116,7 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	sc := stackConfig{
 		cfg: cfg, store: store, signer: offline, ksef: client, open: open, popts: spec.opts,
 		logger: logger, metrics: metrics.NewRegistry(), now: m.Now, tillToken: tok,
+		authMethod: login.method, relay: relay,
 	}
 	if availabilityURL(cfg) != "" {
 		sc.feed = client
@@ -109,7 +125,13 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	if err != nil {
 		return err
 	}
-	logger.Info("posagent ready", "till", cfg.Till.Listen)
+	if err := feedCertificates(st.agent, mgr); err != nil {
+		return err
+	}
+	mgrCtx, stopMgr := context.WithCancel(ctx)
+	mgrDone := runCertManager(mgrCtx, mgr)
+	defer func() { stopMgr(); <-mgrDone }()
+	logger.Info("posagent ready", "till", cfg.Till.Listen, "ksef_auth", login.method)
 	err = st.Run(ctx)
 	logger.Info("posagent stopped", "error", err)
 	return err

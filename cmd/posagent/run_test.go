@@ -42,6 +42,7 @@ func TestRunServiceEndToEnd(t *testing.T) {
 	tm.writeConfig(t, testConfig{ksefURL: srv.URL + "/v2", availURL: srv.URL + "/latarnia", listen: listen,
 		extra: "[policy]\nupload_interval = \"1s\"\n\n[log]\nlevel = \"debug\"\nformat = \"json\"\n"})
 	tm.mustRun(t, "cert", "import", writeCertFile(t, certstore.Offline, certstore.KeyRSA, time.Now().Add(-time.Hour), 365*24*time.Hour))
+	tm.mustRun(t, "cert", "import", "--usage", "authentication", writeCertFile(t, certstore.Authentication, certstore.KeyEC, time.Now().Add(-time.Hour), 365*24*time.Hour))
 	tm.mustRun(t, "install", "--binary", "/usr/bin/posagent")
 
 	logs := &syncBuffer{}
