@@ -38,6 +38,9 @@ type CertState struct {
 // verify.
 func (c CertState) Revoked() bool { return c.KSeF == CertRevoked || c.KSeF == CertBlocked }
 
+// DaysLeft is whole days from now to NotAfter, negative once it has passed.
+func (c CertState) DaysLeft(now time.Time) int { return daysLeft(c.NotAfter, now) }
+
 // Problem returns why a KOD II signed with the certificate at now would not
 // verify, or "": KSeF checks that the certificate is not revoked, blocked or
 // expired (ksef-api.md §1.2). A certificate not valid yet is a clock

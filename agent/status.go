@@ -140,8 +140,15 @@ func (a *Agent) Status(ctx context.Context) (*Status, error) {
 	return out, nil
 }
 
+// daysLeft is whole days from now to t, rounded down: negative as soon as t
+// has passed, so an expired certificate never shows "0 days left".
 func daysLeft(t, now time.Time) int {
-	return int(t.Sub(now) / (24 * time.Hour))
+	d := t.Sub(now)
+	days := int(d / (24 * time.Hour))
+	if d < 0 && d%(24*time.Hour) != 0 {
+		days--
+	}
+	return days
 }
 
 // dueToday counts invoices not accepted whose deadline is today (Warsaw).

@@ -164,7 +164,7 @@ func (c *Core) Status(ctx context.Context) (*till.Status, error) {
 			}
 		case agent.UsageAuthentication:
 			out.Auth.Certificate = &till.Certificate{Serial: c.Serial, NotAfter: timePtr(c.NotAfter),
-				DaysLeft: daysLeft(c.NotAfter, out.Now), KSeFState: c.KSeF}
+				DaysLeft: c.DaysLeft(out.Now), KSeFState: c.KSeF}
 		}
 	}
 	for _, o := range st.Overdue {
@@ -211,16 +211,6 @@ func printerState(p agent.PrinterStatus) string {
 		return "paper_low"
 	}
 	return "ok"
-}
-
-// daysLeft is whole days from now to t, negative once t has passed.
-func daysLeft(t, now time.Time) int {
-	d := t.Sub(now)
-	days := int(d / (24 * time.Hour))
-	if d < 0 && d%(24*time.Hour) != 0 {
-		days--
-	}
-	return days
 }
 
 func timePtr(t time.Time) *time.Time {
