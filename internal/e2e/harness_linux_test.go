@@ -53,6 +53,7 @@ type harness struct {
 	gate      *gate
 	simURL    string
 	cert      *certstore.Cert
+	auth      *certstore.Cert // the Authentication certificate of the XAdES login
 	prn       *fakePrinter
 	prof      escpos.Profile
 	logs      *syncBuffer
@@ -87,6 +88,7 @@ func newHarness(t testing.TB) *harness {
 	})
 
 	h.cert = certstoretest.Cert(t, certstore.Offline, certstore.KeyEC)
+	h.auth = certstoretest.Cert(t, certstore.Authentication, certstore.KeyEC)
 	h.prof, err = escpos.LookupProfile("generic-80")
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +132,7 @@ func (h *harness) start() {
 		BaseURL: h.simURL + "/v2", AvailabilityURL: h.simURL + "/latarnia",
 		HTTPClient: &http.Client{Timeout: 5 * time.Second},
 		Context:    ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: sellerNIP},
-		Auth:       ksefapi.TokenAuth{Token: simToken}, Logger: logger.With("component", "ksef"),
+		Auth:       ksefapi.XAdESAuth{Signer: h.auth, Certificate: h.auth.Certificate()}, Logger: logger.With("component", "ksef"),
 		PollInterval: 20 * time.Millisecond, PollMax: 100 * time.Millisecond, PollTimeout: 10 * time.Second,
 	})
 	if err != nil {

@@ -6,27 +6,38 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/posagent/posagent/certstore"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
 )
 
 // Example runs the whole path of one invoice: the simulator on a loopback
-// port, a client logging in with a KSeF token, an FA(3) invoice sent in an
-// interactive session, its KSeF number and its UPO.
+// port, a client logging in with XAdES (a self-signed Authentication
+// certificate, as KSeF's test environment accepts; tokens end on
+// 2026-12-31), an FA(3) invoice sent in an interactive session, its KSeF
+// number and its UPO.
 func Example() {
-	const nip, token = "5265877635", "example-token"
-	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{token: nip}})
+	const nip = "5265877635"
+	sim, err := ksefsim.New(nil)
 	if err != nil {
 		panic(err)
 	}
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
 
+	certPEM, keyPEM, err := certstore.Generate(certstore.Authentication, nip, certstore.KeyEC, time.Now().Add(-time.Hour), 24*time.Hour)
+	if err != nil {
+		panic(err)
+	}
+	cert, err := certstore.Parse(certstore.Authentication, append(certPEM, keyPEM...), "", time.Now())
+	if err != nil {
+		panic(err)
+	}
 	c, err := ksefapi.New(ksefapi.Config{
 		BaseURL: srv.URL + "/v2",
 		Context: ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: nip},
-		Auth:    ksefapi.TokenAuth{Token: token},
+		Auth:    ksefapi.XAdESAuth{Signer: cert, Certificate: cert.Certificate()},
 	})
 	if err != nil {
 		panic(err)
