@@ -78,8 +78,8 @@ type Env struct {
 	// in with, as KSeF's test environment accepts: token logins end on
 	// 2026-12-31, so tests must not depend on them on a real clock.
 	AuthCert *certstore.Cert
-	Path   string           // the outbox file
-	Clock  *Clock           // the agent's and the store's clock: real time until moved
+	Path     string // the outbox file
+	Clock    *Clock // the agent's and the store's clock: real time until moved
 	// MaxSize caps the store (outbox.Options.MaxSize); zero is the default.
 	MaxSize int64
 
