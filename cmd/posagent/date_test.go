@@ -125,7 +125,9 @@ func TestKSeFSimDate(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx, []string{"ksefsim", "--listen", "127.0.0.1:0", "--date", "2026-12-23T08:00"}) }()
+	go func() {
+		done <- m.Run(ctx, []string{"ksefsim", "--listen", "127.0.0.1:0", "--date", "2026-12-23T08:00"})
+	}()
 	var url string
 	waitUntil(t, "the simulator", func() bool {
 		s := out.String()
