@@ -348,7 +348,6 @@ func demoLine(name, unit, qty, price, rate string) map[string]any {
 // scenario drives the till API: outage, sales, correction, link back, drain,
 // duplicate.
 func (d *demo) scenario(ctx context.Context) error {
-	today := ksef.DateOf(d.m.now().In(ksef.Warsaw)).String()
 	if err := d.waitFor(ctx, "the till API", func() (bool, error) {
 		err := d.tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, nil)
 		return err == nil, nil
@@ -369,24 +368,24 @@ func (d *demo) scenario(ctx context.Context) error {
 			"buyer": map[string]any{"kind": "consumer"},
 			"lines": []any{demoLine("Benzyna Pb95", "l", "32.45", "6.49", "23"), demoLine("Drożdżówka z serem", "szt.", "2", "4.99", "5"),
 				demoLine("Kawa źródlana", "szt.", "1", "9.90", "8")},
-			"payment": map[string]any{"form": "card", "paid": true}, "issue_date": today}},
+			"payment": map[string]any{"form": "card", "paid": true}}},
 		{"demo-b2b", "B2B sale (Polish NIP)", sale{
 			"buyer": map[string]any{"kind": "nip", "nip": demoBuyerNIP, "name": "Przedsiębiorstwo Transportowe „Łoś” S.A.",
 				"address": map[string]any{"country": "PL", "line1": "ul. Żółkiewskiego 15", "line2": "09-400 Płock"}},
 			"price_mode": "net",
 			"lines":      []any{demoLine("Olej napędowy ON", "l", "412.5", "5.28", "23"), demoLine("Myjnia premium", "usł.", "1", "40.65", "23")},
-			"payment":    map[string]any{"form": "transfer", "paid": false}, "issue_date": today}},
+			"payment":    map[string]any{"form": "transfer", "paid": false}}},
 		{"demo-eu", "EU buyer (WDT)", sale{
 			"buyer": map[string]any{"kind": "eu", "eu_code": "DE", "eu_vat": "123456789", "name": "Spedition Müller GmbH",
 				"address": map[string]any{"country": "DE", "line1": "Hauptstraße 12", "line2": "10115 Berlin"}},
 			"price_mode": "net",
 			"lines":      []any{demoLine("Filtry paliwa", "szt.", "10", "45.00", "0 WDT")},
-			"payment":    map[string]any{"form": "transfer", "paid": false}, "issue_date": today}},
+			"payment":    map[string]any{"form": "transfer", "paid": false}}},
 		{"demo-upr", "simplified invoice (UPR)", sale{
 			"kind":    "UPR",
 			"buyer":   map[string]any{"kind": "nip", "nip": demoBuyerNIP},
 			"lines":   []any{demoLine("Benzyna Pb95", "l", "40.12", "6.49", "23")},
-			"payment": map[string]any{"form": "cash", "paid": true}, "issue_date": today}},
+			"payment": map[string]any{"form": "cash", "paid": true}}},
 	}
 	for i := range d.extra {
 		sales = append(sales, struct {
@@ -396,10 +395,13 @@ func (d *demo) scenario(ctx context.Context) error {
 		}{fmt.Sprintf("demo-extra-%04d", i+1), "consumer sale", sale{
 			"buyer":   map[string]any{"kind": "consumer"},
 			"lines":   []any{demoLine("Hot-dog z cebulką", "szt.", strconv.Itoa(1+i%3), "8.99", "8")},
-			"payment": map[string]any{"form": "cash", "paid": true}, "issue_date": today}})
+			"payment": map[string]any{"form": "cash", "paid": true}}})
 	}
 	var ids, numbers []string
 	for _, s := range sales {
+		// Each sale is dated when the till sends it: a demo that runs across
+		// midnight (--date 2026-12-31T23:59:30) dates each by its own day.
+		s.body["issue_date"] = ksef.DateOf(d.m.now()).String()
 		var v till.View
 		if err := d.tc.do(ctx, http.MethodPost, "/v1/sales", map[string]string{"Idempotency-Key": s.key}, s.body, &v); err != nil {
 			return fmt.Errorf("%s: %w", s.what, err)
