@@ -458,7 +458,7 @@ func (d *demo) scenario(ctx context.Context) error {
 	d.say("link back: the simulator answers again")
 	d.sim.ClearFaults()
 	total := len(ids)
-	prog := &progress{w: d.m.Stderr, label: "demo: drain: accepted", total: total}
+	prog := newProgress(d.m.Stderr, "demo: drain: accepted", total)
 	if err := d.waitFor(ctx, "the outbox to drain", func() (bool, error) {
 		if err := d.tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, &stat); err != nil {
 			return false, err

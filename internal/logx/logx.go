@@ -59,6 +59,13 @@ func New(w io.Writer, opts Options) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, ho))
 }
 
+// IsTerminal reports whether w is a terminal: a person watching, for whom a
+// line may be rewritten in place.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
+}
+
 func useJSON(w io.Writer, format string, getenv func(string) string) bool {
 	switch format {
 	case FormatJSON:
@@ -69,8 +76,7 @@ func useJSON(w io.Writer, format string, getenv func(string) string) bool {
 	if getenv("JOURNAL_STREAM") != "" || getenv("INVOCATION_ID") != "" {
 		return true
 	}
-	f, ok := w.(*os.File)
-	return !ok || !isTerminal(f)
+	return !IsTerminal(w)
 }
 
 // ParseLevel reads debug, info, warn (or warning) and error, in any case. The
