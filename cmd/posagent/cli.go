@@ -40,7 +40,9 @@ type flags struct {
 // by -h, e.g. "[--json] ID", and help the paragraph under it.
 func (m *Main) newFlags(verb, synopsis, help string) *flags {
 	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	// The flag package prints the usage (and the error) itself on -h and on
+	// a bad flag; parse prints it once instead, and main the error.
+	fs.SetOutput(io.Discard)
 	f := &flags{FlagSet: fs, m: m}
 	fs.Usage = func() {
 		out := fs.Output()
@@ -51,6 +53,13 @@ func (m *Main) newFlags(verb, synopsis, help string) *flags {
 		}
 	}
 	return f
+}
+
+// printUsage writes the verb's usage to w, once.
+func (f *flags) printUsage(w io.Writer) {
+	f.SetOutput(w)
+	f.Usage()
+	f.SetOutput(io.Discard)
 }
 
 func hasFlags(fs *flag.FlagSet) bool {
@@ -84,10 +93,10 @@ func (f *flags) parse(args []string) ([]string, error) {
 	for {
 		if err := f.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				f.SetOutput(f.m.Stdout)
-				f.Usage()
+				f.printUsage(f.m.Stdout)
 				return nil, flag.ErrHelp
 			}
+			f.printUsage(f.m.Stderr)
 			return nil, &usageError{err: err}
 		}
 		rest := f.Args()

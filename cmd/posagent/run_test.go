@@ -113,6 +113,18 @@ func TestRunServiceEndToEnd(t *testing.T) {
 	if l := logs.String(); !strings.Contains(l, `"msg":"posagent stopped"`) || strings.Contains(l, "test-ksef-token") {
 		t.Errorf("service log lacks the stop line or leaks the token:\n%s", l)
 	}
+	agentLines := 0
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if n := strings.Count(l, `"component":`); n > 1 {
+			t.Errorf("log line names its component %d times: %s", n, l)
+		}
+		if strings.Contains(l, `"component":"agent"`) {
+			agentLines++
+		}
+	}
+	if agentLines == 0 {
+		t.Error(`no log line of the agent ("component":"agent")`)
+	}
 	out, _, err = tm.run(t, "status")
 	wantExit(t, err, exitCheckFailed)
 	if !strings.Contains(out, "stopped") {
