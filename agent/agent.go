@@ -303,7 +303,7 @@ func New(opts Options, deps Deps) (*Agent, error) {
 		printer:    deps.Printer,
 		signer:     deps.Signer,
 		feed:       deps.Feed,
-		log:        opts.Logger.With("component", "agent", "terminal", opts.Terminal),
+		log:        opts.Logger.With("terminal", opts.Terminal), // main names the component
 		kickUpload: make(chan struct{}, 1),
 		kickPrint:  make(chan struct{}, 1),
 		inflight:   map[string]bool{},

@@ -23,15 +23,13 @@ type process struct {
 	done   chan error
 }
 
-// start runs args on a Main of tm's install root whose clock reads at from
-// the moment it starts (the rehearsal clock of `--date`), with the
-// simulator's KSeF token in the environment.
-func (tm *testMain) start(t *testing.T, at time.Time, args ...string) *process {
+// start runs args on a Main of tm's install root (a rehearsal date comes
+// with --date, as on the command line), with the simulator's KSeF token in
+// the environment.
+func (tm *testMain) start(t *testing.T, args ...string) *process {
 	t.Helper()
-	off := time.Until(at)
 	p := &process{logs: &syncBuffer{}, done: make(chan error, 1)}
 	m := &Main{Stdout: p.logs, Stderr: p.logs, Root: tm.root, certKDF: tm.certKDF,
-		Now: func() time.Time { return time.Now().Add(off) },
 		Getenv: func(k string) string {
 			if k == "POSAGENT_KSEF_TOKEN" {
 				return "test-ksef-token"
@@ -64,8 +62,8 @@ func (p *process) stop(t *testing.T) {
 }
 
 // TestNewYearTokenEnd rehearses 1 January 2027 through the binary: the
-// simulator (`posagent ksefsim`) and the agent (`posagent run`) run on the
-// same rehearsal clock and are restarted between phases. KSeF tokens
+// simulator (`posagent ksefsim --date`) and the agent (`posagent run
+// --date`) run on the same rehearsal date and are restarted between phases. KSeF tokens
 // authenticate until 2026-12-31 (§ 13 ust. 1 pkt 1 of the KSeF regulation of
 // 12.12.2025):
 //
@@ -92,7 +90,8 @@ func TestNewYearTokenEnd(t *testing.T) {
 	tc := &tillClient{base: "http://" + listen, http: &http.Client{Timeout: 5 * time.Second}}
 	ctx := context.Background()
 	phase := func(at time.Time) (sim, svc *process) {
-		sim = tm.start(t, at, "ksefsim", "--listen", simAddr, "--state", state)
+		date := at.In(ksef.Warsaw).Format("2006-01-02T15:04")
+		sim = tm.start(t, "ksefsim", "--date", date, "--listen", simAddr, "--state", state)
 		waitUntil(t, "the simulator", func() bool {
 			resp, err := http.Get("http://" + simAddr + "/v2/security/public-key-certificates")
 			if err == nil {
@@ -100,7 +99,7 @@ func TestNewYearTokenEnd(t *testing.T) {
 			}
 			return err == nil
 		}, sim.done, sim.logs)
-		svc = tm.start(t, at, "run")
+		svc = tm.start(t, "run", "--date", date)
 		waitUntil(t, "the till API", func() bool { return tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, nil) == nil }, svc.done, svc.logs)
 		return sim, svc
 	}

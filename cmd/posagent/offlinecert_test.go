@@ -46,7 +46,7 @@ func (r *offlineRig) status(t *testing.T) till.Status {
 
 func (r *offlineRig) start(t *testing.T) {
 	t.Helper()
-	r.svc = r.tm.start(t, time.Now(), "run")
+	r.svc = r.tm.start(t, "run")
 	waitUntil(t, "the till API", func() bool {
 		return r.tc.do(context.Background(), http.MethodGet, "/v1/status", nil, nil, nil) == nil
 	}, r.svc.done, r.svc.logs)

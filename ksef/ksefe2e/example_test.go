@@ -6,38 +6,32 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/internal/simclock"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
 )
 
 // Example runs the whole path of one invoice: the simulator on a loopback
-// port, a client logging in with XAdES (a self-signed Authentication
-// certificate, as KSeF's test environment accepts; tokens end on
-// 2026-12-31), an FA(3) invoice sent in an interactive session, its KSeF
-// number and its UPO.
+// port, a client logging in with a KSeF token, an FA(3) invoice sent in an
+// interactive session, its KSeF number and its UPO.
 func Example() {
-	const nip = "5265877635"
-	sim, err := ksefsim.New(nil)
+	const nip, token = "5265877635", "example-token"
+	// Both sides on one clock from a fixed working morning: the invoice is
+	// sent on its issue day whatever day (or midnight) the example runs.
+	now := simclock.Since(time.Date(2026, 11, 20, 10, 0, 0, 0, ksef.Warsaw))
+	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{token: nip}, Now: now})
 	if err != nil {
 		panic(err)
 	}
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
 
-	certPEM, keyPEM, err := certstore.Generate(certstore.Authentication, nip, certstore.KeyEC, time.Now().Add(-time.Hour), 24*time.Hour)
-	if err != nil {
-		panic(err)
-	}
-	cert, err := certstore.Parse(certstore.Authentication, append(certPEM, keyPEM...), "", time.Now())
-	if err != nil {
-		panic(err)
-	}
 	c, err := ksefapi.New(ksefapi.Config{
 		BaseURL: srv.URL + "/v2",
 		Context: ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: nip},
-		Auth:    ksefapi.XAdESAuth{Signer: cert, Certificate: cert.Certificate()},
+		Auth:    ksefapi.TokenAuth{Token: token},
+		Now:     now,
 	})
 	if err != nil {
 		panic(err)
@@ -45,11 +39,11 @@ func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	today := ksef.DateOf(time.Now())
+	today := ksef.DateOf(now())
 	inv := ksef.Invoice{
 		Seller:      ksef.Seller{NIP: nip, Name: "Sklep", Address: ksef.Address{Country: "PL", Line1: "ul. Polna 1"}},
 		Number:      "FV/2026/11/000001",
-		GeneratedAt: time.Now(),
+		GeneratedAt: now(),
 		Sale: ksef.Sale{
 			Buyer:     ksef.Buyer{Kind: ksef.BuyerConsumer},
 			Lines:     []ksef.Line{{Name: "Kawa", Quantity: ksef.MustParseQuantity("1"), UnitPrice: ksef.MustParseAmount("12.30"), VATRate: ksef.Rate23}},
