@@ -266,6 +266,13 @@ func TestDoctorAuth(t *testing.T) {
 			}
 		})
 	}
+	// The same through the command line's rehearsal date.
+	tm := healthyDoctor(t, func(c *testConfig) { c.auth = "token" })
+	out, _, err := tm.run(t, "doctor", "--date", "2027-01-01T00:01")
+	wantExit(t, err, exitCheckFailed)
+	if !strings.Contains(out, "FAIL  ksef auth") || !strings.Contains(out, "KSeF tokens ended on 2026-12-31") {
+		t.Errorf("doctor --date 2027-01-01T00:01:\n%s", out)
+	}
 }
 
 // TestDoctorRevokedOffline: an Offline certificate KSeF reports revoked or
