@@ -241,13 +241,9 @@ func runCertCSR(_ context.Context, m *Main, args []string) error {
 	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
-	usage, err := certstore.ParseUsage(*usageName)
+	usage, kt, err := usageAndKey(*usageName, *keyType)
 	if err != nil {
-		return usagef("--usage: %w", err)
-	}
-	kt := certstore.KeyType(*keyType)
-	if kt != certstore.KeyEC && kt != certstore.KeyRSA {
-		return usagef("--key: %q is not ec or rsa", *keyType)
+		return err
 	}
 	cfg, err := f.loadConfig()
 	if err != nil {
@@ -302,13 +298,9 @@ func runCertEnroll(ctx context.Context, m *Main, args []string) error {
 	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
-	usage, err := certstore.ParseUsage(*usageName)
+	usage, kt, err := usageAndKey(*usageName, *keyType)
 	if err != nil {
-		return usagef("--usage: %w", err)
-	}
-	kt := certstore.KeyType(*keyType)
-	if kt != certstore.KeyEC && kt != certstore.KeyRSA {
-		return usagef("--key: %q is not ec or rsa", *keyType)
+		return err
 	}
 	cfg, err := f.loadConfig()
 	if err != nil {
@@ -349,6 +341,19 @@ func runCertEnroll(ctx context.Context, m *Main, args []string) error {
 	fmt.Fprintf(m.Stdout, "enrolled and installed %s certificate %s for %s, valid until %s (%d days left)\n",
 		info.Usage, info.Serial, info.Subject, info.NotAfter.Format(time.DateOnly), info.DaysLeft(m.now()))
 	return nil
+}
+
+// usageAndKey reads the --usage and --key flags of csr and enroll.
+func usageAndKey(usageName, keyType string) (certstore.Usage, certstore.KeyType, error) {
+	usage, err := certstore.ParseUsage(usageName)
+	if err != nil {
+		return 0, "", usagef("--usage: %w", err)
+	}
+	kt := certstore.KeyType(keyType)
+	if kt != certstore.KeyEC && kt != certstore.KeyRSA {
+		return 0, "", usagef("--key: %q is not ec or rsa", keyType)
+	}
+	return usage, kt, nil
 }
 
 func orDefault(s, def string) string {

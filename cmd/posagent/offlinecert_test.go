@@ -16,11 +16,10 @@ import (
 
 // offlineRig is an installation on the simulator with the service running.
 type offlineRig struct {
-	tm   *testMain
-	sim  string // simulator root URL
-	tc   *tillClient
-	svc  *process
-	logs func() string
+	tm  *testMain
+	sim string // simulator root URL
+	tc  *tillClient
+	svc *process
 }
 
 func (r *offlineRig) sale(t *testing.T, key string) (till.View, error) {
