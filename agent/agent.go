@@ -106,6 +106,11 @@ type Options struct {
 	Paper    int            // 58 or 80 (informational; the profile decides the layout); default 80
 	Footer   []string       // receipt footer lines; optional
 
+	// AuthMethod is how the KSeF client logs in, "token" or "xades", for
+	// the status, the metrics and the alarm once tokens have ended
+	// (ksef.TokenAuthEnd); empty leaves them out.
+	AuthMethod string
+
 	SystemInfo string           // SystemInfo of the FA(3) header; default "posagent"
 	Now        func() time.Time // default time.Now
 	Logger     *slog.Logger     // default discards
@@ -150,11 +155,14 @@ type Agent struct {
 	store   *outbox.Store
 	api     KSeF
 	printer Printer
-	signer  ksef.Signer
 	feed    Availability
 	log     *slog.Logger
 	m       *agentMetrics
-	cert    *x509.Certificate // Offline certificate, when the signer exposes it
+
+	certMu sync.RWMutex         // guards signer, cert and certs
+	signer ksef.Signer          // the Offline certificate
+	cert   *x509.Certificate    // the Offline certificate, when the signer exposes it
+	certs  map[string]CertState // by usage
 
 	kickUpload chan struct{} // 1-slot: wake the upload scheduler
 	kickPrint  chan struct{} // 1-slot: wake the print dispatcher
@@ -180,6 +188,9 @@ type Agent struct {
 	authed        bool
 	lastAlarm     time.Time
 	lastCertAlarm time.Time
+	lastAuthAlarm time.Time
+	authFailures  int // consecutive failed logins
+	authFailed    time.Time
 	lastOverdue   int
 
 	dlMu  sync.Mutex // serialises syncDeadlines; guards dlKey
@@ -292,7 +303,7 @@ func New(opts Options, deps Deps) (*Agent, error) {
 		printer:    deps.Printer,
 		signer:     deps.Signer,
 		feed:       deps.Feed,
-		log:        opts.Logger.With("component", "agent", "terminal", opts.Terminal),
+		log:        opts.Logger.With("terminal", opts.Terminal), // main names the component
 		kickUpload: make(chan struct{}, 1),
 		kickPrint:  make(chan struct{}, 1),
 		inflight:   map[string]bool{},
@@ -300,16 +311,27 @@ func New(opts Options, deps Deps) (*Agent, error) {
 		printRetry: map[string]time.Time{},
 		upoPending: map[string]string{},
 		waiting:    map[string]string{},
+		certs:      map[string]CertState{},
 	}
-	if c, ok := deps.Signer.(interface{ Certificate() *x509.Certificate }); ok {
-		a.cert = c.Certificate()
+	switch opts.AuthMethod {
+	case "", "token", "xades":
+	default:
+		return nil, &OptionError{Field: "AuthMethod", Reason: "want token or xades, got " + opts.AuthMethod}
 	}
 	if err := a.loadState(); err != nil {
 		return nil, &OptionError{Field: "StateFile", Reason: err.Error()}
 	}
 	if opts.Metrics != nil {
 		a.m = newMetrics(opts.Metrics)
+		for _, m := range []string{"token", "xades"} {
+			v := 0.0
+			if m == opts.AuthMethod {
+				v = 1
+			}
+			a.m.authMethod.With(m).Set(v)
+		}
 	}
+	a.SetSigner(deps.Signer)
 	return a, nil
 }
 

@@ -156,7 +156,7 @@ func (a *Agent) TechnicalCorrection(ctx context.Context, id string, fixed ksef.S
 	if err != nil || mode == ksef.ModeOnline {
 		mode = ksef.ModeOffline24
 	}
-	build := a.builder(inv, decision{mode: mode}, now)
+	build := a.builder(inv, decision{mode: mode, technical: true}, now)
 	rec, err := a.store.TechnicalCorrection(ctx, id, now, func(number string) (*outbox.Built, error) {
 		b, err := build(number)
 		if err != nil {

@@ -53,6 +53,27 @@
 // [Agent.TechnicalCorrection], which re-issues the SAME number with
 // hashOfCorrectedInvoice and offlineMode=true in an interactive session.
 //
+// Certificates: the agent knows its Offline certificate (the signer, which
+// [Agent.SetSigner] replaces after a renewal) and what KSeF last said about
+// it and about the Authentication certificate ([Agent.SetCertificate], fed by
+// package certmgr's status checks). When the Offline certificate cannot sign
+// a KOD II that verifies — expired, or revoked or suspended in KSeF — a sale
+// that would be issued offline (offline24, offline, emergency) is refused
+// with [ErrOfflineCertificateInvalid] and nothing is stored, so the till can
+// hand over a receipt instead; the check runs inside the issue transaction,
+// so a replayed key still gets the invoice issued before. Online sales are
+// still issued, and one that misses its budget is held until KSeF accepts it
+// rather than handed over with a worthless KOD II; total failure (no codes)
+// and technical corrections are not affected. Status, the alarm log and the
+// metrics (posagent_certificate_expiry_timestamp_seconds,
+// posagent_certificate_revoked) show it. Source: ksef-api.md §1.2 and §2.
+//
+// Logins: Options.AuthMethod and [Agent.LoginResult] (wired to
+// ksefapi.Config.OnLogin) drive posagent_ksef_auth_method,
+// posagent_ksef_auth_failures_total and Status.Auth; with token logins from
+// 2027-01-01 (ksef.TokenAuthEnd) the agent raises an alarm: KSeF refuses
+// them, so sales continue offline and queue until certificate logins work.
+//
 // Corrections ([Agent.Correct]) are KOR invoices stored and printed at once;
 // the outbox holds their upload until the original is accepted, then
 // releases them in issue order.

@@ -42,6 +42,14 @@ var (
 
 	// ErrAlreadyRunning is returned by a second call of Run.
 	ErrAlreadyRunning = errors.New("agent: already running")
+
+	// ErrOfflineCertificateInvalid is returned by Issue and Correct for a
+	// sale that would be issued offline (offline24, offline, emergency)
+	// while the KSeF Offline certificate cannot sign a KOD II that verifies:
+	// expired, or revoked or suspended in KSeF. Nothing was
+	// stored; the till may hand over a receipt instead. Online issuing and
+	// total failure (no QR codes) are not affected.
+	ErrOfflineCertificateInvalid = errors.New("agent: the KSeF Offline certificate cannot sign offline invoices")
 )
 
 // OptionError reports an Options or Deps field New cannot work with.
@@ -70,6 +78,19 @@ func (e *RequestError) Error() string {
 
 // Unwrap returns ErrInvalidRequest.
 func (e *RequestError) Unwrap() error { return ErrInvalidRequest }
+
+// OfflineCertError is ErrOfflineCertificateInvalid with its reason: the
+// certificate's serial and why it cannot sign (expired on …, revoked, …).
+type OfflineCertError struct {
+	Reason string
+}
+
+func (e *OfflineCertError) Error() string {
+	return ErrOfflineCertificateInvalid.Error() + ": " + e.Reason
+}
+
+// Unwrap returns ErrOfflineCertificateInvalid.
+func (e *OfflineCertError) Unwrap() error { return ErrOfflineCertificateInvalid }
 
 // storeErr wraps an outbox error with the agent sentinel the till maps, keeping
 // the outbox error in the chain for detail.

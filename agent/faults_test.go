@@ -239,7 +239,7 @@ func TestTechnicalCorrection(t *testing.T) {
 	if s.Hash != tc.Hash.Base64() || !s.Offline {
 		t.Errorf("simulator has %+v, want the corrected file sent offline", s)
 	}
-	if p1, _ := ksef.ParseDate(tc.P1); p1 != ksef.DateOf(time.Now()) {
+	if p1, _ := ksef.ParseDate(tc.P1); p1 != ksef.DateOf(e.clock.Now()) {
 		t.Errorf("corrected P_1 %s", tc.P1)
 	}
 	// The correction was released by the technical correction's acceptance,

@@ -165,6 +165,11 @@ func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.
 		SaleID: key, Fingerprint: fp, Series: a.opts.Series, Now: now,
 		CorrectionOf: correctionOf, Build: build,
 	})
+	var ce *OfflineCertError
+	if errors.As(err, &ce) {
+		a.log.Info("offline invoice refused: the Offline certificate cannot sign KOD II", "reason", ce.Reason, "sale", key)
+		return nil, ce
+	}
 	if err != nil {
 		return nil, storeErr("issue", err)
 	}
@@ -198,6 +203,13 @@ func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.
 // transaction, so it only computes (XML, hash, links, signature, deadline).
 func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.BuildFunc {
 	return func(number string) (*outbox.Built, error) {
+		// Checked here, inside the transaction, so that a replay of a sale
+		// issued before the certificate became unusable still gets its
+		// invoice: only a new offline invoice is refused.
+		certProblem := a.offlineCertProblem(now)
+		if certProblem != "" && needsKOD2(d.mode) && !d.technical {
+			return nil, &OfflineCertError{Reason: certProblem}
+		}
 		inv := inv
 		inv.Number = number
 		xml, err := inv.XML()
@@ -224,7 +236,8 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 		// an online-first sale that gets no number in time is handed over
 		// offline24 with the same bytes, so the same hash and link.
 		if d.mode != ksef.ModeTotalFailure {
-			b.KOD2, err = ksef.KOD2(a.opts.Environment, a.opts.ContextType, a.opts.ContextValue, a.opts.Seller.NIP, hash, a.signer)
+			signer, _ := a.offlineSigner()
+			b.KOD2, err = ksef.KOD2(a.opts.Environment, a.opts.ContextType, a.opts.ContextValue, a.opts.Seller.NIP, hash, signer)
 			if err != nil {
 				return nil, fmt.Errorf("agent: sign KOD II: %w", err)
 			}
@@ -245,6 +258,10 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 			snap.OnlineUntil = now.Add(a.opts.OnlineBudget)
 		}
 		snap.Hold = b.BuyerClass == BuyerB2B && !a.opts.B2BOfflineHandover
+		// An online-first sale that misses its budget would be handed over
+		// offline24 with a KOD II nobody can verify: with an unusable
+		// Offline certificate it waits for its KSeF number instead.
+		snap.Hold = snap.Hold || (d.online && certProblem != "")
 		if b.Doc, err = json.Marshal(snap); err != nil {
 			return nil, fmt.Errorf("agent: encode snapshot: %w", err)
 		}

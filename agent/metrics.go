@@ -14,6 +14,10 @@ type agentMetrics struct {
 	deadline      *metrics.Gauge
 	certDays      *metrics.Gauge
 	ksefErrors    *metrics.CounterVec
+	authMethod    *metrics.GaugeVec
+	authFailures  *metrics.Counter
+	certExpiry    *metrics.GaugeVec
+	certRevoked   *metrics.GaugeVec
 }
 
 func newMetrics(r *metrics.Registry) *agentMetrics {
@@ -27,5 +31,12 @@ func newMetrics(r *metrics.Registry) *agentMetrics {
 		deadline:   r.Gauge("posagent_earliest_deadline_seconds", "Seconds to the earliest upload deadline; negative when overdue, 0 when none."),
 		certDays:   r.Gauge("posagent_offline_cert_days_left", "Days until the KSeF Offline certificate expires."),
 		ksefErrors: r.CounterVec("posagent_ksef_errors_total", "KSeF call failures by code (KSeF code, HTTP status or transport).", "code"),
+		authMethod: r.GaugeVec("posagent_ksef_auth_method", "How the agent logs in to KSeF: 1 for the configured method (token or xades).", "method"),
+		authFailures: r.Counter("posagent_ksef_auth_failures_total",
+			"Failed KSeF logins since start (refused token or certificate, or no answer)."),
+		certExpiry: r.GaugeVec("posagent_certificate_expiry_timestamp_seconds",
+			"When each installed KSeF certificate expires, Unix seconds.", "usage"),
+		certRevoked: r.GaugeVec("posagent_certificate_revoked",
+			"1 when KSeF reports the installed certificate revoked or suspended (blocked).", "usage"),
 	}
 }

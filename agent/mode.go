@@ -127,6 +127,9 @@ func feedMode(s ksefapi.AvailabilityStatus) (ksef.Mode, bool) {
 type decision struct {
 	mode   ksef.Mode // the mode stored on the record
 	online bool      // try to get a KSeF number within the budget
+	// technical: a technical correction of an invoice already handed over,
+	// which must reach KSeF whatever the Offline certificate's state.
+	technical bool
 }
 
 // decide picks the mode of a new sale from the override, the availability

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/posagent/posagent/ksef"
@@ -30,11 +31,28 @@ type Status struct {
 	CertSerial   string    `json:"cert_serial,omitempty"`
 	CertNotAfter time.Time `json:"cert_not_after,omitzero"`
 	CertDaysLeft int       `json:"cert_days_left"`
+	// OfflineRefused says why offline invoices are refused now
+	// (ErrOfflineCertificateInvalid); empty while the Offline certificate
+	// can sign KOD II.
+	OfflineRefused string      `json:"offline_refused,omitempty"`
+	Certificates   []CertState `json:"certificates,omitempty"` // Offline first
+	Auth           AuthStatus  `json:"auth"`
 
 	StoreUsed  int64 `json:"store_used"`
 	StoreLimit int64 `json:"store_limit"`
 
 	Errors []ErrorEntry `json:"errors,omitempty"` // the last 20, oldest first
+}
+
+// AuthStatus is how the agent logs in to KSeF and how that goes.
+type AuthStatus struct {
+	Method       string    `json:"method,omitempty"` // token or xades
+	FailedLogins int       `json:"failed_logins"`    // consecutive
+	LastFailure  time.Time `json:"last_failure,omitzero"`
+	// TokensEnd and TokenDaysLeft warn a token station of 2027-01-01.
+	TokensEnd     time.Time `json:"tokens_end,omitzero"`
+	TokenDaysLeft int       `json:"token_days_left,omitempty"`
+	Alarm         string    `json:"alarm,omitempty"`
 }
 
 // PrinterStatus is what the print worker last knew.
@@ -110,16 +128,27 @@ func (a *Agent) Status(ctx context.Context) (*Status, error) {
 	if ps.LastErr != nil {
 		out.Printer.LastError = ps.LastErr.Error()
 	}
-	out.CertSerial = a.signer.CertSerial()
-	if a.cert != nil {
-		out.CertNotAfter = a.cert.NotAfter
-		out.CertDaysLeft = daysLeft(a.cert.NotAfter, now)
+	signer, cert := a.offlineSigner()
+	out.CertSerial = signer.CertSerial()
+	if cert != nil {
+		out.CertNotAfter = cert.NotAfter
+		out.CertDaysLeft = daysLeft(cert.NotAfter, now)
 	}
+	out.OfflineRefused = a.offlineCertProblem(now)
+	out.Certificates = a.Certificates()
+	out.Auth = a.authStatus(now)
 	return out, nil
 }
 
+// daysLeft is whole days from now to t, rounded down: negative as soon as t
+// has passed, so an expired certificate never shows "0 days left".
 func daysLeft(t, now time.Time) int {
-	return int(t.Sub(now) / (24 * time.Hour))
+	d := t.Sub(now)
+	days := int(d / (24 * time.Hour))
+	if d < 0 && d%(24*time.Hour) != 0 {
+		days--
+	}
+	return days
 }
 
 // dueToday counts invoices not accepted whose deadline is today (Warsaw).
@@ -202,11 +231,12 @@ func (a *Agent) monitor(ctx context.Context) {
 		} else {
 			a.m.deadline.Set(st.EarliestDeadline.Sub(now).Seconds())
 		}
-		if a.cert != nil {
-			a.m.certDays.Set(float64(daysLeft(a.cert.NotAfter, now)))
+		if _, cert := a.offlineSigner(); cert != nil {
+			a.m.certDays.Set(float64(daysLeft(cert.NotAfter, now)))
 		}
 	}
 	a.certAlarm(now)
+	a.authAlarm(now)
 	over := overdueViews(st.Overdue)
 	if len(over) == 0 {
 		a.mu.Lock()
@@ -270,14 +300,17 @@ func (a *Agent) blockedOnRejected(ctx context.Context) (int, error) {
 // certWarnDays is when the Offline certificate's coming expiry is alarmed.
 const certWarnDays = 30
 
-// certAlarm logs, rate-limited, an Offline certificate that has expired or
-// expires soon: KOD II signed with it would not verify.
+// certAlarm logs, rate-limited, an Offline certificate that cannot sign
+// (expired, revoked, suspended) or expires soon: KOD II signed with it would
+// not verify, so offline invoices are refused.
 func (a *Agent) certAlarm(now time.Time) {
-	if a.cert == nil {
+	signer, cert := a.offlineSigner()
+	if cert == nil {
 		return
 	}
-	left := daysLeft(a.cert.NotAfter, now)
-	if left > certWarnDays {
+	problem := a.offlineCertProblem(now)
+	left := daysLeft(cert.NotAfter, now)
+	if left > certWarnDays && problem == "" {
 		return
 	}
 	a.mu.Lock()
@@ -289,10 +322,26 @@ func (a *Agent) certAlarm(now time.Time) {
 	if !due {
 		return
 	}
-	if now.After(a.cert.NotAfter) {
-		a.log.Error("ALARM: the KSeF Offline certificate has expired; KOD II links will not verify",
-			"serial", a.signer.CertSerial(), "not_after", a.cert.NotAfter)
+	if problem != "" {
+		a.log.Error("ALARM: the KSeF Offline certificate cannot sign KOD II ("+problem+"); offline invoices are refused, online ones still issued",
+			"serial", signer.CertSerial(), "not_after", cert.NotAfter)
 		return
 	}
-	a.log.Warn("the KSeF Offline certificate expires soon", "serial", a.signer.CertSerial(), "days_left", left)
+	a.log.Warn("the KSeF Offline certificate expires soon", "serial", signer.CertSerial(), "days_left", left)
+}
+
+// authStatus reports the login method, failures and the token deadline.
+func (a *Agent) authStatus(now time.Time) AuthStatus {
+	a.mu.Lock()
+	st := AuthStatus{Method: a.opts.AuthMethod, FailedLogins: a.authFailures, LastFailure: a.authFailed}
+	a.mu.Unlock()
+	if st.Method == "token" {
+		st.TokensEnd = ksef.TokenAuthEnd
+		st.TokenDaysLeft = max(0, ksef.TokenDaysLeft(now))
+	}
+	st.Alarm = a.tokenAlarm(now)
+	if st.Alarm == "" && st.FailedLogins > 0 {
+		st.Alarm = fmt.Sprintf("%d KSeF logins failed in a row; invoices are kept and uploaded once a login succeeds", st.FailedLogins)
+	}
+	return st
 }

@@ -36,6 +36,17 @@
 // request carrying the DN attributes KSeF returned. [Store.ImportCertificate]
 // installs the certificate KSeF issues for it and consumes the pending key.
 //
+// Next to each certificate a [Record] ("<usage>.ksef.json", no secrets)
+// keeps what KSeF last said about it (Active, Blocked, Revoked, Expired;
+// [Record.Unusable]) and the reference of an enrollment in flight, so a
+// restart resumes it rather than spending another request of the subject's
+// limit. [Store.LoadAnyTime] loads a certificate outside its validity window
+// so its holder can keep reporting it (and refuse to sign with it).
+//
+// A wrong usage is refused on import with a *[UsageError] that names the
+// type the certificate does fit: Authentication and Offline are distinct
+// KSeF certificate types, each with one keyUsage.
+//
 // [Generate] makes self-signed, KSeF-like certificates for tests and the
 // demo; package certstoretest wraps it and opens throwaway stores.
 //

@@ -130,8 +130,22 @@ type UsageError struct {
 }
 
 func (e *UsageError) Error() string {
-	return fmt.Sprintf("%v: %s needs keyUsage %s, certificate has %s",
+	msg := fmt.Sprintf("%v: %s needs keyUsage %s, certificate has %s",
 		ErrWrongUsage, e.Usage, keyUsageNames(e.Usage.keyUsage()), keyUsageNames(e.KeyUsage))
+	if f := e.Fits(); f != 0 {
+		msg += fmt.Sprintf(" (it is a KSeF %s certificate, a distinct type)", f.KSeFType())
+	}
+	return msg
+}
+
+// Fits returns the usage the certificate's keyUsage does fit, or 0.
+func (e *UsageError) Fits() Usage {
+	for _, u := range Usages {
+		if u != e.Usage && e.KeyUsage&u.keyUsage() != 0 {
+			return u
+		}
+	}
+	return 0
 }
 
 func (e *UsageError) Unwrap() error { return ErrWrongUsage }

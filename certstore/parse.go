@@ -89,9 +89,18 @@ func Parse(usage Usage, data []byte, password string, now time.Time) (*Cert, err
 }
 
 // checkCert checks keyUsage and the validity window.
-func checkCert(usage Usage, cert *x509.Certificate, now time.Time) error {
+// checkUsage refuses a certificate whose keyUsage lacks the bit of usage:
+// Authentication and Offline are distinct KSeF certificate types.
+func checkUsage(usage Usage, cert *x509.Certificate) error {
 	if cert.KeyUsage&usage.keyUsage() == 0 {
 		return &UsageError{Usage: usage, KeyUsage: cert.KeyUsage}
+	}
+	return nil
+}
+
+func checkCert(usage Usage, cert *x509.Certificate, now time.Time) error {
+	if err := checkUsage(usage, cert); err != nil {
+		return err
 	}
 	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
 		return &ValidityError{NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, Now: now}

@@ -179,9 +179,17 @@ func TestParseTypedErrors(t *testing.T) {
 		if ue.Usage != certstore.Offline || ue.KeyUsage != x509.KeyUsageDigitalSignature {
 			t.Errorf("UsageError = %+v", ue)
 		}
-		want := "certstore: certificate usage does not fit: offline needs keyUsage nonRepudiation, certificate has digitalSignature"
+		want := "certstore: certificate usage does not fit: offline needs keyUsage nonRepudiation, certificate has digitalSignature (it is a KSeF Authentication certificate, a distinct type)"
 		if got := err.Error(); got != want {
 			t.Errorf("Error() = %q, want %q", got, want)
+		}
+		if ue.Fits() != certstore.Authentication {
+			t.Errorf("Fits() = %v, want authentication", ue.Fits())
+		}
+		// keyEncipherment fits neither usage: no hint.
+		_, err = certstore.Parse(certstore.Authentication, concat(makeCert(t, certSpec{key: ec256, keyUsage: x509.KeyUsageKeyEncipherment}), ecKey), "", now)
+		if !errors.As(err, &ue) || ue.Fits() != 0 || strings.Contains(err.Error(), "distinct type") {
+			t.Errorf("keyEncipherment as authentication: %v", err)
 		}
 	})
 	t.Run("ValidityError", func(t *testing.T) {

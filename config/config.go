@@ -7,10 +7,12 @@ const DefaultPath = "/etc/posagent/posagent.toml"
 
 // Defaults applied by [Default] and therefore by [Parse] for keys left out.
 const (
-	DefaultCountry        = "PL"
-	DefaultNumbering      = "{terminal}/{yyyy}/{mm}/{seq:06}"
-	DefaultReset          = "monthly"
-	DefaultAuth           = "token"
+	DefaultCountry   = "PL"
+	DefaultNumbering = "{terminal}/{yyyy}/{mm}/{seq:06}"
+	DefaultReset     = "monthly"
+	// DefaultAuth is certificate (XAdES) login: KSeF tokens authenticate only
+	// until 2026-12-31 (ksef.TokenAuthEnd).
+	DefaultAuth           = "xades"
 	DefaultContextType    = "Nip"
 	DefaultKSeFTimeout    = 30 * time.Second
 	DefaultBaud           = 9600
@@ -73,7 +75,7 @@ type Terminal struct {
 type KSeF struct {
 	Environment     string   `toml:"environment"`      // required: test, demo or prod
 	URL             string   `toml:"url"`              // optional API base URL override (https, or http on loopback)
-	Auth            string   `toml:"auth"`             // token or xades; default token
+	Auth            string   `toml:"auth"`             // xades or token; default xades (tokens end 2026-12-31)
 	TokenFile       string   `toml:"token_file"`       // file with the KSeF token (or POSAGENT_KSEF_TOKEN)
 	ContextType     string   `toml:"context_type"`     // Nip, InternalId or NipVatUe; default Nip
 	ContextValue    string   `toml:"context_value"`    // default: seller.nip
@@ -135,6 +137,9 @@ type Calendar struct {
 type Certs struct {
 	PassphraseFile string `toml:"passphrase_file"`  // file with the key passphrase (or POSAGENT_KEY_PASSPHRASE)
 	MachineKeyFile string `toml:"machine_key_file"` // file with a machine key that protects keys at rest
+	// AutoRenew enrolls a new KSeF certificate 30 days before the installed
+	// one expires (needs ksef.auth = xades), within KSeF's limits; default true.
+	AutoRenew bool `toml:"auto_renew"`
 }
 
 // Log is the service log.
@@ -178,6 +183,7 @@ func Default() *Config {
 			BatchThreshold:     DefaultBatchThreshold,
 			UploadInterval:     Duration(DefaultUploadInterval),
 		},
-		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Certs: Certs{AutoRenew: true},
+		Log:   Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 	}
 }

@@ -110,6 +110,7 @@ type Status struct {
 	Printer     Printer     `json:"printer"`
 	Backlog     Backlog     `json:"backlog"`
 	Certificate Certificate `json:"certificate"`
+	Auth        Auth        `json:"auth"`
 	Errors      []ErrorItem `json:"errors"` // the last ones, newest first; at most MaxErrors are shown
 }
 
@@ -165,11 +166,30 @@ type Overdue struct {
 	Exposure ksef.Amount `json:"exposure"`
 }
 
-// Certificate is the KSeF Offline certificate that signs KOD II.
+// Certificate is the KSeF Offline certificate that signs KOD II (or, in
+// Auth, the Authentication certificate).
 type Certificate struct {
 	Serial   string     `json:"serial,omitempty"`
 	NotAfter *time.Time `json:"not_after"`
 	DaysLeft int        `json:"days_left"`
+	// KSeFState is what KSeF last reported: Active, Blocked (suspended),
+	// Revoked or Expired; empty when unknown (never asked, or a certificate
+	// KSeF did not issue).
+	KSeFState string `json:"ksef_state,omitempty"`
+	// Refused says why offline sales are refused now
+	// (offline_certificate_invalid); empty while offline invoices are issued.
+	Refused string `json:"offline_refused,omitempty"`
+}
+
+// Auth is how the agent logs in to KSeF. Tokens end on 2026-12-31: from
+// 2027-01-01 only certificate (XAdES) logins work.
+type Auth struct {
+	Method        string       `json:"method"`                // xades, token, or unknown
+	Certificate   *Certificate `json:"certificate,omitempty"` // the Authentication certificate, when installed
+	FailedLogins  int          `json:"failed_logins"`
+	TokensEnd     *time.Time   `json:"tokens_end,omitempty"` // for token logins: when they stop
+	TokenDaysLeft int          `json:"token_days_left,omitempty"`
+	Alarm         string       `json:"alarm,omitempty"`
 }
 
 // ErrorItem is one recent error, for technicians.

@@ -100,6 +100,7 @@
 //	discount_exceeds_line      422     A discount above the line value.
 //	unknown_payment_form       422     An unknown payment form.
 //	split_payment_not_allowed  422     split_payment for a buyer without a NIP.
+//	offline_certificate_invalid 422    The sale would be issued offline but the KSeF Offline certificate is expired, revoked or suspended: nothing issued; hand over a receipt (online sales still work).
 //	internal                   500     An internal error; details are in the agent's log.
 //	unavailable                503     The agent cannot take requests now (closing); retry after Retry-After.
 //	store_full                 503     The invoice store is at its cap or the disk is full: no new sale until the queue drains; retry after Retry-After.

@@ -39,6 +39,12 @@ var (
 	// sales (its cap or the disk is reached); everything stored is kept and
 	// still uploaded, and sales are taken again as the queue drains.
 	ErrStoreFull = errors.New("till: invoice store full")
+
+	// ErrOfflineCertificateInvalid is returned by a Core that refuses a sale
+	// it would issue offline because its KSeF Offline certificate is
+	// expired, revoked or suspended; nothing was stored. Online sales and
+	// total failure are still issued.
+	ErrOfflineCertificateInvalid = errors.New("till: the KSeF Offline certificate cannot sign offline invoices")
 )
 
 // Problem is an RFC 9457 problem detail, the body of every error response

@@ -80,6 +80,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, sale *k
 		w.Header().Set("Retry-After", "60")
 		p = newProblem(http.StatusServiceUnavailable, CodeStoreFull,
 			"the invoice store is full: new sales are refused until queued invoices are accepted by KSeF; nothing stored is lost (see posagent doctor)")
+	case errors.Is(err, ErrOfflineCertificateInvalid):
+		p = OfflineCertificateProblem("expired, revoked or suspended")
 	case errors.Is(err, ErrUnavailable):
 		w.Header().Set("Retry-After", "5")
 		p = newProblem(http.StatusServiceUnavailable, CodeUnavailable, "the agent cannot take requests now; retry later")
@@ -289,6 +291,9 @@ func normalize(st *Status) *Status {
 	}
 	if c.Backlog.Overdue == nil {
 		c.Backlog.Overdue = []Overdue{}
+	}
+	if c.Auth.Method == "" {
+		c.Auth.Method = "unknown"
 	}
 	return &c
 }

@@ -321,6 +321,8 @@ func TestCoreErrors(t *testing.T) {
 	}{
 		{"unavailable", fmt.Errorf("closing: %w", till.ErrUnavailable), 503, till.CodeUnavailable},
 		{"store full", fmt.Errorf("store: %w", till.ErrStoreFull), 503, till.CodeStoreFull},
+		{"offline certificate", fmt.Errorf("issue: %w", till.ErrOfflineCertificateInvalid), 422, till.CodeOfflineCertificateInvalid},
+		{"offline certificate problem", till.OfflineCertificateProblem("certificate 0321C82DA41B4362 expired on 2026-12-01"), 422, till.CodeOfflineCertificateInvalid},
 		{"not found", till.ErrNotFound, 404, till.CodeNotFound},
 		{"internal", errors.New("open /var/lib/posagent/secret.key: permission denied"), 500, till.CodeInternal},
 	}

@@ -40,6 +40,7 @@ type pageData struct {
 	PrintClass string
 	CertClass  string
 	CertText   string
+	AuthClass  string
 	DueText    string
 	DueClass   string
 }
@@ -72,6 +73,10 @@ func buildPage(st *Status) pageData {
 	switch c := st.Certificate; {
 	case c.NotAfter == nil:
 		d.CertText, d.CertClass = "no certificate", "bad"
+	case c.KSeFState == "Revoked":
+		d.CertText, d.CertClass = "revoked in KSeF", "bad"
+	case c.KSeFState == "Blocked":
+		d.CertText, d.CertClass = "suspended in KSeF", "bad"
 	case c.DaysLeft < 0:
 		d.CertText, d.CertClass = "expired", "bad"
 	default:
@@ -83,6 +88,14 @@ func buildPage(st *Status) pageData {
 		if c.DaysLeft < certBadDays {
 			d.CertClass = "bad"
 		}
+	}
+	switch a := st.Auth; {
+	case a.Alarm != "":
+		d.AuthClass = "bad"
+	case a.Method == "xades":
+		d.AuthClass = "ok"
+	default:
+		d.AuthClass = "warn" // token logins end on 2026-12-31
 	}
 	switch e := st.Backlog.EarliestDeadline; {
 	case e == nil:

@@ -80,11 +80,21 @@ func TestRenderPageStates(t *testing.T) {
 		{"no certificate", func(s *till.Status) { s.Certificate = till.Certificate{} }, []string{"no certificate"}, nil},
 		{"expired certificate", func(s *till.Status) { s.Certificate.DaysLeft = -1 }, []string{`class="bad">expired`}, nil},
 		{"escapes text", func(s *till.Status) { s.Errors[0].Message = `<script>alert(1)</script>` }, []string{"&lt;script&gt;"}, []string{"<script>"}},
+		{"revoked certificate refuses offline sales", func(s *till.Status) {
+			s.Certificate.KSeFState, s.Certificate.Refused = "Revoked", "KSeF reports certificate 0123456789ABCDEF revoked"
+		}, []string{`class="bad">revoked in KSeF`, `id="offline-refused">Offline sales refused: KSeF reports certificate 0123456789ABCDEF revoked`}, nil},
+		{"suspended certificate", func(s *till.Status) { s.Certificate.KSeFState = "Blocked" }, []string{`class="bad">suspended in KSeF`}, []string{"offline-refused"}},
+		{"token countdown", nil, []string{`id="auth-method" class="warn">token (tokens end 2026-12-31, 38 days left)`, `id="auth-failures"`}, []string{"auth-alarm"}},
+		{"token alarm", func(s *till.Status) { s.Auth.Alarm = "KSeF tokens stopped working on 2027-01-01" },
+			[]string{`id="auth-method" class="bad">token`, `id="auth-alarm">KSeF tokens stopped working on 2027-01-01`}, nil},
+		{"xades", func(s *till.Status) { s.Auth = till.Auth{Method: "xades"} }, []string{`id="auth-method" class="ok">xades</dd>`}, []string{"auth-cert", "tokens end"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := fullStatus(pageNow)
-			tt.edit(&st)
+			if tt.edit != nil {
+				tt.edit(&st)
+			}
 			b, err := till.RenderPage(&st)
 			if err != nil {
 				t.Fatal(err)
@@ -162,6 +172,9 @@ func TestStatusPageChromium(t *testing.T) {
 		{"overdue-summary", "2 overdue, penalty exposure up to 1280.56 PLN"},
 		{"overdue", "Invoice Deadline Exposure FV/T1/2026/000007 2026-11-22 08:00 46.00 PLN FV/T1/2026/000009 2026-11-22 09:00 1234.56 PLN"},
 		{"cert-days", "5 days left"},
+		{"cert-ksef", "Active"},
+		{"auth-method", "token (tokens end 2026-12-31, 38 days left)"},
+		{"auth-cert", "0321C82DA41B4362, until 2026-11-28 11:00 (5 days left), KSeF: Active"},
 	}
 	for _, c := range checks {
 		if got := text(t, dom, c.id); got != c.want {

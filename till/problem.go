@@ -67,6 +67,9 @@ const (
 	CodeUnknownPaymentForm = "unknown_payment_form"
 	CodeSplitNotAllowed    = "split_payment_not_allowed"
 	CodeInvalidCorrection  = "invalid_correction_type"
+	// CodeOfflineCertificateInvalid: a sale that would be issued offline
+	// while the KSeF Offline certificate cannot sign KOD II.
+	CodeOfflineCertificateInvalid = "offline_certificate_invalid"
 )
 
 // ProblemTypeBase prefixes a problem's code to form its type URI.
@@ -91,6 +94,18 @@ func FieldProblem(status int, code, field, reason string) *Problem {
 func fieldProblem(status int, code, field, reason string) *Problem {
 	p := newProblem(status, code, field+": "+reason)
 	p.Errors = []FieldError{{Field: field, Reason: reason, Code: code}}
+	return p
+}
+
+// OfflineCertificateProblem is the 422 answer to a sale the agent would issue
+// offline while its KSeF Offline certificate cannot sign a KOD II that
+// verifies; reason says why (expired, revoked, suspended). It matches
+// ErrOfflineCertificateInvalid.
+func OfflineCertificateProblem(reason string) *Problem {
+	p := newProblem(http.StatusUnprocessableEntity, CodeOfflineCertificateInvalid,
+		"the KSeF Offline certificate cannot sign offline invoices ("+reason+"): nothing was issued; hand over a receipt, "+
+			"or sell online (policy online-first with KSeF reachable) until a valid certificate is installed")
+	p.err = ErrOfflineCertificateInvalid
 	return p
 }
 

@@ -15,6 +15,7 @@ func fullStatus(now time.Time) till.Status {
 	checked := now.Add(-3 * time.Minute)
 	earliest := now.Add(-26 * time.Hour)
 	notAfter := now.Add(5*24*time.Hour + time.Hour)
+	tokensEnd := ksef.TokenAuthEnd
 	st := till.Status{
 		Now:     now,
 		Link:    till.Link{State: "down", Checked: &checked, LastError: "dial tcp: i/o timeout"},
@@ -30,7 +31,9 @@ func fullStatus(now time.Time) till.Status {
 			},
 			Exposure: ksef.MustParseAmount("1280.56"),
 		},
-		Certificate: till.Certificate{Serial: "0123456789ABCDEF", NotAfter: &notAfter, DaysLeft: 5},
+		Certificate: till.Certificate{Serial: "0123456789ABCDEF", NotAfter: &notAfter, DaysLeft: 5, KSeFState: "Active"},
+		Auth: till.Auth{Method: "token", FailedLogins: 2, TokensEnd: &tokensEnd, TokenDaysLeft: 38,
+			Certificate: &till.Certificate{Serial: "0321C82DA41B4362", NotAfter: &notAfter, DaysLeft: 5, KSeFState: "Active"}},
 	}
 	for i := range 25 {
 		st.Errors = append(st.Errors, till.ErrorItem{

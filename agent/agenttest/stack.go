@@ -72,10 +72,14 @@ func (w tbWriter) Write(b []byte) (int, error) {
 // Start to run the next agent with them.
 type Env struct {
 	Sim    *ksefsimtest.Sim // the simulator: faults, availability, what it holds
-	Client *ksefapi.Client  // the agent's KSeF client; a test may call it too
+	Client *ksefapi.Client  // the agent's KSeF client (XAdES login); a test may call it too
 	Cert   *certstore.Cert  // the Offline certificate (EC)
-	Path   string           // the outbox file
-	Clock  *Clock           // the agent's and the store's clock: real time until moved
+	// AuthCert is the self-signed Authentication certificate the client logs
+	// in with, as KSeF's test environment accepts: token logins end on
+	// 2026-12-31, so tests must not depend on them on a real clock.
+	AuthCert *certstore.Cert
+	Path     string // the outbox file
+	Clock    *Clock // the agent's and the store's clock: real time until moved
 	// MaxSize caps the store (outbox.Options.MaxSize); zero is the default.
 	MaxSize int64
 
@@ -96,16 +100,17 @@ func NewEnv(tb testing.TB, sim *ksefsim.Options) *Env {
 	// Its own transport: a test's idle connections die with its simulator.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tb.Cleanup(tr.CloseIdleConnections)
+	auth := certstoretest.Cert(tb, certstore.Authentication, certstore.KeyEC)
 	c, err := ksefapi.New(ksefapi.Config{
 		BaseURL: s.Base, AvailabilityURL: s.Latarnia, HTTPClient: &http.Client{Transport: tr},
 		Context:      ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: ksefsimtest.NIP},
-		Auth:         ksefapi.TokenAuth{Token: ksefsimtest.Token},
+		Auth:         ksefapi.XAdESAuth{Signer: auth, Certificate: auth.Certificate()},
 		PollInterval: 10 * time.Millisecond, PollMax: 50 * time.Millisecond, PollTimeout: 10 * time.Second,
 	})
 	if err != nil {
 		tb.Fatalf("agenttest: ksefapi.New: %v", err)
 	}
-	return &Env{tb: tb, Sim: s, Client: c,
+	return &Env{tb: tb, Sim: s, Client: c, AuthCert: auth,
 		Cert:  certstoretest.Cert(tb, certstore.Offline, certstore.KeyEC),
 		Path:  filepath.Join(tb.TempDir(), "outbox.db"),
 		Clock: &Clock{}}

@@ -10,8 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/certmgr"
 	"github.com/posagent/posagent/certstore"
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/internal/logx"
+	"github.com/posagent/posagent/ksef/ksefapi"
 )
 
 func runCert(ctx context.Context, m *Main, args []string) error {
@@ -19,6 +22,7 @@ func runCert(ctx context.Context, m *Main, args []string) error {
 		{"import", "install a certificate with its key (PEM or PKCS#12), or the certificate for a CSR", runCertImport},
 		{"list", "list the installed certificates and their days left", runCertList},
 		{"csr", "make a new key and a certificate signing request for KSeF enrollment", runCertCSR},
+		{"enroll", "get a new certificate from KSeF (after a certificate login) and install it", runCertEnroll},
 	})
 }
 
@@ -118,6 +122,10 @@ func runCertImport(_ context.Context, m *Main, args []string) error {
 		return err
 	}
 	info, err := s.Import(usage, data, password)
+	var ue *certstore.UsageError
+	if errors.As(err, &ue) && ue.Fits() != 0 {
+		err = fmt.Errorf("%w; KSeF Authentication and Offline certificates are distinct types: import this one with --usage %s", err, ue.Fits())
+	}
 	if errors.Is(err, certstore.ErrNoPrivateKey) {
 		// A bare certificate is the answer to an earlier `cert csr`.
 		pending, perr := s.Pending(usage)
@@ -154,6 +162,10 @@ type certJSON struct {
 	KeyType     string    `json:"key_type"`
 	Fingerprint string    `json:"fingerprint"`
 	Pending     bool      `json:"pending_csr,omitempty"`
+	// KSeFState is what KSeF last reported (Active, Blocked, Revoked,
+	// Expired); empty when never asked or unknown to KSeF.
+	KSeFState string    `json:"ksef_state,omitempty"`
+	Checked   time.Time `json:"ksef_checked,omitzero"`
 }
 
 func certRow(i certstore.Info, now time.Time) certJSON {
@@ -186,6 +198,13 @@ func runCertList(_ context.Context, m *Main, args []string) error {
 			if r.Pending, err = s.Pending(i.Usage); err != nil {
 				return err
 			}
+			rec, err := s.Record(i.Usage)
+			if err != nil {
+				return err
+			}
+			if rec.Serial == i.Serial {
+				r.KSeFState, r.Checked = rec.State, rec.Checked
+			}
 			rows = append(rows, r)
 		}
 	}
@@ -196,9 +215,9 @@ func runCertList(_ context.Context, m *Main, args []string) error {
 		fmt.Fprintln(m.Stdout, "no certificates installed (posagent cert import FILE)")
 		return nil
 	}
-	t := newTable(m.Stdout, "USAGE", "SERIAL", "KEY", "VALID UNTIL", "DAYS LEFT", "SUBJECT")
+	t := newTable(m.Stdout, "USAGE", "SERIAL", "KEY", "VALID UNTIL", "DAYS LEFT", "KSEF", "SUBJECT")
 	for _, r := range rows {
-		t.row(r.Usage, r.Serial, r.KeyType, r.NotAfter.Format(time.DateOnly), strconv.Itoa(r.DaysLeft), r.Subject)
+		t.row(r.Usage, r.Serial, r.KeyType, r.NotAfter.Format(time.DateOnly), strconv.Itoa(r.DaysLeft), dash(r.KSeFState), r.Subject)
 	}
 	return t.flush()
 }
@@ -222,13 +241,9 @@ func runCertCSR(_ context.Context, m *Main, args []string) error {
 	if _, err := f.parseN(args, 0); err != nil {
 		return err
 	}
-	usage, err := certstore.ParseUsage(*usageName)
+	usage, kt, err := usageAndKey(*usageName, *keyType)
 	if err != nil {
-		return usagef("--usage: %w", err)
-	}
-	kt := certstore.KeyType(*keyType)
-	if kt != certstore.KeyEC && kt != certstore.KeyRSA {
-		return usagef("--key: %q is not ec or rsa", *keyType)
+		return err
 	}
 	cfg, err := f.loadConfig()
 	if err != nil {
@@ -268,6 +283,77 @@ func runCertCSR(_ context.Context, m *Main, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "wrote %s; the new %s key waits in the store for its certificate\n", *out, usage)
 	return nil
+}
+
+func runCertEnroll(ctx context.Context, m *Main, args []string) error {
+	f := m.newFlags("cert enroll", "--usage offline|authentication [--key ec|rsa]",
+		"Gets a new KSeF certificate of the usage and installs it: the agent logs in with\n"+
+			"its Authentication certificate (XAdES; KSeF enrolls nothing after a token login),\n"+
+			"checks the KSeF limits, takes the enrollment data, makes a key and a CSR with\n"+
+			"those attributes verbatim, sends it, waits for the certificate and imports it.\n"+
+			"An enrollment a crash interrupted is finished, not sent again. The running\n"+
+			"service picks the new certificate up after a restart.").withConfig().withJSON()
+	usageName := f.String("usage", "", "certificate `usage`: offline (KOD II) or authentication (XAdES login)")
+	keyType := f.String("key", "ec", "key `type`: ec (P-256) or rsa (2048)")
+	if _, err := f.parseN(args, 0); err != nil {
+		return err
+	}
+	usage, kt, err := usageAndKey(*usageName, *keyType)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	s, err := m.openCerts(cfg, f.config, true)
+	if err != nil {
+		return err
+	}
+	auth, err := s.LoadAnyTime(certstore.Authentication)
+	if errors.Is(err, certstore.ErrNotFound) {
+		return fmt.Errorf("cert enroll: %w: import the Authentication certificate that logs in first (posagent cert import --usage authentication FILE)", certmgr.ErrNeedsXAdES)
+	}
+	if err != nil {
+		return fmt.Errorf("authentication certificate: %w", err)
+	}
+	login := &ksefLogin{auth: ksefapi.XAdESAuth{Signer: auth, Certificate: auth.Certificate()}, method: "xades"}
+	logger := logx.New(m.Stderr, logx.Options{Level: cfg.Log.Level, Format: logx.FormatText, Getenv: m.Getenv})
+	client, err := ksefClient(cfg, login, m.Now, logger, nil)
+	if err != nil {
+		return err
+	}
+	mgr, err := certmgr.New(certmgr.Options{Store: s, API: client, Name: "posagent " + cfg.Terminal.ID, KeyType: kt,
+		Now: m.Now, Logger: logger.With("component", "certs")})
+	if err != nil {
+		return err
+	}
+	info, err := mgr.Enroll(ctx, usage)
+	if err != nil {
+		return fmt.Errorf("cert enroll: %w", err)
+	}
+	if err := ownCerts(cfg, f.config); err != nil {
+		return err
+	}
+	if f.json {
+		return printJSON(m.Stdout, certRow(*info, m.now()))
+	}
+	fmt.Fprintf(m.Stdout, "enrolled and installed %s certificate %s for %s, valid until %s (%d days left)\n",
+		info.Usage, info.Serial, info.Subject, info.NotAfter.Format(time.DateOnly), info.DaysLeft(m.now()))
+	return nil
+}
+
+// usageAndKey reads the --usage and --key flags of csr and enroll.
+func usageAndKey(usageName, keyType string) (certstore.Usage, certstore.KeyType, error) {
+	usage, err := certstore.ParseUsage(usageName)
+	if err != nil {
+		return 0, "", usagef("--usage: %w", err)
+	}
+	kt := certstore.KeyType(keyType)
+	if kt != certstore.KeyEC && kt != certstore.KeyRSA {
+		return 0, "", usagef("--key: %q is not ec or rsa", keyType)
+	}
+	return usage, kt, nil
 }
 
 func orDefault(s, def string) string {

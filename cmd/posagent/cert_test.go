@@ -84,6 +84,9 @@ func TestCertImportList(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Errorf("error %v, want %v", err, tt.want)
 			}
+			if tt.name == "WrongUsage" && !strings.Contains(err.Error(), "distinct types: import this one with --usage offline") {
+				t.Errorf("wrong usage error gives no hint: %v", err)
+			}
 			if got := certList(t, tm); len(got) != 1 || got[0].Serial != rows[0].Serial {
 				t.Errorf("after a failed import: %+v", got)
 			}
@@ -161,4 +164,35 @@ func testCA(t *testing.T) (any, *x509.Certificate) {
 		t.Fatal(err)
 	}
 	return c, caCert
+}
+
+// TestCertEnroll: `cert enroll` logs in with the installed Authentication
+// certificate (XAdES) and installs a certificate the simulator's CA issued,
+// with the keyUsage of its type; without an Authentication certificate it
+// says how to get one.
+func TestCertEnroll(t *testing.T) {
+	srv := simServer(t)
+	tm := newTestMain(t)
+	tm.writeConfig(t, testConfig{ksefURL: srv.URL + "/v2"})
+	if _, _, err := tm.run(t, "cert", "enroll", "--usage", "offline"); err == nil || !strings.Contains(err.Error(), "--usage authentication") {
+		t.Fatalf("enroll without an Authentication certificate = %v", err)
+	}
+	tm.mustRun(t, "cert", "import", "--usage", "authentication", writeCertFile(t, certstore.Authentication, certstore.KeyEC, time.Now().Add(-time.Hour), 365*24*time.Hour))
+	out := tm.mustRun(t, "cert", "enroll", "--usage", "offline")
+	if !strings.Contains(out, "enrolled and installed offline certificate") {
+		t.Errorf("cert enroll = %q", out)
+	}
+	rows := certList(t, tm)
+	var off *certJSON
+	for i := range rows {
+		if rows[i].Usage == "offline" {
+			off = &rows[i]
+		}
+	}
+	if off == nil || !strings.Contains(off.Issuer, "ksefsim") || off.KSeFState != "Active" || off.DaysLeft < 700 {
+		t.Fatalf("cert list after enroll = %+v", rows)
+	}
+	if _, _, err := tm.run(t, "cert", "enroll"); exitCode(err) != exitUsage {
+		t.Errorf("enroll without --usage: %v", err)
+	}
 }

@@ -33,13 +33,16 @@ type flags struct {
 	config string
 	json   bool
 	root   *string // --root, when the verb has it
+	date   string  // --date, when the verb has it
 }
 
 // newFlags returns a flag set for verb; synopsis is the argument summary shown
 // by -h, e.g. "[--json] ID", and help the paragraph under it.
 func (m *Main) newFlags(verb, synopsis, help string) *flags {
 	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	// The flag package prints the usage (and the error) itself on -h and on
+	// a bad flag; parse prints it once instead, and main the error.
+	fs.SetOutput(io.Discard)
 	f := &flags{FlagSet: fs, m: m}
 	fs.Usage = func() {
 		out := fs.Output()
@@ -50,6 +53,13 @@ func (m *Main) newFlags(verb, synopsis, help string) *flags {
 		}
 	}
 	return f
+}
+
+// printUsage writes the verb's usage to w, once.
+func (f *flags) printUsage(w io.Writer) {
+	f.SetOutput(w)
+	f.Usage()
+	f.SetOutput(io.Discard)
 }
 
 func hasFlags(fs *flag.FlagSet) bool {
@@ -83,10 +93,10 @@ func (f *flags) parse(args []string) ([]string, error) {
 	for {
 		if err := f.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				f.SetOutput(f.m.Stdout)
-				f.Usage()
+				f.printUsage(f.m.Stdout)
 				return nil, flag.ErrHelp
 			}
+			f.printUsage(f.m.Stderr)
 			return nil, &usageError{err: err}
 		}
 		rest := f.Args()
@@ -95,6 +105,9 @@ func (f *flags) parse(args []string) ([]string, error) {
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]
+	}
+	if err := f.applyDate(); err != nil {
+		return nil, err
 	}
 	if f.root != nil && *f.root != f.m.Root {
 		f.m.Root = *f.root

@@ -42,10 +42,11 @@ func TestEveryVerbHasHelp(t *testing.T) {
 	}
 	for _, args := range cmds {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
-			out, _, err := tm.run(t, args...)
+			out, errOut, err := tm.run(t, args...)
 			wantExit(t, err, exitOK)
-			if !strings.Contains(out, "usage: posagent "+args[0]) {
-				t.Errorf("posagent %v printed no usage:\n%s", args, out)
+			// Once, on stdout: the flag package printed it a second time to stderr.
+			if n := strings.Count(out+errOut, "usage: posagent "+args[0]); n != 1 || errOut != "" {
+				t.Errorf("posagent %v printed the usage %d times (stderr %q):\n%s", args, n, errOut, out)
 			}
 		})
 	}

@@ -36,7 +36,6 @@ import (
 const (
 	demoNIP      = "5265877635"
 	demoBuyerNIP = "7740001454"
-	demoToken    = "demo-ksef-token-not-a-secret"
 	demoTimeout  = 50 * time.Second
 )
 
@@ -90,17 +89,19 @@ func (r *recordingPrinter) recorded() []printedJob {
 }
 
 func runDemo(ctx context.Context, m *Main, args []string) error {
-	f := m.newFlags("demo", "--dir DIR [--sales N] [--qr native|raster] [--key ec|rsa] [--paper 58|80]",
+	f := m.newFlags("demo", "--dir DIR [--sales N] [--qr native|raster] [--key ec|rsa] [--paper 58|80] [--date YYYY-MM-DD[THH:MM]]",
 		"Runs posagent on this machine with no hardware: an embedded KSeF simulator on\n"+
-			"loopback, a virtual printer, a generated Offline certificate and the real till API.\n"+
+			"loopback, a virtual printer, generated Offline and Authentication certificates\n"+
+			"(the agent logs in with XAdES, as every station must from 2027) and the real till API.\n"+
 			"It sells during a link outage (a consumer, a B2B buyer, an EU buyer, a UPR and a\n"+
 			"correction), brings the link back, drains the outbox until KSeF accepted every\n"+
 			"invoice, reprints a duplicate, and leaves in DIR: printer.bin, invoices/*.xml,\n"+
-			"receipts/*.png, cert.pem and demo.json.").withJSON()
+			"receipts/*.png, cert.pem, auth-cert.pem and demo.json. --date rehearses another\n"+
+			"day: the simulator and the agent both run on a clock that starts there.").withJSON().withDate()
 	dir := f.String("dir", "", "output `directory` (created)")
 	sales := f.Int("sales", 0, "extra consumer `sales`")
 	qr := f.String("qr", "native", "QR `mode`: native (GS ( k) or raster (GS v 0)")
-	key := f.String("key", "ec", "Offline certificate key `type`: ec or rsa")
+	key := f.String("key", "ec", "Offline and Authentication certificate key `type`: ec or rsa")
 	paper := f.Int("paper", 80, "paper `width` in mm: 58 or 80")
 	if _, err := f.parseN(args, 0); err != nil {
 		return err
@@ -153,7 +154,7 @@ func (d *demo) say(format string, args ...any) {
 }
 
 // demoArtefacts are what a demo run leaves in DIR; a new run replaces them.
-var demoArtefacts = []string{"printer.bin", "invoices", "receipts", "state", "cert.pem", "demo.json", "metrics.txt", "posagent.log"}
+var demoArtefacts = []string{"printer.bin", "invoices", "receipts", "state", "cert.pem", "auth-cert.pem", "demo.json", "metrics.txt", "posagent.log"}
 
 // prepareDir makes DIR ready for a fresh run. A previous demo's artefacts
 // are removed, so the store, receipts and demo.json describe this run only;
@@ -196,7 +197,7 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 	now := d.m.now()
 
 	// The embedded simulator on loopback.
-	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{demoToken: demoNIP}})
+	sim, err := ksefsim.New(&ksefsim.Options{Now: d.m.Now})
 	if err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
@@ -223,6 +224,21 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 	}
 	d.say("Offline certificate %s (%s key) in cert.pem", signer.CertSerial(), d.key)
 
+	// A generated Authentication certificate signs the XAdES login (the
+	// simulator, like KSeF's test environment, accepts a self-signed one).
+	authPEM, authKey, err := certstore.Generate(certstore.Authentication, demoNIP, d.key, now.Add(-time.Hour), 2*365*24*time.Hour)
+	if err != nil {
+		return nil, fmt.Errorf("generate the Authentication certificate: %w", err)
+	}
+	authCert, err := certstore.Parse(certstore.Authentication, append(append([]byte{}, authPEM...), authKey...), "", now)
+	if err != nil {
+		return nil, fmt.Errorf("load the Authentication certificate: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(d.dir, "auth-cert.pem"), authPEM, 0o644); err != nil {
+		return nil, err
+	}
+	d.say("Authentication certificate %s in auth-cert.pem: the agent logs in with XAdES", authCert.CertSerial())
+
 	// The till API on a loopback port of its own.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -233,17 +249,19 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 		return nil, err
 	}
 
-	d.store, err = outbox.Open(filepath.Join(d.dir, "state", storeFile), &outbox.Options{MaxSize: int64(d.cfg.Store.CapMB) << 20})
+	d.store, err = outbox.Open(filepath.Join(d.dir, "state", storeFile), &outbox.Options{MaxSize: int64(d.cfg.Store.CapMB) << 20, Now: d.m.Now})
 	if err != nil {
 		return nil, fmt.Errorf("open the store: %w", err)
 	}
 	defer d.store.Close()
-	logger := logx.New(&d.logBuf, logx.Options{Level: "debug", Format: logx.FormatText, Getenv: func(string) string { return "" }})
+	logger := logx.New(&d.logBuf, logx.Options{Level: "debug", Format: logx.FormatText, Getenv: func(string) string { return "" }, Now: d.m.Now})
+	relay := &agentRelay{}
 	client, err := ksefapi.New(ksefapi.Config{
 		BaseURL: d.sim.URL() + "/v2", AvailabilityURL: d.sim.URL() + "/latarnia",
 		HTTPClient: &http.Client{Timeout: 5 * time.Second},
 		Context:    ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: demoNIP},
-		Auth:       ksefapi.TokenAuth{Token: demoToken}, Logger: logger,
+		Auth:       ksefapi.XAdESAuth{Signer: authCert, Certificate: authCert.Certificate()}, Logger: logger,
+		Now: d.m.Now, OnLogin: relay.LoginResult,
 		PollInterval: 20 * time.Millisecond, PollMax: 200 * time.Millisecond, PollTimeout: 20 * time.Second,
 	})
 	if err != nil {
@@ -260,6 +278,7 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 		cfg: d.cfg, store: d.store, signer: signer, ksef: client, feed: client,
 		open: vp.Open, popts: printer.Options{Backoff: printer.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}},
 		logger: logger, metrics: metrics.NewRegistry(), now: d.m.Now, listener: ln,
+		authMethod: "xades", relay: relay,
 		wrapPrinter: func(p agent.Printer) agent.Printer { d.rec.Printer = p; return d.rec },
 		agentMod: func(o *agent.Options) {
 			o.UploadInterval, o.ProbeInterval, o.PollInterval = 100*time.Millisecond, 100*time.Millisecond, 30*time.Millisecond
@@ -269,6 +288,7 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build the agent: %w", err)
 	}
+	st.agent.SetCertificate(certStateOf(authCert.Info(), certstore.Record{}))
 	runCtx, stopStack := context.WithCancel(context.Background())
 	stackDone := make(chan error, 1)
 	go func() { stackDone <- st.Run(runCtx) }()
@@ -347,7 +367,6 @@ func demoLine(name, unit, qty, price, rate string) map[string]any {
 // scenario drives the till API: outage, sales, correction, link back, drain,
 // duplicate.
 func (d *demo) scenario(ctx context.Context) error {
-	today := ksef.DateOf(d.m.now().In(ksef.Warsaw)).String()
 	if err := d.waitFor(ctx, "the till API", func() (bool, error) {
 		err := d.tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, nil)
 		return err == nil, nil
@@ -368,24 +387,24 @@ func (d *demo) scenario(ctx context.Context) error {
 			"buyer": map[string]any{"kind": "consumer"},
 			"lines": []any{demoLine("Benzyna Pb95", "l", "32.45", "6.49", "23"), demoLine("Drożdżówka z serem", "szt.", "2", "4.99", "5"),
 				demoLine("Kawa źródlana", "szt.", "1", "9.90", "8")},
-			"payment": map[string]any{"form": "card", "paid": true}, "issue_date": today}},
+			"payment": map[string]any{"form": "card", "paid": true}}},
 		{"demo-b2b", "B2B sale (Polish NIP)", sale{
 			"buyer": map[string]any{"kind": "nip", "nip": demoBuyerNIP, "name": "Przedsiębiorstwo Transportowe „Łoś” S.A.",
 				"address": map[string]any{"country": "PL", "line1": "ul. Żółkiewskiego 15", "line2": "09-400 Płock"}},
 			"price_mode": "net",
 			"lines":      []any{demoLine("Olej napędowy ON", "l", "412.5", "5.28", "23"), demoLine("Myjnia premium", "usł.", "1", "40.65", "23")},
-			"payment":    map[string]any{"form": "transfer", "paid": false}, "issue_date": today}},
+			"payment":    map[string]any{"form": "transfer", "paid": false}}},
 		{"demo-eu", "EU buyer (WDT)", sale{
 			"buyer": map[string]any{"kind": "eu", "eu_code": "DE", "eu_vat": "123456789", "name": "Spedition Müller GmbH",
 				"address": map[string]any{"country": "DE", "line1": "Hauptstraße 12", "line2": "10115 Berlin"}},
 			"price_mode": "net",
 			"lines":      []any{demoLine("Filtry paliwa", "szt.", "10", "45.00", "0 WDT")},
-			"payment":    map[string]any{"form": "transfer", "paid": false}, "issue_date": today}},
+			"payment":    map[string]any{"form": "transfer", "paid": false}}},
 		{"demo-upr", "simplified invoice (UPR)", sale{
 			"kind":    "UPR",
 			"buyer":   map[string]any{"kind": "nip", "nip": demoBuyerNIP},
 			"lines":   []any{demoLine("Benzyna Pb95", "l", "40.12", "6.49", "23")},
-			"payment": map[string]any{"form": "cash", "paid": true}, "issue_date": today}},
+			"payment": map[string]any{"form": "cash", "paid": true}}},
 	}
 	for i := range d.extra {
 		sales = append(sales, struct {
@@ -395,10 +414,13 @@ func (d *demo) scenario(ctx context.Context) error {
 		}{fmt.Sprintf("demo-extra-%04d", i+1), "consumer sale", sale{
 			"buyer":   map[string]any{"kind": "consumer"},
 			"lines":   []any{demoLine("Hot-dog z cebulką", "szt.", strconv.Itoa(1+i%3), "8.99", "8")},
-			"payment": map[string]any{"form": "cash", "paid": true}, "issue_date": today}})
+			"payment": map[string]any{"form": "cash", "paid": true}}})
 	}
 	var ids, numbers []string
 	for _, s := range sales {
+		// Each sale is dated when the till sends it: a demo that runs across
+		// midnight (--date 2026-12-31T23:59:30) dates each by its own day.
+		s.body["issue_date"] = ksef.DateOf(d.m.now()).String()
 		var v till.View
 		if err := d.tc.do(ctx, http.MethodPost, "/v1/sales", map[string]string{"Idempotency-Key": s.key}, s.body, &v); err != nil {
 			return fmt.Errorf("%s: %w", s.what, err)
@@ -455,7 +477,7 @@ func (d *demo) scenario(ctx context.Context) error {
 	d.say("link back: the simulator answers again")
 	d.sim.ClearFaults()
 	total := len(ids)
-	prog := &progress{w: d.m.Stderr, label: "demo: drain: accepted", total: total}
+	prog := newProgress(d.m.Stderr, "demo: drain: accepted", total)
 	if err := d.waitFor(ctx, "the outbox to drain", func() (bool, error) {
 		if err := d.tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, &stat); err != nil {
 			return false, err
@@ -593,7 +615,7 @@ func (d *demo) summary(res *demoFile) error {
 	for _, inv := range res.Invoices {
 		n += len(inv.receipts)
 	}
-	files := []string{"printer.bin", "invoices/*.xml", "receipts/*.png", "cert.pem", "demo.json", "metrics.txt", "posagent.log"}
+	files := []string{"printer.bin", "invoices/*.xml", "receipts/*.png", "cert.pem", "auth-cert.pem", "demo.json", "metrics.txt", "posagent.log"}
 	fmt.Fprintf(w, "\n%d invoices accepted by the simulator, %d receipts rendered\nartefacts in %s: %v\n", len(res.Invoices), n, d.dir, files)
 	return nil
 }

@@ -157,6 +157,20 @@ func checkDemo(t *testing.T, dir string, wantInvoices int, key string) {
 	if bytes.Contains(certPEM, []byte("PRIVATE")) {
 		t.Error("cert.pem contains a private key")
 	}
+	// The agent logged in with XAdES, signed by the Authentication
+	// certificate of auth-cert.pem (keyUsage Digital Signature).
+	authPEM, err := os.ReadFile(filepath.Join(dir, "auth-cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ab, _ := pem.Decode(authPEM); ab == nil || bytes.Contains(authPEM, []byte("PRIVATE")) {
+		t.Error("auth-cert.pem holds no certificate, or a private key")
+	} else if ac, err := x509.ParseCertificate(ab.Bytes); err != nil || ac.KeyUsage != x509.KeyUsageDigitalSignature {
+		t.Errorf("auth-cert.pem: %v, keyUsage %v", err, ac.KeyUsage)
+	}
+	if log, err := os.ReadFile(filepath.Join(dir, "posagent.log")); err != nil || !bytes.Contains(log, []byte(`msg="ksef authenticated" method=xades`)) {
+		t.Errorf("the demo did not log in with XAdES (%v)", err)
+	}
 
 	kinds := map[string]bool{}
 	links := map[string]bool{}
@@ -338,6 +352,9 @@ func checkMetrics(t *testing.T, path string, invoices int) {
 		{"posagent_sales_total", float64(invoices - 1), float64(invoices)},
 		{"posagent_http_requests_total", float64(invoices + 1), 1e9},
 		{"posagent_offline_cert_days_left", 700, 731},
+		{`posagent_ksef_auth_method{method="xades"}`, 1, 1},
+		{`posagent_ksef_auth_method{method="token"}`, 0, 0},
+		{`posagent_certificate_revoked{usage="offline"}`, 0, 0},
 	}
 	for _, tt := range tests {
 		got, ok := sum(tt.name)

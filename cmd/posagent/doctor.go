@@ -52,7 +52,9 @@ type check struct {
 type doctor struct {
 	m          *Main
 	configPath string
+	dated      bool // --date: a rehearsal on another day
 	cfg        *config.Config
+	certs      *certstore.Store // nil when it cannot be opened
 	checks     []check
 }
 
@@ -61,11 +63,15 @@ func (d *doctor) add(name, result, detail, fix string) {
 }
 
 func runDoctor(ctx context.Context, m *Main, args []string) error {
-	f := m.newFlags("doctor", "[--config FILE] [--json]",
+	f := m.newFlags("doctor", "[--config FILE] [--json] [--date YYYY-MM-DD[THH:MM]]",
 		"Checks the configuration, the data directory (writable, free space, store size\n"+
 			"against its cap), the printer, the Offline certificate (validity, days left, key\n"+
-			"match), KSeF (reachable, clock skew), the availability feed, and the backlog with\n"+
-			"its nearest deadline. Every failure comes with its fix; exit status 3 on any failure.").withConfig().withJSON()
+			"match, revoked or suspended in KSeF), the KSeF login (XAdES with the Authentication\n"+
+			"certificate; tokens end 2026-12-31), KSeF (reachable, clock skew), the availability\n"+
+			"feed, and the backlog with its nearest deadline. Every failure comes with its fix;\n"+
+			"exit status 3 on any failure. --date evaluates the certificates, the login and the\n"+
+			"deadlines as of that day (the clock skew is then measured on that clock only\n"+
+			"against a KSeF on loopback: a simulator run with the same --date).").withConfig().withJSON().withDate()
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -73,7 +79,7 @@ func runDoctor(ctx context.Context, m *Main, args []string) error {
 	if err := f.exactArgs(pos, 0); err != nil {
 		return err
 	}
-	d := &doctor{m: m, configPath: f.config}
+	d := &doctor{m: m, configPath: f.config, dated: f.date != ""}
 	d.run(ctx)
 	failed := 0
 	for _, c := range d.checks {
@@ -101,7 +107,7 @@ func runDoctor(ctx context.Context, m *Main, args []string) error {
 
 func (d *doctor) run(ctx context.Context) {
 	if !d.checkConfig() {
-		for _, n := range []string{"data dir", "disk space", "store", "printer", "certificate", "ksef", "availability", "backlog"} {
+		for _, n := range []string{"data dir", "disk space", "store", "printer", "certificate", "ksef auth", "ksef", "availability", "backlog"} {
 			d.add(n, resSkip, "needs a valid configuration", "")
 		}
 		return
@@ -109,6 +115,7 @@ func (d *doctor) run(ctx context.Context) {
 	d.checkDataDir()
 	d.checkPrinter(ctx)
 	d.checkCertificate()
+	d.checkAuth()
 	d.checkKSeF(ctx)
 	d.checkAvailability(ctx)
 	d.checkBacklog(ctx)
@@ -124,18 +131,24 @@ func (d *doctor) checkConfig() bool {
 	d.cfg = cfg
 	d.add("configuration", resPass, d.configPath, "")
 	if cfg.KSeF.Auth != "xades" {
-		if _, err := cfg.Secret(config.SecretKSeFToken); err != nil {
-			where := cfg.KSeF.TokenFile
-			if where == "" {
-				where = "the file named by ksef.token_file"
-			}
-			d.add("ksef token", resFail, oneLine(err.Error()),
-				fmt.Sprintf("write the KSeF token to %s (chown posagent, chmod 0600) or set %s", where, config.EnvKSeFToken))
-		} else {
-			d.add("ksef token", resPass, "present and private", "")
-		}
+		d.checkToken()
 	}
 	return true
+}
+
+// checkToken reports whether the KSeF token can be read.
+func (d *doctor) checkToken() {
+	cfg := d.cfg
+	if _, err := cfg.Secret(config.SecretKSeFToken); err != nil {
+		where := cfg.KSeF.TokenFile
+		if where == "" {
+			where = "the file named by ksef.token_file"
+		}
+		d.add("ksef token", resFail, oneLine(err.Error()),
+			fmt.Sprintf("write the KSeF token to %s (chown posagent, chmod 0600) or set %s", where, config.EnvKSeFToken))
+		return
+	}
+	d.add("ksef token", resPass, "present and private", "")
 }
 
 func (d *doctor) checkDataDir() {
@@ -274,6 +287,7 @@ func (d *doctor) checkCertificate() {
 		d.add("certificate", resFail, oneLine(err.Error()), "check certs.passphrase_file / machine_key_file and the modes (0600) of the files")
 		return
 	}
+	d.certs = s
 	var info *certstore.Info
 	infos, err := s.List()
 	for i := range infos {
@@ -290,8 +304,8 @@ func (d *doctor) checkCertificate() {
 	days := info.DaysLeft(now)
 	switch {
 	case errors.Is(err, certstore.ErrExpired):
-		d.add("certificate", resFail, fmt.Sprintf("Offline certificate %s expired on %s", info.Serial, info.NotAfter.Format(time.DateOnly)),
-			"enroll a new Offline certificate in KSeF and posagent cert import it; offline invoices cannot be signed meanwhile")
+		d.add("certificate", resFail, fmt.Sprintf("Offline certificate %s expired on %s: offline sales are refused (offline_certificate_invalid), online sales still work", info.Serial, info.NotAfter.Format(time.DateOnly)),
+			"posagent cert enroll --usage offline (or enroll in KSeF and posagent cert import it)")
 		return
 	case errors.Is(err, certstore.ErrNotYetValid):
 		d.add("certificate", resFail, fmt.Sprintf("Offline certificate %s is valid only from %s", info.Serial, info.NotBefore.Format(time.RFC3339)),
@@ -306,12 +320,87 @@ func (d *doctor) checkCertificate() {
 			"re-import the Offline certificate with its key")
 		return
 	}
+	if rec, err := s.Record(certstore.Offline); err == nil && rec.Unusable(info.Serial) {
+		d.add("certificate", resFail, fmt.Sprintf("KSeF reports the Offline certificate %s %s (checked %s): its KOD II links do not verify, offline sales are refused (offline_certificate_invalid), online sales still work",
+			info.Serial, ksefStateWord(rec.State), rec.Checked.In(ksef.Warsaw).Format("2006-01-02 15:04")),
+			"posagent cert enroll --usage offline, then restart the service")
+		return
+	}
 	detail := fmt.Sprintf("Offline %s, %s key matches, valid until %s (%d days left)", info.Serial, info.KeyType, info.NotAfter.Format(time.DateOnly), days)
 	if days < certWarnDays {
 		d.add("certificate", resWarn, detail, "enroll a new Offline certificate in KSeF before it expires")
 		return
 	}
 	d.add("certificate", resPass, detail, "")
+}
+
+// ksefStateWord writes a KSeF certificate state for people.
+func ksefStateWord(state string) string {
+	if state == certstore.StateBlocked {
+		return "suspended (blocked)"
+	}
+	return strings.ToLower(state)
+}
+
+// checkAuth reports how the agent will log in to KSeF, on the doctor's
+// clock: tokens authenticate until 2026-12-31 (ksef.TokenAuthEnd), so token
+// login is a warning before 2027 and a failure from 2027-01-01.
+func (d *doctor) checkAuth() {
+	now := d.m.now()
+	cfgFix := fmt.Sprintf("posagent cert import --usage authentication FILE (or cert enroll), then set ksef.auth = \"xades\" in %s and restart", d.configPath)
+	tokenLogin := func(why string) {
+		if ksef.TokenAuthEnded(now) {
+			d.add("ksef auth", resFail, why+"KSeF tokens ended on 2026-12-31: every login and upload is refused; sales queue offline", cfgFix)
+			return
+		}
+		d.add("ksef auth", resWarn, fmt.Sprintf("%stokens end 2026-12-31, %d days left: import an Authentication certificate and set ksef.auth = xades", why, ksef.TokenDaysLeft(now)), cfgFix)
+	}
+	if d.cfg.KSeF.Auth != "xades" {
+		tokenLogin("token login: ")
+		return
+	}
+	var (
+		info *certstore.Info
+		rec  certstore.Record
+	)
+	if d.certs != nil {
+		infos, err := d.certs.List()
+		if err != nil {
+			d.add("ksef auth", resFail, oneLine(err.Error()), "re-import the Authentication certificate")
+			return
+		}
+		for i := range infos {
+			if infos[i].Usage == certstore.Authentication {
+				info = &infos[i]
+			}
+		}
+		rec, _ = d.certs.Record(certstore.Authentication)
+	}
+	if info == nil {
+		if _, err := d.cfg.Secret(config.SecretKSeFToken); err == nil {
+			d.checkToken()
+			tokenLogin("ksef.auth = xades but no Authentication certificate is installed, so the KSeF token stands in: ")
+			return
+		}
+		d.add("ksef auth", resFail, "ksef.auth = xades but no Authentication certificate is installed: nothing to log in with", cfgFix)
+		return
+	}
+	days := info.DaysLeft(now)
+	detail := fmt.Sprintf("xades with Authentication certificate %s, valid until %s (%d days left)", info.Serial, info.NotAfter.Format(time.DateOnly), days)
+	switch {
+	case rec.Unusable(info.Serial):
+		d.add("ksef auth", resFail, fmt.Sprintf("%s, but KSeF reports it %s: logins are refused", detail, ksefStateWord(rec.State)),
+			"import another Authentication certificate (a qualified seal, or one enrolled in KSeF's app) with posagent cert import --usage authentication FILE")
+	case now.After(info.NotAfter):
+		d.add("ksef auth", resFail, fmt.Sprintf("Authentication certificate %s expired on %s: logins are refused", info.Serial, info.NotAfter.Format(time.DateOnly)),
+			"import a valid Authentication certificate: posagent cert import --usage authentication FILE")
+	case days < certWarnDays && !d.cfg.Certs.AutoRenew:
+		d.add("ksef auth", resWarn, detail, "posagent cert enroll --usage authentication (or set certs.auto_renew = true)")
+	case days < certWarnDays:
+		d.add("ksef auth", resWarn, detail+"; the service renews it (certs.auto_renew)", "check the service log for \"certificate renewed\"")
+	default:
+		d.add("ksef auth", resPass, detail, "")
+	}
 }
 
 // signCheck signs a digest with the stored key and verifies it with the
@@ -363,7 +452,13 @@ func (d *doctor) checkKSeF(ctx context.Context) {
 		d.add("ksef", resFail, err.Error(), "check ksef.url")
 		return
 	}
-	sent := d.m.now()
+	// The skew is the host clock's: a rehearsal clock is compared only with
+	// a KSeF on loopback, a simulator that runs on the same date.
+	now := d.m.now
+	if d.dated && !loopbackURL(base) {
+		now = time.Now
+	}
+	sent := now()
 	resp, err := d.m.httpClient().Do(req)
 	if err != nil {
 		d.add("ksef", resFail, fmt.Sprintf("%s unreachable: %s", base, oneLine(err.Error())),
@@ -372,7 +467,7 @@ func (d *doctor) checkKSeF(ctx context.Context) {
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
-	rtt := d.m.now().Sub(sent)
+	rtt := now().Sub(sent)
 	detail := fmt.Sprintf("%s answered HTTP %d in %s", base, resp.StatusCode, rtt.Round(time.Millisecond))
 	if resp.StatusCode/100 != 2 {
 		d.add("ksef", resFail, detail, "check ksef.url and ksef.environment; a 5xx is KSeF's side: sales continue offline")
@@ -457,7 +552,7 @@ func (d *doctor) checkBacklog(ctx context.Context) {
 		d.add("backlog", resPass, "no store yet: nothing issued", "")
 		return
 	}
-	st, err := outbox.Open(path, &outbox.Options{Timeout: 300 * time.Millisecond, MaxSize: int64(d.cfg.Store.CapMB) << 20})
+	st, err := outbox.Open(path, &outbox.Options{Timeout: 300 * time.Millisecond, MaxSize: int64(d.cfg.Store.CapMB) << 20, Now: d.m.Now})
 	if errors.Is(err, outbox.ErrLocked) {
 		d.add("backlog", resPass, "the store is in use by the running service: see posagent status", "")
 		return

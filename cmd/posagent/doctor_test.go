@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefsim"
 )
 
@@ -46,7 +48,7 @@ func doctorChecks(t *testing.T, tm *testMain) (map[string]check, error) {
 }
 
 // healthyDoctor is an installation doctor passes: simulator, virtual printer,
-// valid Offline certificate.
+// valid Offline and Authentication certificates (XAdES login, the default).
 func healthyDoctor(t *testing.T, mod func(*testConfig)) *testMain {
 	t.Helper()
 	srv := simServer(t)
@@ -58,6 +60,9 @@ func healthyDoctor(t *testing.T, mod func(*testConfig)) *testMain {
 	tm.writeConfig(t, c)
 	os.MkdirAll(filepath.Join(tm.root, "var", "lib", "posagent"), 0o750)
 	tm.mustRun(t, "cert", "import", writeCertFile(t, certstore.Offline, certstore.KeyEC, time.Now().Add(-time.Hour), 365*24*time.Hour))
+	if c.auth == "" {
+		tm.mustRun(t, "cert", "import", "--usage", "authentication", writeCertFile(t, certstore.Authentication, certstore.KeyEC, time.Now().Add(-time.Hour), 365*24*time.Hour))
+	}
 	return tm
 }
 
@@ -67,7 +72,7 @@ func TestDoctorHealthy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("doctor failed on a healthy install: %v\n%+v", err, checks)
 	}
-	for _, name := range []string{"configuration", "ksef token", "data dir", "disk space", "store", "certificate", "ksef", "availability", "backlog"} {
+	for _, name := range []string{"configuration", "ksef auth", "data dir", "disk space", "store", "certificate", "ksef", "availability", "backlog"} {
 		if c := checks[name]; c.Result != resPass {
 			t.Errorf("%s: %+v, want pass", name, c)
 		}
@@ -133,7 +138,7 @@ func TestDoctorFailures(t *testing.T) {
 			return tm
 		}, "store", "store full"},
 		{"TokenReadableByOthers", func(t *testing.T) *testMain {
-			tm := healthyDoctor(t, nil)
+			tm := healthyDoctor(t, func(c *testConfig) { c.auth = "token" })
 			os.Chmod(filepath.Join(tm.root, "etc", "posagent", "ksef-token"), 0o644)
 			return tm
 		}, "ksef token", "not private"},
@@ -218,4 +223,94 @@ func TestDoctorPrinterStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDoctorAuth: on the doctor's injected clock, token login is a warning
+// with the days left before 2027 and a failure from 2027-01-01 Warsaw (§ 13
+// ust. 1 pkt 1 of the KSeF regulation of 12.12.2025); XAdES passes with a
+// valid Authentication certificate and fails with a revoked or expired one.
+func TestDoctorAuth(t *testing.T) {
+	dec5 := time.Date(2026, 12, 5, 9, 0, 0, 0, ksef.Warsaw)
+	newYear := time.Date(2027, 1, 1, 0, 1, 0, 0, ksef.Warsaw)
+	tests := []struct {
+		name   string
+		auth   string // ksef.auth; "" is the default xades with a certificate
+		at     time.Time
+		edit   func(t *testing.T, tm *testMain)
+		result string
+		want   string
+	}{
+		{"TokenBefore2027", "token", dec5, nil, resWarn, "tokens end 2026-12-31, 26 days left: import an Authentication certificate and set ksef.auth = xades"},
+		{"TokenLastDay", "token", time.Date(2026, 12, 31, 23, 59, 0, 0, ksef.Warsaw), nil, resWarn, "0 days left"},
+		{"TokenFrom2027", "token", newYear, nil, resFail, "KSeF tokens ended on 2026-12-31"},
+		{"XAdES", "", dec5, nil, resPass, "xades with Authentication certificate"},
+		{"XAdESWithoutCertificateFallsBack", "xades", dec5, nil, resWarn, "the KSeF token stands in: tokens end 2026-12-31"},
+		{"XAdESWithoutCertificateFrom2027", "xades", newYear, nil, resFail, "KSeF tokens ended"},
+		{"XAdESRevoked", "", dec5, func(t *testing.T, tm *testMain) { setRecord(t, tm, certstore.Authentication, certstore.StateRevoked) }, resFail, "KSeF reports it revoked"},
+		{"XAdESExpired", "", time.Now().Add(400 * 24 * time.Hour), nil, resFail, "expired on"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := healthyDoctor(t, func(c *testConfig) { c.auth = tt.auth })
+			if tt.edit != nil {
+				tt.edit(t, tm)
+			}
+			tm.Now = func() time.Time { return tt.at }
+			checks, _ := doctorChecks(t, tm)
+			c := checks["ksef auth"]
+			if c.Result != tt.result || !strings.Contains(c.Detail, tt.want) {
+				t.Errorf("ksef auth = %+v, want %s mentioning %q", c, tt.result, tt.want)
+			}
+			if c.Result != resPass && !strings.Contains(c.Fix, "--usage authentication") {
+				t.Errorf("fix %q does not say how to install the certificate", c.Fix)
+			}
+		})
+	}
+	// The same through the command line's rehearsal date.
+	tm := healthyDoctor(t, func(c *testConfig) { c.auth = "token" })
+	out, _, err := tm.run(t, "doctor", "--date", "2027-01-01T00:01")
+	wantExit(t, err, exitCheckFailed)
+	if !strings.Contains(out, "FAIL  ksef auth") || !strings.Contains(out, "KSeF tokens ended on 2026-12-31") {
+		t.Errorf("doctor --date 2027-01-01T00:01:\n%s", out)
+	}
+}
+
+// TestDoctorRevokedOffline: an Offline certificate KSeF reports revoked or
+// suspended fails the certificate check (issue 18 point 5).
+func TestDoctorRevokedOffline(t *testing.T) {
+	for _, state := range []string{certstore.StateRevoked, certstore.StateBlocked} {
+		tm := healthyDoctor(t, nil)
+		setRecord(t, tm, certstore.Offline, state)
+		checks, err := doctorChecks(t, tm)
+		wantExit(t, err, exitCheckFailed)
+		if c := checks["certificate"]; c.Result != resFail || !strings.Contains(c.Detail, "offline sales are refused") || !strings.Contains(c.Fix, "cert enroll --usage offline") {
+			t.Errorf("%s: certificate = %+v", state, c)
+		}
+	}
+}
+
+// setRecord records that KSeF reports the installed certificate of usage in state.
+func setRecord(t *testing.T, tm *testMain, usage certstore.Usage, state string) {
+	t.Helper()
+	cfg, err := config.Load(tm.configPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := tm.openCerts(cfg, tm.configPath(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range infos {
+		if i.Usage == usage {
+			if err := s.SetRecord(usage, certstore.Record{Serial: i.Serial, State: state, Checked: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no %s certificate", usage)
 }

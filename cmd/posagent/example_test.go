@@ -24,7 +24,7 @@ func Example_help() {
 	//   stop       stop the installed service
 	//   status     tell whether the service is installed, running or stopped
 	//   doctor     check configuration, disk, printer, certificate and KSeF
-	//   cert       KSeF certificates: import, list, csr
+	//   cert       KSeF certificates: import, list, csr, enroll
 	//   printer    receipt printer: list, test, status
 	//   invoices   stored invoices: list, show, export, reprint
 	//   mode       show or override the issuing mode of the running agent

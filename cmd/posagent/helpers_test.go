@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,7 +28,7 @@ func newTestMain(t *testing.T) *testMain {
 	tm := &testMain{root: root, stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}
 	tm.Main = &Main{
 		Stdin: strings.NewReader(""), Stdout: tm.stdout, Stderr: tm.stderr, Root: root,
-		Getenv: func(string) string { return "" }, certKDF: &certstoretest.FastKDF,
+		Getenv: func(string) string { return "" }, certKDF: &certstoretest.FastKDF, HTTP: loopbackOnly(t),
 		systemctl: func(context.Context, ...string) ([]byte, error) {
 			t.Error("systemctl called on a temporary root")
 			return nil, fmt.Errorf("no systemctl in tests")
@@ -69,6 +70,7 @@ type testConfig struct {
 	listen            string
 	storeDir          string
 	capMB             int
+	auth              string // ksef.auth; empty leaves the default (xades)
 	extra             string // appended verbatim
 }
 
@@ -87,6 +89,11 @@ func (tm *testMain) writeConfig(t *testing.T, c testConfig) string {
 	if c.printerPort == "" {
 		c.printerPort = "virtual"
 	}
+	if c.ksefURL == "" {
+		// Never the environment's own KSeF: no test resolves or contacts a
+		// real KSeF host. Nothing listens here.
+		c.ksefURL = "http://" + freePort(t) + "/v2"
+	}
 	if c.listen == "" {
 		c.listen = freePort(t) // nothing listens: the agent is "not running"
 	}
@@ -100,6 +107,9 @@ func (tm *testMain) writeConfig(t *testing.T, c testConfig) string {
 	fmt.Fprintf(&b, "[seller]\nnip = %q\nname = %q\naddress_line1 = %q\naddress_line2 = %q\n\n", "5265877635", "Sklep Testowy „Żółw” Sp. z o.o.", "ul. Łąkowa 1", "00-001 Warszawa")
 	fmt.Fprintf(&b, "[terminal]\nid = \"KASA01\"\n\n")
 	fmt.Fprintf(&b, "[ksef]\nenvironment = \"test\"\ntoken_file = %q\n", tok)
+	if c.auth != "" {
+		fmt.Fprintf(&b, "auth = %q\n", c.auth)
+	}
 	if c.ksefURL != "" {
 		fmt.Fprintf(&b, "url = %q\n", c.ksefURL)
 	}
@@ -113,6 +123,30 @@ func (tm *testMain) writeConfig(t *testing.T, c testConfig) string {
 		t.Fatal(err)
 	}
 	return tm.configPath()
+}
+
+// loopbackOnly is an HTTP client (doctor's checks, the till API) that fails
+// the test instead of dialling anything but loopback: no test resolves or
+// contacts a real KSeF host.
+func loopbackOnly(t *testing.T) *http.Client {
+	c := guardedClient(func(addr string) { t.Errorf("the test dialled %s: tests contact loopback hosts only", addr) })
+	t.Cleanup(c.CloseIdleConnections)
+	return c
+}
+
+// guardedClient dials loopback addresses only; refused hears of the others.
+func guardedClient(refused func(addr string)) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	var d net.Dialer
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil || !loopbackHost(host) {
+			refused(addr)
+			return nil, fmt.Errorf("dial %s: not loopback (test guard)", addr)
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
 }
 
 // freePort returns a loopback address nobody listens on right now.
@@ -132,5 +166,19 @@ func wantExit(t *testing.T, err error, code int) {
 	t.Helper()
 	if got := exitCode(err); got != code {
 		t.Fatalf("exit code = %d (err %v), want %d", got, err, code)
+	}
+}
+
+// TestLoopbackOnly: the guard refuses the environment's real KSeF before any
+// name is resolved.
+func TestLoopbackOnly(t *testing.T) {
+	var refused []string
+	c := guardedClient(func(addr string) { refused = append(refused, addr) })
+	defer c.CloseIdleConnections()
+	if _, err := c.Get("https://api-test.ksef.mf.gov.pl/v2/security/public-key-certificates"); err == nil || !strings.Contains(err.Error(), "test guard") {
+		t.Errorf("GET api-test.ksef.mf.gov.pl = %v, want the guard's refusal", err)
+	}
+	if len(refused) != 1 || refused[0] != "api-test.ksef.mf.gov.pl:443" {
+		t.Errorf("refused %q, want the KSeF host by name (not resolved)", refused)
 	}
 }

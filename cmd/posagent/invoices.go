@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/internal/logx"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/outbox"
 	"github.com/posagent/posagent/till"
@@ -307,21 +308,36 @@ func fileName(number string) string {
 	}, number)
 }
 
-// progress prints "label n/total" on one line when n changes, at most every
-// 100 ms, and always the final count.
+// progress prints "label n/total" when n changes, and always the final
+// count: on a terminal rewritten in place (\r) at most every 100 ms,
+// elsewhere (a log, a pipe) as whole lines at most every second, which a
+// \r would run together.
 type progress struct {
 	w     io.Writer
 	label string
 	total int
+	tty   bool
 	last  time.Time
 	shown int
 }
 
+func newProgress(w io.Writer, label string, total int) *progress {
+	return &progress{w: w, label: label, total: total, tty: logx.IsTerminal(w)}
+}
+
 func (p *progress) step(n int) {
-	if n < p.total && (n == p.shown || time.Since(p.last) < 100*time.Millisecond) {
+	every := time.Second
+	if p.tty {
+		every = 100 * time.Millisecond
+	}
+	if n < p.total && (n == p.shown || time.Since(p.last) < every) {
 		return
 	}
 	p.last, p.shown = time.Now(), n
+	if !p.tty {
+		fmt.Fprintf(p.w, "%s %d/%d\n", p.label, n, p.total)
+		return
+	}
 	fmt.Fprintf(p.w, "\r%s %d/%d", p.label, n, p.total)
 	if n >= p.total {
 		fmt.Fprintln(p.w)
@@ -362,7 +378,7 @@ func runInvoicesExport(ctx context.Context, m *Main, args []string) error {
 	if err := os.MkdirAll(*dir, 0o750); err != nil {
 		return fmt.Errorf("invoices export: %w", err)
 	}
-	prog := &progress{w: m.Stderr, label: "export", total: total}
+	prog := newProgress(m.Stderr, "export", total)
 	type exported struct {
 		Number string `json:"number"`
 		XML    string `json:"xml"`

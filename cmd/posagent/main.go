@@ -136,7 +136,7 @@ func verbs() []verb {
 		{"stop", "stop the installed service", runStop},
 		{"status", "tell whether the service is installed, running or stopped", runStatus},
 		{"doctor", "check configuration, disk, printer, certificate and KSeF", runDoctor},
-		{"cert", "KSeF certificates: import, list, csr", runCert},
+		{"cert", "KSeF certificates: import, list, csr, enroll", runCert},
 		{"printer", "receipt printer: list, test, status", runPrinter},
 		{"invoices", "stored invoices: list, show, export, reprint", runInvoices},
 		{"mode", "show or override the issuing mode of the running agent", runMode},

@@ -18,15 +18,21 @@ import (
 )
 
 func runRun(ctx context.Context, m *Main, args []string) error {
-	f := m.newFlags("run", "[--config FILE]",
+	f := m.newFlags("run", "[--config FILE] [--date YYYY-MM-DD[THH:MM]]",
 		"Runs the service in the foreground: the till API, the print worker and the KSeF\n"+
 			"uploads. systemd starts it this way (posagent install); Ctrl-C or SIGTERM stops it,\n"+
-			"letting a sale in flight finish and closing the store cleanly.").withConfig()
+			"letting a sale in flight finish and closing the store cleanly. --date rehearses\n"+
+			"another day against a KSeF simulator on loopback (never a real KSeF).").withConfig().withDate()
 	_, cfg, err := f.parseConfig(args, 0)
 	if err != nil {
 		return err
 	}
-	logger := logx.New(m.Stderr, logx.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Getenv: m.Getenv})
+	if f.date != "" {
+		if err := requireLoopbackKSeF(cfg); err != nil {
+			return err
+		}
+	}
+	logger := logx.New(m.Stderr, logx.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Getenv: m.Getenv, Now: m.Now})
 	prg := newProgram(func(ctx context.Context) error { return serve(ctx, m, cfg, f.config, logger) }, logger)
 	sc := serviceConfig(defaultBinary(), f.config, "posagent")
 	sc.Option["RunWait"] = func() {
@@ -62,11 +68,26 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	}
 	// A passphrase store's argon2id buffer (64 MiB) is garbage now.
 	releaseMemory()
-	offline, err := certs.Load(certstore.Offline)
+	// An expired Offline certificate still loads: the agent keeps issuing
+	// online (and in total failure) and refuses offline sales with 422
+	// offline_certificate_invalid, rather than stopping every sale.
+	offline, err := certs.LoadAnyTime(certstore.Offline)
 	if err != nil {
 		return fmt.Errorf("offline certificate: %w", err)
 	}
-	client, err := ksefClient(cfg, certs, logger)
+	login, err := loginFor(cfg, certs)
+	if err != nil {
+		return err
+	}
+	if login.fallback != "" {
+		logger.Warn(login.fallback, "fix", "posagent cert import --usage authentication FILE")
+	}
+	relay := &agentRelay{}
+	client, err := ksefClient(cfg, login, m.Now, logger, relay.LoginResult)
+	if err != nil {
+		return err
+	}
+	mgr, err := certManager(cfg, certs, client, relay, m.now, logger)
 	if err != nil {
 		return err
 	}
@@ -78,6 +99,7 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 		MaxSize:   int64(cfg.Store.CapMB) << 20,
 		Retention: time.Duration(cfg.Store.RetentionDays) * 24 * time.Hour,
 		Logger:    logger.With("component", "outbox"),
+		Now:       m.Now,
 	}, logger)
 	if err != nil {
 		return err
@@ -101,6 +123,7 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	sc := stackConfig{
 		cfg: cfg, store: store, signer: offline, ksef: client, open: open, popts: spec.opts,
 		logger: logger, metrics: metrics.NewRegistry(), now: m.Now, tillToken: tok,
+		authMethod: login.method, relay: relay,
 	}
 	if availabilityURL(cfg) != "" {
 		sc.feed = client
@@ -109,7 +132,13 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	if err != nil {
 		return err
 	}
-	logger.Info("posagent ready", "till", cfg.Till.Listen)
+	if err := feedCertificates(st.agent, mgr); err != nil {
+		return err
+	}
+	mgrCtx, stopMgr := context.WithCancel(ctx)
+	mgrDone := runCertManager(mgrCtx, mgr)
+	defer func() { stopMgr(); <-mgrDone }()
+	logger.Info("posagent ready", "till", cfg.Till.Listen, "ksef_auth", login.method)
 	err = st.Run(ctx)
 	logger.Info("posagent stopped", "error", err)
 	return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/certstore"
+	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/till"
 )
 
@@ -42,6 +43,7 @@ func TestRunServiceEndToEnd(t *testing.T) {
 	tm.writeConfig(t, testConfig{ksefURL: srv.URL + "/v2", availURL: srv.URL + "/latarnia", listen: listen,
 		extra: "[policy]\nupload_interval = \"1s\"\n\n[log]\nlevel = \"debug\"\nformat = \"json\"\n"})
 	tm.mustRun(t, "cert", "import", writeCertFile(t, certstore.Offline, certstore.KeyRSA, time.Now().Add(-time.Hour), 365*24*time.Hour))
+	tm.mustRun(t, "cert", "import", "--usage", "authentication", writeCertFile(t, certstore.Authentication, certstore.KeyEC, time.Now().Add(-time.Hour), 365*24*time.Hour))
 	tm.mustRun(t, "install", "--binary", "/usr/bin/posagent")
 
 	logs := &syncBuffer{}
@@ -54,11 +56,17 @@ func TestRunServiceEndToEnd(t *testing.T) {
 	tc := &tillClient{base: "http://" + listen, http: &http.Client{Timeout: 5 * time.Second}}
 	waitUntil(t, "the till API", func() bool { return tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, nil) == nil }, done, logs)
 
+	// The issue date is the service's today, as its status tells (a fixed
+	// CET offset was a day off for an hour each summer night).
+	var st till.Status
+	if err := tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, &st); err != nil {
+		t.Fatal(err)
+	}
 	sale := map[string]any{
 		"buyer":      map[string]any{"kind": "consumer"},
 		"lines":      []any{demoLine("Kawa zbożowa", "szt.", "1", "7.50", "8")},
 		"payment":    map[string]any{"form": "cash", "paid": true},
-		"issue_date": time.Now().In(time.FixedZone("CET", 3600)).Format(time.DateOnly),
+		"issue_date": ksef.DateOf(st.Now).String(),
 	}
 	var v till.View
 	if err := tc.do(ctx, http.MethodPost, "/v1/sales", map[string]string{"Idempotency-Key": "run-test-1"}, sale, &v); err != nil {
@@ -105,6 +113,18 @@ func TestRunServiceEndToEnd(t *testing.T) {
 	}
 	if l := logs.String(); !strings.Contains(l, `"msg":"posagent stopped"`) || strings.Contains(l, "test-ksef-token") {
 		t.Errorf("service log lacks the stop line or leaks the token:\n%s", l)
+	}
+	agentLines := 0
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if n := strings.Count(l, `"component":`); n > 1 {
+			t.Errorf("log line names its component %d times: %s", n, l)
+		}
+		if strings.Contains(l, `"component":"agent"`) {
+			agentLines++
+		}
+	}
+	if agentLines == 0 {
+		t.Error(`no log line of the agent ("component":"agent")`)
 	}
 	out, _, err = tm.run(t, "status")
 	wantExit(t, err, exitCheckFailed)

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/certstore"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/internal/metrics"
 	"github.com/posagent/posagent/ksef"
@@ -36,6 +34,10 @@ type stackConfig struct {
 	logger  *slog.Logger
 	metrics *metrics.Registry
 	now     func() time.Time
+	// authMethod is how the client logs in ("token" or "xades").
+	authMethod string
+	// relay, when set, is pointed at the agent once it exists.
+	relay *agentRelay
 
 	// listener, when set, is served instead of cfg.Till.Listen.
 	listener  net.Listener
@@ -104,46 +106,6 @@ func agentOptions(cfg *config.Config) (agent.Options, error) {
 	}, nil
 }
 
-// ksefClient builds the KSeF API client of the configuration; certs is needed
-// for XAdES authentication only.
-func ksefClient(cfg *config.Config, certs *certstore.Store, logger *slog.Logger) (*ksefapi.Client, error) {
-	env, err := ksef.ParseEnvironment(cfg.KSeF.Environment)
-	if err != nil {
-		return nil, err
-	}
-	var auth ksefapi.Credentials
-	switch cfg.KSeF.Auth {
-	case "xades":
-		if certs == nil {
-			return nil, errors.New("ksef.auth = xades needs an Authentication certificate (posagent cert import --usage authentication)")
-		}
-		c, err := certs.Load(certstore.Authentication)
-		if err != nil {
-			return nil, fmt.Errorf("authentication certificate: %w", err)
-		}
-		auth = ksefapi.XAdESAuth{Signer: c, Certificate: c.Certificate()}
-	default:
-		tok, err := cfg.Secret(config.SecretKSeFToken)
-		if err != nil {
-			return nil, err
-		}
-		auth = ksefapi.TokenAuth{Token: tok}
-	}
-	ctxValue := cfg.KSeF.ContextValue
-	if ctxValue == "" {
-		ctxValue = cfg.Seller.NIP
-	}
-	return ksefapi.New(ksefapi.Config{
-		Environment:     env,
-		BaseURL:         cfg.KSeF.URL,
-		AvailabilityURL: availabilityURL(cfg),
-		HTTPClient:      &http.Client{Timeout: cfg.KSeF.Timeout.D()},
-		Context:         ksefapi.ContextIdentifier{Type: ksefapi.ContextType(cfg.KSeF.ContextType), Value: ctxValue},
-		Auth:            auth,
-		Logger:          logger.With("component", "ksef"),
-	})
-}
-
 // newStack builds the worker, the agent and the till server.
 func newStack(sc stackConfig) (*stack, error) {
 	opts, err := agentOptions(sc.cfg)
@@ -156,6 +118,7 @@ func newStack(sc stackConfig) (*stack, error) {
 		sc.now = time.Now
 	}
 	opts.Now = sc.now
+	opts.AuthMethod = sc.authMethod
 	if sc.agentMod != nil {
 		sc.agentMod(&opts)
 	}
@@ -191,6 +154,9 @@ func newStack(sc stackConfig) (*stack, error) {
 	mu.Lock()
 	s.agent = a
 	mu.Unlock()
+	if sc.relay != nil {
+		sc.relay.set(a)
+	}
 	s.till, err = till.New(tillagent.New(a, tillagent.Options{Environment: sc.cfg.KSeF.Environment, Now: opts.Now}),
 		till.Options{Listen: sc.cfg.Till.Listen, Token: sc.tillToken, MaxBody: int64(sc.cfg.Till.MaxBody),
 			Metrics: sc.metrics, Logger: sc.logger.With("component", "till"), Now: opts.Now})

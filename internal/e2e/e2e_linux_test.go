@@ -541,7 +541,7 @@ func testBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stats, err := h.store().Stats(ctx, time.Now())
+		stats, err := h.store().Stats(ctx, clock())
 		if err != nil {
 			t.Fatal(err)
 		}

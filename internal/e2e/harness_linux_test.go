@@ -25,6 +25,7 @@ import (
 	"github.com/posagent/posagent/certstore"
 	"github.com/posagent/posagent/certstore/certstoretest"
 	"github.com/posagent/posagent/escpos"
+	"github.com/posagent/posagent/internal/simclock"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
@@ -43,6 +44,11 @@ const (
 	numbering = "{terminal}/{yyyy}/{mm}/{seq:06}"
 )
 
+// clock is the one clock of every harness (simulator, KSeF client, store,
+// agent, certificate): a working Tuesday morning that runs on with real
+// time, so no test depends on the day, or the midnight, it runs at.
+var clock = simclock.Since(time.Date(2026, 12, 22, 10, 0, 0, 0, ksef.Warsaw))
+
 // harness is one posagent installation: a store file, a KSeF simulator behind
 // a gate, an Offline certificate and a pty printer. start and stop run the
 // service on it; stop then start is a restart on the same store.
@@ -53,6 +59,7 @@ type harness struct {
 	gate      *gate
 	simURL    string
 	cert      *certstore.Cert
+	auth      *certstore.Cert // the Authentication certificate of the XAdES login
 	prn       *fakePrinter
 	prof      escpos.Profile
 	logs      *syncBuffer
@@ -74,7 +81,7 @@ func newHarness(t testing.TB) *harness {
 		http: &http.Client{Timeout: 10 * time.Second}}
 
 	var err error
-	h.sim, err = ksefsim.New(&ksefsim.Options{Tokens: map[string]string{simToken: sellerNIP}})
+	h.sim, err = ksefsim.New(&ksefsim.Options{Tokens: map[string]string{simToken: sellerNIP}, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +93,22 @@ func newHarness(t testing.TB) *harness {
 		srv.Close()
 	})
 
-	h.cert = certstoretest.Cert(t, certstore.Offline, certstore.KeyEC)
+	certPEM, keyPEM, err := certstore.Generate(certstore.Offline, sellerNIP, certstore.KeyEC, clock().Add(-time.Hour), 2*365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.cert, err = certstore.Parse(certstore.Offline, append(certPEM, keyPEM...), "", clock()); err != nil {
+		t.Fatal(err)
+	}
+	// The Authentication certificate of the XAdES login (the default; the
+	// simulator, like KSeF's test environment, accepts a self-signed one).
+	authPEM, authKey, err := certstore.Generate(certstore.Authentication, sellerNIP, certstore.KeyEC, clock().Add(-time.Hour), 2*365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.auth, err = certstore.Parse(certstore.Authentication, append(authPEM, authKey...), "", clock()); err != nil {
+		t.Fatal(err)
+	}
 	h.prof, err = escpos.LookupProfile("generic-80")
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +137,7 @@ func (h *harness) start() {
 		h.t.Fatal("start: already running")
 	}
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	store, err := outbox.Open(h.storePath, nil)
+	store, err := outbox.Open(h.storePath, &outbox.Options{Now: clock})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -130,8 +152,9 @@ func (h *harness) start() {
 		BaseURL: h.simURL + "/v2", AvailabilityURL: h.simURL + "/latarnia",
 		HTTPClient: &http.Client{Timeout: 5 * time.Second},
 		Context:    ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: sellerNIP},
-		Auth:       ksefapi.TokenAuth{Token: simToken}, Logger: logger.With("component", "ksef"),
+		Auth:       ksefapi.XAdESAuth{Signer: h.auth, Certificate: h.auth.Certificate()}, Logger: logger.With("component", "ksef"),
 		PollInterval: 20 * time.Millisecond, PollMax: 100 * time.Millisecond, PollTimeout: 10 * time.Second,
+		Now: clock,
 	})
 	if err != nil {
 		h.t.Fatal(err)
@@ -173,13 +196,14 @@ func (h *harness) start() {
 		RetryMin: 50 * time.Millisecond, RetryMax: 300 * time.Millisecond,
 		SendGrace: 500 * time.Millisecond,
 		TempDir:   h.t.TempDir(),
+		Now:       clock,
 	}
 	a, err := agent.New(opts, agent.Deps{Store: store, KSeF: client, Printer: worker, Signer: h.cert, Feed: client})
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	relay.Set(a)
-	srv, err := till.New(tillagent.New(a, tillagent.Options{Environment: "test"}), till.Options{Listen: "127.0.0.1:0", Logger: logger.With("component", "till")})
+	srv, err := till.New(tillagent.New(a, tillagent.Options{Environment: "test", Now: clock}), till.Options{Listen: "127.0.0.1:0", Logger: logger.With("component", "till"), Now: clock})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -363,7 +387,7 @@ func (h *harness) waitPrinted(d time.Duration, ids ...string) {
 }
 
 // today is the issue date of a sale made now.
-func today() string { return ksef.DateOf(time.Now()).String() }
+func today() string { return ksef.DateOf(clock()).String() }
 
 func line(name, unit, qty, price, rate string) map[string]any {
 	return map[string]any{"name": name, "unit": unit, "quantity": qty, "unit_price": price, "vat_rate": rate}
@@ -461,7 +485,7 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// Logged on arrival, so a request still hanging shows with status 0.
 	g.mu.Lock()
 	i := len(g.log)
-	g.log = append(g.log, gateEntry{At: time.Now(), Method: req.Method, Path: req.URL.Path})
+	g.log = append(g.log, gateEntry{At: clock(), Method: req.Method, Path: req.URL.Path})
 	g.mu.Unlock()
 	rw := &recordingWriter{ResponseWriter: w}
 	defer func() {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 )
 
 // Output formats.
@@ -23,6 +24,9 @@ type Options struct {
 	AddSource bool
 	// Getenv reads the environment; nil means os.Getenv. Tests replace it.
 	Getenv func(string) string
+	// Now, when set, stamps every record instead of the wall clock: a
+	// rehearsal on another date (posagent run --date) logs that date.
+	Now func() time.Time
 }
 
 // New returns a logger writing to w. An unknown level or format falls back to
@@ -41,10 +45,25 @@ func New(w io.Writer, opts Options) *slog.Logger {
 		level = l
 	}
 	ho := &slog.HandlerOptions{Level: level, AddSource: opts.AddSource, ReplaceAttr: Redact}
+	if now := opts.Now; now != nil {
+		ho.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Time(slog.TimeKey, now())
+			}
+			return Redact(groups, a)
+		}
+	}
 	if useJSON(w, opts.Format, getenv) {
 		return slog.New(slog.NewJSONHandler(w, ho))
 	}
 	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// IsTerminal reports whether w is a terminal: a person watching, for whom a
+// line may be rewritten in place.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
 }
 
 func useJSON(w io.Writer, format string, getenv func(string) string) bool {
@@ -57,8 +76,7 @@ func useJSON(w io.Writer, format string, getenv func(string) string) bool {
 	if getenv("JOURNAL_STREAM") != "" || getenv("INVOCATION_ID") != "" {
 		return true
 	}
-	f, ok := w.(*os.File)
-	return !ok || !isTerminal(f)
+	return !IsTerminal(w)
 }
 
 // ParseLevel reads debug, info, warn (or warning) and error, in any case. The

@@ -175,6 +175,18 @@ format = "json"
 	if err := os.Remove(pemFile); err != nil {
 		tb.Fatal(err)
 	}
+	// The agent logs in with XAdES (the default; tokens end on 2026-12-31).
+	authPEM, authKey := certstoretest.Generate(tb, certstore.Authentication, certstore.KeyEC)
+	authFile := filepath.Join(dir, "authentication.pem")
+	if err := os.WriteFile(authFile, append(authPEM, authKey...), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	if out, err := s.CLI("cert", "import", "--config", s.Config, "--usage", "authentication", authFile); err != nil {
+		tb.Fatalf("posagent cert import --usage authentication: %v\n%s", err, out)
+	}
+	if err := os.Remove(authFile); err != nil {
+		tb.Fatal(err)
+	}
 	return s
 }
 

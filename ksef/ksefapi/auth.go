@@ -191,18 +191,27 @@ type contextIdentifier struct {
 // Authenticate runs the whole login (challenge, identity proof, status polling,
 // redeem) with the configured credentials and keeps the tokens for later calls.
 func (c *Client) Authenticate(ctx context.Context) (*Tokens, error) {
+	creds := c.credentials()
+	tok, err := c.authenticate(ctx, creds)
+	if c.onLogin != nil && ctx.Err() == nil {
+		c.onLogin(creds.method(), err)
+	}
+	return tok, err
+}
+
+func (c *Client) authenticate(ctx context.Context, creds Credentials) (*Tokens, error) {
 	ch, err := c.Challenge(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var init *AuthInit
-	switch a := c.auth.(type) {
+	switch a := creds.(type) {
 	case TokenAuth:
 		init, err = c.initTokenAuth(ctx, a, ch)
 	case XAdESAuth:
 		init, err = c.initXAdESAuth(ctx, a, ch)
 	default:
-		err = fmt.Errorf("%w: credentials %T", ErrInvalidConfig, c.auth)
+		err = fmt.Errorf("%w: credentials %T", ErrInvalidConfig, creds)
 	}
 	if err != nil {
 		return nil, err
@@ -217,7 +226,7 @@ func (c *Client) Authenticate(ctx context.Context) (*Tokens, error) {
 	c.tokensMu.Lock()
 	c.tokens = tokenState{access: tok.Access, refresh: tok.Refresh}
 	c.tokensMu.Unlock()
-	c.log.Info("ksef authenticated", "method", c.auth.method(), "accessValidUntil", tok.Access.ValidUntil)
+	c.log.Info("ksef authenticated", "method", creds.method(), "accessValidUntil", tok.Access.ValidUntil)
 	return tok, nil
 }
 

@@ -69,6 +69,41 @@ func TestEveryCall(t *testing.T) {
 				_, err := c.Availability(ctx)
 				return err
 			}},
+		{"CertificateLimits", map[string]any{"canRequest": true, "enrollment": map[string]any{"limit": 300, "remaining": 299},
+			"certificate": map[string]any{"limit": 100, "remaining": 99}}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.CertificateLimits(ctx)
+				return err
+			}},
+		{"EnrollmentData", map[string]any{"commonName": "5265877635", "countryName": "PL", "organizationIdentifier": "VATPL-5265877635"}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.EnrollmentData(ctx)
+				return err
+			}},
+		{"Enroll", map[string]any{"referenceNumber": fakeEnrollRef, "timestamp": "2026-11-21T12:00:00Z"}, 202,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.Enroll(ctx, ksefapi.EnrollRequest{Name: "posagent KASA01", Type: ksefapi.CertOffline, CSR: []byte{0x30, 0}})
+				return err
+			}},
+		{"EnrollmentStatus", map[string]any{"requestDate": "2026-11-21T12:00:00Z", "status": map[string]any{"code": 100, "description": "Wniosek przyjęty do realizacji"}}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.EnrollmentStatus(ctx, fakeEnrollRef)
+				return err
+			}},
+		{"RetrieveCertificates", map[string]any{"certificates": []any{}}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.RetrieveCertificates(ctx, "0321C82DA41B4362")
+				return err
+			}},
+		{"RevokeCertificate", nil, 204,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				return c.RevokeCertificate(ctx, "0321C82DA41B4362", ksefapi.RevokeKeyCompromise)
+			}},
+		{"QueryCertificates", map[string]any{"certificates": []any{}, "hasMore": false}, 200,
+			func(ctx context.Context, c *ksefapi.Client, _ string) error {
+				_, err := c.QueryCertificates(ctx, ksefapi.CertificateQuery{Type: ksefapi.CertOffline})
+				return err
+			}},
 	}
 	modes := []string{"success", "non-2xx", "network error", "cancelled context"}
 	for _, call := range calls {
@@ -83,7 +118,9 @@ func TestEveryCall(t *testing.T) {
 					}
 					w.Header().Set("Content-Type", "application/json")
 					w.WriteHeader(call.status)
-					json.NewEncoder(w).Encode(call.ok)
+					if call.ok != nil {
+						json.NewEncoder(w).Encode(call.ok)
+					}
 				}))
 				defer srv.Close()
 				c, err := ksefapi.New(ksefapi.Config{BaseURL: srv.URL + "/v2", AvailabilityURL: srv.URL, HTTPClient: srv.Client(),

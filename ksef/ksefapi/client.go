@@ -71,6 +71,11 @@ type Config struct {
 	PollTimeout     time.Duration     // give up polling an operation after this long
 	RefreshSkew     time.Duration     // refresh the access token this long before it expires
 	KeyCacheTTL     time.Duration     // re-fetch MF public keys after this long
+	// OnLogin, if set, is called after every login attempt (Authenticate,
+	// whether called directly or by the token source) with the method
+	// ("token" or "xades") and the outcome. It must be quick and must not
+	// call the client.
+	OnLogin func(method string, err error)
 }
 
 // Client talks to the KSeF API v2. It is safe for concurrent use.
@@ -79,7 +84,9 @@ type Client struct {
 	availURL string
 	hc       *http.Client
 	ctxID    ContextIdentifier
+	authMu   sync.Mutex // guards auth
 	auth     Credentials
+	onLogin  func(method string, err error)
 	now      func() time.Time
 	log      *slog.Logger
 	poll     backoff
@@ -127,6 +134,7 @@ func New(cfg Config) (*Client, error) {
 		hc:       hc,
 		ctxID:    cfg.Context,
 		auth:     cfg.Auth,
+		onLogin:  cfg.OnLogin,
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		poll:     backoff{min: cfg.PollInterval, max: cfg.PollMax},
@@ -162,6 +170,31 @@ func New(cfg Config) (*Client, error) {
 		c.keys.ttl = DefaultKeyCacheTTL
 	}
 	return c, nil
+}
+
+// SetCredentials replaces the credentials of later logins, such as a renewed
+// Authentication certificate. Tokens already held stay valid until they
+// expire.
+func (c *Client) SetCredentials(auth Credentials) error {
+	if auth == nil {
+		return fmt.Errorf("%w: Auth is required", ErrInvalidConfig)
+	}
+	if err := auth.validate(); err != nil {
+		return err
+	}
+	c.authMu.Lock()
+	c.auth = auth
+	c.authMu.Unlock()
+	return nil
+}
+
+// AuthMethod returns "token" or "xades": how the client logs in.
+func (c *Client) AuthMethod() string { return c.credentials().method() }
+
+func (c *Client) credentials() Credentials {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	return c.auth
 }
 
 func validateContext(id ContextIdentifier) error {

@@ -21,6 +21,14 @@
 // DownloadUPO (pre-signed URL, no bearer, checked against x-ms-meta-hash) or
 // InvoiceUPO (through the API) follow the invoice to its KSeF number and UPO.
 //
+// Certificates (ksef-api.md §2): CertificateLimits, EnrollmentData, Enroll,
+// EnrollmentStatus and WaitEnrollment, RetrieveCertificates (each one parsed
+// and checked against the serial KSeF names), RevokeCertificate and
+// QueryCertificates (paged) / CertificateStatusOf. KSeF allows enrollment
+// and revocation only after an XAdES login. SetCredentials swaps the
+// credentials of later logins (a renewed Authentication certificate) and
+// Config.OnLogin reports every login's outcome.
+//
 // Batch: SendBatch streams the invoices into a ZIP in a temporary file, cuts
 // it into parts of at most BatchOptions.PartSize bytes, encrypts and hashes
 // each part into its own temporary file, opens the session, PUTs the parts to

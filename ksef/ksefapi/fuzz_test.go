@@ -1,6 +1,7 @@
 package ksefapi_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"os"
 	"testing"
@@ -93,5 +94,22 @@ func FuzzParsePublicKeys(f *testing.F) {
 			}
 		}
 		_, _ = ksefapi.SelectKey(keys, ksefapi.UsageSymmetricKey, time.Now())
+	})
+}
+
+func FuzzParseRetrievedCertificates(f *testing.F) {
+	f.Add(retrieveBody("0321C82DA41B4362", "Offline", base64.StdEncoding.EncodeToString(testCertDER(f, 0x0321C82DA41B4362))))
+	f.Add(`{"certificates":[]}`)
+	f.Add(retrieveBody("0000000000000001", "Authentication", "MAA="))
+	f.Fuzz(func(t *testing.T, body string) {
+		certs, err := ksefapi.ParseRetrievedCertificates([]byte(body))
+		if err != nil {
+			return
+		}
+		for _, c := range certs {
+			if c.Certificate == nil || ksefapi.SerialOf(c.Certificate) != c.Serial || !ksefapi.ValidSerial(c.Serial) {
+				t.Fatalf("accepted %q as %+v", body, c)
+			}
+		}
 	})
 }

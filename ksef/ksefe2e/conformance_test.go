@@ -64,6 +64,16 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Certificates, after the XAdES login: limits, data, enroll, status,
+	// retrieve, query, revoke; and the refusals after a token login.
+	enrollCert(t, x, ksefapi.CertOffline)
+	if _, err := c.EnrollmentData(ctx(t)); err == nil {
+		t.Error("enrollment data after a token login succeeded")
+	}
+	if err := c.RevokeCertificate(ctx(t), "0000000000000001", ""); err == nil {
+		t.Error("revocation after a token login succeeded")
+	}
+
 	// Errors: 400 (problem+json), 401, 429.
 	if _, err := c.InvoiceStatus(ctx(t), s.Reference, "20261120-EE-0000000000-0000000000-00"); err == nil {
 		t.Error("status of an unknown invoice succeeded")
@@ -134,6 +144,15 @@ func TestConformance(t *testing.T) {
 		"POST /sessions/online/{referenceNumber}/invoices 429 application/problem+json",
 		"GET /sessions/{referenceNumber}/invoices/{invoiceReferenceNumber} 400 application/json",
 		"GET /sessions/{referenceNumber}/invoices/{invoiceReferenceNumber} 429 application/json",
+		"GET /certificates/limits",
+		"GET /certificates/enrollments/data",
+		"POST /certificates/enrollments",
+		"GET /certificates/enrollments/{referenceNumber}",
+		"POST /certificates/retrieve",
+		"POST /certificates/query",
+		"POST /certificates/{certificateSerialNumber}/revoke 204 ",
+		"GET /certificates/enrollments/data 400 application/problem+json",
+		"POST /certificates/{certificateSerialNumber}/revoke 403 application/problem+json",
 	}
 	for _, w := range want {
 		if !seen[w] {

@@ -29,6 +29,9 @@
 // Retry-After; HTML 502, 500, 503; timeouts; dropped connections and lost
 // answers; token, refresh-token and session expiry; concurrent callers;
 // technical corrections; offline classification; restarts; secrets in logs;
+// certificate enrollment (limits, data, CSR, enroll, poll, retrieve, query,
+// revoke) and logins with the issued certificates; the end of token logins
+// at 2027-01-01 00:00 Warsaw;
 // and golden traces of the wire dance (testdata/*.golden, rewritten with
 // -update).
 //

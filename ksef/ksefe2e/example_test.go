@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/posagent/posagent/internal/simclock"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
@@ -16,7 +17,10 @@ import (
 // interactive session, its KSeF number and its UPO.
 func Example() {
 	const nip, token = "5265877635", "example-token"
-	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{token: nip}})
+	// Both sides on one clock from a fixed working morning: the invoice is
+	// sent on its issue day whatever day (or midnight) the example runs.
+	now := simclock.Since(time.Date(2026, 11, 20, 10, 0, 0, 0, ksef.Warsaw))
+	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{token: nip}, Now: now})
 	if err != nil {
 		panic(err)
 	}
@@ -27,6 +31,7 @@ func Example() {
 		BaseURL: srv.URL + "/v2",
 		Context: ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: nip},
 		Auth:    ksefapi.TokenAuth{Token: token},
+		Now:     now,
 	})
 	if err != nil {
 		panic(err)
@@ -34,11 +39,11 @@ func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	today := ksef.DateOf(time.Now())
+	today := ksef.DateOf(now())
 	inv := ksef.Invoice{
 		Seller:      ksef.Seller{NIP: nip, Name: "Sklep", Address: ksef.Address{Country: "PL", Line1: "ul. Polna 1"}},
 		Number:      "FV/2026/11/000001",
-		GeneratedAt: time.Now(),
+		GeneratedAt: now(),
 		Sale: ksef.Sale{
 			Buyer:     ksef.Buyer{Kind: ksef.BuyerConsumer},
 			Lines:     []ksef.Line{{Name: "Kawa", Quantity: ksef.MustParseQuantity("1"), UnitPrice: ksef.MustParseAmount("12.30"), VATRate: ksef.Rate23}},

@@ -98,6 +98,10 @@ func (s *Server) handleTokenAuth(c *call) (*response, error) {
 	ms, perr := strconv.ParseInt(msStr, 10, 64)
 	nip, known := s.opts.Tokens[tok]
 	switch {
+	case !c.now.Before(s.opts.TokenAuthEnd):
+		// § 13 ust. 1 pkt 1 of the KSeF regulation of 12.12.2025: tokens
+		// authenticate until 31 December 2026 only.
+		op.fail(450, "Token nieaktywny: tokeny KSeF nie służą do uwierzytelniania od "+s.opts.TokenAuthEnd.In(warsaw).Format("2006-01-02 15:04")+" (Europe/Warsaw).")
 	case derr != nil || !found:
 		op.fail(450, "Nie udało się odszyfrować tokena.")
 	case perr != nil || ms != ch.Created.UnixMilli():
@@ -137,10 +141,26 @@ func (s *Server) handleXAdESAuth(c *call) (*response, error) {
 	op := s.newAuthOp(c, req.ContextValue, "XadesSignature")
 	sum := sha256.Sum256(c.body)
 	op.DocHash = base64.StdEncoding.EncodeToString(sum[:])
-	switch subj := SubjectNIP(cert); {
-	case c.r.URL.Query().Get("verifyCertificateChain") == "true":
-		// The simulator trusts no CA: a chain check (asked for explicitly, as
-		// on TE) fails every certificate, self-signed ones included.
+	subj := SubjectNIP(cert)
+	op.Subject = subjectData(cert, subj)
+	ksefIssued := s.st.issuedBy(cert)
+	why := ""
+	if ksefIssued {
+		var simc *simCert
+		simc, why = s.ksefCertCheck(cert, c.now)
+		if simc != nil {
+			op.CertSerial = simc.Serial
+			if why == "" {
+				simc.LastUse = ptr(c.now)
+			}
+		}
+	}
+	switch {
+	case why != "":
+		op.fail(460, why)
+	case c.r.URL.Query().Get("verifyCertificateChain") == "true" && !ksefIssued:
+		// The simulator trusts only its own CA: a chain check (asked for
+		// explicitly, as on TE) fails every other certificate.
 		op.fail(460, "Nie można zweryfikować łańcucha certyfikatów: brak zaufanego wystawcy.")
 	case subj != req.ContextValue:
 		op.fail(415, fmt.Sprintf("Podmiot certyfikatu (NIP %s) nie ma uprawnień w kontekście %s.", subj, req.ContextValue))
@@ -201,7 +221,11 @@ func (s *Server) handleAuthStatus(c *call) (*response, error) {
 	}
 	info := wireMethodInfo{Category: "Token", Code: "token.ksef", DisplayName: "Token KSeF"}
 	method := "Token"
-	if op.Method == "XadesSignature" {
+	switch {
+	case op.Method == "XadesSignature" && op.CertSerial != "":
+		info = wireMethodInfo{Category: "XadesSignature", Code: "xades.ksef", DisplayName: "Certyfikat KSeF"}
+		method = "InternalCertificate"
+	case op.Method == "XadesSignature":
 		info = wireMethodInfo{Category: "XadesSignature", Code: "xades.selfsigned", DisplayName: "Podpis XAdES"}
 		method = "QualifiedSeal"
 	}
@@ -228,7 +252,7 @@ func (s *Server) handleRedeem(c *call) (*response, error) {
 	}
 	op.Redeemed = true
 	access, refresh := randToken(), randToken()
-	aUntil, rUntil := c.now.Add(s.opts.AccessTokenTTL), c.now.Add(DefaultRefreshTokenTTL)
+	aUntil, rUntil := s.tokenUntil(op, c.now.Add(s.opts.AccessTokenTTL)), s.tokenUntil(op, c.now.Add(DefaultRefreshTokenTTL))
 	s.st.Grants[access] = &grant{Kind: authAccess, NIP: op.NIP, AuthRef: op.Ref, ValidUntil: aUntil}
 	s.st.Grants[refresh] = &grant{Kind: authRefresh, NIP: op.NIP, AuthRef: op.Ref, ValidUntil: rUntil}
 	s.pruneGrants(c.now)
@@ -238,9 +262,19 @@ func (s *Server) handleRedeem(c *call) (*response, error) {
 	}), nil
 }
 
+// tokenUntil caps the lifetime of tokens from a KSeF-token login at the end
+// of token authentication: a login made on 31 December does not reach into
+// 2027.
+func (s *Server) tokenUntil(op *authOp, until time.Time) time.Time {
+	if op != nil && op.Method == "Token" && until.After(s.opts.TokenAuthEnd) {
+		return s.opts.TokenAuthEnd
+	}
+	return until
+}
+
 func (s *Server) handleRefresh(c *call) (*response, error) {
 	access := randToken()
-	aUntil := c.now.Add(s.opts.AccessTokenTTL)
+	aUntil := s.tokenUntil(s.st.AuthOps[c.authRef], c.now.Add(s.opts.AccessTokenTTL))
 	s.st.Grants[access] = &grant{Kind: authAccess, NIP: c.nip, AuthRef: c.authRef, ValidUntil: aUntil}
 	return jsonResp(http.StatusOK, wireTokens{AccessToken: wireTokenInfo{Token: access, ValidUntil: ts(aUntil)}}), nil
 }

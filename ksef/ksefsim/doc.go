@@ -19,7 +19,8 @@
 //	/admin/...           fault controls and inspection (JSON, below)
 //
 // The admin endpoints mirror the Go API (InjectFault, ClearFaults,
-// RotateKeys, ExpireSessions, ExpireTokens, SetAvailability, Invoices):
+// RotateKeys, ExpireSessions, ExpireTokens, SetAvailability, Invoices,
+// SetCertificateStatus, CACertificatePEM):
 //
 //	POST   /admin/faults          {"kind":"html502","count":2,"pathPrefix":"/v2/sessions","delay":"1s"}
 //	DELETE /admin/faults
@@ -28,6 +29,8 @@
 //	POST   /admin/expire-tokens   {"refresh":true}
 //	POST   /admin/availability    {"status":"FAILURE","text":"..."}
 //	GET    /admin/invoices
+//	POST   /admin/certificates/{serial}/status  {"status":"Revoked"}
+//	GET    /admin/ca
 //
 // Use it with httptest.NewServer(s.Handler()) or Start/Close; package
 // ksefsimtest does the former for other packages' tests. Errors come as
@@ -45,12 +48,32 @@
 // one-minute window lasts 1/60 s. Retry-After is computed on the scaled
 // windows and rounded up to whole seconds, at least 1.
 //
-// Authentication accepts the KSeF tokens listed in Options.Tokens and any
-// XAdES-signed AuthTokenRequest whose certificate names the context NIP
+// Authentication accepts the KSeF tokens listed in Options.Tokens until
+// Options.TokenAuthEnd (default 2027-01-01 00:00 Warsaw, on the simulator's
+// clock: § 13 ust. 1 pkt 1 of the KSeF regulation of 12.12.2025); from then
+// a token login ends in status 450 "Token nieaktywny", and access and
+// refresh tokens of earlier token logins expire at that instant. It accepts
+// any XAdES-signed AuthTokenRequest whose certificate names the context NIP
 // (organizationIdentifier VATPL-, serialNumber TINPL-/NIP- or a 10-digit CN).
 // Self-signed certificates are accepted, as on the TE environment, unless the
-// request asks for verifyCertificateChain=true: the simulator has no trust
-// store, so that check fails every certificate (authentication status 460).
+// request asks for verifyCertificateChain=true: the simulator trusts only its
+// own CA, so that check fails every other certificate (status 460).
+//
+// Certificates: the simulator is a KSeF certification authority. After an
+// XAdES login, GET /certificates/enrollments/data returns the login
+// certificate's subject attributes; POST /certificates/enrollments takes a
+// PKCS#10 request that carries exactly those attributes (else 25003), with
+// an RSA-2048 or EC P-256 key (25010), within the subject's limits (300
+// requests, 100 active certificates; 25006/25007), and issues a certificate
+// signed by its CA: keyUsage Digital Signature for Authentication,
+// Non-Repudiation for Offline, valid Options.CertificateValidity. Status,
+// retrieve, query (paged, newest request first) and revoke follow the
+// OpenAPI; a token login may neither enroll (25001/25002, canRequest false)
+// nor revoke (403 auth-method-not-allowed). An XAdES login with a
+// certificate the simulator issued fails with status 460 when it is an
+// Offline certificate, or revoked, blocked or expired.
+// SetCertificateStatus revokes or blocks (suspends) one as KSeF's own
+// processes would.
 //
 // # Caveats
 //

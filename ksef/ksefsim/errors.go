@@ -78,6 +78,7 @@ type apiError struct {
 	code    int
 	desc    string
 	details []string
+	reason  string // reasonCode of a 403; default missing-permissions
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("ksefsim: %d %d %s", e.status, e.code, e.desc) }

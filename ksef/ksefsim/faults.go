@@ -264,6 +264,8 @@ func (s *Server) handleLatarniaMessages(c *call) (*response, error) {
 //	POST   /admin/expire-tokens     {"refresh":true}
 //	POST   /admin/availability      {"status":"FAILURE","text":"..."}
 //	GET    /admin/invoices
+//	POST   /admin/certificates/{serial}/status  {"status":"Blocked"}
+//	GET    /admin/ca                (PEM)
 func (s *Server) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	reply := func(w http.ResponseWriter, v any, err error) {
@@ -334,5 +336,19 @@ func (s *Server) adminHandler() http.Handler {
 		reply(w, nil, s.SetAvailability(in.Status, in.Text))
 	})
 	mux.HandleFunc("GET /admin/invoices", func(w http.ResponseWriter, r *http.Request) { reply(w, s.Invoices(), nil) })
+	mux.HandleFunc("POST /admin/certificates/{serial}/status", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Status string `json:"status"`
+		}
+		if err := decode(r, &in); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		reply(w, nil, s.SetCertificateStatus(r.PathValue("serial"), in.Status))
+	})
+	mux.HandleFunc("GET /admin/ca", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		_, _ = w.Write(s.CACertificatePEM())
+	})
 	return mux
 }

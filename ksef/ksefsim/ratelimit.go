@@ -16,6 +16,7 @@ const (
 	groupBatch         = "batchSession"
 	groupInvoiceStatus = "invoiceStatus"
 	groupSessionMisc   = "sessionMisc"
+	groupOther         = "other" // certificates, limits, permissions
 )
 
 // limit is one threshold: at most N requests per window.
@@ -34,6 +35,7 @@ var limitTable = map[string][]limit{
 	groupBatch:         {{10, time.Second, "sekundę"}, {20, time.Minute, "minutę"}, {60, time.Hour, "godzinę"}},
 	groupInvoiceStatus: {{30, time.Second, "sekundę"}, {120, time.Minute, "minutę"}, {1200, time.Hour, "godzinę"}},
 	groupSessionMisc:   {{10, time.Second, "sekundę"}, {120, time.Minute, "minutę"}, {1200, time.Hour, "godzinę"}},
+	groupOther:         {{10, time.Second, "sekundę"}, {30, time.Minute, "minutę"}, {120, time.Hour, "godzinę"}},
 }
 
 type rateLimitError struct {

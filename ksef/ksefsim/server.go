@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/posagent/posagent/ksef"
 )
 
 // Defaults for Options fields left zero.
@@ -64,6 +66,18 @@ type Options struct {
 	AccessTokenTTL time.Duration
 	// DisableRateLimits turns the rate limiter off.
 	DisableRateLimits bool
+	// TokenAuthEnd is when KSeF tokens stop authenticating, on the
+	// simulator's clock; zero means ksef.TokenAuthEnd (2027-01-01 Warsaw).
+	// From then /auth/ksef-token logins fail (status 450, "Token
+	// nieaktywny") and tokens from earlier token logins stop working.
+	TokenAuthEnd time.Time
+	// CertificateValidity is the validity of issued certificates; zero
+	// means DefaultCertificateValidity.
+	CertificateValidity time.Duration
+	// CertificateLimit and EnrollmentLimit are the subject's active
+	// certificates and enrollment requests; zero means the NIP defaults.
+	CertificateLimit int
+	EnrollmentLimit  int
 }
 
 // Server is a KSeF API v2 simulator. Its methods are safe for concurrent use.
@@ -98,7 +112,8 @@ func New(opts *Options) (*Server, error) {
 	if o.TimeScale < 0 {
 		return nil, fmt.Errorf("%w: TimeScale %v is negative", ErrOptions, o.TimeScale)
 	}
-	if o.ProcessingDelay < 0 || o.AccessTokenTTL < 0 || o.SessionInvoiceLimit < 0 {
+	if o.ProcessingDelay < 0 || o.AccessTokenTTL < 0 || o.SessionInvoiceLimit < 0 ||
+		o.CertificateValidity < 0 || o.CertificateLimit < 0 || o.EnrollmentLimit < 0 {
 		return nil, fmt.Errorf("%w: negative duration or limit", ErrOptions)
 	}
 	for tok, nip := range o.Tokens {
@@ -120,6 +135,18 @@ func New(opts *Options) (*Server, error) {
 	}
 	if o.AccessTokenTTL == 0 {
 		o.AccessTokenTTL = DefaultAccessTokenTTL
+	}
+	if o.TokenAuthEnd.IsZero() {
+		o.TokenAuthEnd = ksef.TokenAuthEnd
+	}
+	if o.CertificateValidity == 0 {
+		o.CertificateValidity = DefaultCertificateValidity
+	}
+	if o.CertificateLimit == 0 {
+		o.CertificateLimit = DefaultCertificateLimit
+	}
+	if o.EnrollmentLimit == 0 {
+		o.EnrollmentLimit = DefaultEnrollmentLimit
 	}
 	s := &Server{opts: o, now: o.Now, log: o.Logger, scale: o.TimeScale, baseURL: strings.TrimSuffix(o.BaseURL, "/")}
 	if s.now == nil {
@@ -148,6 +175,9 @@ func New(opts *Options) (*Server, error) {
 		s.st = newState()
 	}
 	if err := s.st.parseKeys(); err != nil {
+		return nil, err
+	}
+	if err := s.st.ensureCA(s.now()); err != nil {
 		return nil, err
 	}
 	if len(s.st.activeKeys()) == 0 {
@@ -317,6 +347,14 @@ func (s *Server) Handler() http.Handler {
 	r("GET /v2/sessions/{ref}/invoices/ksef/{ksef}/upo", groupSessionMisc, authAccess, s.handleInvoiceUPOByKSeF)
 	r("GET /v2/sessions/{ref}/upo/{upo}", groupSessionMisc, authAccess, s.handleSessionUPO)
 
+	r("GET /v2/certificates/limits", groupOther, authAccess, s.handleCertLimits)
+	r("GET /v2/certificates/enrollments/data", groupOther, authAccess, s.handleEnrollmentData)
+	r("POST /v2/certificates/enrollments", groupOther, authAccess, s.handleEnroll)
+	r("GET /v2/certificates/enrollments/{ref}", groupOther, authAccess, s.handleEnrollmentStatus)
+	r("POST /v2/certificates/retrieve", groupOther, authAccess, s.handleRetrieve)
+	r("POST /v2/certificates/{serial}/revoke", groupOther, authAccess, s.handleRevoke)
+	r("POST /v2/certificates/query", groupOther, authAccess, s.handleQueryCerts)
+
 	// Pre-signed URLs: no bearer, no rate limit, HMAC-signed query.
 	r("GET /blob/upo/{ref}/{item}", "", authNone, s.handleBlobUPO)
 	mux.Handle("PUT /blob/batch/{ref}/{part}", s.wrap("", authNone, s.handleBlobPart, maxPartSize+1<<20))
@@ -341,6 +379,12 @@ func (s *Server) wrap(group string, auth authKind, h handlerFunc, maxBody int64)
 		}
 		if err != nil {
 			resp = s.errorResponse(r, err)
+		}
+		// KSeF's Date is its own clock (a terminal's doctor measures the skew
+		// against it): the simulator's is Options.Now, which may be a rehearsal
+		// date. A Date set by an outer handler wins.
+		if w.Header().Get("Date") == "" {
+			w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 		}
 		writeResponse(w, resp)
 		s.log.Debug("ksefsim request", "method", r.Method, "path", r.URL.Path, "status", resp.status, "duration", time.Since(start))
@@ -411,7 +455,11 @@ func (s *Server) errorResponse(r *http.Request, err error) *response {
 			p.Detail = ae.desc + " " + strings.Join(ae.details, " ")
 		}
 		if ae.status == http.StatusForbidden {
-			b, _ := json.Marshal(map[string]any{"title": p.Title, "status": p.Status, "detail": p.Detail, "instance": p.Instance, "reasonCode": "missing-permissions", "timestamp": ts, "traceId": trace})
+			reason := ae.reason
+			if reason == "" {
+				reason = "missing-permissions"
+			}
+			b, _ := json.Marshal(map[string]any{"title": p.Title, "status": p.Status, "detail": p.Detail, "instance": p.Instance, "reasonCode": reason, "timestamp": ts, "traceId": trace})
 			resp.body, resp.ctype = b, "application/problem+json"
 			return resp
 		}

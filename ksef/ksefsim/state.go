@@ -24,17 +24,20 @@ const (
 
 // state is everything the simulator remembers; it is saved as JSON.
 type state struct {
-	Keys       []*simKey             `json:"keys"`
-	Challenges map[string]*challenge `json:"challenges"`
-	AuthOps    map[string]*authOp    `json:"authOps"`
-	Grants     map[string]*grant     `json:"grants"` // bearer token -> grant
-	Sessions   map[string]*session   `json:"sessions"`
-	Invoices   map[string]*invoice   `json:"invoices"` // invoice reference -> invoice
-	DupIndex   map[string]string     `json:"dupIndex"` // duplicate key -> accepted invoice reference
-	DupCount   map[string]int        `json:"dupCount"` // duplicate key -> receipts
-	ByHash     map[string][]string   `json:"byHash"`   // invoice hash -> invoice references
-	Seq        uint64                `json:"seq"`
-	Epoch      [2]byte               `json:"epoch"` // random per state: keeps KSeF numbers of separate runs apart
+	Keys       []*simKey              `json:"keys"`
+	Challenges map[string]*challenge  `json:"challenges"`
+	AuthOps    map[string]*authOp     `json:"authOps"`
+	Grants     map[string]*grant      `json:"grants"` // bearer token -> grant
+	Sessions   map[string]*session    `json:"sessions"`
+	Invoices   map[string]*invoice    `json:"invoices"` // invoice reference -> invoice
+	DupIndex   map[string]string      `json:"dupIndex"` // duplicate key -> accepted invoice reference
+	DupCount   map[string]int         `json:"dupCount"` // duplicate key -> receipts
+	ByHash     map[string][]string    `json:"byHash"`   // invoice hash -> invoice references
+	CA         *simCA                 `json:"ca,omitempty"`
+	Certs      map[string]*simCert    `json:"certs"`       // serial -> certificate issued by enrollment
+	Enrolls    map[string]*enrollment `json:"enrollments"` // reference -> enrollment
+	Seq        uint64                 `json:"seq"`
+	Epoch      [2]byte                `json:"epoch"` // random per state: keeps KSeF numbers of separate runs apart
 }
 
 func newState() *state {
@@ -47,6 +50,8 @@ func newState() *state {
 		DupIndex:   map[string]string{},
 		DupCount:   map[string]int{},
 		ByHash:     map[string][]string{},
+		Certs:      map[string]*simCert{},
+		Enrolls:    map[string]*enrollment{},
 		Epoch:      [2]byte(randBytes(2)),
 	}
 }
@@ -72,18 +77,22 @@ type challenge struct {
 }
 
 type authOp struct {
-	Ref        string    `json:"ref"`
-	NIP        string    `json:"nip"`
-	Method     string    `json:"method"` // Token | XadesSignature
-	Started    time.Time `json:"started"`
-	ReadyAt    time.Time `json:"readyAt"`
-	Code       int       `json:"code"`
-	Desc       string    `json:"desc"`
-	Details    []string  `json:"details,omitempty"`
-	Redeemed   bool      `json:"redeemed"`
-	TokenRef   string    `json:"tokenRef,omitempty"` // KSeF token reference (token auth)
-	DocHash    string    `json:"docHash,omitempty"`  // signed document hash (XAdES auth)
-	OpToken    string    `json:"opToken"`            // the authenticationToken
+	Ref      string    `json:"ref"`
+	NIP      string    `json:"nip"`
+	Method   string    `json:"method"` // Token | XadesSignature
+	Started  time.Time `json:"started"`
+	ReadyAt  time.Time `json:"readyAt"`
+	Code     int       `json:"code"`
+	Desc     string    `json:"desc"`
+	Details  []string  `json:"details,omitempty"`
+	Redeemed bool      `json:"redeemed"`
+	TokenRef string    `json:"tokenRef,omitempty"` // KSeF token reference (token auth)
+	DocHash  string    `json:"docHash,omitempty"`  // signed document hash (XAdES auth)
+	// Subject is the enrollment data of the login certificate (XAdES auth).
+	Subject *wireEnrollmentData `json:"subject,omitempty"`
+	// CertSerial names the simulator-issued certificate of an XAdES login.
+	CertSerial string    `json:"certSerial,omitempty"`
+	OpToken    string    `json:"opToken"` // the authenticationToken
 	OpTokenTil time.Time `json:"opTokenUntil"`
 }
 
@@ -312,6 +321,12 @@ func loadState(path string) (*state, error) {
 	}
 	if st.ByHash == nil {
 		st.ByHash = fresh.ByHash
+	}
+	if st.Certs == nil {
+		st.Certs = fresh.Certs
+	}
+	if st.Enrolls == nil {
+		st.Enrolls = fresh.Enrolls
 	}
 	return st, nil
 }

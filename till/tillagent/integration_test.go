@@ -114,7 +114,7 @@ func TestIntegration(t *testing.T) {
 		t.Skip("runs the whole agent")
 	}
 	s := newStack(t)
-	today := ksef.DateOf(time.Now()).String()
+	today := ksef.DateOf(s.Clock.Now()).String() // the agent's clock, not the test's
 	sale := `{"buyer":{"kind":"consumer"},"lines":[{"name":"Kawa","unit":"szt.","quantity":"2","unit_price":"12.30","vat_rate":"23"}],` +
 		`"payment":{"form":"card","paid":true},"issue_date":"` + today + `"}`
 

@@ -150,8 +150,22 @@ func (c *Core) Status(ctx context.Context) (*till.Status, error) {
 			Pending: st.Printer.Queued, Failed: st.Print["failed"]},
 		Backlog: till.Backlog{Count: st.Backlog, EarliestDeadline: timePtr(st.EarliestDeadline),
 			Overdue: []till.Overdue{}, Exposure: st.PenaltyExposure},
-		Certificate: till.Certificate{Serial: st.CertSerial, NotAfter: timePtr(st.CertNotAfter), DaysLeft: st.CertDaysLeft},
-		Errors:      make([]till.ErrorItem, 0, len(st.Errors)),
+		Certificate: till.Certificate{Serial: st.CertSerial, NotAfter: timePtr(st.CertNotAfter), DaysLeft: st.CertDaysLeft,
+			Refused: st.OfflineRefused},
+		Auth: till.Auth{Method: st.Auth.Method, FailedLogins: st.Auth.FailedLogins,
+			TokensEnd: timePtr(st.Auth.TokensEnd), TokenDaysLeft: st.Auth.TokenDaysLeft, Alarm: st.Auth.Alarm},
+		Errors: make([]till.ErrorItem, 0, len(st.Errors)),
+	}
+	for _, c := range st.Certificates {
+		switch c.Usage {
+		case agent.UsageOffline:
+			if c.Serial == out.Certificate.Serial {
+				out.Certificate.KSeFState = c.KSeF
+			}
+		case agent.UsageAuthentication:
+			out.Auth.Certificate = &till.Certificate{Serial: c.Serial, NotAfter: timePtr(c.NotAfter),
+				DaysLeft: c.DaysLeft(out.Now), KSeFState: c.KSeF}
+		}
 	}
 	for _, o := range st.Overdue {
 		out.Backlog.Overdue = append(out.Backlog.Overdue, till.Overdue{ID: o.ID, Number: o.Number, Deadline: o.Deadline, Exposure: o.Penalty})
@@ -235,7 +249,10 @@ func mapErr(err error) error {
 		return nil
 	}
 	var re *agent.RequestError
+	var ce *agent.OfflineCertError
 	switch {
+	case errors.As(err, &ce):
+		return till.OfflineCertificateProblem(ce.Reason)
 	case errors.Is(err, ksef.ErrInvalidSale):
 		return err // the till gives each field its code
 	case errors.As(err, &re):

@@ -28,6 +28,7 @@ func TestErrors(t *testing.T) {
 		{"bad mode", agent.ErrInvalidMode, till.ErrInvalidMode, ""},
 		{"store full", agent.ErrStoreFull, till.ErrStoreFull, ""},
 		{"request field", &agent.RequestError{Field: "key", Reason: "too long"}, nil, till.CodeInvalidRequest},
+		{"offline certificate", &agent.OfflineCertError{Reason: "KSeF reports certificate 0321C82DA41B4362 revoked"}, till.ErrOfflineCertificateInvalid, till.CodeOfflineCertificateInvalid},
 		{"validation", ksef.ValidationErrors{{Field: "lines", Reason: "at least one line required"}}, ksef.ErrInvalidSale, ""},
 		{"other", errors.New("disk on fire"), nil, ""},
 	}
