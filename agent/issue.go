@@ -48,7 +48,11 @@ type snapshot struct {
 	// mode online that KSeF had not accepted by then was handed over offline24.
 	OnlineUntil time.Time `json:"online_until,omitzero"`
 	// Hold: a domestic B2B offline invoice is printed only after acceptance.
+	// Written by versions before B2B; read as B2B = hold.
 	Hold bool `json:"hold,omitempty"`
+	// B2B is the policy.b2b_offline in force at issue for a domestic business
+	// buyer that is not VAT-exempt; empty for every other buyer.
+	B2B B2BPolicy `json:"b2b,omitempty"`
 }
 
 func decodeSnapshot(b []byte) (*snapshot, error) {
@@ -69,6 +73,11 @@ func (a *Agent) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	}
 	now := a.now()
 	sale := req.Sale
+	// P_1 is today and P_6 within what the Act allows (ksef.Sale.CheckDates);
+	// checked here, before the defaults fill P_1 in.
+	if err := sale.CheckDates(ksef.DateOf(now)); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
 	if err := a.prepareSale(&sale, now, true); err != nil {
 		return nil, err
 	}
@@ -220,6 +229,13 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 			Gross:      int64(tot.Gross),
 			VAT:        int64(tot.VAT),
 		}
+		// Penalties are in PLN (art. 106ni): keep the PLN amounts of an
+		// invoice in another currency.
+		if vat, gross, err := inv.Sale.InPLN(tot); err != nil {
+			return nil, err
+		} else if vat != tot.VAT || gross != tot.Gross {
+			b.VATPLN, b.GrossPLN = int64(vat), int64(gross)
+		}
 		// KOD II is made for every mode but total failure, including online:
 		// an online-first sale that gets no number in time is handed over
 		// offline24 with the same bytes, so the same hash and link.
@@ -244,7 +260,10 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 		if d.online {
 			snap.OnlineUntil = now.Add(a.opts.OnlineBudget)
 		}
-		snap.Hold = b.BuyerClass == BuyerB2B && !a.opts.B2BOfflineHandover
+		if b.BuyerClass == BuyerB2B && !inv.Sale.Buyer.VATExempt {
+			snap.B2B = a.opts.B2BOffline
+			b.Priority = wantsPriority(snap.B2B, d.mode)
+		}
 		if b.Doc, err = json.Marshal(snap); err != nil {
 			return nil, fmt.Errorf("agent: encode snapshot: %w", err)
 		}

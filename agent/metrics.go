@@ -14,6 +14,7 @@ type agentMetrics struct {
 	deadline      *metrics.Gauge
 	certDays      *metrics.Gauge
 	ksefErrors    *metrics.CounterVec
+	penalty       *metrics.Gauge
 }
 
 func newMetrics(r *metrics.Registry) *agentMetrics {
@@ -27,5 +28,7 @@ func newMetrics(r *metrics.Registry) *agentMetrics {
 		deadline:   r.Gauge("posagent_earliest_deadline_seconds", "Seconds to the earliest upload deadline; negative when overdue, 0 when none."),
 		certDays:   r.Gauge("posagent_offline_cert_days_left", "Days until the KSeF Offline certificate expires."),
 		ksefErrors: r.CounterVec("posagent_ksef_errors_total", "KSeF call failures by code (KSeF code, HTTP status or transport).", "code"),
+		penalty: r.Gauge("posagent_penalty_exposure_pln",
+			"Upper bound in PLN of the fines (art. 106ni) for invoices past an upload deadline missed on or after 2027-01-01."),
 	}
 }

@@ -300,6 +300,10 @@ func walkUnmarshaler(t reflect.Type, v any, path string) *Problem {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, ksef.ErrOutOfRange):
+		// A well-formed decimal beyond the bounds breaks a rule (422), it is
+		// not a malformed body (400).
+		return outOfRange(path, text)
 	case errors.Is(err, ksef.ErrAmount):
 		if tooManyDecimals(text, 2) {
 			return fieldProblem(http.StatusBadRequest, CodeTooManyDecimals, path, fmt.Sprintf("%q has more than 2 decimals", text))
@@ -312,6 +316,22 @@ func walkUnmarshaler(t reflect.Type, v any, path string) *Problem {
 		return fieldProblem(http.StatusBadRequest, CodeInvalidQuantity, path, fmt.Sprintf("%q is not a quantity such as \"1.5\"", text))
 	}
 	return fieldProblem(http.StatusBadRequest, CodeWrongType, path, fmt.Sprintf("%q is not valid here", text))
+}
+
+// outOfRange is the problem of a decimal beyond the bounds ksef accepts: a
+// line's quantity beyond 10^9 or unit price beyond 10^13 has its own code;
+// any other amount or quantity is out of the range of the totals.
+func outOfRange(path, text string) *Problem {
+	code, reason := CodeTotalOutOfRange, fmt.Sprintf("%s is out of range", text)
+	if _, sub, ok := lineField(path); ok {
+		switch sub {
+		case "quantity":
+			code, reason = CodeQuantityOutOfRange, fmt.Sprintf("%s is beyond 10^9", text)
+		case "unit_price":
+			code, reason = CodePriceOutOfRange, fmt.Sprintf("%s is beyond 10^13", text)
+		}
+	}
+	return fieldProblem(http.StatusUnprocessableEntity, code, path, reason)
 }
 
 // tooManyDecimals reports whether s is a plain decimal whose fraction has

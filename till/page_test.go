@@ -159,8 +159,8 @@ func TestStatusPageChromium(t *testing.T) {
 		{"printer-jobs", "3 pending, 1 failed"},
 		{"backlog-count", "42"},
 		{"backlog-deadline", "2026-11-22 08:00 (overdue by 1 d 2 h)"},
-		{"overdue-summary", "2 overdue, penalty exposure up to 1280.56 PLN"},
-		{"overdue", "Invoice Deadline Exposure FV/T1/2026/000007 2026-11-22 08:00 46.00 PLN FV/T1/2026/000009 2026-11-22 09:00 1234.56 PLN"},
+		{"overdue-summary", "2 overdue, penalty exposure up to 1280.56 PLN (art. 106ni, deadlines from 2027-01-01)"},
+		{"overdue", "Invoice Deadline Exposure FV/T1/2026/000007 2026-11-22 08:00 46.00 PLN (100% VAT) FV/T1/2026/000009 2026-11-22 09:00 1234.56 PLN (18.7% gross)"},
 		{"cert-days", "5 days left"},
 	}
 	for _, c := range checks {

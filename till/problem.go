@@ -67,6 +67,8 @@ const (
 	CodeUnknownPaymentForm = "unknown_payment_form"
 	CodeSplitNotAllowed    = "split_payment_not_allowed"
 	CodeInvalidCorrection  = "invalid_correction_type"
+	CodeIssueDateNotToday  = "issue_date_not_today"
+	CodeSaleDateOutOfRange = "sale_date_out_of_range"
 )
 
 // ProblemTypeBase prefixes a problem's code to form its type URI.

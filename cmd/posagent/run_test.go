@@ -58,7 +58,6 @@ func TestRunServiceEndToEnd(t *testing.T) {
 		"buyer":      map[string]any{"kind": "consumer"},
 		"lines":      []any{demoLine("Kawa zbożowa", "szt.", "1", "7.50", "8")},
 		"payment":    map[string]any{"form": "cash", "paid": true},
-		"issue_date": time.Now().In(time.FixedZone("CET", 3600)).Format(time.DateOnly),
 	}
 	var v till.View
 	if err := tc.do(ctx, http.MethodPost, "/v1/sales", map[string]string{"Idempotency-Key": "run-test-1"}, sale, &v); err != nil {
