@@ -55,9 +55,9 @@ func TestRunServiceEndToEnd(t *testing.T) {
 	waitUntil(t, "the till API", func() bool { return tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, nil) == nil }, done, logs)
 
 	sale := map[string]any{
-		"buyer":      map[string]any{"kind": "consumer"},
-		"lines":      []any{demoLine("Kawa zbożowa", "szt.", "1", "7.50", "8")},
-		"payment":    map[string]any{"form": "cash", "paid": true},
+		"buyer":   map[string]any{"kind": "consumer"},
+		"lines":   []any{demoLine("Kawa zbożowa", "szt.", "1", "7.50", "8")},
+		"payment": map[string]any{"form": "cash", "paid": true},
 	}
 	var v till.View
 	if err := tc.do(ctx, http.MethodPost, "/v1/sales", map[string]string{"Idempotency-Key": "run-test-1"}, sale, &v); err != nil {
