@@ -73,12 +73,7 @@ func (a *Agent) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	}
 	now := a.now()
 	sale := req.Sale
-	// P_1 is today and P_6 within what the Act allows (ksef.Sale.CheckDates);
-	// checked here, before the defaults fill P_1 in.
-	if err := sale.CheckDates(ksef.DateOf(now)); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
-	}
-	if err := a.prepareSale(&sale, now, true); err != nil {
+	if err := a.prepareSale(&sale, now, true, true); err != nil {
 		return nil, err
 	}
 	if sale.Kind == ksef.KindKOR {
@@ -90,20 +85,29 @@ func (a *Agent) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 
 // prepareSale fills the defaults a till may leave out and validates the
 // sale. A correction's sale (difference rows) is validated with its invoice
-// instead (validate false).
-func (a *Agent) prepareSale(s *ksef.Sale, now time.Time, validate bool) error {
+// instead (validate false). A new invoice (issued) is dated today with its
+// sale date in the Act's range (ksef.Sale.CheckDates); a technical
+// correction keeps the date it was issued on, which may not be later than
+// today.
+func (a *Agent) prepareSale(s *ksef.Sale, now time.Time, validate, issued bool) error {
 	today := ksef.DateOf(now)
+	var errs ksef.ValidationErrors
+	if issued {
+		var ve ksef.ValidationErrors
+		if errors.As(s.CheckDates(today), &ve) {
+			errs = append(errs, ve...)
+		}
+	}
 	if s.IssueDate.IsZero() {
 		s.IssueDate = today
 	}
 	if s.Place == "" {
 		s.Place = a.opts.Place
 	}
-	var errs ksef.ValidationErrors
 	if s.Number != "" {
 		errs = append(errs, &ksef.ValidationError{Field: "number", Reason: "assigned by the agent; leave it out"})
 	}
-	if s.IssueDate.Valid() && s.IssueDate.After(today) {
+	if !issued && s.IssueDate.Valid() && s.IssueDate.After(today) {
 		errs = append(errs, &ksef.ValidationError{Field: "issue_date", Reason: fmt.Sprintf("%v is after today (%v)", s.IssueDate, today)})
 	}
 	if !validate {
