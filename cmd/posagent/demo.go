@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,11 +25,11 @@ import (
 	"github.com/posagent/posagent/escpos"
 	"github.com/posagent/posagent/internal/logx"
 	"github.com/posagent/posagent/internal/metrics"
-	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
 	"github.com/posagent/posagent/outbox"
 	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/receipt"
 	"github.com/posagent/posagent/till"
 )
 
@@ -94,8 +95,9 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 		"Runs posagent on this machine with no hardware: an embedded KSeF simulator on\n"+
 			"loopback, a virtual printer, a generated Offline certificate and the real till API.\n"+
 			"It sells during a link outage (a consumer, a B2B buyer, an EU buyer, a UPR and a\n"+
-			"correction), brings the link back, drains the outbox until KSeF accepted every\n"+
-			"invoice, reprints a duplicate, and leaves in DIR: printer.bin, invoices/*.xml,\n"+
+			"correction; the buyers with a NIP get a POTWIERDZENIE TRANSAKCJI), brings the link\n"+
+			"back, drains the outbox until KSeF accepted every invoice, prints the B2B invoices,\n"+
+			"reprints a duplicate, and leaves in DIR: printer.bin, invoices/*.xml,\n"+
 			"receipts/*.png, cert.pem and demo.json.").withJSON()
 	dir := f.String("dir", "", "output `directory` (created)")
 	sales := f.Int("sales", 0, "extra consumer `sales`")
@@ -196,7 +198,9 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 	now := d.m.now()
 
 	// The embedded simulator on loopback.
-	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{demoToken: demoNIP}})
+	// The simulator keeps the demo's clock, so a rehearsal on another date
+	// gets KSeF numbers of that date.
+	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{demoToken: demoNIP}, Now: d.m.now})
 	if err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
@@ -316,6 +320,9 @@ func (d *demo) configure(listen string) error {
 	cfg.Printer.Paper = d.paper
 	cfg.Printer.QR = d.qr
 	cfg.Printer.Profile = "generic-" + strconv.Itoa(d.paper)
+	// The B2B buyers get a transaction confirmation during the outage, and
+	// their invoices print as soon as KSeF accepts them.
+	cfg.Printer.PrintOnAcceptance = true
 	if d.paper == 58 && d.qr == "native" {
 		// The generic 58 mm profile has no native QR: use an Epson-compatible
 		// head on a 58 mm roll.
@@ -347,7 +354,6 @@ func demoLine(name, unit, qty, price, rate string) map[string]any {
 // scenario drives the till API: outage, sales, correction, link back, drain,
 // duplicate.
 func (d *demo) scenario(ctx context.Context) error {
-	today := ksef.DateOf(d.m.now().In(ksef.Warsaw)).String()
 	if err := d.waitFor(ctx, "the till API", func() (bool, error) {
 		err := d.tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, nil)
 		return err == nil, nil
@@ -368,24 +374,24 @@ func (d *demo) scenario(ctx context.Context) error {
 			"buyer": map[string]any{"kind": "consumer"},
 			"lines": []any{demoLine("Benzyna Pb95", "l", "32.45", "6.49", "23"), demoLine("Drożdżówka z serem", "szt.", "2", "4.99", "5"),
 				demoLine("Kawa źródlana", "szt.", "1", "9.90", "8")},
-			"payment": map[string]any{"form": "card", "paid": true}, "issue_date": today}},
+			"payment": map[string]any{"form": "card", "paid": true}}},
 		{"demo-b2b", "B2B sale (Polish NIP)", sale{
 			"buyer": map[string]any{"kind": "nip", "nip": demoBuyerNIP, "name": "Przedsiębiorstwo Transportowe „Łoś” S.A.",
 				"address": map[string]any{"country": "PL", "line1": "ul. Żółkiewskiego 15", "line2": "09-400 Płock"}},
 			"price_mode": "net",
 			"lines":      []any{demoLine("Olej napędowy ON", "l", "412.5", "5.28", "23"), demoLine("Myjnia premium", "usł.", "1", "40.65", "23")},
-			"payment":    map[string]any{"form": "transfer", "paid": false}, "issue_date": today}},
+			"payment":    map[string]any{"form": "transfer", "paid": false}}},
 		{"demo-eu", "EU buyer (WDT)", sale{
 			"buyer": map[string]any{"kind": "eu", "eu_code": "DE", "eu_vat": "123456789", "name": "Spedition Müller GmbH",
 				"address": map[string]any{"country": "DE", "line1": "Hauptstraße 12", "line2": "10115 Berlin"}},
 			"price_mode": "net",
 			"lines":      []any{demoLine("Filtry paliwa", "szt.", "10", "45.00", "0 WDT")},
-			"payment":    map[string]any{"form": "transfer", "paid": false}, "issue_date": today}},
+			"payment":    map[string]any{"form": "transfer", "paid": false}}},
 		{"demo-upr", "simplified invoice (UPR)", sale{
 			"kind":    "UPR",
 			"buyer":   map[string]any{"kind": "nip", "nip": demoBuyerNIP},
 			"lines":   []any{demoLine("Benzyna Pb95", "l", "40.12", "6.49", "23")},
-			"payment": map[string]any{"form": "cash", "paid": true}, "issue_date": today}},
+			"payment": map[string]any{"form": "cash", "paid": true}}},
 	}
 	for i := range d.extra {
 		sales = append(sales, struct {
@@ -395,9 +401,9 @@ func (d *demo) scenario(ctx context.Context) error {
 		}{fmt.Sprintf("demo-extra-%04d", i+1), "consumer sale", sale{
 			"buyer":   map[string]any{"kind": "consumer"},
 			"lines":   []any{demoLine("Hot-dog z cebulką", "szt.", strconv.Itoa(1+i%3), "8.99", "8")},
-			"payment": map[string]any{"form": "cash", "paid": true}, "issue_date": today}})
+			"payment": map[string]any{"form": "cash", "paid": true}}})
 	}
-	var ids, numbers []string
+	var ids, numbers, confirmed []string
 	for _, s := range sales {
 		var v till.View
 		if err := d.tc.do(ctx, http.MethodPost, "/v1/sales", map[string]string{"Idempotency-Key": s.key}, s.body, &v); err != nil {
@@ -414,8 +420,15 @@ func (d *demo) scenario(ctx context.Context) error {
 			}
 		}
 		ids, numbers = append(ids, v.ID), append(numbers, v.Number)
+		if v.Confirmation {
+			confirmed = append(confirmed, v.ID)
+		}
 		if len(ids) <= 4 {
-			d.say("%-26s %s  %s", s.what, v.Number, v.Mode)
+			handed := ""
+			if v.Confirmation {
+				handed = "  (handed a POTWIERDZENIE TRANSAKCJI; the invoice waits for KSeF)"
+			}
+			d.say("%-26s %s  %s%s", s.what, v.Number, v.Mode, handed)
 		}
 	}
 	if d.extra > 0 {
@@ -466,22 +479,23 @@ func (d *demo) scenario(ctx context.Context) error {
 		return err
 	}
 
+	// The buyers handed a confirmation get their invoices once KSeF has
+	// them (printer.print_on_acceptance): KOD I labelled with the KSeF number.
+	for _, id := range confirmed {
+		if err := d.waitReprinted(ctx, id); err != nil {
+			return err
+		}
+	}
+	d.say("%d invoices of the buyers handed a confirmation printed with their KSeF numbers", len(confirmed))
 	// A duplicate after acceptance: KOD I labelled with the KSeF number.
-	dupID := ids[1]
+	dupID := ids[0]
 	if err := d.tc.do(ctx, http.MethodPost, "/v1/invoices/"+dupID+"/reprint", nil, nil, nil); err != nil {
 		return fmt.Errorf("reprint: %w", err)
 	}
-	if err := d.waitFor(ctx, "the duplicate", func() (bool, error) {
-		inv, err := d.store.Get(ctx, dupID)
-		if err != nil || len(inv.Reprints) == 0 {
-			return false, err
-		}
-		job, err := d.store.PrintJob(ctx, inv.Reprints[0].JobID)
-		return err == nil && job.State == outbox.PrintPrinted, err
-	}); err != nil {
+	if err := d.waitReprinted(ctx, dupID); err != nil {
 		return err
 	}
-	d.say("duplicate of the B2B invoice printed with its KSeF number")
+	d.say("duplicate of the consumer invoice printed with its KSeF number")
 	// The deadline monitor refreshes the gauges on its own tick: scrape once
 	// it has seen the drained outbox.
 	var scrape json.RawMessage
@@ -492,6 +506,23 @@ func (d *demo) scenario(ctx context.Context) error {
 		return err
 	}
 	return writeFileAtomic(filepath.Join(d.dir, "metrics.txt"), scrape, 0o644)
+}
+
+// waitReprinted waits until every reprint of invoice id has printed.
+func (d *demo) waitReprinted(ctx context.Context, id string) error {
+	return d.waitFor(ctx, "the reprint of "+id, func() (bool, error) {
+		inv, err := d.store.Get(ctx, id)
+		if err != nil || len(inv.Reprints) == 0 {
+			return false, err
+		}
+		for _, r := range inv.Reprints {
+			job, err := d.store.PrintJob(ctx, r.JobID)
+			if err != nil || job.State != outbox.PrintPrinted {
+				return false, err
+			}
+		}
+		return true, nil
+	})
 }
 
 // waitFor polls cond until it holds, fails, or ctx ends.
@@ -551,8 +582,13 @@ func (d *demo) artefacts(ctx context.Context) (*demoFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("render receipt %s: %w", res.Invoices[i].Number, err)
 		}
+		// Named by what the paper says: a confirmation, a duplicate, or the
+		// invoice (also the first one printed after a confirmation).
 		name := fileName(res.Invoices[i].Number)
-		if job.Duplicate {
+		switch {
+		case printed(page, receipt.TitleConfirmation):
+			name += "-potwierdzenie"
+		case job.Duplicate && printed(page, "DUPLIKAT"):
 			name += "-duplikat"
 		}
 		if base, n := name, 2; slices.Contains(res.Invoices[i].receipts, name+".png") {
@@ -577,6 +613,16 @@ func (d *demo) artefacts(ctx context.Context) (*demoFile, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// printed reports whether a line of the rendered page says what.
+func printed(page *escpos.Page, what string) bool {
+	for _, l := range page.Lines {
+		if strings.Contains(l.Text, what) {
+			return true
+		}
+	}
+	return false
 }
 
 // summary prints the closing table.
