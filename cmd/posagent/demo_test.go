@@ -67,6 +67,9 @@ func TestMain(m *testing.M) {
 	if sharedDemoDir != "" {
 		os.RemoveAll(filepath.Dir(sharedDemoDir))
 	}
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	os.Exit(code)
 }
 
