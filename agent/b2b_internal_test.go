@@ -1,10 +1,6 @@
 package agent
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -50,21 +46,7 @@ func TestConfirmationDocGolden(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Fatalf("receipt.Confirmation does not validate: %v", err)
 		}
-		got, _ := json.MarshalIndent(c, "", "  ")
-		got = append(got, '\n')
-		path := filepath.Join("testdata", "receipt-"+name+".json")
-		if *update {
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run with -update to create it)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("confirmation differs from %s (run with -update after review):\ngot:\n%s", path, got)
-		}
+		goldenJSON(t, "receipt-"+name, c)
 	}
 }
 

@@ -1,44 +1,25 @@
 package agent_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/internal/metrics"
+	"github.com/posagent/posagent/internal/testutil"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 )
-
-// lockedBuffer is a log sink safe for the agent's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestPenaltyFrom2027: the status, the metric and the alarm count the
 // exposure of each overdue invoice on its own, in PLN, never below zero, and
 // only for deadlines missed from 2027-01-01 (art. 106ni).
 func TestPenaltyFrom2027(t *testing.T) {
 	reg := metrics.NewRegistry()
-	logs := &lockedBuffer{}
+	logs := &testutil.SyncBuffer{}
 	u := newUnit(t, func(o *agent.Options) {
 		o.Metrics = reg
 		o.Logger = slog.New(slog.NewTextHandler(logs, nil))

@@ -2,6 +2,7 @@ package receipt
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/posagent/posagent/escpos"
@@ -100,15 +101,7 @@ func RenderConfirmation(c Confirmation, p escpos.Profile) ([]byte, error) {
 func (l *layout) confirmation(c Confirmation) {
 	w := l.w
 	w.Init()
-	w.Align(escpos.AlignCenter)
-	w.Style(bold)
-	l.wrap(c.SellerName)
-	w.Style(plain)
-	for _, a := range c.SellerAddress {
-		l.wrap(a)
-	}
-	l.wrap("NIP: " + c.SellerNIP)
-	l.rule()
+	l.seller(c.SellerName, c.SellerAddress, c.SellerNIP)
 	w.Style(emphasis)
 	l.wrap(TitleConfirmation)
 	w.Style(plain)
@@ -121,38 +114,12 @@ func (l *layout) confirmation(c Confirmation) {
 	if c.Place != "" {
 		l.pair("Miejsce wystawienia:", c.Place)
 	}
+	l.buyer(append(slices.Clip(c.Buyer), "NIP: "+c.BuyerNIP))
 
 	l.rule()
-	w.Style(bold)
-	w.Line("Nabywca:")
-	w.Style(plain)
-	for _, b := range c.Buyer {
-		l.wrap(b)
-	}
-	l.wrap("NIP: " + c.BuyerNIP)
-
+	l.items(c.Lines, false)
 	l.rule()
-	for _, ln := range c.Lines {
-		l.wrap(ln.Name)
-		qty := strings.TrimSpace(strings.Join([]string{ln.Qty, ln.Unit}, " "))
-		if ln.UnitPrice != "" {
-			qty += " x " + ln.UnitPrice
-		}
-		l.pair(qty, ln.Value)
-	}
-	l.rule()
-	if c.TotalNet != "" {
-		l.pair("Razem netto", c.TotalNet)
-	}
-	if c.TotalVAT != "" {
-		l.pair("Razem VAT", c.TotalVAT)
-	}
-	w.Style(emphasis)
-	l.pair("DO ZAPŁATY", c.TotalGross+" "+c.Currency)
-	w.Style(plain)
-	if c.Payment != "" {
-		l.wrap(c.Payment)
-	}
+	l.totals(c.TotalNet, c.TotalVAT, c.TotalGross, c.Currency, c.Payment)
 	l.rule()
 
 	w.Align(escpos.AlignCenter)
