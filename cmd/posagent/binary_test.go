@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -269,4 +270,156 @@ func pageText(p *escpos.Page) string {
 		sb.WriteString(l.Text + "\n")
 	}
 	return sb.String()
+}
+
+// TestBinaryDemo2027 is the rehearsal of issue #15 through the real binary:
+// a demo on 2027-01-04 hands the B2B buyer a POTWIERDZENIE TRANSAKCJI
+// without KOD II during the outage and, after the drain, its invoice with
+// KOD I only, labelled with a KSeF number of that day.
+func TestBinaryDemo2027(t *testing.T) {
+	tm := newTestMain(t)
+	dir := filepath.Join(t.TempDir(), "demo")
+	out := mustBinary(t, tm, "demo", "--dir", dir, "--sales", "0", "--date", "2027-01-04T10:00")
+	if !strings.Contains(out, "POTWIERDZENIE TRANSAKCJI") {
+		t.Errorf("the demo does not say the B2B buyer got a confirmation:\n%s", out)
+	}
+	checkDemo(t, dir, 5, "ec")
+	var demo demoContract
+	raw, err := os.ReadFile(filepath.Join(dir, "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &demo); err != nil {
+		t.Fatal(err)
+	}
+	b2b := 0
+	for _, inv := range demo.Invoices {
+		if inv.P1 != "2027-01-04" || !strings.Contains(inv.KSeFNumber, "-20270104-") {
+			t.Errorf("%s: p1 %s ksef %s, want 2027-01-04", inv.Number, inv.P1, inv.KSeFNumber)
+		}
+		xml, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(inv.File)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(xml, []byte("<NIP>"+demoBuyerNIP+"<")) || !bytes.Contains(xml, []byte("<RodzajFaktury>VAT<")) {
+			continue
+		}
+		b2b++
+		stem := filepath.Join(dir, "receipts", fileName(inv.Number))
+		if codes := decodePNG(t, stem+"-potwierdzenie.png"); len(codes) != 0 {
+			t.Errorf("the B2B confirmation carries codes %q, want none (no KOD II)", codes)
+		}
+		if codes := decodePNG(t, stem+".png"); len(codes) != 1 || codes[0] != inv.KOD1 {
+			t.Errorf("the B2B invoice after the drain carries %q, want only KOD I %s", codes, inv.KOD1)
+		}
+	}
+	if b2b != 1 {
+		t.Errorf("%d B2B VAT invoices in the demo, want 1", b2b)
+	}
+}
+
+// rehearsalCert is an Offline certificate valid both today and on every
+// rehearsal date of these tests, whatever day they run.
+func rehearsalCert(t *testing.T) string {
+	from := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	to := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
+	if now := time.Now(); now.Before(from) {
+		from = now.Add(-time.Hour)
+	} else if now.Add(24 * time.Hour).After(to) {
+		to = now.Add(365 * 24 * time.Hour)
+	}
+	return writeCertFile(t, certstore.Offline, certstore.KeyEC, from, to.Sub(from))
+}
+
+// TestBinaryPenalties2027 runs the binary on three rehearsal dates over one
+// store while KSeF is unreachable: on 2027-01-12 an invoice whose deadline
+// passed on 2026-12-31 is overdue without exposure, one due 2027-01-05 is
+// exposed to 100% of its VAT (art. 106ni), and the status, the page, the
+// metric and the alarm say so.
+func TestBinaryPenalties2027(t *testing.T) {
+	posagentBinary(t)
+	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{"test-ksef-token": "5265877635"}, DisableRateLimits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	tm := newTestMain(t)
+	listen := freePort(t)
+	tm.writeConfig(t, testConfig{ksefURL: srv.URL + "/v2", availURL: srv.URL + "/latarnia", listen: listen})
+	mustBinary(t, tm, "cert", "import", rehearsalCert(t))
+	base := "http://" + listen
+	up := func(r *binaryRun) {
+		waitBinary(t, r, "the till API", func() bool {
+			resp, err := http.Get(base + "/v1/status")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil
+		})
+	}
+	sale := map[string]any{"buyer": map[string]any{"kind": "consumer"},
+		"lines":   []any{map[string]any{"name": "Kawa", "quantity": "2", "unit_price": "12.30", "vat_rate": "23"}},
+		"payment": map[string]any{"form": "card", "paid": true}}
+	var views []till.View
+	for i, date := range []string{"2026-12-30T10:00", "2027-01-04T10:00"} {
+		r := startBinary(t, tm, "run", "--date", date)
+		up(r)
+		status, body := postSale(t, base, fmt.Sprint("s", i), sale)
+		var v till.View
+		if err := json.Unmarshal(body, &v); err != nil || status != http.StatusCreated {
+			t.Fatalf("sale on %s: %d %s", date, status, body)
+		}
+		views = append(views, v)
+		r.stop(t)
+	}
+	r := startBinary(t, tm, "run", "--date", "2027-01-12T10:00")
+	up(r)
+	var st till.Status
+	resp, err := http.Get(base + "/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	want := map[string]till.Overdue{
+		views[0].ID: {Exposure: 0, Basis: "none"},
+		views[1].ID: {Exposure: views[1].VAT, Basis: "100% VAT"},
+	}
+	if len(st.Backlog.Overdue) != 2 || st.Backlog.Exposure != views[1].VAT {
+		t.Fatalf("status backlog %+v, want two overdue and exposure %v", st.Backlog, views[1].VAT)
+	}
+	for _, o := range st.Backlog.Overdue {
+		if w := want[o.ID]; o.Exposure != w.Exposure || o.Basis != w.Basis {
+			t.Errorf("%s (deadline %v): exposure %v %s, want %v %s", o.Number, o.Deadline, o.Exposure, o.Basis, w.Exposure, w.Basis)
+		}
+	}
+	metric := fmt.Sprintf("\nposagent_penalty_exposure_pln %s\n", strconv.FormatFloat(float64(views[1].VAT)/100, 'g', -1, 64))
+	waitBinary(t, r, "the metric and the alarm", func() bool {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return bytes.Contains(b, []byte(metric)) && strings.Contains(r.logs.String(), "ALARM")
+	})
+	logs := r.logs.String()
+	for _, w := range []string{"art. 106ni ust. 1 pkt 3", "100% VAT: 1 invoice", "none (deadline before 2027-01-01): 1 invoice"} {
+		if !strings.Contains(logs, w) {
+			t.Errorf("the alarm does not say %q:\n%s", w, logs)
+		}
+	}
+	resp, err = http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(page, []byte(views[1].VAT.String()+" PLN (100% VAT)")) || !bytes.Contains(page, []byte("0.00 PLN (none)")) {
+		t.Errorf("the status page lacks the exposure per invoice:\n%s", page)
+	}
 }
