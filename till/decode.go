@@ -300,9 +300,9 @@ func walkUnmarshaler(t reflect.Type, v any, path string) *Problem {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ksef.ErrOutOfRange):
-		// A well-formed decimal beyond the bounds breaks a rule (422), it is
-		// not a malformed body (400).
+	case errors.Is(err, ksef.ErrOutOfRange) && outOfRange(path, text) != nil:
+		// A line's quantity or unit price beyond the bounds breaks a rule
+		// (422) with its documented code; it is not a malformed body (400).
 		return outOfRange(path, text)
 	case errors.Is(err, ksef.ErrAmount):
 		if tooManyDecimals(text, 2) {
@@ -318,20 +318,18 @@ func walkUnmarshaler(t reflect.Type, v any, path string) *Problem {
 	return fieldProblem(http.StatusBadRequest, CodeWrongType, path, fmt.Sprintf("%q is not valid here", text))
 }
 
-// outOfRange is the problem of a decimal beyond the bounds ksef accepts: a
-// line's quantity beyond 10^9 or unit price beyond 10^13 has its own code;
-// any other amount or quantity is out of the range of the totals.
+// outOfRange is the problem of a line's quantity beyond 10^9 or unit price
+// beyond 10^13, the codes the API documents for them; nil for any other
+// field, whose bound answers as a malformed value.
 func outOfRange(path, text string) *Problem {
-	code, reason := CodeTotalOutOfRange, fmt.Sprintf("%s is out of range", text)
-	if _, sub, ok := lineField(path); ok {
-		switch sub {
-		case "quantity":
-			code, reason = CodeQuantityOutOfRange, fmt.Sprintf("%s is beyond 10^9", text)
-		case "unit_price":
-			code, reason = CodePriceOutOfRange, fmt.Sprintf("%s is beyond 10^13", text)
-		}
+	_, sub, ok := lineField(path)
+	switch {
+	case ok && sub == "quantity":
+		return fieldProblem(http.StatusUnprocessableEntity, CodeQuantityOutOfRange, path, fmt.Sprintf("%s is beyond 10^9", text))
+	case ok && sub == "unit_price":
+		return fieldProblem(http.StatusUnprocessableEntity, CodePriceOutOfRange, path, fmt.Sprintf("%s is beyond 10^13", text))
 	}
-	return fieldProblem(http.StatusUnprocessableEntity, code, path, reason)
+	return nil
 }
 
 // tooManyDecimals reports whether s is a plain decimal whose fraction has
