@@ -95,10 +95,16 @@ type Options struct {
 	ContextType  string           // KOD II context type; default ksef.CtxNip
 	ContextValue string           // KOD II context value; default the seller's NIP
 
-	Policy             Policy        // default PolicyOfflineFirst
-	OnlineBudget       time.Duration // online-first wait for a KSeF number; default 3s
-	B2BOfflineHandover bool          // may an offline invoice for a Polish NIP buyer be printed before acceptance
-	BatchThreshold     int           // backlog that switches uploads to a batch session; default 50
+	Policy         Policy        // default PolicyOfflineFirst
+	OnlineBudget   time.Duration // online-first wait for a KSeF number; default 3s
+	BatchThreshold int           // backlog that switches uploads to a batch session; default 50
+	// B2BOffline is what a domestic business buyer (Polish NIP, not
+	// VAT-exempt) is handed for an invoice issued in offline24 or offline:
+	// B2BConfirmation (the default), B2BHandover or B2BHold (b2b.go).
+	B2BOffline B2BPolicy
+	// PrintOnAcceptance prints the invoice of a buyer handed a confirmation
+	// as soon as KSeF accepts it; without it the invoice waits for a reprint.
+	PrintOnAcceptance bool
 
 	Calendar *ksef.Calendar // default ksef.DefaultCalendar
 	Profile  escpos.Profile // printer profile; zero means escpos.DefaultProfileID
@@ -237,6 +243,13 @@ func New(opts Options, deps Deps) (*Agent, error) {
 	case PolicyOfflineFirst, PolicyOnlineFirst:
 	default:
 		return nil, &OptionError{Field: "Policy", Reason: "want offline-first or online-first, got " + string(opts.Policy)}
+	}
+	switch opts.B2BOffline {
+	case "":
+		opts.B2BOffline = B2BConfirmation
+	case B2BConfirmation, B2BHandover, B2BHold:
+	default:
+		return nil, &OptionError{Field: "B2BOffline", Reason: "want confirmation, handover or hold, got " + string(opts.B2BOffline)}
 	}
 	if opts.OnlineBudget < 0 || opts.BatchThreshold < 0 || opts.BatchMax < 0 {
 		return nil, &OptionError{Field: "OnlineBudget/BatchThreshold/BatchMax", Reason: "negative"}

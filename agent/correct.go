@@ -127,7 +127,7 @@ func (a *Agent) TechnicalCorrection(ctx context.Context, id string, fixed ksef.S
 		return nil, err
 	}
 	now := a.now()
-	if err := a.prepareSale(&fixed, now, snap.Invoice.Correction == nil); err != nil {
+	if err := a.prepareSale(&fixed, now, snap.Invoice.Correction == nil, false); err != nil {
 		return nil, err
 	}
 	inv := snap.Invoice

@@ -29,10 +29,27 @@
 // budget only the attempt may send the record and nothing prints it, so an
 // acceptance inside the budget always means the online version was printed.
 //
-// Domestic B2B: with B2BOfflineHandover off, an invoice for a Polish NIP
-// buyer that is not accepted is stored and uploaded at once, but its print
-// job waits ([View].PrintHeld) until KSeF accepts it, and then prints the
-// online version.
+// Dates: a new invoice's P_1 is today in Europe/Warsaw on the injected
+// clock; an issue_date other than today, or a sale_date outside
+// ksef.SaleDateRange of it, is refused (ksef.Sale.CheckDates). A till
+// replaying sales queued while the agent was down leaves issue_date out and
+// sends the day of the sale as sale_date.
+//
+// Domestic B2B (b2b.go): a buyer with a Polish NIP, unless flagged
+// VAT-exempt, may receive an invoice issued offline24 or offline only
+// through KSeF (art. 106gb ust. 4, 106nda, 106nh); in emergency (art. 106nf)
+// and total failure it is handed the invoice like anyone. Options.B2BOffline
+// decides what it gets in the two restricted modes: B2BConfirmation (the
+// default) prints a transaction confirmation ([View].Confirmation), no
+// invoice title and no QR codes, and the invoice once KSeF accepts it, at
+// once with PrintOnAcceptance or on reprint, with KOD I labelled with its
+// KSeF number (the first such print is not a DUPLIKAT); B2BHold prints
+// nothing until acceptance ([View].PrintHeld); B2BHandover prints the offline
+// invoice. The policy in force is stored with the invoice at issue, and the
+// mode that counts is the one it was handed over in (an online-first sale
+// that missed its budget is offline24). Under confirmation and hold the
+// invoice is prioritized in the upload queue in its issue transaction
+// (outbox.Built.Priority).
 //
 // The upload scheduler ([Agent.Run] owns it) sends the earliest deadline
 // first: an online session for a trickle, a batch session when the due
@@ -88,7 +105,11 @@
 // KOD I labelled with the KSeF number and no KOD II.
 //
 // The deadline monitor keeps the backlog and deadline gauges, and logs a
-// rate-limited alarm for overdue invoices with their penalty exposure.
+// rate-limited alarm for overdue invoices with their penalty exposure, the
+// article (ksef.PenaltyArticle) and the rates that apply. Exposure is per
+// invoice, in PLN, never negative, and only for deadlines missed from
+// 2027-01-01 (ksef.PenaltyFor); Status and posagent_penalty_exposure_pln sum
+// it.
 //
 // # Errors
 //
@@ -124,6 +145,9 @@
 //     are fixed at issue and never rewritten.
 //   - A UPO that cannot be downloaded at acceptance is retried while the
 //     process runs, not after a restart (its pre-signed link expires).
+//   - The print PrintOnAcceptance starts is queued after the acceptance is
+//     stored: a crash in between loses that print, not the invoice, which
+//     stays available through reprint.
 //   - A batch is marked sending under a local batch label before SendBatch,
 //     and gets its KSeF session reference through BatchOptions.OnOpen the
 //     moment KSeF opens the session, before any part is uploaded. A crash

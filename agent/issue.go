@@ -47,8 +47,13 @@ type snapshot struct {
 	// OnlineUntil is the end of the online-first budget: a record issued in
 	// mode online that KSeF had not accepted by then was handed over offline24.
 	OnlineUntil time.Time `json:"online_until,omitzero"`
-	// Hold: a domestic B2B offline invoice is printed only after acceptance.
+	// Hold: the invoice is printed only after acceptance (read as B2B =
+	// hold). Versions before B2B wrote it for a domestic B2B buyer; now it
+	// marks an online-first sale whose Offline certificate cannot sign KOD II.
 	Hold bool `json:"hold,omitempty"`
+	// B2B is the policy.b2b_offline in force at issue for a domestic business
+	// buyer that is not VAT-exempt; empty for every other buyer.
+	B2B B2BPolicy `json:"b2b,omitempty"`
 }
 
 func decodeSnapshot(b []byte) (*snapshot, error) {
@@ -69,7 +74,7 @@ func (a *Agent) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	}
 	now := a.now()
 	sale := req.Sale
-	if err := a.prepareSale(&sale, now, true); err != nil {
+	if err := a.prepareSale(&sale, now, true, true); err != nil {
 		return nil, err
 	}
 	if sale.Kind == ksef.KindKOR {
@@ -81,20 +86,29 @@ func (a *Agent) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 
 // prepareSale fills the defaults a till may leave out and validates the
 // sale. A correction's sale (difference rows) is validated with its invoice
-// instead (validate false).
-func (a *Agent) prepareSale(s *ksef.Sale, now time.Time, validate bool) error {
+// instead (validate false). A new invoice (issued) is dated today with its
+// sale date in the Act's range (ksef.Sale.CheckDates); a technical
+// correction keeps the date it was issued on, which may not be later than
+// today.
+func (a *Agent) prepareSale(s *ksef.Sale, now time.Time, validate, issued bool) error {
 	today := ksef.DateOf(now)
+	var errs ksef.ValidationErrors
+	if issued {
+		var ve ksef.ValidationErrors
+		if errors.As(s.CheckDates(today), &ve) {
+			errs = append(errs, ve...)
+		}
+	}
 	if s.IssueDate.IsZero() {
 		s.IssueDate = today
 	}
 	if s.Place == "" {
 		s.Place = a.opts.Place
 	}
-	var errs ksef.ValidationErrors
 	if s.Number != "" {
 		errs = append(errs, &ksef.ValidationError{Field: "number", Reason: "assigned by the agent; leave it out"})
 	}
-	if s.IssueDate.Valid() && s.IssueDate.After(today) {
+	if !issued && s.IssueDate.Valid() && s.IssueDate.After(today) {
 		errs = append(errs, &ksef.ValidationError{Field: "issue_date", Reason: fmt.Sprintf("%v is after today (%v)", s.IssueDate, today)})
 	}
 	if !validate {
@@ -232,6 +246,13 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 			Gross:      int64(tot.Gross),
 			VAT:        int64(tot.VAT),
 		}
+		// Penalties are in PLN (art. 106ni): keep the PLN amounts of an
+		// invoice in another currency.
+		if vat, gross, err := inv.Sale.InPLN(tot); err != nil {
+			return nil, err
+		} else if vat != tot.VAT || gross != tot.Gross {
+			b.VATPLN, b.GrossPLN = int64(vat), int64(gross)
+		}
 		// KOD II is made for every mode but total failure, including online:
 		// an online-first sale that gets no number in time is handed over
 		// offline24 with the same bytes, so the same hash and link.
@@ -257,11 +278,15 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 		if d.online {
 			snap.OnlineUntil = now.Add(a.opts.OnlineBudget)
 		}
-		snap.Hold = b.BuyerClass == BuyerB2B && !a.opts.B2BOfflineHandover
+		if b.BuyerClass == BuyerB2B && !inv.Sale.Buyer.VATExempt {
+			snap.B2B = a.opts.B2BOffline
+			b.Priority = wantsPriority(snap.B2B, d.mode)
+		}
 		// An online-first sale that misses its budget would be handed over
 		// offline24 with a KOD II nobody can verify: with an unusable
-		// Offline certificate it waits for its KSeF number instead.
-		snap.Hold = snap.Hold || (d.online && certProblem != "")
+		// Offline certificate it waits for its KSeF number instead (a B2B
+		// buyer's own policy, which prints no codes, wins: b2bPolicyOf).
+		snap.Hold = d.online && certProblem != ""
 		if b.Doc, err = json.Marshal(snap); err != nil {
 			return nil, fmt.Errorf("agent: encode snapshot: %w", err)
 		}

@@ -18,6 +18,7 @@ type agentMetrics struct {
 	authFailures  *metrics.Counter
 	certExpiry    *metrics.GaugeVec
 	certRevoked   *metrics.GaugeVec
+	penalty       *metrics.Gauge
 }
 
 func newMetrics(r *metrics.Registry) *agentMetrics {
@@ -38,5 +39,7 @@ func newMetrics(r *metrics.Registry) *agentMetrics {
 			"When each installed KSeF certificate expires, Unix seconds.", "usage"),
 		certRevoked: r.GaugeVec("posagent_certificate_revoked",
 			"1 when KSeF reports the installed certificate revoked or suspended (blocked).", "usage"),
+		penalty: r.Gauge("posagent_penalty_exposure_pln",
+			"Upper bound in PLN of the fines (art. 106ni) for invoices past an upload deadline missed on or after 2027-01-01."),
 	}
 }

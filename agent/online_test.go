@@ -118,13 +118,13 @@ func TestOnlineFirstFallback(t *testing.T) {
 	}
 }
 
-// TestB2BHold: with B2BOfflineHandover off, an offline invoice for a Polish
+// TestB2BHold: with B2BOffline hold, an offline invoice for a Polish
 // NIP buyer is stored and uploaded but printed only after acceptance, as the
 // online version.
 func TestB2BHold(t *testing.T) {
 	e := newEnv(t, nil)
 	e.Down()
-	x := e.start(func(o *agent.Options) { o.B2BOfflineHandover = false }, true)
+	x := e.start(func(o *agent.Options) { o.B2BOffline = agent.B2BHold }, true)
 	b2b := x.issue("h-b2b", b2bSale())
 	cons := x.issue("h-cons", consumerSale())
 	if !b2b.PrintHeld || cons.PrintHeld {

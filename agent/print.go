@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/outbox"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/receipt"
@@ -217,7 +216,7 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool
 		a.log.Error("cannot render receipt", "job", jobID, "error", err)
 		return
 	}
-	if a.held(inv, snap) || !afterAttempt && inv.Upload != outbox.UploadAccepted && a.inBudget(inv, a.now()) {
+	if a.handoutOf(inv, snap, job) == handHeld || !afterAttempt && inv.Upload != outbox.UploadAccepted && a.inBudget(inv, a.now()) {
 		a.mu.Lock()
 		a.waiting[jobID] = inv.ID
 		a.mu.Unlock()
@@ -262,12 +261,6 @@ func (a *Agent) releaseWaiting(id string) {
 	}
 }
 
-// held reports whether an invoice's print waits for KSeF: a domestic B2B
-// invoice handed over offline when B2BOfflineHandover is off.
-func (a *Agent) held(inv *outbox.Invoice, snap *snapshot) bool {
-	return snap.Hold && inv.Upload != outbox.UploadAccepted && inv.Mode != ksef.ModeTotalFailure.String()
-}
-
 // tailPrinter is a Printer that honours printer.Job.Tail, writing a
 // receipt's head while its QR codes are encoded: *printer.Worker. Any other
 // Printer, such as a wrapper that records what it is given, gets each
@@ -285,11 +278,22 @@ var _ tailPrinter = (*printer.Worker)(nil)
 // as Data at once and a Tail that encodes the codes while the head is on
 // the wire. Otherwise Data is the whole receipt.
 func (a *Agent) renderJob(id string, inv *outbox.Invoice, snap *snapshot, job *outbox.PrintJob, stream bool) (printer.Job, error) {
+	wrap := func(err error) error { return fmt.Errorf("agent: render receipt %s: %w", inv.Number, err) }
+	if a.handoutOf(inv, snap, job) == handConfirmation {
+		c, err := a.confirmationDoc(inv, snap, job)
+		if err != nil {
+			return printer.Job{}, err
+		}
+		b, err := receipt.RenderConfirmation(c, a.opts.Profile)
+		if err != nil {
+			return printer.Job{}, wrap(err)
+		}
+		return printer.Job{ID: id, Data: b}, nil
+	}
 	doc, err := a.receiptDoc(inv, snap, job)
 	if err != nil {
 		return printer.Job{}, err
 	}
-	wrap := func(err error) error { return fmt.Errorf("agent: render receipt %s: %w", inv.Number, err) }
 	if p, ok := a.printer.(tailPrinter); !stream || !ok || !p.StreamsTail() {
 		b, err := receipt.Render(doc, a.opts.Profile, a.opts.QR)
 		if err != nil {

@@ -153,7 +153,9 @@ func (a *Agent) receiptDoc(inv *outbox.Invoice, snap *snapshot, job *outbox.Prin
 	if doc.KOD1 == "" {
 		doc.NoCodes = receipt.NoCodesTotalFailure
 	}
-	if job != nil && job.Duplicate {
+	// The first invoice printed after a confirmation is the buyer's first
+	// copy, not a duplicate (b2b.go).
+	if job != nil && job.Duplicate && !(firstInvoicePrint(inv, job) && a.handoutOf(inv, snap, nil) == handConfirmation) {
 		doc.Duplicate = ksef.DateOf(job.RequestedAt).String()
 	}
 	return doc, nil

@@ -75,21 +75,31 @@ func TestReceiptDocGolden(t *testing.T) {
 			if err := doc.Validate(); err != nil {
 				t.Fatalf("receipt.Doc does not validate: %v", err)
 			}
-			got, _ := json.MarshalIndent(doc, "", "  ")
-			got = append(got, '\n')
-			path := filepath.Join("testdata", "receipt-"+tt.name+".json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("receipt doc differs from %s (run with -update after review):\ngot:\n%s", path, got)
-			}
+			goldenJSON(t, "receipt-"+tt.name, doc)
 		})
+	}
+}
+
+// goldenJSON compares v, as indented JSON, with testdata/name.json, or
+// rewrites the file with -update.
+func goldenJSON(t *testing.T, name string, v any) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", name+".json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s (run with -update after review):\ngot:\n%s", name, path, got)
 	}
 }

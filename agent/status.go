@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/posagent/posagent/ksef"
@@ -26,7 +27,7 @@ type Status struct {
 	EarliestDeadline time.Time      `json:"earliest_deadline,omitzero"`
 	DueToday         int            `json:"due_today"`
 	Overdue          []OverdueView  `json:"overdue,omitempty"`
-	PenaltyExposure  ksef.Amount    `json:"penalty_exposure"`
+	PenaltyExposure  ksef.Amount    `json:"penalty_exposure"` // PLN, the sum of Overdue's Penalty
 
 	CertSerial   string    `json:"cert_serial,omitempty"`
 	CertNotAfter time.Time `json:"cert_not_after,omitzero"`
@@ -74,9 +75,12 @@ type OverdueView struct {
 	Number   string      `json:"number"`
 	Deadline time.Time   `json:"deadline"`
 	Upload   string      `json:"upload_state"`
-	Gross    ksef.Amount `json:"gross"`
+	Gross    ksef.Amount `json:"gross"` // in the invoice's currency
 	VAT      ksef.Amount `json:"vat"`
-	Penalty  ksef.Amount `json:"penalty"` // ksef.PenaltyExposure
+	// Penalty is the most art. 106ni allows for this invoice, in PLN: 0 for
+	// a deadline before 2027-01-01, never negative (ksef.PenaltyFor).
+	Penalty ksef.Amount `json:"penalty"`
+	Basis   string      `json:"penalty_basis"` // "100% VAT", "18.7% gross" or "none"
 }
 
 // Status reports the link, KSeF availability, mode, printer, backlog and
@@ -239,14 +243,22 @@ func (a *Agent) monitor(ctx context.Context) {
 	a.authAlarm(now)
 	over := overdueViews(st.Overdue)
 	if len(over) == 0 {
+		if a.m != nil {
+			a.m.penalty.Set(0)
+		}
 		a.mu.Lock()
 		a.lastOverdue = 0
 		a.mu.Unlock()
 		return
 	}
 	var exposure ksef.Amount
+	bases := map[string]int{}
 	for _, o := range over {
 		exposure += o.Penalty
+		bases[o.Basis]++
+	}
+	if a.m != nil {
+		a.m.penalty.Set(float64(exposure) / 100)
 	}
 	a.mu.Lock()
 	due := now.Sub(a.lastAlarm) >= a.opts.AlarmInterval || len(over) > a.lastOverdue
@@ -258,19 +270,47 @@ func (a *Agent) monitor(ctx context.Context) {
 	if due {
 		a.log.Error("ALARM: invoices past their KSeF upload deadline; still uploading",
 			"overdue", len(over), "earliest", over[0].Number, "deadline", over[0].Deadline,
-			"penalty_exposure", exposure.String())
+			"penalty_exposure_pln", exposure.String(), "article", ksef.PenaltyArticle,
+			"rate", penaltyRates(bases))
 	}
 }
 
+// penaltyRates says which rates of art. 106ni apply to how many overdue
+// invoices, e.g. "100% VAT: 2 invoices; 18.7% gross: 1 invoice; none
+// (deadline before 2027-01-01): 3 invoices".
+func penaltyRates(bases map[string]int) string {
+	var parts []string
+	for _, b := range []ksef.PenaltyBasis{ksef.PenaltyVAT, ksef.PenaltyGross, ksef.PenaltyNone} {
+		n := bases[b.String()]
+		if n == 0 {
+			continue
+		}
+		what := b.String()
+		if b == ksef.PenaltyNone {
+			what = "none (deadline before " + ksef.PenaltyStart.String() + ")"
+		}
+		unit := "invoices"
+		if n == 1 {
+			unit = "invoice"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d %s", what, n, unit))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // overdue turns the store's overdue list into views with their penalty
-// exposure. The stored deadlines already include every announced extension
-// (syncDeadlines).
+// exposure, each invoice on its own, in PLN. The stored deadlines already
+// include every announced extension (syncDeadlines).
 func overdueViews(list []outbox.Overdue) []OverdueView {
 	out := make([]OverdueView, 0, len(list))
 	for _, o := range list {
+		vat, gross := o.VAT, o.Gross
+		if o.VATPLN != 0 || o.GrossPLN != 0 { // an invoice in another currency
+			vat, gross = o.VATPLN, o.GrossPLN
+		}
+		p := ksef.PenaltyFor(ksef.DateOf(o.Deadline), ksef.Amount(vat), ksef.Amount(gross))
 		out = append(out, OverdueView{ID: o.ID, Number: o.Number, Deadline: o.Deadline, Upload: string(o.Upload),
-			Gross: ksef.Amount(o.Gross), VAT: ksef.Amount(o.VAT),
-			Penalty: ksef.PenaltyExposure(ksef.Amount(o.VAT), ksef.Amount(o.Gross))})
+			Gross: ksef.Amount(o.Gross), VAT: ksef.Amount(o.VAT), Penalty: p.Amount, Basis: p.Basis.String()})
 	}
 	return out
 }

@@ -655,7 +655,8 @@ func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, 
 		a.m.uploadSeconds.ObserveDuration(a.now().Sub(inv.LastSendAt))
 	}
 	a.releaseWaiting(inv.ID) // held B2B prints may go now
-	kick(a.kickUpload)       // released corrections
+	a.printAccepted(ctx, inv)
+	kick(a.kickUpload) // released corrections
 }
 
 // sendBatches sends a backlog in batch sessions: offline and online-mode

@@ -36,6 +36,9 @@ type View struct {
 
 	PrintState string `json:"print_state"`          // pending, printed, failed ("" for none)
 	PrintHeld  bool   `json:"print_held,omitempty"` // a B2B print waiting for acceptance
+	// Confirmation: the buyer was handed a transaction confirmation, not the
+	// invoice, which prints once KSeF accepts it (B2BConfirmation).
+	Confirmation bool `json:"confirmation,omitempty"`
 
 	Deadline   string      `json:"deadline,omitempty"` // last Warsaw day for the upload
 	DeadlineAt time.Time   `json:"deadline_at,omitzero"`
@@ -142,7 +145,7 @@ func (a *Agent) view(inv *outbox.Invoice) (*View, error) {
 		KSeFNumber: inv.KSeFNumber, AcquisitionDate: inv.AcquiredAt,
 		UploadState: string(inv.Upload), RejectCode: inv.RejectCode, RejectInfo: inv.RejectInfo,
 		Attempts:   inv.Attempts,
-		PrintState: string(inv.Print), PrintHeld: inv.Print == outbox.PrintPending && a.held(inv, snap),
+		PrintState: string(inv.Print), PrintHeld: inv.Print == outbox.PrintPending && a.handoutOf(inv, snap, nil) == handHeld,
 		DeadlineAt: inv.Deadline,
 		Gross:      ksef.Amount(inv.Gross), VAT: ksef.Amount(inv.VAT),
 		Currency:   snap.Invoice.Sale.Currency,
@@ -155,6 +158,7 @@ func (a *Agent) view(inv *outbox.Invoice) (*View, error) {
 		v.Currency = "PLN"
 	}
 	v.KOD1, v.KOD1Label, v.KOD2 = codes(inv)
+	v.Confirmation = a.handoutOf(inv, snap, nil) == handConfirmation
 	if dl := inv.Deadline; !dl.IsZero() {
 		v.Deadline = ksef.DateOf(dl).String()
 		v.Overdue = inv.Upload != outbox.UploadAccepted && now.After(dl) && inv.CorrectedBy == ""

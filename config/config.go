@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // DefaultPath is where the service looks for its configuration.
 const DefaultPath = "/etc/posagent/posagent.toml"
@@ -31,6 +34,7 @@ const (
 	DefaultHeadroomMB     = 64
 	DefaultMode           = "offline-first"
 	DefaultOnlineBudget   = 3 * time.Second
+	DefaultB2BOffline     = "confirmation"
 	DefaultBatchThreshold = 100
 	DefaultUploadInterval = 30 * time.Second
 	DefaultLogLevel       = "info"
@@ -99,6 +103,10 @@ type Printer struct {
 	// Codepage overrides the profile's ESC t number for Polish text (0-255);
 	// nil keeps the profile's choice.
 	Codepage *int `toml:"codepage,omitempty"`
+	// PrintOnAcceptance prints the invoice of a buyer handed a transaction
+	// confirmation (policy.b2b_offline) as soon as KSeF accepts it; without
+	// it the invoice is printed on reprint. Default false.
+	PrintOnAcceptance bool `toml:"print_on_acceptance"`
 }
 
 // Till is the local HTTP API the till program calls.
@@ -120,9 +128,17 @@ type Store struct {
 type Policy struct {
 	Mode         string   `toml:"mode"`          // offline-first or online-first; default offline-first
 	OnlineBudget Duration `toml:"online_budget"` // online-first wait for a KSeF number, 100ms-30s; default 3s
-	// B2BOfflineHandover allows handing an offline invoice to a buyer with a Polish
-	// NIP before KSeF has accepted it; when false such invoices wait. Default true.
-	B2BOfflineHandover bool     `toml:"b2b_offline_handover"`
+	// B2BOffline is what a buyer with a Polish NIP is handed for an invoice
+	// issued in offline24 or offline (KSeF unavailability), which the law
+	// lets it receive only through KSeF: confirmation (a transaction
+	// confirmation at once, the invoice after KSeF accepts it), handover (the
+	// offline invoice, as for any buyer) or hold (nothing until accepted).
+	// Default confirmation.
+	B2BOffline string `toml:"b2b_offline"`
+	// B2BOfflineHandover is the deprecated bool B2BOffline replaces: true
+	// reads as handover, false as hold, with a warning (Deprecations). It
+	// goes in the next release; setting both keys is an error.
+	B2BOfflineHandover *bool    `toml:"b2b_offline_handover,omitempty"`
 	BatchThreshold     int      `toml:"batch_threshold"` // backlog size that switches to a batch session, 1-10000; default 100
 	UploadInterval     Duration `toml:"upload_interval"` // how often the uploader wakes, 1s-1h; default 30s
 }
@@ -146,6 +162,25 @@ type Certs struct {
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn or error; default info
 	Format string `toml:"format"` // text, json or auto; default auto
+}
+
+// Deprecations lists the deprecated keys the configuration uses, each with
+// what replaces it, for the service to log as warnings.
+func (c *Config) Deprecations() []string {
+	var out []string
+	if h := c.Policy.B2BOfflineHandover; h != nil {
+		out = append(out, fmt.Sprintf("policy.b2b_offline_handover = %v is deprecated and goes in the next release: "+
+			"write policy.b2b_offline = %q instead", *h, handoverPolicy(*h)))
+	}
+	return out
+}
+
+// handoverPolicy is the policy.b2b_offline the deprecated bool stands for.
+func handoverPolicy(handover bool) string {
+	if handover {
+		return "handover"
+	}
+	return "hold"
 }
 
 // Default returns a configuration with every default filled in. It is not valid
@@ -177,11 +212,11 @@ func Default() *Config {
 			HeadroomMB:    DefaultHeadroomMB,
 		},
 		Policy: Policy{
-			Mode:               DefaultMode,
-			OnlineBudget:       Duration(DefaultOnlineBudget),
-			B2BOfflineHandover: true,
-			BatchThreshold:     DefaultBatchThreshold,
-			UploadInterval:     Duration(DefaultUploadInterval),
+			Mode:           DefaultMode,
+			OnlineBudget:   Duration(DefaultOnlineBudget),
+			B2BOffline:     DefaultB2BOffline,
+			BatchThreshold: DefaultBatchThreshold,
+			UploadInterval: Duration(DefaultUploadInterval),
 		},
 		Certs: Certs{AutoRenew: true},
 		Log:   Log{Level: DefaultLogLevel, Format: DefaultLogFormat},

@@ -149,7 +149,7 @@ func TestParseErrors(t *testing.T) {
 		{"context type", map[string]string{"ksef.context_type": `"nip"`}, "", "ksef.context_type", config.ErrInvalid,
 			`ksef.context_type: "nip" is not one of Nip, InternalId, NipVatUe`},
 		{"unknown key", map[string]string{"printer.handshak": `"none"`}, "", "printer.handshak", config.ErrUnknownKey,
-			`printer.handshak: unknown key; [printer] accepts port, baud, data_bits, parity, stop_bits, handshake, profile, paper, qr, codepage`},
+			`printer.handshak: unknown key; [printer] accepts port, baud, data_bits, parity, stop_bits, handshake, profile, paper, qr, codepage, print_on_acceptance`},
 		{"unknown table", nil, "[printers]\nport = \"virtual\"\n", "printers", config.ErrUnknownKey, ""},
 		{"ksef token in file", map[string]string{"ksef.token": `"abc"`}, "", "ksef.token", config.ErrSecretInFile,
 			`ksef.token: secrets are never read from the configuration file; use ksef.token_file or the environment variable POSAGENT_KSEF_TOKEN (a file readable only by its owner)`},

@@ -17,6 +17,11 @@
 //
 //	printer.handshake: "rtscts" is not one of dtrdsr, xonxoff, none
 //
+// A deprecated key is still read for one release: policy.b2b_offline_handover
+// stands for policy.b2b_offline ("handover" for true, "hold" for false), and
+// [Config.Deprecations] names it for the service to log as a warning. Setting
+// it together with its replacement is an error.
+//
 // # Secrets
 //
 // The KSeF token, the till API token and the key passphrase are never read from the

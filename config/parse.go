@@ -58,6 +58,15 @@ func Parse(data []byte) (*Config, error) {
 			errs = append(errs, unknownKey(k.String(), nil))
 		}
 	}
+	if h := c.Policy.B2BOfflineHandover; h != nil {
+		// The deprecated bool, read for one release (Deprecations warns).
+		if p, _ := raw["policy"].(map[string]any); p != nil && p["b2b_offline"] != nil {
+			errs = append(errs, &FieldError{Key: "policy.b2b_offline_handover", Value: fmt.Sprint(*h), Err: ErrInvalid,
+				Allowed: "left out: it is deprecated, and policy.b2b_offline is set"})
+		} else {
+			c.Policy.B2BOffline = handoverPolicy(*h)
+		}
+	}
 	if c.KSeF.ContextValue == "" && c.KSeF.ContextType == "Nip" {
 		c.KSeF.ContextValue = c.Seller.NIP
 	}

@@ -125,6 +125,7 @@ func (c *Config) Validate() error {
 	// [policy]
 	v.oneOf("policy.mode", c.Policy.Mode, "offline-first", "online-first")
 	v.duration("policy.online_budget", c.Policy.OnlineBudget, 100*time.Millisecond, 30*time.Second)
+	v.oneOf("policy.b2b_offline", c.Policy.B2BOffline, "confirmation", "handover", "hold")
 	v.intRange("policy.batch_threshold", c.Policy.BatchThreshold, 1, 10000)
 	v.duration("policy.upload_interval", c.Policy.UploadInterval, time.Second, time.Hour)
 

@@ -36,7 +36,7 @@ const MaxQuantity Quantity = 1_000_000_000 * QuantityScale
 func ParseAmount(s string) (Amount, error) {
 	v, err := parseFixed(s, 2, int64(MaxAmount))
 	if err != nil {
-		return 0, fmt.Errorf("%w %q: %s", ErrAmount, s, err.Error())
+		return 0, fmt.Errorf("%w %q: %w", ErrAmount, s, err)
 	}
 	return Amount(v), nil
 }
@@ -77,7 +77,7 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 func ParseQuantity(s string) (Quantity, error) {
 	v, err := parseFixed(s, 6, int64(MaxQuantity))
 	if err != nil {
-		return 0, fmt.Errorf("%w %q: %s", ErrQuantity, s, err.Error())
+		return 0, fmt.Errorf("%w %q: %w", ErrQuantity, s, err)
 	}
 	return Quantity(v), nil
 }
@@ -168,7 +168,7 @@ func parseFixed(s string, scale int, max int64) (int64, error) {
 		frac = frac[:scale]
 	}
 	if len(intPart) > 18 {
-		return 0, fmt.Errorf("out of range")
+		return 0, ErrOutOfRange
 	}
 	var v int64
 	for i := 0; i < len(intPart); i++ {
@@ -179,7 +179,7 @@ func parseFixed(s string, scale int, max int64) (int64, error) {
 		pow *= 10
 	}
 	if v > max/pow {
-		return 0, fmt.Errorf("out of range")
+		return 0, ErrOutOfRange
 	}
 	v *= pow
 	var f int64
@@ -190,7 +190,7 @@ func parseFixed(s string, scale int, max int64) (int64, error) {
 	}
 	v += f
 	if v > max {
-		return 0, fmt.Errorf("out of range")
+		return 0, ErrOutOfRange
 	}
 	if neg {
 		v = -v

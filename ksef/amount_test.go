@@ -226,3 +226,22 @@ func TestAmountStringExtremes(t *testing.T) {
 		t.Errorf("String(MaxInt64) = %q, want %q", got, want)
 	}
 }
+
+// TestParseOutOfRange: a well-formed decimal beyond the bounds is told apart
+// from a malformed one, so the till can answer quantity_out_of_range and
+// price_out_of_range as documented.
+func TestParseOutOfRange(t *testing.T) {
+	for _, s := range []string{"1000000000.000001", "-1000000001", "1234567890123456789012"} {
+		if _, err := ksef.ParseQuantity(s); !errors.Is(err, ksef.ErrQuantity) || !errors.Is(err, ksef.ErrOutOfRange) {
+			t.Errorf("ParseQuantity(%s) = %v, want ErrQuantity and ErrOutOfRange", s, err)
+		}
+	}
+	if _, err := ksef.ParseAmount("10000000000000.01"); !errors.Is(err, ksef.ErrAmount) || !errors.Is(err, ksef.ErrOutOfRange) {
+		t.Errorf("ParseAmount beyond 10^13 = %v, want ErrAmount and ErrOutOfRange", err)
+	}
+	for _, s := range []string{"1e3", "12.345", "abc", "1000000000"} {
+		if _, err := ksef.ParseQuantity(s); errors.Is(err, ksef.ErrOutOfRange) {
+			t.Errorf("ParseQuantity(%s) = %v, not a range error", s, err)
+		}
+	}
+}

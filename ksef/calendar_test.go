@@ -223,7 +223,10 @@ func TestPenaltyExposure(t *testing.T) {
 		{"0.00", "0.02", "0.00"},  // 0.374 grosza → 0
 		{"0.00", "10.08", "1.88"}, // 188.496 → 188
 		{"0.00", "0.10", "0.02"},  // 1.87 → 2
-		{"0.00", "-100.00", "-18.70"},
+		// Never negative: a correction's lower VAT or gross exposes nothing
+		// and cannot cancel another invoice's exposure in a sum.
+		{"0.00", "-100.00", "0.00"},
+		{"-23.00", "-123.00", "0.00"},
 	}
 	for _, tt := range tests {
 		if got := ksef.PenaltyExposure(a(tt.vat), a(tt.gross)); got != a(tt.want) {

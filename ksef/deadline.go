@@ -206,10 +206,11 @@ func covering(periods []Period, mode Mode, day Date) (Period, bool) {
 
 // PenaltyExposure is the maximum sanction for an overdue invoice, for
 // reports: 100% of its VAT, or 18.7% of its gross value when it shows no VAT,
-// rounded half-up to the grosz. Corrections may give negative values.
+// rounded half-up to the grosz (art. 106ni ust. 1; see PenaltyFor). It is
+// never negative: a correction that lowers the VAT or the gross exposes 0.
 func PenaltyExposure(vat, gross Amount) Amount {
 	if vat != 0 {
-		return vat
+		return max(vat, 0)
 	}
 	v, err := mulDivRound(int64(gross), 187, 1000)
 	if err != nil {
@@ -217,5 +218,5 @@ func PenaltyExposure(vat, gross Amount) Amount {
 		// could overflow, and gross/1000*187 is smaller than gross.
 		panic(err)
 	}
-	return Amount(v)
+	return Amount(max(v, 0))
 }

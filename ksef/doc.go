@@ -28,12 +28,19 @@
 // configured additions or removals; [Calendar.Deadline] applies the rules of
 // each [Mode].
 //
+// The issue date of a new invoice is the day it is issued and its sale date
+// lies in [SaleDateRange] of it ([Sale.CheckDates], art. 106i ust. 6 and 7).
+// [PenaltyFor] is the most art. 106ni allows for an invoice that missed its
+// upload deadline: 100% of its VAT, or 18.7% of its gross where it shows no
+// VAT, in PLN ([Sale.InPLN]), never negative, and nothing for a deadline
+// before [PenaltyStart] (2027-01-01).
+//
 // # Sale JSON
 //
 // The till API decodes a [Sale] directly:
 //
 //	{"buyer":      {"kind":"consumer|nip|eu|foreign", "nip", "eu_code", "eu_vat", "country", "id",
-//	                "name", "address":{"country","line1","line2"}},
+//	                "name", "address":{"country","line1","line2"}, "vat_exempt"},
 //	 "price_mode": "gross|net",
 //	 "lines":      [{"name","unit","quantity","unit_price","vat_rate","gtu","discount"}],
 //	 "payment":    {"form":"cash|card|voucher|cheque|credit|transfer|mobile", "paid", "date"},
@@ -42,6 +49,9 @@
 //
 // VAT rates are "23", "8", "5", "0 KR", "0 WDT", "0 EX", "zw", "np I", "np II"
 // and "oo"; GTU codes GTU_01..GTU_13. A "zw" line needs exemption_basis (P_19A).
+// issue_date may be left out: the issuer sets it. vat_exempt (kind nip only)
+// marks a buyer using the VAT exemption; it changes how the invoice is handed
+// over, not its XML.
 // Validation errors name these paths, e.g. lines[2].vat_rate: unknown rate "24".
 //
 // # Caveats

@@ -51,6 +51,18 @@ var (
 
 	// ErrInvalidSale is matched (errors.Is) by every ValidationError and ValidationErrors.
 	ErrInvalidSale = errors.New("ksef: invalid sale")
+
+	// ErrOutOfRange is matched, with ErrAmount or ErrQuantity, by a
+	// well-formed decimal beyond MaxAmount or MaxQuantity.
+	ErrOutOfRange = errors.New("ksef: out of range")
+
+	// ErrIssueDateNotToday is matched by the ValidationError of an issue date
+	// (P_1) other than the day the invoice is issued (CheckDates).
+	ErrIssueDateNotToday = errors.New("ksef: issue date is not today")
+
+	// ErrSaleDateOutOfRange is matched by the ValidationError of a sale date
+	// (P_6) the VAT Act does not allow for the issue date (SaleDateRange).
+	ErrSaleDateOutOfRange = errors.New("ksef: sale date out of range")
 )
 
 // ValidationError names one problem with a sale or invoice: Field is the JSON
@@ -58,6 +70,9 @@ var (
 type ValidationError struct {
 	Field  string
 	Reason string
+	// Rule, when set, names the rule broken (such as ErrSaleDateOutOfRange),
+	// so a caller can tell it apart from the field's other problems.
+	Rule error
 }
 
 func (e *ValidationError) Error() string {
@@ -67,8 +82,13 @@ func (e *ValidationError) Error() string {
 	return e.Field + ": " + e.Reason
 }
 
-// Unwrap makes errors.Is(err, ErrInvalidSale) hold.
-func (e *ValidationError) Unwrap() error { return ErrInvalidSale }
+// Unwrap makes errors.Is(err, ErrInvalidSale) hold, and errors.Is(err, Rule).
+func (e *ValidationError) Unwrap() []error {
+	if e.Rule == nil {
+		return []error{ErrInvalidSale}
+	}
+	return []error{ErrInvalidSale, e.Rule}
+}
 
 // ValidationErrors lists every problem found, in field order.
 type ValidationErrors []*ValidationError

@@ -74,6 +74,9 @@ func (inv *Invoice) Validate() error {
 		v.add("generated_at", "%v outside 2025-09-01..2049", inv.GeneratedAt.UTC().Format(time.RFC3339))
 	}
 	v.text("system_info", inv.SystemInfo, false, maxText)
+	if inv.Sale.IssueDate.IsZero() {
+		v.add("issue_date", "required")
+	}
 
 	var rules lineRules
 	switch k := inv.kind(); k {

@@ -36,6 +36,13 @@ type Buyer struct {
 	ID      string    `json:"id,omitempty"`      // kind foreign: the tax ID
 	Name    string    `json:"name,omitempty"`
 	Address *Address  `json:"address,omitempty"`
+	// VATExempt marks a buyer of kind nip that uses the VAT exemption: it
+	// may be handed an offline invoice before KSeF has it, as a consumer may.
+	// The domestic B2B restriction (art. 106gb ust. 4) is read as binding VAT
+	// payers; infor.pl (2025-06, "fakturowanie offline w KSeF") lists a
+	// taxpayer using the exemption among the buyers an offline24 invoice may
+	// be handed to. It is not written to the FA(3) XML.
+	VATExempt bool `json:"vat_exempt,omitempty"`
 }
 
 // PriceMode says whether unit prices include VAT.
@@ -336,7 +343,9 @@ func (s *Sale) validate(v *validator, rules lineRules) {
 		v.add("exchange_rate", "negative")
 	}
 
-	v.date("issue_date", s.IssueDate, true, minDate)
+	// A sale may leave the issue date to the issuer (the agent sets today);
+	// an invoice needs one (Invoice.Validate).
+	v.date("issue_date", s.IssueDate, false, minDate)
 	v.date("sale_date", s.SaleDate, false, minDate)
 	v.text("place", s.Place, false, maxText)
 	v.text("number", s.Number, false, maxText)
@@ -399,6 +408,9 @@ func (s *Sale) validateBuyer(v *validator) {
 		v.add("buyer.kind", "required (consumer, nip, eu or foreign)")
 	default:
 		v.add("buyer.kind", "unknown kind %q (want consumer, nip, eu or foreign)", b.Kind)
+	}
+	if b.VATExempt && b.Kind != BuyerNIP {
+		v.add("buyer.vat_exempt", "only for a buyer of kind nip")
 	}
 	v.text("buyer.name", b.Name, false, maxText512)
 	if b.Address != nil {

@@ -53,3 +53,36 @@ func BenchmarkIssue(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkListDuePriority measures planning a backlog of 5 000 queued
+// invoices (ListDue, a whole batch) with no prioritized record and with 100:
+// the marks come from their own small bucket, read once per call.
+func BenchmarkListDuePriority(b *testing.B) {
+	s, err := outbox.Open(filepath.Join(b.TempDir(), "outbox.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var ids []string
+	for i := range 5000 {
+		inv, _, err := s.Issue(ctx, outboxtest.Request(fmt.Sprintf("bench-%d", i), t0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, inv.ID)
+	}
+	plan := func(b *testing.B) {
+		for b.Loop() {
+			if due, err := s.ListDue(ctx, t0, 10000); err != nil || len(due) != len(ids) {
+				b.Fatalf("ListDue = %d, %v", len(due), err)
+			}
+		}
+	}
+	b.Run("none", plan)
+	for _, id := range ids[len(ids)-100:] {
+		if err := s.Prioritize(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("prioritized-100", plan)
+}

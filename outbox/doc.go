@@ -39,6 +39,12 @@
 // Reprint adds a duplicate job recorded on the invoice. Any other move is a
 // *TransitionError. Every change appends to the invoice's Event log.
 //
+// The upload queue (PendingUploads, DueUploads, ListDue) is in earliest-deadline
+// order, except that records marked by Prioritize, or issued with
+// Built.Priority, come first in the order they were marked: a buyer waits for
+// them to be in KSeF. The mark is stored in its own bucket, made on first
+// use, and dropped when the record is accepted or rejected.
+//
 // A deadline that depends on a period still running (a KSeF unavailability or
 // failure) is stored as the earliest it can be; ExtendDeadline(s) moves it later
 // as announcements come, never earlier and never after acceptance, so the

@@ -123,7 +123,11 @@ type Invoice struct {
 	P1         string    `json:"p1"`
 	Gross      int64     `json:"gross"` // grosze
 	VAT        int64     `json:"vat"`   // grosze
-	Doc        []byte    `json:"-"`     // the agent's opaque snapshot for receipts
+	// GrossPLN and VATPLN are Gross and VAT in PLN grosze for an invoice in
+	// another currency; zero for a PLN invoice (Gross and VAT are PLN).
+	GrossPLN int64  `json:"gross_pln,omitempty"`
+	VATPLN   int64  `json:"vat_pln,omitempty"`
+	Doc      []byte `json:"-"` // the agent's opaque snapshot for receipts
 
 	Print      PrintState `json:"print,omitempty"` // state of the original print job
 	PrintJobID string     `json:"print_job,omitempty"`
@@ -183,7 +187,13 @@ type Built struct {
 	P1         string // issue date, YYYY-MM-DD
 	Kind       string // VAT, UPR, KOR, ...
 	Gross, VAT int64  // grosze, for penalty exposure
-	Doc        []byte // opaque snapshot for re-rendering receipts
+	// GrossPLN and VATPLN are Gross and VAT in PLN for an invoice in another
+	// currency (penalties are in PLN); zero for a PLN invoice.
+	GrossPLN, VATPLN int64
+	Doc              []byte // opaque snapshot for re-rendering receipts
+	// Priority puts the invoice first in the upload queue, in the issue
+	// transaction (see Store.Prioritize).
+	Priority bool
 }
 
 // BuildFunc builds the invoice for a reserved number. It runs inside the issue

@@ -134,6 +134,12 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 		if err := tx.Bucket(bSales).Put([]byte(req.SaleID), append(bytes.Clone(key), req.Fingerprint[:]...)); err != nil {
 			return err
 		}
+		if built.Priority {
+			if _, err := prioritize(tx, key); err != nil {
+				return err
+			}
+			rec.log(req.Now, "upload prioritized", "")
+		}
 		if err := s.put(tx, rec); err != nil {
 			return err
 		}
@@ -217,7 +223,7 @@ func newRecord(id, number string, b *Built, now time.Time) *Invoice {
 		ID: id, Number: number, IssuedAt: now.UTC(),
 		XML: bytes.Clone(b.XML), Hash: HashOf(b.XML), KOD1: b.KOD1, KOD2: b.KOD2,
 		Mode: b.Mode, BuyerClass: b.BuyerClass, Kind: b.Kind, P1: b.P1,
-		Gross: b.Gross, VAT: b.VAT, Doc: bytes.Clone(b.Doc),
+		Gross: b.Gross, VAT: b.VAT, GrossPLN: b.GrossPLN, VATPLN: b.VATPLN, Doc: bytes.Clone(b.Doc),
 	}
 	if !b.Deadline.IsZero() {
 		inv.Deadline = b.Deadline.UTC()

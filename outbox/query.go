@@ -273,13 +273,16 @@ func (s *Store) queued(ctx context.Context, limit int, blobs bool, ok func(index
 	return out, err
 }
 
-// dueKeys returns up to limit keys of queued invoices that ok accepts,
-// earliest deadline first (none last), then by id.
+// dueKeys returns up to limit keys of queued invoices that ok accepts:
+// prioritized ones first (Prioritize), then earliest deadline first (none
+// last), then by id.
 func (s *Store) dueKeys(tx *bolt.Tx, limit int, ok func(indexEntry) bool) ([][]byte, error) {
 	type cand struct {
 		key      []byte
+		rank     uint64 // Prioritize's order; MaxUint64 for none
 		deadline int64
 	}
+	ranks := priorities(tx)
 	var cs []cand
 	err := tx.Bucket(bIndex).ForEach(func(k, v []byte) error {
 		s.touched(tx, len(k)+len(v))
@@ -289,14 +292,20 @@ func (s *Store) dueKeys(tx *bolt.Tx, limit int, ok func(indexEntry) bool) ([][]b
 			if d == 0 {
 				d = math.MaxInt64
 			}
-			cs = append(cs, cand{bytes.Clone(k), d})
+			r, marked := ranks[string(k)]
+			if !marked {
+				r = math.MaxUint64
+			}
+			cs = append(cs, cand{bytes.Clone(k), r, d})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(a.deadline, b.deadline) }) // keys come in id order
+	slices.SortStableFunc(cs, func(a, b cand) int { // keys come in id order
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.deadline, b.deadline))
+	})
 	keys := make([][]byte, min(limit, len(cs)))
 	for i := range keys {
 		keys[i] = cs[i].key
@@ -350,6 +359,9 @@ type Overdue struct {
 	Deadline   time.Time
 	Upload     UploadState
 	Gross, VAT int64 // grosze
+	// GrossPLN, VATPLN: the same in PLN for an invoice in another currency;
+	// zero for a PLN invoice (Invoice.GrossPLN).
+	GrossPLN, VATPLN int64
 }
 
 // Stats summarises the live file for the deadline monitor and the status page.
@@ -402,7 +414,8 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (*Stats, error) {
 			if inv.CorrectedBy != "" {
 				continue
 			}
-			st.Overdue = append(st.Overdue, Overdue{ID: inv.ID, Number: inv.Number, Deadline: inv.Deadline, Upload: inv.Upload, Gross: inv.Gross, VAT: inv.VAT})
+			st.Overdue = append(st.Overdue, Overdue{ID: inv.ID, Number: inv.Number, Deadline: inv.Deadline, Upload: inv.Upload,
+				Gross: inv.Gross, VAT: inv.VAT, GrossPLN: inv.GrossPLN, VATPLN: inv.VATPLN})
 		}
 		slices.SortStableFunc(st.Overdue, func(a, b Overdue) int { return a.Deadline.Compare(b.Deadline) })
 		return tx.Bucket(bPrintJobs).ForEach(func(k, v []byte) error {

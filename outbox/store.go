@@ -660,6 +660,11 @@ func (s *Store) put(tx *bolt.Tx, inv *Invoice) error {
 	if err := putInvoice(tx, inv); err != nil {
 		return err
 	}
+	if inv.Upload == UploadAccepted || inv.Upload == UploadRejected {
+		if err := unprioritize(tx, key); err != nil {
+			return err
+		}
+	}
 	d := int64(0)
 	if inv.Upload != UploadAccepted {
 		d++

@@ -120,3 +120,23 @@ func TestWireBudgets(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkConfirmation reports the bytes of a transaction confirmation,
+// which a B2B buyer gets instead of the offline invoice: all text, no codes.
+func BenchmarkConfirmation(b *testing.B) {
+	c := loadConfirmation(b, "confirmation")
+	for _, id := range []string{"generic-58", "generic-80"} {
+		b.Run(id, func(b *testing.B) {
+			p := profile(b, id, false)
+			var n int
+			for b.Loop() {
+				out, err := receipt.RenderConfirmation(c, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(out)
+			}
+			b.ReportMetric(float64(n), "bytes/receipt")
+		})
+	}
+}

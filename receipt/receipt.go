@@ -335,15 +335,7 @@ func (l *layout) head(d Doc) {
 	w.Init()
 
 	// Seller, title, number: one centred block.
-	w.Align(escpos.AlignCenter)
-	w.Style(bold)
-	l.wrap(d.SellerName)
-	w.Style(plain)
-	for _, a := range d.SellerAddress {
-		l.wrap(a)
-	}
-	l.wrap("NIP: " + d.SellerNIP)
-	l.rule()
+	l.seller(d.SellerName, d.SellerAddress, d.SellerNIP)
 	w.Style(emphasis)
 	l.wrap(d.Title)
 	l.wrap("Nr " + d.Number)
@@ -359,27 +351,11 @@ func (l *layout) head(d Doc) {
 		l.wrap(d.ModeLine)
 	}
 
-	// Buyer.
-	if len(d.Buyer) > 0 {
-		l.rule()
-		w.Style(bold)
-		w.Line("Nabywca:")
-		w.Style(plain)
-		for _, b := range d.Buyer {
-			l.wrap(b)
-		}
-	}
+	l.buyer(d.Buyer)
 
 	// Lines.
 	l.rule()
-	for _, ln := range d.Lines {
-		l.wrap(ln.Name)
-		qty := strings.TrimSpace(strings.Join([]string{ln.Qty, ln.Unit}, " "))
-		if ln.UnitPrice != "" {
-			qty += " x " + ln.UnitPrice
-		}
-		l.pair(qty, strings.TrimSpace(ln.Value+" "+ln.Rate))
-	}
+	l.items(d.Lines, true)
 	l.rule()
 
 	// VAT summary.
@@ -388,25 +364,76 @@ func (l *layout) head(d Doc) {
 		l.rule()
 	}
 
-	// Totals and payment.
-	if d.TotalNet != "" {
-		l.pair("Razem netto", d.TotalNet)
-	}
-	if d.TotalVAT != "" {
-		l.pair("Razem VAT", d.TotalVAT)
-	}
-	w.Style(emphasis)
-	l.pair("DO ZAPŁATY", d.TotalGross+" "+d.Currency)
-	w.Style(plain)
-	if d.Payment != "" {
-		l.wrap(d.Payment)
-	}
+	l.totals(d.TotalNet, d.TotalVAT, d.TotalGross, d.Currency, d.Payment)
 
 	// From here to the cut everything is centred: codes, labels, marker,
 	// footer. The next job's ESC @ resets the justification.
 	w.Align(escpos.AlignCenter)
 	if d.KOD1 == "" {
 		l.noCodes(d)
+	}
+}
+
+// seller prints the seller's name, address and NIP centred, and a rule; the
+// justification stays centred for the title.
+func (l *layout) seller(name string, address []string, nip string) {
+	w := l.w
+	w.Align(escpos.AlignCenter)
+	w.Style(bold)
+	l.wrap(name)
+	w.Style(plain)
+	for _, a := range address {
+		l.wrap(a)
+	}
+	l.wrap("NIP: " + nip)
+	l.rule()
+}
+
+// buyer prints the buyer block after a rule; nothing for no lines.
+func (l *layout) buyer(lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	l.rule()
+	l.w.Style(bold)
+	l.w.Line("Nabywca:")
+	l.w.Style(plain)
+	for _, b := range lines {
+		l.wrap(b)
+	}
+}
+
+// items prints each line's name and its quantity, price and value, with its
+// VAT rate when withRate.
+func (l *layout) items(lines []Line, withRate bool) {
+	for _, ln := range lines {
+		l.wrap(ln.Name)
+		qty := strings.TrimSpace(strings.Join([]string{ln.Qty, ln.Unit}, " "))
+		if ln.UnitPrice != "" {
+			qty += " x " + ln.UnitPrice
+		}
+		value := ln.Value
+		if withRate {
+			value = strings.TrimSpace(value + " " + ln.Rate)
+		}
+		l.pair(qty, value)
+	}
+}
+
+// totals prints the net and VAT totals when given, the total to pay
+// emphasised, and the payment.
+func (l *layout) totals(net, vat, gross, currency, payment string) {
+	if net != "" {
+		l.pair("Razem netto", net)
+	}
+	if vat != "" {
+		l.pair("Razem VAT", vat)
+	}
+	l.w.Style(emphasis)
+	l.pair("DO ZAPŁATY", gross+" "+currency)
+	l.w.Style(plain)
+	if payment != "" {
+		l.wrap(payment)
 	}
 }
 

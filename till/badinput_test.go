@@ -69,7 +69,14 @@ func TestBadSales(t *testing.T) {
 		{"unknown currency", replace(t, `"issue_date"`, `"currency":"XXQ","exchange_rate":"1","issue_date"`), "", "", 422, till.CodeUnknownCurrency, "currency"},
 		{"unknown payment form", replace(t, `"card"`, `"bitcoin"`), "", "", 422, till.CodeUnknownPaymentForm, "payment.form"},
 		{"issue date out of range", replace(t, `"2026-11-21"`, `"2051-01-01"`), "", "", 422, till.CodeDateOutOfRange, "issue_date"},
-		{"missing issue date", replace(t, `,"issue_date":"2026-11-21"`, ``), "", "", 422, till.CodeFieldRequired, "issue_date"},
+		{"issue date not today", replace(t, `"2026-11-21"`, `"2017-01-01"`), "", "", 422, till.CodeIssueDateNotToday, "issue_date"},
+		{"issue date tomorrow", replace(t, `"2026-11-21"`, `"2026-11-22"`), "", "", 422, till.CodeIssueDateNotToday, "issue_date"},
+		{"sale date far ahead", replace(t, `"issue_date"`, `"sale_date":"2049-12-31","issue_date"`), "", "", 422, till.CodeSaleDateOutOfRange, "sale_date"},
+		{"sale date too old", replace(t, `"issue_date"`, `"sale_date":"2026-07-31","issue_date"`), "", "", 422, till.CodeSaleDateOutOfRange, "sale_date"},
+		{"quantity beyond 10^9", replace(t, `"quantity":"2"`, `"quantity":"1000000001"`), "", "", 422, till.CodeQuantityOutOfRange, "lines[0].quantity"},
+		{"price beyond 10^13", replace(t, `"12.30"`, `"10000000000000.01"`), "", "", 422, till.CodePriceOutOfRange, "lines[0].unit_price"},
+		{"discount beyond 10^13", replace(t, `"vat_rate":"23"`, `"vat_rate":"23","discount":"99999999999999"`), "", "", 400, till.CodeInvalidAmount, "lines[0].discount"},
+		{"VAT-exempt consumer", replace(t, `{"kind":"consumer"}`, `{"kind":"consumer","vat_exempt":true}`), "", "", 422, till.CodeFieldNotAllowed, "buyer.vat_exempt"},
 		{"empty line name", replace(t, `"name":"Kawa"`, `"name":""`), "", "", 422, till.CodeFieldRequired, "lines[0].name"},
 		{"control character in name", replace(t, `"name":"Kawa"`, `"name":"Ka\u0007wa"`), "", "", 422, till.CodeInvalidText, "lines[0].name"},
 		{"UPR for consumer", replace(t, `"issue_date"`, `"kind":"UPR","issue_date"`), "", "", 422, till.CodeKindNotAllowed, "kind"},
@@ -116,7 +123,9 @@ func TestBadSales(t *testing.T) {
 			if p.Detail == "" || p.Title == "" {
 				t.Errorf("problem %+v lacks a title or detail", p)
 			}
-			if n := h.core.Calls("Issue"); n != 0 {
+			// The date rules need the agent's clock: the core checks them.
+			coreRule := tt.wantCode == till.CodeIssueDateNotToday || tt.wantCode == till.CodeSaleDateOutOfRange
+			if n := h.core.Calls("Issue"); n != 0 && !coreRule {
 				t.Errorf("core.Issue called %d times for rejected input", n)
 			}
 			if n := h.core.Stored(); n != 0 {

@@ -77,6 +77,10 @@ type View struct {
 	Overdue    bool        `json:"overdue,omitempty"`
 	KSeFNumber string      `json:"ksef_number,omitempty"`
 	Error      string      `json:"error,omitempty"` // KSeF rejection code
+
+	// Confirmation: the buyer (a Polish NIP in offline24 or offline) was
+	// handed a transaction confirmation; the invoice prints once KSeF has it.
+	Confirmation bool `json:"confirmation,omitempty"`
 }
 
 // Filter selects invoices for Invoices. State is an upload state (queued,
@@ -153,17 +157,20 @@ type Backlog struct {
 	Count            int        `json:"count"`
 	EarliestDeadline *time.Time `json:"earliest_deadline"`
 	Overdue          []Overdue  `json:"overdue"`
-	// Exposure sums the penalty exposure of the overdue invoices.
+	// Exposure sums the penalty exposure of the overdue invoices, in PLN.
 	Exposure ksef.Amount `json:"exposure"`
 }
 
-// Overdue is an invoice past its upload deadline and what it may cost
-// (ksef.PenaltyExposure).
+// Overdue is an invoice past its upload deadline and what it may cost, in
+// PLN (ksef.PenaltyFor): 0 for a deadline missed before 2027-01-01, and never
+// negative. Basis is the rate of art. 106ni that applies: "100% VAT",
+// "18.7% gross" or "none".
 type Overdue struct {
 	ID       string      `json:"id"`
 	Number   string      `json:"number"`
 	Deadline time.Time   `json:"deadline"`
 	Exposure ksef.Amount `json:"exposure"`
+	Basis    string      `json:"basis,omitempty"`
 }
 
 // Certificate is the KSeF Offline certificate that signs KOD II (or, in

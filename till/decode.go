@@ -300,6 +300,10 @@ func walkUnmarshaler(t reflect.Type, v any, path string) *Problem {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, ksef.ErrOutOfRange) && outOfRange(path, text) != nil:
+		// A line's quantity or unit price beyond the bounds breaks a rule
+		// (422) with its documented code; it is not a malformed body (400).
+		return outOfRange(path, text)
 	case errors.Is(err, ksef.ErrAmount):
 		if tooManyDecimals(text, 2) {
 			return fieldProblem(http.StatusBadRequest, CodeTooManyDecimals, path, fmt.Sprintf("%q has more than 2 decimals", text))
@@ -312,6 +316,20 @@ func walkUnmarshaler(t reflect.Type, v any, path string) *Problem {
 		return fieldProblem(http.StatusBadRequest, CodeInvalidQuantity, path, fmt.Sprintf("%q is not a quantity such as \"1.5\"", text))
 	}
 	return fieldProblem(http.StatusBadRequest, CodeWrongType, path, fmt.Sprintf("%q is not valid here", text))
+}
+
+// outOfRange is the problem of a line's quantity beyond 10^9 or unit price
+// beyond 10^13, the codes the API documents for them; nil for any other
+// field, whose bound answers as a malformed value.
+func outOfRange(path, text string) *Problem {
+	_, sub, ok := lineField(path)
+	switch {
+	case ok && sub == "quantity":
+		return fieldProblem(http.StatusUnprocessableEntity, CodeQuantityOutOfRange, path, fmt.Sprintf("%s is beyond 10^9", text))
+	case ok && sub == "unit_price":
+		return fieldProblem(http.StatusUnprocessableEntity, CodePriceOutOfRange, path, fmt.Sprintf("%s is beyond 10^13", text))
+	}
+	return nil
 }
 
 // tooManyDecimals reports whether s is a plain decimal whose fraction has

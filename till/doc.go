@@ -85,6 +85,8 @@
 //	unknown_kind               422     A kind other than VAT or UPR.
 //	kind_not_allowed           422     UPR for a buyer without a NIP.
 //	date_out_of_range          422     A date outside the range FA(3) allows.
+//	issue_date_not_today       422     An issue_date other than today (Warsaw): the agent sets P_1; send the sale's day as sale_date.
+//	sale_date_out_of_range     422     A sale_date the VAT Act does not allow for today's P_1 (art. 106i ust. 6 and 7).
 //	no_lines                   422     No lines.
 //	too_many_lines             422     More lines than FA(3) allows (10000).
 //	total_out_of_range         422     Totals beyond FA(3)'s 16 integer digits.

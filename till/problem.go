@@ -70,6 +70,8 @@ const (
 	// CodeOfflineCertificateInvalid: a sale that would be issued offline
 	// while the KSeF Offline certificate cannot sign KOD II.
 	CodeOfflineCertificateInvalid = "offline_certificate_invalid"
+	CodeIssueDateNotToday         = "issue_date_not_today"
+	CodeSaleDateOutOfRange        = "sale_date_out_of_range"
 )
 
 // ProblemTypeBase prefixes a problem's code to form its type URI.

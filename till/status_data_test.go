@@ -26,8 +26,8 @@ func fullStatus(now time.Time) till.Status {
 			Count:            42,
 			EarliestDeadline: &earliest,
 			Overdue: []till.Overdue{
-				{ID: "00000007", Number: "FV/T1/2026/000007", Deadline: earliest, Exposure: ksef.MustParseAmount("46.00")},
-				{ID: "00000009", Number: "FV/T1/2026/000009", Deadline: earliest.Add(time.Hour), Exposure: ksef.MustParseAmount("1234.56")},
+				{ID: "00000007", Number: "FV/T1/2026/000007", Deadline: earliest, Exposure: ksef.MustParseAmount("46.00"), Basis: "100% VAT"},
+				{ID: "00000009", Number: "FV/T1/2026/000009", Deadline: earliest.Add(time.Hour), Exposure: ksef.MustParseAmount("1234.56"), Basis: "18.7% gross"},
 			},
 			Exposure: ksef.MustParseAmount("1280.56"),
 		},

@@ -29,7 +29,11 @@ func validationProblem(s *ksef.Sale, err error) *Problem {
 	p := newProblem(http.StatusUnprocessableEntity, "", "")
 	p.err = err
 	for _, e := range list {
-		p.Errors = append(p.Errors, FieldError{Field: e.Field, Reason: e.Reason, Code: classify(s, e.Field)})
+		code := ruleCodes[e.Rule]
+		if code == "" {
+			code = classify(s, e.Field)
+		}
+		p.Errors = append(p.Errors, FieldError{Field: e.Field, Reason: e.Reason, Code: code})
 	}
 	p.Code = p.Errors[0].Code
 	p.Type = ProblemTypeBase + p.Code
@@ -38,6 +42,12 @@ func validationProblem(s *ksef.Sale, err error) *Problem {
 		p.Detail += " (and " + strconv.Itoa(n-1) + " more)"
 	}
 	return p
+}
+
+// ruleCodes are the codes of the rules ksef names (ValidationError.Rule).
+var ruleCodes = map[error]string{
+	ksef.ErrIssueDateNotToday:  CodeIssueDateNotToday,
+	ksef.ErrSaleDateOutOfRange: CodeSaleDateOutOfRange,
 }
 
 // classify returns the code of a validation error at field in sale s.
@@ -77,6 +87,8 @@ func classify(s *ksef.Sale, field string) string {
 		return CodeUnknownCountry
 	case "buyer.address.country":
 		return CodeUnknownCountry
+	case "buyer.vat_exempt":
+		return CodeFieldNotAllowed
 	case "price_mode":
 		return CodeUnknownPriceMode
 	case "kind":

@@ -173,7 +173,10 @@ func (e *Env) defaults() agent.Options {
 		Seller: Seller, Series: Series, Place: "Łódź", Environment: ksef.EnvTest,
 		Profile: p, QR: receipt.QRAuto, Paper: 80,
 		Now: e.Clock.Now, Logger: Logger(e.tb),
-		OnlineBudget: 2 * time.Second, BatchThreshold: 50, B2BOfflineHandover: true,
+		OnlineBudget: 2 * time.Second, BatchThreshold: 50,
+		// Tests of other rules print a B2B invoice as any other; the B2B
+		// tests choose their policy.
+		B2BOffline:     agent.B2BHandover,
 		UploadInterval: 50 * time.Millisecond, ProbeInterval: 30 * time.Millisecond,
 		PollInterval: 20 * time.Millisecond, PrintInterval: 40 * time.Millisecond,
 		RetryMin: 20 * time.Millisecond, RetryMax: 150 * time.Millisecond,

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,11 +25,11 @@ import (
 	"github.com/posagent/posagent/escpos"
 	"github.com/posagent/posagent/internal/logx"
 	"github.com/posagent/posagent/internal/metrics"
-	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
 	"github.com/posagent/posagent/outbox"
 	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/receipt"
 	"github.com/posagent/posagent/till"
 )
 
@@ -94,8 +95,9 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 			"loopback, a virtual printer, generated Offline and Authentication certificates\n"+
 			"(the agent logs in with XAdES, as every station must from 2027) and the real till API.\n"+
 			"It sells during a link outage (a consumer, a B2B buyer, an EU buyer, a UPR and a\n"+
-			"correction), brings the link back, drains the outbox until KSeF accepted every\n"+
-			"invoice, reprints a duplicate, and leaves in DIR: printer.bin, invoices/*.xml,\n"+
+			"correction; the buyers with a NIP get a POTWIERDZENIE TRANSAKCJI), brings the link\n"+
+			"back, drains the outbox until KSeF accepted every invoice, prints the B2B invoices,\n"+
+			"reprints a duplicate, and leaves in DIR: printer.bin, invoices/*.xml,\n"+
 			"receipts/*.png, cert.pem, auth-cert.pem and demo.json. --date rehearses another\n"+
 			"day: the simulator and the agent both run on a clock that starts there.").withJSON().withDate()
 	dir := f.String("dir", "", "output `directory` (created)")
@@ -336,6 +338,9 @@ func (d *demo) configure(listen string) error {
 	cfg.Printer.Paper = d.paper
 	cfg.Printer.QR = d.qr
 	cfg.Printer.Profile = "generic-" + strconv.Itoa(d.paper)
+	// The B2B buyers get a transaction confirmation during the outage, and
+	// their invoices print as soon as KSeF accepts them.
+	cfg.Printer.PrintOnAcceptance = true
 	if d.paper == 58 && d.qr == "native" {
 		// The generic 58 mm profile has no native QR: use an Epson-compatible
 		// head on a 58 mm roll.
@@ -416,11 +421,8 @@ func (d *demo) scenario(ctx context.Context) error {
 			"lines":   []any{demoLine("Hot-dog z cebulką", "szt.", strconv.Itoa(1+i%3), "8.99", "8")},
 			"payment": map[string]any{"form": "cash", "paid": true}}})
 	}
-	var ids, numbers []string
+	var ids, numbers, confirmed []string
 	for _, s := range sales {
-		// Each sale is dated when the till sends it: a demo that runs across
-		// midnight (--date 2026-12-31T23:59:30) dates each by its own day.
-		s.body["issue_date"] = ksef.DateOf(d.m.now()).String()
 		var v till.View
 		if err := d.tc.do(ctx, http.MethodPost, "/v1/sales", map[string]string{"Idempotency-Key": s.key}, s.body, &v); err != nil {
 			return fmt.Errorf("%s: %w", s.what, err)
@@ -436,8 +438,15 @@ func (d *demo) scenario(ctx context.Context) error {
 			}
 		}
 		ids, numbers = append(ids, v.ID), append(numbers, v.Number)
+		if v.Confirmation {
+			confirmed = append(confirmed, v.ID)
+		}
 		if len(ids) <= 4 {
-			d.say("%-26s %s  %s", s.what, v.Number, v.Mode)
+			handed := ""
+			if v.Confirmation {
+				handed = "  (handed a POTWIERDZENIE TRANSAKCJI; the invoice waits for KSeF)"
+			}
+			d.say("%-26s %s  %s%s", s.what, v.Number, v.Mode, handed)
 		}
 	}
 	if d.extra > 0 {
@@ -488,22 +497,23 @@ func (d *demo) scenario(ctx context.Context) error {
 		return err
 	}
 
+	// The buyers handed a confirmation get their invoices once KSeF has
+	// them (printer.print_on_acceptance): KOD I labelled with the KSeF number.
+	for _, id := range confirmed {
+		if err := d.waitReprinted(ctx, id); err != nil {
+			return err
+		}
+	}
+	d.say("%d invoices of the buyers handed a confirmation printed with their KSeF numbers", len(confirmed))
 	// A duplicate after acceptance: KOD I labelled with the KSeF number.
-	dupID := ids[1]
+	dupID := ids[0]
 	if err := d.tc.do(ctx, http.MethodPost, "/v1/invoices/"+dupID+"/reprint", nil, nil, nil); err != nil {
 		return fmt.Errorf("reprint: %w", err)
 	}
-	if err := d.waitFor(ctx, "the duplicate", func() (bool, error) {
-		inv, err := d.store.Get(ctx, dupID)
-		if err != nil || len(inv.Reprints) == 0 {
-			return false, err
-		}
-		job, err := d.store.PrintJob(ctx, inv.Reprints[0].JobID)
-		return err == nil && job.State == outbox.PrintPrinted, err
-	}); err != nil {
+	if err := d.waitReprinted(ctx, dupID); err != nil {
 		return err
 	}
-	d.say("duplicate of the B2B invoice printed with its KSeF number")
+	d.say("duplicate of the consumer invoice printed with its KSeF number")
 	// The deadline monitor refreshes the gauges on its own tick: scrape once
 	// it has seen the drained outbox.
 	var scrape json.RawMessage
@@ -514,6 +524,23 @@ func (d *demo) scenario(ctx context.Context) error {
 		return err
 	}
 	return writeFileAtomic(filepath.Join(d.dir, "metrics.txt"), scrape, 0o644)
+}
+
+// waitReprinted waits until every reprint of invoice id has printed.
+func (d *demo) waitReprinted(ctx context.Context, id string) error {
+	return d.waitFor(ctx, "the reprint of "+id, func() (bool, error) {
+		inv, err := d.store.Get(ctx, id)
+		if err != nil || len(inv.Reprints) == 0 {
+			return false, err
+		}
+		for _, r := range inv.Reprints {
+			job, err := d.store.PrintJob(ctx, r.JobID)
+			if err != nil || job.State != outbox.PrintPrinted {
+				return false, err
+			}
+		}
+		return true, nil
+	})
 }
 
 // waitFor polls cond until it holds, fails, or ctx ends.
@@ -573,8 +600,13 @@ func (d *demo) artefacts(ctx context.Context) (*demoFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("render receipt %s: %w", res.Invoices[i].Number, err)
 		}
+		// Named by what the paper says: a confirmation, a duplicate, or the
+		// invoice (also the first one printed after a confirmation).
 		name := fileName(res.Invoices[i].Number)
-		if job.Duplicate {
+		switch {
+		case printed(page, receipt.TitleConfirmation):
+			name += "-potwierdzenie"
+		case job.Duplicate && printed(page, "DUPLIKAT"):
 			name += "-duplikat"
 		}
 		if base, n := name, 2; slices.Contains(res.Invoices[i].receipts, name+".png") {
@@ -599,6 +631,16 @@ func (d *demo) artefacts(ctx context.Context) (*demoFile, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// printed reports whether a line of the rendered page says what.
+func printed(page *escpos.Page, what string) bool {
+	for _, l := range page.Lines {
+		if strings.Contains(l.Text, what) {
+			return true
+		}
+	}
+	return false
 }
 
 // summary prints the closing table.

@@ -67,6 +67,9 @@ func TestMain(m *testing.M) {
 	if sharedDemoDir != "" {
 		os.RemoveAll(filepath.Dir(sharedDemoDir))
 	}
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	os.Exit(code)
 }
 
@@ -174,7 +177,10 @@ func checkDemo(t *testing.T, dir string, wantInvoices int, key string) {
 
 	kinds := map[string]bool{}
 	links := map[string]bool{}
+	byFile := map[string]string{} // receipt file name stem -> invoice number
+	b2b := map[string]bool{}      // invoices of the buyer with a Polish NIP
 	for _, inv := range demo.Invoices {
+		byFile[fileName(inv.Number)] = inv.Number
 		if inv.State != "accepted" || inv.KSeFNumber == "" {
 			t.Errorf("%s: state %s ksef %q, want accepted", inv.Number, inv.State, inv.KSeFNumber)
 		}
@@ -210,6 +216,7 @@ func checkDemo(t *testing.T, dir string, wantInvoices int, key string) {
 				kinds[k] = true
 			}
 		}
+		b2b[inv.Number] = bytes.Contains(xml, []byte("<NIP>"+demoBuyerNIP+"<"))
 		if !bytes.Contains(xml, []byte("Łódź")) {
 			t.Errorf("%s: no Polish text in the seller address", inv.Number)
 		}
@@ -222,16 +229,45 @@ func checkDemo(t *testing.T, dir string, wantInvoices int, key string) {
 		}
 	}
 
-	// Every receipt PNG decodes to links of demo.json; originals carry both
+	// Every receipt PNG decodes to links of demo.json. The buyer with a
+	// Polish NIP was handed, during the outage (offline24), a transaction
+	// confirmation without codes, and after the drain its invoice with KOD I
+	// only (labelled with the KSeF number); every other original carries both
 	// codes, the duplicate after acceptance only KOD I.
 	pngs, _ := filepath.Glob(filepath.Join(dir, "receipts", "*.png"))
-	if len(pngs) != wantInvoices+1 {
-		t.Errorf("%d receipts, want %d (every invoice and one duplicate)", len(pngs), wantInvoices+1)
+	nB2B := 0
+	for _, is := range b2b {
+		if is {
+			nB2B++
+		}
 	}
+	if nB2B != 2 || len(pngs) != wantInvoices+nB2B+1 {
+		t.Errorf("%d receipts for %d B2B invoices, want %d (every original, each B2B invoice after acceptance, one duplicate)", len(pngs), nB2B, wantInvoices+nB2B+1)
+	}
+	seen := map[string]bool{}
 	for _, p := range pngs {
+		stem := strings.TrimSuffix(filepath.Base(p), ".png")
+		kind := ""
+		for _, k := range []string{"-potwierdzenie", "-duplikat"} {
+			if s, ok := strings.CutSuffix(stem, k); ok {
+				stem, kind = s, k
+			}
+		}
+		number, ok := byFile[stem]
+		if !ok {
+			t.Errorf("%s names no invoice of demo.json", filepath.Base(p))
+			continue
+		}
+		seen[number+kind] = true
 		codes := decodePNG(t, p)
 		want := 2
-		if strings.Contains(p, "duplikat") {
+		switch {
+		case kind == "-potwierdzenie":
+			want = 0
+			if !b2b[number] {
+				t.Errorf("%s: a confirmation for a buyer without a NIP", filepath.Base(p))
+			}
+		case kind == "-duplikat", b2b[number]:
 			want = 1
 		}
 		if len(codes) != want {
@@ -244,14 +280,23 @@ func checkDemo(t *testing.T, dir string, wantInvoices int, key string) {
 		}
 	}
 
+	for number, is := range b2b {
+		if is && (!seen[number+"-potwierdzenie"] || !seen[number]) {
+			t.Errorf("%s: want a confirmation and, after acceptance, the invoice", number)
+		}
+	}
+
 	checkMetrics(t, filepath.Join(dir, "metrics.txt"), wantInvoices)
 
 	bin, err := os.ReadFile(filepath.Join(dir, "printer.bin"))
 	if err != nil || len(bin) < 1000 {
 		t.Errorf("printer.bin: %d bytes, %v", len(bin), err)
 	}
-	if n := bytes.Count(bin, []byte{0x1b, 0x40}); n < wantInvoices+1 {
-		t.Errorf("printer.bin holds %d ESC @ initialisations, want one per receipt (%d)", n, wantInvoices+1)
+	if n := bytes.Count(bin, []byte{0x1b, 0x40}); n < wantInvoices+nB2B+1 {
+		t.Errorf("printer.bin holds %d ESC @ initialisations, want one per receipt (%d)", n, wantInvoices+nB2B+1)
+	}
+	if n := bytes.Count(bin, []byte("POTWIERDZENIE TRANSAKCJI")); n != nB2B {
+		t.Errorf("printer.bin holds %d transaction confirmations, want %d", n, nB2B)
 	}
 }
 
@@ -348,7 +393,9 @@ func checkMetrics(t *testing.T, path string, invoices int) {
 		min, max float64
 	}{
 		{"posagent_backlog", 0, 0},
-		{"posagent_print_jobs_total", float64(invoices), float64(invoices + 1)}, // the duplicate may be counted just after the scrape
+		// Every original, the two B2B invoices after acceptance, the
+		// duplicate; the last may be counted just after the scrape.
+		{"posagent_print_jobs_total", float64(invoices + 2), float64(invoices + 3)},
 		{"posagent_sales_total", float64(invoices - 1), float64(invoices)},
 		{"posagent_http_requests_total", float64(invoices + 1), 1e9},
 		{"posagent_offline_cert_days_left", 700, 731},

@@ -58,6 +58,9 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, logger *slog.Logger) error {
 	paths := pathsFor(cfg, configPath)
 	logger.Info("posagent starting", "version", Version, "config", configPath, "store", paths.store, "printer", cfg.Printer.Port)
+	for _, d := range cfg.Deprecations() {
+		logger.Warn("deprecated configuration", "config", configPath, "detail", d)
+	}
 	if err := os.MkdirAll(paths.dir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}

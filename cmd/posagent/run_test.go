@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/certstore"
-	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/till"
 )
 
@@ -56,17 +55,10 @@ func TestRunServiceEndToEnd(t *testing.T) {
 	tc := &tillClient{base: "http://" + listen, http: &http.Client{Timeout: 5 * time.Second}}
 	waitUntil(t, "the till API", func() bool { return tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, nil) == nil }, done, logs)
 
-	// The issue date is the service's today, as its status tells (a fixed
-	// CET offset was a day off for an hour each summer night).
-	var st till.Status
-	if err := tc.do(ctx, http.MethodGet, "/v1/status", nil, nil, &st); err != nil {
-		t.Fatal(err)
-	}
 	sale := map[string]any{
-		"buyer":      map[string]any{"kind": "consumer"},
-		"lines":      []any{demoLine("Kawa zbożowa", "szt.", "1", "7.50", "8")},
-		"payment":    map[string]any{"form": "cash", "paid": true},
-		"issue_date": ksef.DateOf(st.Now).String(),
+		"buyer":   map[string]any{"kind": "consumer"},
+		"lines":   []any{demoLine("Kawa zbożowa", "szt.", "1", "7.50", "8")},
+		"payment": map[string]any{"form": "cash", "paid": true},
 	}
 	var v till.View
 	if err := tc.do(ctx, http.MethodPost, "/v1/sales", map[string]string{"Idempotency-Key": "run-test-1"}, sale, &v); err != nil {

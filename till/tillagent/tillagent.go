@@ -168,7 +168,7 @@ func (c *Core) Status(ctx context.Context) (*till.Status, error) {
 		}
 	}
 	for _, o := range st.Overdue {
-		out.Backlog.Overdue = append(out.Backlog.Overdue, till.Overdue{ID: o.ID, Number: o.Number, Deadline: o.Deadline, Exposure: o.Penalty})
+		out.Backlog.Overdue = append(out.Backlog.Overdue, till.Overdue{ID: o.ID, Number: o.Number, Deadline: o.Deadline, Exposure: o.Penalty, Basis: o.Basis})
 	}
 	// The agent keeps errors oldest first; the till shows the newest first.
 	for _, e := range slices.Backward(st.Errors) {
@@ -230,7 +230,7 @@ func View(v *agent.View) till.View {
 		ID: v.ID, Number: v.Number, Kind: v.Kind, Corrects: v.CorrectionOf,
 		Currency: v.Currency, Gross: v.Gross, VAT: v.VAT, Mode: v.Mode,
 		Kod1: v.KOD1, Kod1Label: v.KOD1Label, Kod2: v.KOD2, Hash: v.Hash,
-		Print: v.PrintState, PrintHeld: v.PrintHeld, Upload: v.UploadState,
+		Print: v.PrintState, PrintHeld: v.PrintHeld, Confirmation: v.Confirmation, Upload: v.UploadState,
 		Deadline: timePtr(v.DeadlineAt), Overdue: v.Overdue, KSeFNumber: v.KSeFNumber, Error: v.RejectCode,
 	}
 	if out.Print == "" {

@@ -166,6 +166,14 @@ func (c *Core) Issue(ctx context.Context, req till.IssueRequest) (*till.Issued, 
 	if res, ok, err := c.idempotent(req.Key, req.Body); ok || err != nil {
 		return res, err
 	}
+	// The agent's date rules: P_1 is today, P_6 within the Act's range.
+	today := ksef.DateOf(c.now())
+	if err := req.Sale.CheckDates(today); err != nil {
+		return nil, err
+	}
+	if req.Sale.IssueDate.IsZero() {
+		req.Sale.IssueDate = today
+	}
 	if err := req.Sale.Validate(); err != nil {
 		return nil, err
 	}
