@@ -84,6 +84,7 @@
 //	unknown_price_mode         422     A price_mode other than gross or net.
 //	unknown_kind               422     A kind other than VAT or UPR.
 //	kind_not_allowed           422     UPR for a buyer without a NIP.
+//	upr_over_limit             422     UPR over 450 PLN or 100 EUR gross (art. 106e ust. 5 pkt 3 ustawy o VAT).
 //	date_out_of_range          422     A date outside the range FA(3) allows.
 //	no_lines                   422     No lines.
 //	too_many_lines             422     More lines than FA(3) allows (10000).
