@@ -1,0 +1,83 @@
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/internal/testutil"
+	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/ksef/ksefapi"
+	"github.com/posagent/posagent/outbox"
+)
+
+// acceptAll makes the fake KSeF accept every invoice sent, with the KSeF
+// number number(i) for the i-th send (from 0), and records the send options.
+func (u *unit) acceptAll(number func(i int) string) *[]ksefapi.SendOptions {
+	var mu sync.Mutex
+	var sent []ksefapi.SendOptions
+	refs := map[string]string{}
+	u.api.AuthenticateFunc = func(context.Context) (*ksefapi.Tokens, error) { return &ksefapi.Tokens{}, nil }
+	u.api.OpenOnlineFunc = func(context.Context) (*ksefapi.OnlineSession, error) {
+		return &ksefapi.OnlineSession{Reference: "S1"}, nil
+	}
+	u.api.CloseOnlineFunc = func(context.Context, *ksefapi.OnlineSession) error { return nil }
+	u.api.SendInvoiceFunc = func(_ context.Context, _ *ksefapi.OnlineSession, xml []byte, o ksefapi.SendOptions) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		ref := "I" + string(rune('A'+len(sent)))
+		refs[ref] = number(len(sent))
+		sent = append(sent, o)
+		return ref, nil
+	}
+	u.api.InvoiceStatusFunc = func(_ context.Context, s, i string) (*ksefapi.InvoiceStatus, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		acq := u.clock.Now()
+		return &ksefapi.InvoiceStatus{KsefNumber: refs[i], AcquisitionDate: &acq, ReferenceNumber: i,
+			Status: ksefapi.StatusInfo{Code: ksefapi.InvoiceSuccess}}, nil
+	}
+	return &sent
+}
+
+// TestCorrectionNamesAnyXSDKSeFNumber: the FA(3) type TNumerKSeF also
+// allows the 36-character form of a KSeF number (a dash inside the hex
+// part). An original accepted under such a number can be corrected, and the
+// correction names it in NrKSeFFaKorygowanej, valid against the FA(3) XSD.
+func TestCorrectionNamesAnyXSDKSeFNumber(t *testing.T) {
+	u := newUnit(t, nil)
+	ctx := context.Background()
+	canon := ksef.NewKSeFNumber(sellerNIP, friday, [6]byte{1, 2, 3, 4, 5, 6})
+	dashed := canon[:26] + "-" + canon[26:] // NIP-YYYYMMDD-XXXXXX-XXXXXX-CC
+	u.acceptAll(func(int) string { return dashed })
+	v, err := u.agent.Issue(ctx, agent.IssueRequest{Key: "orig", Sale: consumerSale()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.run(t)
+	waitFor(t, "acceptance", 5*time.Second, func() bool {
+		inv, _ := u.store.Get(ctx, v.ID)
+		return inv.Upload == outbox.UploadAccepted
+	})
+	kor, err := u.agent.Correct(ctx, v.ID, agent.CorrectionRequest{Key: "kor", Reason: "zwrot", Type: 2, AfterRows: true})
+	if err != nil {
+		t.Fatalf("Correct of an original accepted as %s = %v", dashed, err)
+	}
+	inv, err := u.store.Get(ctx, kor.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []byte("<NrKSeFFaKorygowanej>" + dashed + "</NrKSeFFaKorygowanej>"); !bytes.Contains(inv.XML, want) {
+		t.Errorf("correction XML lacks %s:\n%s", want, inv.XML)
+	}
+	p := filepath.Join(t.TempDir(), "kor.xml")
+	if err := os.WriteFile(p, inv.XML, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testutil.XMLLintSchema(t, testutil.Official("ksef/schema/schemat_FA(3)_v1-0E.xsd"), p)
+}
