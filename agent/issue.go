@@ -296,7 +296,7 @@ func (a *Agent) tryOnline(ctx context.Context, id string) {
 		return // the scheduler took it
 	}
 	rec.LastSendAt = a.now()
-	ref, err := a.api.SendInvoice(bctx, sess, rec.XML, ksefapi.SendOptions{OfflineMode: false})
+	ref, err := a.api.SendInvoice(bctx, sess, rec.XML, ksefapi.SendOptions{OfflineMode: a.sendOffline(rec, rec.LastSendAt)})
 	a.noteLink(err)
 	if err != nil {
 		a.noteErr("online attempt", err)

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/internal/testutil"
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
+	"github.com/posagent/posagent/ksef/ksefsim"
 	"github.com/posagent/posagent/outbox"
 )
 
@@ -80,4 +82,65 @@ func TestCorrectionNamesAnyXSDKSeFNumber(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.XMLLintSchema(t, testutil.Official("ksef/schema/schemat_FA(3)_v1-0E.xsd"), p)
+}
+
+// clockAtOpen moves the clock to at when the agent opens its online
+// session: between the issue of a sale and its send.
+type clockAtOpen struct {
+	agent.KSeF
+	clock *agenttest.Clock
+	at    time.Time
+}
+
+func (c *clockAtOpen) OpenOnline(ctx context.Context) (*ksefapi.OnlineSession, error) {
+	c.clock.Set(c.at)
+	return c.KSeF.OpenOnline(ctx)
+}
+
+// TestOnlineAttemptAtMidnight: KSeF classifies an invoice whose P_1 is
+// earlier than the day it receives it as offline
+// (offline/automatyczne-okreslanie-trybu-offline.md), so the online-first
+// attempt declares offlineMode by the Warsaw day of the send, like the
+// scheduler. A sale issued at 23:59:59.5 and sent at 00:00:00.5 goes out
+// offline; one issued and sent before midnight stays online.
+func TestOnlineAttemptAtMidnight(t *testing.T) {
+	at := func(day, h, m, s, ms int) time.Time {
+		return time.Date(2026, 12, day, h, m, s, ms*int(time.Millisecond), ksef.Warsaw)
+	}
+	tests := []struct {
+		name         string
+		issued, sent time.Time
+		want         bool
+	}{
+		{"across midnight", at(22, 23, 59, 59, 500), at(23, 0, 0, 0, 500), true},
+		{"before midnight", at(22, 23, 59, 58, 500), at(22, 23, 59, 59, 500), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := agenttest.NewEnvAt(t, nil, tt.issued)
+			clk := e.Clock
+			s := e.Start(
+				agenttest.WithOptions(func(o *agent.Options) { o.Policy = agent.PolicyOnlineFirst; o.OnlineBudget = 20 * time.Second }),
+				agenttest.WithKSeF(func(k agent.KSeF) agent.KSeF { return &clockAtOpen{KSeF: k, clock: clk, at: tt.sent} }))
+			v := s.Issue("midnight", consumerSale())
+			if v.P1 != "2026-12-22" {
+				t.Fatalf("P_1 = %s, want 2026-12-22", v.P1)
+			}
+			if v.UploadState != string(outbox.UploadAccepted) {
+				t.Fatalf("the online attempt did not get a KSeF number: %+v", v)
+			}
+			var got *ksefsim.StoredInvoice
+			for _, si := range e.Sim.Invoices() {
+				if si.InvoiceNumber == v.Number {
+					got = &si
+				}
+			}
+			if got == nil {
+				t.Fatalf("KSeF does not hold %s", v.Number)
+			}
+			if got.DeclaredOffline != tt.want || got.Offline != tt.want {
+				t.Errorf("sent with offlineMode=%v, KSeF classified offline=%v; want both %v", got.DeclaredOffline, got.Offline, tt.want)
+			}
+		})
+	}
 }
