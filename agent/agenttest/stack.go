@@ -120,7 +120,7 @@ func newEnv(tb testing.TB, sim *ksefsim.Options, clock *Clock, clientNow func() 
 		Context:      ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: ksefsimtest.NIP},
 		Auth:         ksefapi.TokenAuth{Token: ksefsimtest.Token},
 		PollInterval: 10 * time.Millisecond, PollMax: 50 * time.Millisecond, PollTimeout: 10 * time.Second,
-		Now:          clientNow,
+		Now: clientNow,
 	})
 	if err != nil {
 		tb.Fatalf("agenttest: ksefapi.New: %v", err)
