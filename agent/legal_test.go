@@ -3,6 +3,7 @@ package agent_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -142,5 +143,46 @@ func TestOnlineAttemptAtMidnight(t *testing.T) {
 				t.Errorf("sent with offlineMode=%v, KSeF classified offline=%v; want both %v", got.DeclaredOffline, got.Offline, tt.want)
 			}
 		})
+	}
+}
+
+// TestSellerStandingAnnotations: the seller's standing annotations reach
+// every invoice: cash accounting writes P_16=1 ("metoda kasowa", art. 106e
+// ust. 1 pkt 16), a margin row names the seller's procedure in PMarzy
+// (art. 106e ust. 1 pkt 24) and shows no rate (art. 106e ust. 3). The
+// stored XML is valid FA(3) and KSeF accepts it.
+func TestSellerStandingAnnotations(t *testing.T) {
+	s := agenttest.NewStack(t, agenttest.WithOptions(func(o *agent.Options) {
+		o.Seller.CashAccounting = true
+		o.Seller.MarginScheme = ksef.MarginUsedGoods
+	}))
+	sale := consumerSale()
+	sale.Lines = append(sale.Lines, line("Rower używany", "1", "350.00", string(ksef.RateMargin)))
+	v := s.Issue("margin", sale)
+	s.Flush(0)
+	inv := s.Get(v.ID)
+	if inv.Upload != outbox.UploadAccepted {
+		t.Fatalf("upload state %s, want accepted", inv.Upload)
+	}
+	for _, want := range []string{"<P_16>1</P_16>", "<P_PMarzy>1</P_PMarzy>", "<P_PMarzy_3_1>1</P_PMarzy_3_1>", "<P_13_11>350.00</P_13_11>"} {
+		if !bytes.Contains(inv.XML, []byte(want)) {
+			t.Errorf("XML lacks %s", want)
+		}
+	}
+	if bytes.Contains(inv.XML, []byte("<P_PMarzyN>")) || bytes.Count(inv.XML, []byte("<P_12>")) != len(sale.Lines)-1 {
+		t.Errorf("margin row carries a rate, or PMarzyN is written:\n%s", inv.XML)
+	}
+	p := filepath.Join(t.TempDir(), "margin.xml")
+	if err := os.WriteFile(p, inv.XML, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testutil.XMLLintSchema(t, testutil.Official("ksef/schema/schemat_FA(3)_v1-0E.xsd"), p)
+
+	// A seller without a margin scheme cannot sell margin rows.
+	plain := agenttest.NewStack(t)
+	_, err := plain.Agent.Issue(context.Background(), agent.IssueRequest{Key: "m", Sale: sale})
+	var ve *ksef.ValidationError
+	if !errors.Is(err, agent.ErrInvalidRequest) || !errors.As(err, &ve) || ve.Field != "lines[2].vat_rate" {
+		t.Errorf("margin row without a scheme: %v, want a lines[2].vat_rate error", err)
 	}
 }

@@ -57,6 +57,14 @@ type Seller struct {
 	AddressLine1 string `toml:"address_line1"` // required: at most 512 characters
 	AddressLine2 string `toml:"address_line2"` // optional: at most 512 characters
 	Country      string `toml:"country"`       // ISO 3166 alpha-2 code; default PL
+	// CashAccounting: the seller settles VAT by the cash method (art. 21
+	// ust. 1 or art. 19a ust. 5 pkt 1 ustawy o VAT); every invoice says
+	// "metoda kasowa" (FA(3) P_16=1). Default false.
+	CashAccounting bool `toml:"cash_accounting"`
+	// MarginScheme is the margin procedure of the seller's margin rows
+	// (vat_rate "marza"): "" (none, the default), travel (art. 119),
+	// used_goods, art or antiques (art. 120).
+	MarginScheme string `toml:"margin_scheme"`
 }
 
 // Terminal identifies this till and how it numbers its invoices.

@@ -62,10 +62,14 @@ const (
 	RateNPI  Rate = "np I"  // not taxable in Poland (outside the country)
 	RateNPII Rate = "np II" // not taxable: services under art. 100 ust. 1 pkt 4
 	RateOO   Rate = "oo"    // domestic reverse charge
+	// RateMargin marks a row sold under the seller's margin scheme: its
+	// invoice shows neither rate nor tax (art. 106e ust. 3 ustawy o VAT), so
+	// P_12 is left out and the value goes to P_13_11.
+	RateMargin Rate = "marza"
 )
 
 // rates lists the rates in the order of their FA(3) rate groups.
-var rates = []Rate{Rate23, Rate8, Rate5, Rate0KR, Rate0WDT, Rate0EX, RateZW, RateNPI, RateNPII, RateOO}
+var rates = []Rate{Rate23, Rate8, Rate5, Rate0KR, Rate0WDT, Rate0EX, RateZW, RateNPI, RateNPII, RateOO, RateMargin}
 
 // Percent returns the percentage of a taxed rate (23, 8, 5) and 0 for the others.
 func (r Rate) Percent() int64 {

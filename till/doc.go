@@ -94,8 +94,8 @@
 //	quantity_out_of_range      422     A quantity beyond 10^9.
 //	price_negative             422     A negative unit price.
 //	price_out_of_range         422     A unit price beyond 10^13.
-//	unknown_vat_rate           422     A VAT rate not in 23, 8, 5, 0 KR, 0 WDT, 0 EX, zw, np I, np II, oo.
-//	vat_rate_not_allowed       422     A rate the buyer kind does not allow (0 WDT, oo).
+//	unknown_vat_rate           422     A VAT rate not in 23, 8, 5, 0 KR, 0 WDT, 0 EX, zw, np I, np II, oo, marza.
+//	vat_rate_not_allowed       422     A rate the buyer kind does not allow (0 WDT, oo), or marza without seller.margin_scheme.
 //	unknown_gtu                422     A GTU code outside GTU_01..GTU_13.
 //	discount_negative          422     A negative discount.
 //	discount_exceeds_line      422     A discount above the line value.

@@ -84,7 +84,8 @@ func agentOptions(cfg *config.Config) (agent.Options, error) {
 	}
 	return agent.Options{
 		Seller: ksef.Seller{NIP: cfg.Seller.NIP, Name: cfg.Seller.Name,
-			Address: ksef.Address{Country: cfg.Seller.Country, Line1: cfg.Seller.AddressLine1, Line2: cfg.Seller.AddressLine2}},
+			Address:        ksef.Address{Country: cfg.Seller.Country, Line1: cfg.Seller.AddressLine1, Line2: cfg.Seller.AddressLine2},
+			CashAccounting: cfg.Seller.CashAccounting, MarginScheme: cfg.Seller.MarginScheme},
 		Terminal:           cfg.Terminal.ID,
 		Series:             outbox.Series{Terminal: cfg.Terminal.ID, Format: cfg.Terminal.Numbering, Reset: outbox.Reset(cfg.Terminal.Reset)},
 		Place:              cfg.Terminal.Place,
