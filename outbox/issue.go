@@ -44,10 +44,15 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 			inv, replayed = stored, true
 			return nil
 		}
+		// A correction the store kept pending is issued under its key.
+		consumed, err := consumePending(tx, &req)
+		if err != nil {
+			return err
+		}
 		// New sales stop while every stored invoice not yet accepted can
 		// still be sent and accepted with its UPO (DrainReserve each), plus
 		// the Headroom one transition rewrites: the queue always drains.
-		if room := s.room(tx); room.Full() {
+		if room := s.room(tx); room.Full() && !consumed {
 			return fmt.Errorf("%w: %d bytes in use, new sales may use %d of %d (%d invoices await upload)", ErrStoreFull, room.Used, room.SalesLimit-room.Reserve, s.maxSize, room.Pending)
 		}
 
@@ -86,6 +91,9 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 		if err := validateBuilt(built); err != nil {
 			return err
 		}
+		if built.Outside {
+			upload = UploadOutside // not sent, so it waits for nothing either
+		}
 		xmlAt, docAt := encodeBlob(built.XML), encodeDoc(built.Doc)
 		if room := s.room(tx); !room.Fits(int64(len(xmlAt) + len(docAt))) {
 			return fmt.Errorf("%w: invoice of %d bytes (%d compressed) does not fit (%d in use, new sales may use %d)", ErrStoreFull, len(built.XML)+len(built.Doc), len(xmlAt)+len(docAt), room.Used, room.SalesLimit-room.Reserve)
@@ -113,13 +121,16 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 				}
 			}
 		}
-		if upload == UploadBlocked {
+		switch upload {
+		case UploadOutside:
+			rec.log(req.Now, "issued outside KSeF (total failure): not queued for upload", "")
+		case UploadBlocked:
 			rec.log(req.Now, "upload blocked until "+orig.ID+" is accepted", "")
 			okey, _ := parseID(orig.ID)
 			if err := tx.Bucket(bBlocked).Put(append(okey, key...), nil); err != nil {
 				return err
 			}
-		} else {
+		default:
 			rec.log(req.Now, "upload queued", "")
 		}
 		if err := putStored(tx, key, xmlAt, docAt); err != nil {

@@ -274,7 +274,8 @@ func (s *Store) queued(ctx context.Context, limit int, blobs bool, ok func(index
 }
 
 // dueKeys returns up to limit keys of queued invoices that ok accepts,
-// earliest deadline first (none last), then by id.
+// prioritized ones first, then earliest deadline first (none last), then by
+// id.
 func (s *Store) dueKeys(tx *bolt.Tx, limit int, ok func(indexEntry) bool) ([][]byte, error) {
 	type cand struct {
 		key      []byte
@@ -286,7 +287,10 @@ func (s *Store) dueKeys(tx *bolt.Tx, limit int, ok func(indexEntry) bool) ([][]b
 		e := decodeIndex(v)
 		if e.upload == UploadQueued && ok(e) {
 			d := e.deadline
-			if d == 0 {
+			switch {
+			case prioritized(tx, k):
+				d = math.MinInt64 // Prioritize: before every deadline
+			case d == 0:
 				d = math.MaxInt64
 			}
 			cs = append(cs, cand{bytes.Clone(k), d})

@@ -257,6 +257,13 @@ func (s *Store) MarkAccepted(ctx context.Context, id string, a Acceptance) error
 			inv.AcquiredAt = a.AcquiredAt.UTC()
 		}
 		inv.log(now, "accepted as "+a.KSeFNumber, "")
+		key, err := parseID(inv.ID)
+		if err != nil {
+			return err
+		}
+		if err := unprioritize(tx, key); err != nil {
+			return err
+		}
 		if a.UPO != nil {
 			if err := putUPO(tx, inv, a.UPO, now); err != nil {
 				return err
@@ -435,6 +442,9 @@ func (s *Store) movePrint(ctx context.Context, jobID string, to PrintState, code
 			inv.Print = to
 		}
 		what := map[PrintState]string{PrintPrinted: "printed", PrintFailed: "print failed", PrintPending: "print retry"}[to]
+		if j.Slip != "" {
+			what = "correction slip " + what
+		}
 		inv.log(now, what+" (job "+j.ID+")", code)
 		return s.put(tx, inv)
 	})
