@@ -98,7 +98,13 @@ type Options struct {
 	Policy             Policy        // default PolicyOfflineFirst
 	OnlineBudget       time.Duration // online-first wait for a KSeF number; default 3s
 	B2BOfflineHandover bool          // may an offline invoice for a Polish NIP buyer be printed before acceptance
-	BatchThreshold     int           // backlog that switches uploads to a batch session; default 50
+	// UploadTotalFailure is the operator's explicit opt-in to send invoices
+	// issued in a total failure, which the law does not require
+	// (tryby-offline.md): they are then queued like any other, including
+	// those already kept outside the queue (at Run), and sent with
+	// offlineMode=true. Off by default: they are kept, listed and exported.
+	UploadTotalFailure bool
+	BatchThreshold     int // backlog that switches uploads to a batch session; default 50
 
 	Calendar *ksef.Calendar // default ksef.DefaultCalendar
 	Profile  escpos.Profile // printer profile; zero means escpos.DefaultProfileID
@@ -126,9 +132,10 @@ type Options struct {
 	// KSeF; until it has passed, a record missing from its session is not
 	// resent. Default 2m (twice the client's HTTP timeout would be safest).
 	SendGrace time.Duration
-	// StateFile, if set, keeps the mode override and the announced
-	// unavailability and failure periods across restarts (JSON, replaced
-	// atomically). Empty keeps them in memory only.
+	// StateFile, if set, keeps the mode override across restarts (JSON,
+	// replaced atomically). Empty keeps it in memory only. The announced
+	// periods live in the store's journal. A file written before also held
+	// the periods: they are moved into an empty journal.
 	StateFile string
 	TempDir   string // batch ZIP parts; default os.TempDir()
 }
@@ -164,8 +171,9 @@ type Agent struct {
 	override      string
 	feedStatus    ksefapi.AvailabilityStatus // "" = unknown
 	feedChecked   time.Time
-	periods       []ksef.Period
-	link          string // "up", "down" or "" (unknown)
+	anns          []outbox.Announcement // the journal: legal periods from the feed and the operator
+	probes        []outbox.Probe        // failed probes of a total failure, not yet in the journal
+	link          string                // "up", "down" or "" (unknown)
 	linkChecked   time.Time
 	errs          []ErrorEntry
 	inflight      map[string]bool      // invoice ids an Issue online attempt is sending
@@ -307,6 +315,11 @@ func New(opts Options, deps Deps) (*Agent, error) {
 	if err := a.loadState(); err != nil {
 		return nil, &OptionError{Field: "StateFile", Reason: err.Error()}
 	}
+	anns, err := a.store.Announcements(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("agent: read the announcements journal: %w", err)
+	}
+	a.anns = append(a.anns, anns...)
 	if opts.Metrics != nil {
 		a.m = newMetrics(opts.Metrics)
 	}
@@ -366,6 +379,14 @@ func (a *Agent) Run(ctx context.Context) error {
 // receipt is not). Invoices left sending are resolved by the upload
 // scheduler, which asks KSeF before any resend.
 func (a *Agent) recover(ctx context.Context) {
+	if a.opts.UploadTotalFailure {
+		switch n, err := a.store.QueueOutside(ctx); {
+		case err != nil:
+			a.log.Warn("queue invoices of a total failure (opt-in)", "error", err)
+		case n > 0:
+			a.log.Info("invoices of a total failure queued for upload (opt-in)", "count", n)
+		}
+	}
 	rec := a.store.Recovered()
 	for _, j := range rec.PrintJob {
 		if j.State == outbox.PrintFailed {

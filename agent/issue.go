@@ -220,6 +220,10 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 			Gross:      int64(tot.Gross),
 			VAT:        int64(tot.VAT),
 		}
+		// In a total failure there is no obligation to send
+		// (tryby-offline.md): the invoice stays outside the upload queue
+		// unless the operator opted in (Options.UploadTotalFailure).
+		b.Outside = d.mode == ksef.ModeTotalFailure && !a.opts.UploadTotalFailure
 		// KOD II is made for every mode but total failure, including online:
 		// an online-first sale that gets no number in time is handed over
 		// offline24 with the same bytes, so the same hash and link.
@@ -233,7 +237,13 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 		if dlMode == ksef.ModeOnline {
 			dlMode = ksef.ModeOffline24 // the deadline that applies if the budget runs out
 		}
-		dl, err := a.opts.Calendar.Deadline(dlMode, p1, a.periodsNow(ksef.DateOf(now)))
+		periods := a.periodsNow(ksef.DateOf(now))
+		dl, err := a.opts.Calendar.Deadline(dlMode, p1, periods)
+		if errors.Is(err, ksef.ErrNoPeriod) {
+			// No announced period covers P_1: the law's deadline is then
+			// offline24's (art. 106nda), whatever the mode (SetMode).
+			dl, err = a.opts.Calendar.Deadline(ksef.ModeOffline24, p1, periods)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("agent: deadline: %w", err)
 		}

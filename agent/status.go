@@ -189,6 +189,7 @@ func (a *Agent) monitorLoop(ctx context.Context) {
 
 func (a *Agent) monitor(ctx context.Context) {
 	a.syncDeadlines(ctx) // a period still open moves its deadlines on each day
+	a.flushProbes(ctx)   // the failed probes of a total failure, into the journal
 	now := a.now()
 	st, err := a.store.Stats(ctx, now)
 	if err != nil {

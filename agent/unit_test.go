@@ -449,7 +449,7 @@ func TestFailureExtendsDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.clock.Add(3 * 24 * time.Hour) // Monday, the deadline day
-	if err := u.agent.SetMode(ctx, agent.OverrideEmergency); err != nil {
+	if err := u.agent.Announce(ctx, agent.Announcement{Mode: "emergency", Reference: "BIP MF: awaria KSeF"}); err != nil {
 		t.Fatal(err)
 	}
 	u.clock.Add(24 * time.Hour)                                      // Tuesday; the failure goes on
@@ -472,7 +472,7 @@ func TestFailureExtendsDeadline(t *testing.T) {
 		t.Errorf("Status overdue %+v, want none", st.Overdue)
 	}
 	// A sale issued in the failure gets the emergency deadline.
-	if err := u.agent.SetMode(ctx, agent.OverrideEmergency); err != nil {
+	if err := u.agent.Announce(ctx, agent.Announcement{Mode: "emergency", Reference: "BIP MF: awaria KSeF"}); err != nil {
 		t.Fatal(err)
 	}
 	w, err := u.agent.Issue(ctx, agent.IssueRequest{Key: "f", Sale: consumerSale()})
@@ -552,7 +552,7 @@ func TestStateFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := a.SetMode(ctx, agent.OverrideEmergency); err != nil {
+	if err := a.Announce(ctx, agent.Announcement{Mode: "emergency", Reference: "BIP MF: awaria KSeF"}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := agent.New(opts, deps) // a restart

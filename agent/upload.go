@@ -242,8 +242,11 @@ func (a *Agent) closeSession(ctx context.Context) {
 // offline invoices are sent with offlineMode=true), so the flag must say so
 // even for an online attempt that crosses midnight.
 func (a *Agent) sendOffline(inv *outbox.Invoice, now time.Time) bool {
-	if inv.TechnicalCorrectionOf != "" {
-		return true // offline/korekta-techniczna.md: only with offlineMode=true
+	if inv.TechnicalCorrectionOf != "" || inv.Mode == ksef.ModeTotalFailure.String() {
+		// offline/korekta-techniczna.md: only with offlineMode=true; an
+		// invoice of a total failure was issued outside KSeF, and is sent
+		// (opted in) after the failure.
+		return true
 	}
 	m, err := ksef.ParseMode(inv.Mode)
 	if err == nil && m == ksef.ModeOnline && !a.isInflight(inv.ID) {

@@ -78,7 +78,7 @@ func (a *Agent) Invoice(ctx context.Context, id string) (*View, error) {
 
 var uploadStates = map[string]outbox.UploadState{
 	"queued": outbox.UploadQueued, "sending": outbox.UploadSending, "accepted": outbox.UploadAccepted,
-	"rejected": outbox.UploadRejected, "blocked": outbox.UploadBlocked,
+	"rejected": outbox.UploadRejected, "blocked": outbox.UploadBlocked, "outside": outbox.UploadOutside,
 }
 
 var printStates = map[string]outbox.PrintState{
