@@ -101,7 +101,7 @@ type Options struct {
 	// UploadTotalFailure is the operator's explicit opt-in to send invoices
 	// issued in a total failure, which the law does not require
 	// (tryby-offline.md): they are then queued like any other, including
-	// those already kept outside the queue (at Run), and sent with
+	// those already kept outside the queue (by New), and sent with
 	// offlineMode=true. Off by default: they are kept, listed and exported.
 	UploadTotalFailure bool
 	BatchThreshold     int // backlog that switches uploads to a batch session; default 50
@@ -199,7 +199,8 @@ type Agent struct {
 }
 
 // New validates opts and deps and returns an Agent. It performs no network
-// I/O; it reads Options.StateFile when set.
+// I/O; it reads Options.StateFile when set and the store's journal, and with
+// UploadTotalFailure queues the invoices kept outside KSeF.
 func New(opts Options, deps Deps) (*Agent, error) {
 	if deps.Store == nil {
 		return nil, &OptionError{Field: "Deps.Store", Reason: "required"}
@@ -320,6 +321,15 @@ func New(opts Options, deps Deps) (*Agent, error) {
 		return nil, fmt.Errorf("agent: read the announcements journal: %w", err)
 	}
 	a.anns = append(a.anns, anns...)
+	if opts.UploadTotalFailure {
+		n, err := a.store.QueueOutside(context.Background())
+		if err != nil {
+			return nil, fmt.Errorf("agent: queue the invoices of a total failure (opt-in): %w", err)
+		}
+		if n > 0 {
+			a.log.Info("invoices of a total failure queued for upload (opt-in)", "count", n)
+		}
+	}
 	if opts.Metrics != nil {
 		a.m = newMetrics(opts.Metrics)
 	}
@@ -379,14 +389,6 @@ func (a *Agent) Run(ctx context.Context) error {
 // receipt is not). Invoices left sending are resolved by the upload
 // scheduler, which asks KSeF before any resend.
 func (a *Agent) recover(ctx context.Context) {
-	if a.opts.UploadTotalFailure {
-		switch n, err := a.store.QueueOutside(ctx); {
-		case err != nil:
-			a.log.Warn("queue invoices of a total failure (opt-in)", "error", err)
-		case n > 0:
-			a.log.Info("invoices of a total failure queued for upload (opt-in)", "count", n)
-		}
-	}
 	rec := a.store.Recovered()
 	for _, j := range rec.PrintJob {
 		if j.State == outbox.PrintFailed {

@@ -28,8 +28,8 @@ const maxReference = 256
 
 // Announce records an operator's announcement in the journal and, while
 // it lasts, sets the mode override to its mode. It ends when the operator
-// leaves that mode (SetMode) or when the availability feed reports KSeF
-// available. Bad input is a *RequestError and changes nothing.
+// leaves that mode (SetMode), on that day; the feed does not end it. Bad
+// input is a *RequestError and changes nothing.
 func (a *Agent) Announce(ctx context.Context, an Announcement) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -135,8 +135,8 @@ func (a *Agent) endLocked(i int, day ksef.Date) {
 }
 
 // openFeedLocked records a period the feed opened.
-func (a *Agent) openFeedLocked(m ksef.Mode, day ksef.Date) {
-	an := outbox.Announcement{Mode: m.String(), Start: day.String(), Source: outbox.SourceFeed, RecordedAt: a.now().UTC()}
+func (a *Agent) openFeedLocked(m ksef.Mode, day ksef.Date, ref string) {
+	an := outbox.Announcement{Mode: m.String(), Start: day.String(), Source: outbox.SourceFeed, Reference: ref, RecordedAt: a.now().UTC()}
 	if err := a.store.SaveAnnouncement(context.Background(), &an); err != nil {
 		a.log.Error("record an announcement", "mode", an.Mode, "error", err)
 		a.noteErrLocked("state", err)

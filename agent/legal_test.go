@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -184,5 +185,186 @@ func TestSellerStandingAnnotations(t *testing.T) {
 	var ve *ksef.ValidationError
 	if !errors.Is(err, agent.ErrInvalidRequest) || !errors.As(err, &ve) || ve.Field != "lines[2].vat_rate" {
 		t.Errorf("margin row without a scheme: %v, want a lines[2].vat_rate error", err)
+	}
+}
+
+// waitFeed waits until the agent has seen the feed report status. The
+// agent probes the feed once per ProbeInterval of its clock, so a stopped
+// clock is nudged a second at a time.
+func waitFeed(t *testing.T, s *agenttest.Stack, status string) {
+	t.Helper()
+	waitFor(t, "feed "+status, 10*time.Second, func() bool {
+		s.Clock.Add(time.Second)
+		st, err := s.Agent.Status(context.Background())
+		return err == nil && st.KSeF == status
+	})
+}
+
+// TestOverrideDoesNotMoveLegalPeriod: the legal period of a failure follows
+// the announcements (art. 106nf ustawy o VAT; tryby-offline.md: 7 business
+// days after the announced end). An emergency override kept after the feed
+// reports KSeF available changes how sales are issued, not the period: the
+// failure's invoice keeps its deadline, and a new sale under the override is
+// offline24 with offline24's deadline.
+func TestOverrideDoesNotMoveLegalPeriod(t *testing.T) {
+	monday := time.Date(2026, 12, 7, 9, 0, 0, 0, ksef.Warsaw)
+	e := agenttest.NewEnvAt(t, nil, monday)
+	e.Down() // nothing is accepted: the deadlines stay in the store's view
+	if err := e.Sim.SetAvailability(ksefsim.StatusFailure, "Awaria KSeF"); err != nil {
+		t.Fatal(err)
+	}
+	s := e.Start()
+	ctx := context.Background()
+	waitFeed(t, s, ksefsim.StatusFailure)
+	if err := s.Agent.SetMode(ctx, agent.OverrideEmergency); err != nil {
+		t.Fatal(err)
+	}
+	v := s.Issue("in-failure", consumerSale())
+	if v.Mode != "emergency" {
+		t.Fatalf("sale in the announced failure: mode %s, want emergency", v.Mode)
+	}
+	if err := e.Sim.SetAvailability(ksefsim.StatusAvailable, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFeed(t, s, ksefsim.StatusAvailable)
+	// 7 business days after Monday 2026-12-07: Wednesday 2026-12-16.
+	want := "2026-12-16"
+	e.Clock.Add(2 * 24 * time.Hour) // Wednesday; the override is still emergency
+	w := s.Issue("after-failure", consumerSale())
+	if w.Mode != "offline24" || w.Deadline != "2026-12-10" {
+		t.Errorf("sale under the override after the failure: mode %s deadline %s, want offline24 2026-12-10", w.Mode, w.Deadline)
+	}
+	// An override change brings the stored deadlines up to the periods now.
+	if err := s.Agent.SetMode(ctx, agent.OverrideOffline24); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Agent.Invoice(ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Deadline != want {
+		t.Errorf("deadline of the failure's invoice = %s, want %s (the period ended when the feed said so)", got.Deadline, want)
+	}
+	j, err := s.Agent.Journal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j) != 1 || j[0].Mode != "emergency" || j[0].Source != outbox.SourceFeed || j[0].Start != "2026-12-07" || j[0].End != "2026-12-07" {
+		t.Errorf("journal = %+v, want one emergency from the feed, 2026-12-07..2026-12-07", j)
+	}
+}
+
+// TestOperatorAnnouncement: without the feed, the operator records the MF
+// announcement with its reference; the deadlines follow it from its start
+// to the end the operator records, and the journal keeps both.
+func TestOperatorAnnouncement(t *testing.T) {
+	monday := time.Date(2026, 12, 7, 9, 0, 0, 0, ksef.Warsaw)
+	e := agenttest.NewEnvAt(t, nil, monday)
+	e.Down()
+	s := e.Start()
+	ctx := context.Background()
+	for _, bad := range []agent.Announcement{
+		{Mode: "emergency"},
+		{Mode: "offline24", Reference: "x"},
+		{Mode: "emergency", Reference: "x", Start: ksef.DateOf(monday).AddDays(1)},
+	} {
+		if err := s.Agent.Announce(ctx, bad); !errors.Is(err, agent.ErrInvalidRequest) {
+			t.Errorf("Announce(%+v) = %v, want ErrInvalidRequest", bad, err)
+		}
+	}
+	const ref = "BIP MF: komunikat o awarii KSeF z 7.12.2026"
+	if err := s.Agent.Announce(ctx, agent.Announcement{Mode: "emergency", Reference: ref}); err != nil {
+		t.Fatal(err)
+	}
+	v := s.Issue("announced", consumerSale())
+	if v.Mode != "emergency" {
+		t.Fatalf("sale in the recorded failure: mode %s, want emergency", v.Mode)
+	}
+	e.Clock.Add(24 * time.Hour) // Tuesday: the operator records the end
+	if err := s.Agent.SetMode(ctx, agent.OverrideAuto); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Agent.Invoice(ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 7 business days after Tuesday 2026-12-08: Thursday 2026-12-17.
+	if got.Deadline != "2026-12-17" {
+		t.Errorf("deadline = %s, want 2026-12-17", got.Deadline)
+	}
+	j, err := s.Agent.Journal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j) != 1 || j[0].Source != outbox.SourceOperator || j[0].Reference != ref || j[0].Start != "2026-12-07" || j[0].End != "2026-12-08" {
+		t.Errorf("journal = %+v", j)
+	}
+}
+
+// TestTotalFailureKeptOutside: in a total failure there is no obligation to
+// send (tryby-offline.md, "Tryb awarii całkowitej"): the invoice is kept,
+// listed and never uploaded by default, and the journal records the
+// failure's start and end, the feed's announcement and the attempts to reach
+// KSeF that failed. With the operator's opt-in it is sent, offlineMode=true.
+func TestTotalFailureKeptOutside(t *testing.T) {
+	monday := time.Date(2026, 12, 7, 9, 0, 0, 0, ksef.Warsaw)
+	e := agenttest.NewEnvAt(t, nil, monday)
+	e.Down() // the offline24 invoice below cannot be sent: the agent keeps trying
+	s := e.Start()
+	ctx := context.Background()
+	before := s.Issue("before", consumerSale())
+	if err := e.Sim.SetAvailability(ksefsim.StatusTotalFailure, "Awaria całkowita KSeF"); err != nil {
+		t.Fatal(err)
+	}
+	waitFeed(t, s, ksefsim.StatusTotalFailure)
+	v := s.Issue("tf", consumerSale())
+	if v.Mode != "total_failure" || v.UploadState != string(outbox.UploadOutside) || v.KOD1 != "" || v.Deadline != "" {
+		t.Fatalf("total-failure sale: %+v", v)
+	}
+	waitFor(t, "failed probes in the journal", 10*time.Second, func() bool {
+		j, err := s.Agent.Journal(ctx)
+		return err == nil && len(j) == 1 && len(j[0].Probes) > 0
+	})
+	e.Sim.ClearFaults()
+	if err := e.Sim.SetAvailability(ksefsim.StatusAvailable, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFeed(t, s, ksefsim.StatusAvailable)
+	s.Flush(0)
+	if inv := s.Get(v.ID); inv.Upload != outbox.UploadOutside {
+		t.Errorf("after the failure the invoice is %s, want outside (not uploaded)", inv.Upload)
+	}
+	if inv := s.Get(before.ID); inv.Upload != outbox.UploadAccepted {
+		t.Errorf("the offline24 invoice is %s, want accepted", inv.Upload)
+	}
+	for _, si := range e.Sim.Invoices() {
+		if si.InvoiceNumber == v.Number {
+			t.Errorf("KSeF holds the total-failure invoice %s", v.Number)
+		}
+	}
+	list, err := s.Agent.Invoices(ctx, agent.Filter{State: "outside"})
+	if err != nil || len(list) != 1 || list[0].ID != v.ID {
+		t.Errorf("Invoices(outside) = %+v, %v", list, err)
+	}
+	j, err := s.Agent.Journal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j) != 1 || j[0].Mode != "total_failure" || j[0].Start != "2026-12-07" || j[0].End != "2026-12-07" ||
+		!strings.Contains(j[0].Reference, "TOTAL_FAILURE") || len(j[0].Probes) == 0 {
+		t.Fatalf("journal = %+v, want the total failure with its reference and failed probes", j)
+	}
+	s.Stop()
+
+	// The opt-in: a restart with UploadTotalFailure sends it, declared offline.
+	s = e.Start(agenttest.WithOptions(func(o *agent.Options) { o.UploadTotalFailure = true }))
+	s.Flush(0)
+	if inv := s.Get(v.ID); inv.Upload != outbox.UploadAccepted {
+		t.Fatalf("with the opt-in the invoice is %s, want accepted", inv.Upload)
+	}
+	for _, si := range e.Sim.Invoices() {
+		if si.InvoiceNumber == v.Number && !si.DeclaredOffline {
+			t.Errorf("the total-failure invoice was sent with offlineMode=false")
+		}
 	}
 }

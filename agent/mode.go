@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
@@ -78,16 +80,18 @@ func (a *Agent) setMode(override string) bool {
 	return true
 }
 
-// followFeedLocked makes the open periods match the feed's status, whatever
-// the override: the feed is MF's own announcement. It ends the periods of
-// another mode (all of them when KSeF is available, the operator's records
-// included) and opens one for the status if none of its mode runs.
-func (a *Agent) followFeedLocked(day ksef.Date) {
+// followFeedLocked makes the open periods of the feed match its status,
+// whatever the override: the feed is MF's own announcement. It ends the
+// feed's periods of another mode (all of them when KSeF is available) and
+// opens one for the status if none of its mode runs. The operator's records
+// are the operator's to end (SetMode): they stand for announcements the
+// feed did not carry.
+func (a *Agent) followFeedLocked(day ksef.Date, ref string) {
 	m, ok := feedMode(a.feedStatus)
 	open := false
 	for i := range a.anns {
 		an := &a.anns[i]
-		if an.End != "" {
+		if an.End != "" || an.Source != outbox.SourceFeed {
 			continue
 		}
 		if ok && an.Mode == m.String() {
@@ -97,7 +101,7 @@ func (a *Agent) followFeedLocked(day ksef.Date) {
 		a.endLocked(i, day)
 	}
 	if ok && !open {
-		a.openFeedLocked(m, day)
+		a.openFeedLocked(m, day, ref)
 	}
 }
 
@@ -207,7 +211,22 @@ func (a *Agent) probe(ctx context.Context, force bool) {
 	}
 	a.log.Info("KSeF availability changed", "from", string(a.feedStatus), "to", string(av.Status))
 	a.feedStatus = av.Status
-	a.followFeedLocked(ksef.DateOf(now))
+	a.followFeedLocked(ksef.DateOf(now), feedReference(av))
+}
+
+// feedReference names the feed's latest message of its status, for the
+// journal: the feed is MF's announcement.
+func feedReference(av *ksefapi.Availability) string {
+	for i := len(av.Messages) - 1; i >= 0; i-- {
+		if m := av.Messages[i]; m.Category == string(av.Status) {
+			ref := strings.TrimSpace("Latarnia " + string(m.ID) + ": " + m.Title)
+			if utf8.RuneCountInString(ref) > maxReference {
+				ref = string([]rune(ref)[:maxReference])
+			}
+			return ref
+		}
+	}
+	return ""
 }
 
 // noteLink records the outcome of a KSeF call for the link state.
