@@ -400,4 +400,5 @@ func (a *Agent) recover(ctx context.Context) {
 	if n := len(rec.Sending); n > 0 {
 		a.log.Info("resolving invoices left sending by the previous run", "count", n)
 	}
+	a.issueAllPending(ctx) // accepted before a crash, not yet issued
 }

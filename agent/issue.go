@@ -36,6 +36,9 @@ type IssueRequest struct {
 type Issued struct {
 	View
 	Replayed bool `json:"replayed"`
+	// Pending is set, and View left empty, when Correct stored the
+	// correction to issue once its original has its KSeF number.
+	Pending *PendingView `json:"pending,omitempty"`
 }
 
 // snapshot is the agent's opaque document stored with each invoice: the
@@ -148,11 +151,16 @@ func classify(b ksef.Buyer) string {
 func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.Invoice, correctionOf string, now time.Time) (*Issued, error) {
 	d := a.decide()
 	if correctionOf != "" && inv.Correction != nil && inv.Correction.OriginalKSeF == "" {
-		d.online = false // the outbox holds it until the original is accepted
+		d.online = false // an original outside KSeF: offline, as the original
 		if d.mode == ksef.ModeOnline {
 			d.mode = ksef.ModeOffline24
 		}
 	}
+	return a.issueAs(ctx, key, fp, inv, correctionOf, now, d)
+}
+
+// issueAs is issue with the decision taken.
+func (a *Agent) issueAs(ctx context.Context, key string, fp outbox.Hash, inv ksef.Invoice, correctionOf string, now time.Time, d decision) (*Issued, error) {
 	// Validate with a placeholder number so a bad request fails before the
 	// transaction, with the field paths of the sale.
 	probe := inv

@@ -368,3 +368,114 @@ func TestTotalFailureKeptOutside(t *testing.T) {
 		}
 	}
 }
+
+// TestDeferredCorrection: a correction is issued and sent only once its
+// original has its KSeF number, and names it (tryby-offline.md; FA(3)
+// DaneFaKorygowanej with NrKSeF=1 and NrKSeFFaKorygowanej). Asked for
+// during an outage it is stored as pending: a slip says so, the original
+// goes to the front of the upload queue, two requests keep their order
+// across a restart, and the corrections are issued, printed with their
+// codes and sent once KSeF accepts the original.
+func TestDeferredCorrection(t *testing.T) {
+	e := newEnv(t, nil)
+	e.Down()
+	x := e.start(nil, true)
+	ctx := context.Background()
+	first := x.issue("first", consumerSale()) // queued ahead of the original
+	orig := x.issue("orig", consumerSale())
+	req := func(key string, lines ...ksef.Line) agent.CorrectionRequest {
+		return agent.CorrectionRequest{Key: key, Reason: "zwrot " + key, Type: 2, AfterRows: true, Lines: lines}
+	}
+	k1, err := x.agent.Correct(ctx, orig.ID, req("k1", line("Kawa czarna", "1", "12.30", "23"), line("Drożdżówka", "1", "4.99", "5")))
+	if err != nil || k1.Pending == nil || k1.Pending.Corrects != orig.ID {
+		t.Fatalf("Correct before the KSeF number = %+v, %v; want pending", k1, err)
+	}
+	k2, err := x.agent.Correct(ctx, orig.ID, req("k2"))
+	if err != nil || k2.Pending == nil || k2.Pending.ID <= k1.Pending.ID {
+		t.Fatalf("second Correct = %+v, %v", k2, err)
+	}
+	waitFor(t, "the slips printed", 10*time.Second, func() bool {
+		o := x.get(orig.ID)
+		n := 0
+		for _, sl := range o.Slips {
+			if j, err := x.store.PrintJob(ctx, sl.JobID); err == nil && j.State == outbox.PrintPrinted {
+				n++
+			}
+		}
+		return n == 2
+	})
+	var slip decoded
+	for _, j := range x.prn.Jobs() {
+		if j.ID == x.get(orig.ID).Slips[0].JobID {
+			slip = x.decode(j)
+		}
+	}
+	flat := strings.Join(strings.Fields(slip.Text), " ")
+	if len(slip.QR) != 0 || !strings.Contains(flat, "Zlecenie korekty") || !strings.Contains(flat, orig.Number) || !strings.Contains(flat, "zwrot k1") {
+		t.Errorf("slip: %d codes, text:\n%s", len(slip.QR), slip.Text)
+	}
+
+	// A restart keeps the requests; a replay returns the same one.
+	x.stop()
+	x = e.start(nil, true)
+	again, err := x.agent.Correct(ctx, orig.ID, req("k1", line("Kawa czarna", "1", "12.30", "23"), line("Drożdżówka", "1", "4.99", "5")))
+	if err != nil || again.Pending == nil || again.Pending.ID != k1.Pending.ID || !again.Replayed {
+		t.Fatalf("replay after restart = %+v, %v", again, err)
+	}
+	if v, _ := x.agent.Invoice(ctx, orig.ID); len(v.PendingCorrections) != 2 {
+		t.Errorf("the original's pending corrections = %v, want 2", v.PendingCorrections)
+	}
+
+	e.Sim.ClearFaults()
+	x.flush(20 * time.Second)
+	o := x.get(orig.ID)
+	if o.Upload != outbox.UploadAccepted {
+		t.Fatalf("original %s", o.Upload)
+	}
+	sim := e.Sim.Invoices()
+	order := map[string]int{}
+	for i, s := range sim {
+		order[s.InvoiceNumber] = i
+	}
+	if order[o.Number] > order[first.Number] {
+		t.Errorf("KSeF received the original after %s: it was not moved to the front", first.Number)
+	}
+	var kors []*outbox.Invoice
+	for _, key := range []string{"k1", "k2"} {
+		c, err := x.store.BySaleID(ctx, key)
+		if err != nil {
+			t.Fatalf("correction %s not issued: %v", key, err)
+		}
+		kors = append(kors, c)
+	}
+	if kors[0].Number >= kors[1].Number || order[kors[0].Number] > order[kors[1].Number] || order[kors[0].Number] < order[o.Number] {
+		t.Errorf("corrections %s, %s out of order (KSeF order %v)", kors[0].Number, kors[1].Number, order)
+	}
+	xsd := testutil.Official("ksef/schema/schemat_FA(3)_v1-0E.xsd")
+	for _, c := range kors {
+		if c.Upload != outbox.UploadAccepted || c.Kind != ksef.KindKOR || c.CorrectionOf != orig.ID {
+			t.Errorf("%s: %s %s of %s", c.Number, c.Upload, c.Kind, c.CorrectionOf)
+		}
+		if !bytes.Contains(c.XML, []byte("<NrKSeF>1</NrKSeF>")) || !bytes.Contains(c.XML, []byte("<NrKSeFFaKorygowanej>"+o.KSeFNumber+"</NrKSeFFaKorygowanej>")) ||
+			bytes.Contains(c.XML, []byte("NrKSeFN")) {
+			t.Errorf("%s does not name the original's KSeF number:\n%s", c.Number, c.XML)
+		}
+		p := filepath.Join(t.TempDir(), "kor.xml")
+		if err := os.WriteFile(p, c.XML, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		testutil.XMLLintSchema(t, xsd, p)
+		waitFor(t, "the correction printed", 10*time.Second, func() bool { return x.get(c.ID).Print == outbox.PrintPrinted })
+		if d := x.decode(x.jobsOf(x.get(c.ID))[0]); len(d.QR) == 0 || !strings.Contains(d.Text, c.Number) {
+			t.Errorf("%s printed with %d codes:\n%s", c.Number, len(d.QR), d.Text)
+		}
+	}
+	if v, _ := x.agent.Invoice(ctx, orig.ID); len(v.PendingCorrections) != 0 {
+		t.Errorf("pending corrections left: %v", v.PendingCorrections)
+	}
+	// The till's replay now returns the issued correction.
+	done, err := x.agent.Correct(ctx, orig.ID, req("k2"))
+	if err != nil || done.Pending != nil || done.ID != kors[1].ID || !done.Replayed {
+		t.Errorf("replay after the issue = %+v, %v; want %s replayed", done, err, kors[1].ID)
+	}
+}

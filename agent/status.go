@@ -158,7 +158,11 @@ func (a *Agent) Flush(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if st.Upload[outbox.UploadBlocked] == stuck {
+			ready, err := a.pendingReady(ctx)
+			if err != nil {
+				return err
+			}
+			if st.Upload[outbox.UploadBlocked] == stuck && !ready {
 				return nil
 			}
 		}

@@ -664,7 +664,11 @@ func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, 
 		a.m.uploadSeconds.ObserveDuration(a.now().Sub(inv.LastSendAt))
 	}
 	a.releaseWaiting(inv.ID) // held B2B prints may go now
-	kick(a.kickUpload)       // released corrections
+	a.issuePending(ctx, inv.ID)
+	if inv.TechnicalCorrectionOf != "" {
+		a.issuePending(ctx, inv.TechnicalCorrectionOf) // asked of the rejected original
+	}
+	kick(a.kickUpload) // released and newly issued corrections
 }
 
 // sendBatches sends a backlog in batch sessions: offline and online-mode

@@ -47,8 +47,11 @@ type View struct {
 	BuyerClass string `json:"buyer_class"` // consumer, b2b, eu, foreign
 	B2B        bool   `json:"b2b"`         // domestic business buyer (Polish NIP)
 
-	CorrectionOf          string   `json:"correction_of,omitempty"`
-	Corrections           []string `json:"corrections,omitempty"`
+	CorrectionOf string   `json:"correction_of,omitempty"`
+	Corrections  []string `json:"corrections,omitempty"`
+	// PendingCorrections are the corrections asked for while the invoice
+	// had no KSeF number, not issued yet (Correct).
+	PendingCorrections    []string `json:"pending_corrections,omitempty"`
 	TechnicalCorrectionOf string   `json:"technical_correction_of,omitempty"`
 	CorrectedBy           string   `json:"corrected_by,omitempty"`
 
@@ -162,5 +165,6 @@ func (a *Agent) view(inv *outbox.Invoice) (*View, error) {
 	for _, r := range inv.Reprints {
 		v.Duplicates = append(v.Duplicates, r.At)
 	}
+	v.PendingCorrections = a.pendingOf(context.Background(), inv)
 	return v, nil
 }

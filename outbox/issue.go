@@ -67,7 +67,9 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 			if orig, origArchived, err = s.lookup(tx, okey, false); err != nil {
 				return fmt.Errorf("correction of %s: %w", req.CorrectionOf, err)
 			}
-			if orig.Upload != UploadAccepted && !s.correctedAccepted(tx, orig) {
+			// An original kept outside KSeF (a total failure) is never
+			// accepted: its correction names it with NrKSeFN=1 and is sent.
+			if orig.Upload != UploadAccepted && orig.Upload != UploadOutside && !s.correctedAccepted(tx, orig) {
 				upload = UploadBlocked
 			}
 		}
