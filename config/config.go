@@ -131,6 +131,11 @@ type Policy struct {
 	B2BOfflineHandover bool     `toml:"b2b_offline_handover"`
 	BatchThreshold     int      `toml:"batch_threshold"` // backlog size that switches to a batch session, 1-10000; default 100
 	UploadInterval     Duration `toml:"upload_interval"` // how often the uploader wakes, 1s-1h; default 30s
+	// UploadTotalFailure is the explicit opt-in to send to KSeF the invoices
+	// issued in an announced total failure, which the law does not require
+	// (they are then sent with offlineMode=true, stored ones included).
+	// Default false: they are kept, listed and exported, not sent.
+	UploadTotalFailure bool `toml:"upload_total_failure"`
 }
 
 // Calendar overrides the built-in Polish public holidays.

@@ -209,16 +209,20 @@ func checkDemo(t *testing.T, dir string, wantInvoices int, key string) {
 	}
 
 	// Every receipt PNG decodes to links of demo.json; originals carry both
-	// codes, the duplicate after acceptance only KOD I.
+	// codes, the duplicate after acceptance only KOD I, the slip of the
+	// correction asked for during the outage none (it is not an invoice).
 	pngs, _ := filepath.Glob(filepath.Join(dir, "receipts", "*.png"))
-	if len(pngs) != wantInvoices+1 {
-		t.Errorf("%d receipts, want %d (every invoice and one duplicate)", len(pngs), wantInvoices+1)
+	if len(pngs) != wantInvoices+2 {
+		t.Errorf("%d receipts, want %d (every invoice, one duplicate, one correction slip)", len(pngs), wantInvoices+2)
 	}
 	for _, p := range pngs {
 		codes := decodePNG(t, p)
 		want := 2
-		if strings.Contains(p, "duplikat") {
+		switch {
+		case strings.Contains(p, "duplikat"):
 			want = 1
+		case strings.Contains(p, "zlecenie-korekty"):
+			want = 0
 		}
 		if len(codes) != want {
 			t.Errorf("%s: %d QR codes decoded, want %d", filepath.Base(p), len(codes), want)
@@ -334,7 +338,9 @@ func checkMetrics(t *testing.T, path string, invoices int) {
 		min, max float64
 	}{
 		{"posagent_backlog", 0, 0},
-		{"posagent_print_jobs_total", float64(invoices), float64(invoices + 1)}, // the duplicate may be counted just after the scrape
+		// Every invoice, the correction slip, and the duplicate, which may be
+		// counted just after the scrape.
+		{"posagent_print_jobs_total", float64(invoices + 1), float64(invoices + 2)},
 		{"posagent_sales_total", float64(invoices - 1), float64(invoices)},
 		{"posagent_http_requests_total", float64(invoices + 1), 1e9},
 		{"posagent_offline_cert_days_left", 700, 731},

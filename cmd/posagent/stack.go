@@ -95,6 +95,7 @@ func agentOptions(cfg *config.Config) (agent.Options, error) {
 		Policy:             agent.Policy(cfg.Policy.Mode),
 		OnlineBudget:       cfg.Policy.OnlineBudget.D(),
 		B2BOfflineHandover: cfg.Policy.B2BOfflineHandover,
+		UploadTotalFailure: cfg.Policy.UploadTotalFailure,
 		BatchThreshold:     cfg.Policy.BatchThreshold,
 		UploadInterval:     cfg.Policy.UploadInterval.D(),
 		Calendar:           cal,
