@@ -321,6 +321,15 @@ func TestTotalFailureKeptOutside(t *testing.T) {
 	if v.Mode != "total_failure" || v.UploadState != string(outbox.UploadOutside) || v.KOD1 != "" || v.Deadline != "" {
 		t.Fatalf("total-failure sale: %+v", v)
 	}
+	// A correction in a total failure is issued at once, outside KSeF too,
+	// naming its original as issued outside KSeF (tryby-offline.md).
+	kor, err := s.Agent.Correct(ctx, v.ID, agent.CorrectionRequest{Key: "tf-kor", Reason: "zwrot", AfterRows: true})
+	if err != nil || kor.Pending != nil || kor.Mode != "total_failure" || kor.UploadState != string(outbox.UploadOutside) {
+		t.Fatalf("correction in the total failure = %+v, %v; want issued at once, outside", kor, err)
+	}
+	if x := s.Get(kor.ID).XML; !bytes.Contains(x, []byte("<NrKSeFN>1</NrKSeFN>")) {
+		t.Errorf("the correction of an invoice outside KSeF lacks NrKSeFN=1")
+	}
 	waitFor(t, "failed probes in the journal", 10*time.Second, func() bool {
 		j, err := s.Agent.Journal(ctx)
 		return err == nil && len(j) == 1 && len(j[0].Probes) > 0
@@ -331,8 +340,10 @@ func TestTotalFailureKeptOutside(t *testing.T) {
 	}
 	waitFeed(t, s, ksefsim.StatusAvailable)
 	s.Flush(0)
-	if inv := s.Get(v.ID); inv.Upload != outbox.UploadOutside {
-		t.Errorf("after the failure the invoice is %s, want outside (not uploaded)", inv.Upload)
+	for _, id := range []string{v.ID, kor.ID} {
+		if inv := s.Get(id); inv.Upload != outbox.UploadOutside {
+			t.Errorf("after the failure %s is %s, want outside (not uploaded)", inv.Number, inv.Upload)
+		}
 	}
 	if inv := s.Get(before.ID); inv.Upload != outbox.UploadAccepted {
 		t.Errorf("the offline24 invoice is %s, want accepted", inv.Upload)
@@ -343,7 +354,7 @@ func TestTotalFailureKeptOutside(t *testing.T) {
 		}
 	}
 	list, err := s.Agent.Invoices(ctx, agent.Filter{State: "outside"})
-	if err != nil || len(list) != 1 || list[0].ID != v.ID {
+	if err != nil || len(list) != 2 || list[0].ID != v.ID {
 		t.Errorf("Invoices(outside) = %+v, %v", list, err)
 	}
 	j, err := s.Agent.Journal(ctx)
