@@ -17,6 +17,7 @@ import (
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/outbox"
 	"github.com/posagent/posagent/till"
+	"github.com/posagent/posagent/till/tillagent"
 )
 
 func runInvoices(ctx context.Context, m *Main, args []string) error {
@@ -483,17 +484,7 @@ func runInvoicesJournal(ctx context.Context, m *Main, args []string) error {
 		if err != nil {
 			return err
 		}
-		for _, a := range list {
-			r := journalRow{ID: a.ID, Mode: a.Mode, Start: a.Start, End: a.End, Source: a.Source, Reference: a.Reference,
-				RecordedAt: a.RecordedAt, ProbesDropped: a.Dropped, Probes: []till.Probe{}}
-			if !a.EndedAt.IsZero() {
-				r.EndedAt = &a.EndedAt
-			}
-			for _, p := range a.Probes {
-				r.Probes = append(r.Probes, till.Probe{Target: p.Target, Error: p.Error, First: p.First, Last: p.Last, Count: p.Count})
-			}
-			rows = append(rows, r)
-		}
+		rows = tillagent.Journal(list)
 	}
 	if rows == nil {
 		rows = []journalRow{}

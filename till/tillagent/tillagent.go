@@ -151,6 +151,11 @@ func (c *Core) Journal(ctx context.Context) ([]till.Announcement, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
+	return Journal(list), nil
+}
+
+// Journal converts the store's announcements journal to the till's.
+func Journal(list []outbox.Announcement) []till.Announcement {
 	out := make([]till.Announcement, len(list))
 	for i, a := range list {
 		out[i] = till.Announcement{ID: a.ID, Mode: a.Mode, Start: a.Start, End: a.End, Source: a.Source,
@@ -160,7 +165,7 @@ func (c *Core) Journal(ctx context.Context) ([]till.Announcement, error) {
 			out[i].Probes[j] = till.Probe{Target: p.Target, Error: p.Error, First: p.First, Last: p.Last, Count: p.Count}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Status implements till.Core.
