@@ -105,6 +105,12 @@ type Options struct {
 	// PrintOnAcceptance prints the invoice of a buyer handed a confirmation
 	// as soon as KSeF accepts it; without it the invoice waits for a reprint.
 	PrintOnAcceptance bool
+	// UploadTotalFailure is the operator's explicit opt-in to send invoices
+	// issued in a total failure, which the law does not require
+	// (tryby-offline.md): they are then queued like any other, including
+	// those already kept outside the queue (by New), and sent with
+	// offlineMode=true. Off by default: they are kept, listed and exported.
+	UploadTotalFailure bool
 
 	Calendar *ksef.Calendar // default ksef.DefaultCalendar
 	Profile  escpos.Profile // printer profile; zero means escpos.DefaultProfileID
@@ -137,9 +143,10 @@ type Options struct {
 	// KSeF; until it has passed, a record missing from its session is not
 	// resent. Default 2m (twice the client's HTTP timeout would be safest).
 	SendGrace time.Duration
-	// StateFile, if set, keeps the mode override and the announced
-	// unavailability and failure periods across restarts (JSON, replaced
-	// atomically). Empty keeps them in memory only.
+	// StateFile, if set, keeps the mode override across restarts (JSON,
+	// replaced atomically). Empty keeps it in memory only. The announced
+	// periods live in the store's journal. A file written before also held
+	// the periods: they are moved into an empty journal.
 	StateFile string
 	TempDir   string // batch ZIP parts; default os.TempDir()
 }
@@ -178,8 +185,9 @@ type Agent struct {
 	override      string
 	feedStatus    ksefapi.AvailabilityStatus // "" = unknown
 	feedChecked   time.Time
-	periods       []ksef.Period
-	link          string // "up", "down" or "" (unknown)
+	anns          []outbox.Announcement // the journal: legal periods from the feed and the operator
+	probes        []outbox.Probe        // failed probes of a total failure, not yet in the journal
+	link          string                // "up", "down" or "" (unknown)
 	linkChecked   time.Time
 	errs          []ErrorEntry
 	inflight      map[string]bool      // invoice ids an Issue online attempt is sending
@@ -208,7 +216,8 @@ type Agent struct {
 }
 
 // New validates opts and deps and returns an Agent. It performs no network
-// I/O; it reads Options.StateFile when set.
+// I/O; it reads Options.StateFile when set and the store's journal, and with
+// UploadTotalFailure queues the invoices kept outside KSeF.
 func New(opts Options, deps Deps) (*Agent, error) {
 	if deps.Store == nil {
 		return nil, &OptionError{Field: "Deps.Store", Reason: "required"}
@@ -334,6 +343,20 @@ func New(opts Options, deps Deps) (*Agent, error) {
 	if err := a.loadState(); err != nil {
 		return nil, &OptionError{Field: "StateFile", Reason: err.Error()}
 	}
+	anns, err := a.store.Announcements(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("agent: read the announcements journal: %w", err)
+	}
+	a.anns = append(a.anns, anns...)
+	if opts.UploadTotalFailure {
+		n, err := a.store.QueueOutside(context.Background())
+		if err != nil {
+			return nil, fmt.Errorf("agent: queue the invoices of a total failure (opt-in): %w", err)
+		}
+		if n > 0 {
+			a.log.Info("invoices of a total failure queued for upload (opt-in)", "count", n)
+		}
+	}
 	if opts.Metrics != nil {
 		a.m = newMetrics(opts.Metrics)
 		for _, m := range []string{"token", "xades"} {
@@ -412,4 +435,5 @@ func (a *Agent) recover(ctx context.Context) {
 	if n := len(rec.Sending); n > 0 {
 		a.log.Info("resolving invoices left sending by the previous run", "count", n)
 	}
+	a.issueAllPending(ctx) // accepted before a crash, not yet issued
 }

@@ -29,13 +29,14 @@ func TestBatchStreamsAndResolves(t *testing.T) {
 	}
 	const n = 2000
 	u := newUnit(t, func(o *agent.Options) {
+		o.UploadTotalFailure = true // the backlog is sent after the failure (opt-in)
 		o.BatchThreshold, o.SendGrace = 10, time.Hour
 		// The print dispatcher and the monitor stay quiet meanwhile, so the
 		// samples see the upload and not their passing allocations.
 		o.PrintInterval = time.Minute
 	})
 	ctx := context.Background()
-	if err := u.agent.SetMode(ctx, agent.OverrideTotalFailure); err != nil {
+	if err := u.agent.Announce(ctx, agent.Announcement{Mode: "total_failure", Reference: "komunikat MF (test)"}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {

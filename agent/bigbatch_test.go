@@ -36,13 +36,14 @@ func TestBigBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	mod := func(o *agent.Options) {
+		o.UploadTotalFailure = true // the backlog is sent after the failure (opt-in)
 		o.Logger = slog.New(slog.DiscardHandler)
 		o.Profile = native
 		o.TempDir = t.TempDir()
 		o.PrintInterval = time.Second
 	}
 	x := e.start(mod, false) // no scheduler while the backlog builds
-	if err := x.agent.SetMode(context.Background(), agent.OverrideTotalFailure); err != nil {
+	if err := x.agent.Announce(context.Background(), agent.Announcement{Mode: "total_failure", Reference: "komunikat MF (test)"}); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

@@ -3,7 +3,9 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/outbox"
@@ -44,9 +46,25 @@ func (a *Agent) Reprint(ctx context.Context, id string) (*View, error) {
 	return a.Invoice(ctx, id)
 }
 
-// Correct issues a correcting invoice (KOR) of invoice id. It is stored and
-// printed at once; the outbox holds its upload until the original is
-// accepted, then releases corrections in issue order.
+// Correct issues a correcting invoice (KOR) of invoice id. A correction of
+// an invoice in KSeF is issued and sent only once the original has its KSeF
+// number (tryby-offline.md: "Fakturę korygującą przesyła się dopiero po
+// nadaniu numeru KSeF dokumentowi pierwotnemu"), and it names that number
+// (FA(3) DaneFaKorygowanej: NrKSeF=1 and NrKSeFFaKorygowanej). So:
+//
+//   - an original that has its number is corrected at once;
+//   - an original issued outside KSeF in a total failure and kept outside
+//     (not uploaded), and any correction during a total failure, is
+//     corrected at once outside KSeF (tryby-offline.md, "Tryb awarii
+//     całkowitej"), naming the original with NrKSeFN=1;
+//   - otherwise the request is stored durably as pending (Issued.Pending), a
+//     slip saying so is printed, the original goes to the front of the
+//     upload queue, and the correction is issued and printed once KSeF
+//     accepts the original. Pending corrections of one original are issued
+//     in the order they were asked for; they survive a restart.
+//
+// A replay of the key returns the pending request, or the correction once
+// it is issued.
 func (a *Agent) Correct(ctx context.Context, id string, req CorrectionRequest) (*Issued, error) {
 	if err := checkKey(req.Key); err != nil {
 		return nil, err
@@ -57,6 +75,53 @@ func (a *Agent) Correct(ctx context.Context, id string, req CorrectionRequest) (
 	if len(req.Lines) == 0 && !req.AfterRows {
 		return nil, &RequestError{Field: "lines", Reason: "difference rows are required (use after rows with none to cancel in full)"}
 	}
+	orig, err := a.correctable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	body := req.Body
+	if body == nil {
+		body, _ = json.Marshal(struct {
+			ID  string
+			Req CorrectionRequest
+		}{id, CorrectionRequest{Reason: req.Reason, Type: req.Type, Lines: req.Lines, AfterRows: req.AfterRows, Payment: req.Payment}})
+	}
+	fp := outbox.HashOf(body)
+	now := a.now()
+	inv, err := a.correctionInvoice(orig, req, now)
+	if err != nil {
+		return nil, err
+	}
+	if a.mustWait(orig) {
+		// Validate now: the request must not wait to be refused.
+		probe := *inv
+		probe.Number = "0"
+		probe.Correction = &ksef.Correction{}
+		*probe.Correction = *inv.Correction
+		probe.Correction.OriginalKSeF = ksef.NewKSeFNumber(a.opts.Seller.NIP, now, [6]byte{})
+		if err := probe.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		}
+		res, err := a.requestCorrection(ctx, orig, req, fp, now)
+		if !errors.Is(err, outbox.ErrIssueNow) {
+			return res, err
+		}
+		// Accepted meanwhile, or issued already (a replay): issue or replay
+		// it now, after any earlier request of the same original.
+		a.issuePending(ctx, orig.ID)
+		if orig, err = a.correctable(ctx, id); err != nil {
+			return nil, err
+		}
+		if inv, err = a.correctionInvoice(orig, req, now); err != nil {
+			return nil, err
+		}
+	}
+	return a.issue(ctx, req.Key, fp, *inv, orig.ID, now)
+}
+
+// correctable returns the invoice a correction of id corrects: id, or the
+// technical correction that replaced it; or why it cannot be corrected.
+func (a *Agent) correctable(ctx context.Context, id string) (*outbox.Invoice, error) {
 	orig, err := a.store.Get(ctx, id) // archived originals are found too
 	if err != nil {
 		return nil, storeErr("correct", err)
@@ -74,11 +139,28 @@ func (a *Agent) Correct(ctx context.Context, id string, req CorrectionRequest) (
 	case orig.Upload == outbox.UploadRejected:
 		return nil, fmt.Errorf("agent: correct %s: %w: KSeF rejected the original; make a technical correction first", orig.Number, ErrIllegalState)
 	}
+	return orig, nil
+}
+
+// mustWait reports whether a correction of orig waits for orig's KSeF
+// number: orig is bound for KSeF and not accepted, and no total failure
+// runs (a correction in one is issued outside KSeF).
+func (a *Agent) mustWait(orig *outbox.Invoice) bool {
+	switch {
+	case orig.Upload == outbox.UploadAccepted, orig.Upload == outbox.UploadOutside:
+		return false
+	}
+	return a.decide().mode != ksef.ModeTotalFailure
+}
+
+// correctionInvoice builds the KOR of orig asked for by req, issued at now.
+// It names orig's KSeF number when orig has one, and NrKSeFN=1 (issued
+// outside KSeF) otherwise.
+func (a *Agent) correctionInvoice(orig *outbox.Invoice, req CorrectionRequest, now time.Time) (*ksef.Invoice, error) {
 	snap, err := decodeSnapshot(orig.Doc)
 	if err != nil {
 		return nil, err
 	}
-	now := a.now()
 	p1, err := ksef.ParseDate(orig.P1)
 	if err != nil {
 		return nil, fmt.Errorf("agent: correct %s: stored P_1: %w", orig.Number, err)
@@ -92,21 +174,22 @@ func (a *Agent) Correct(ctx context.Context, id string, req CorrectionRequest) (
 	sale.Payment = req.Payment
 	corr := &ksef.Correction{
 		Reason: req.Reason, Type: req.Type,
-		OriginalNumber: orig.Number, OriginalDate: p1, OriginalKSeF: orig.KSeFNumber,
+		OriginalNumber: orig.Number, OriginalDate: p1,
+	}
+	if orig.Upload == outbox.UploadAccepted {
+		corr.OriginalKSeF = orig.KSeFNumber
 	}
 	if req.AfterRows {
 		corr.Before = snap.Invoice.Sale.Lines
 	}
-	inv := ksef.Invoice{Seller: a.opts.Seller, Kind: ksef.KindKOR, GeneratedAt: now,
-		SystemInfo: a.opts.SystemInfo, Sale: sale, Correction: corr}
-	body := req.Body
-	if body == nil {
-		body, _ = json.Marshal(struct {
-			ID  string
-			Req CorrectionRequest
-		}{id, CorrectionRequest{Reason: req.Reason, Type: req.Type, Lines: req.Lines, AfterRows: req.AfterRows, Payment: req.Payment}})
+	// The seller as configured now: a correction carries today's standing
+	// annotations; its margin rows keep the original's scheme.
+	seller := a.opts.Seller
+	if seller.MarginScheme == "" {
+		seller.MarginScheme = snap.Invoice.Seller.MarginScheme
 	}
-	return a.issue(ctx, req.Key, outbox.HashOf(body), inv, orig.ID, now)
+	return &ksef.Invoice{Seller: seller, Kind: ksef.KindKOR, GeneratedAt: now,
+		SystemInfo: a.opts.SystemInfo, Sale: sale, Correction: corr}, nil
 }
 
 // TechnicalCorrection re-issues an invoice KSeF rejected, with the operator's

@@ -98,7 +98,7 @@ func (a *Agent) warnDeadlines(ctx context.Context, err error) {
 func (a *Agent) announcedPeriods() []ksef.Period {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]ksef.Period(nil), a.periods...)
+	return a.periodsLocked()
 }
 
 // describePeriods is the reason logged on the records: the last three

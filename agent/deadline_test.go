@@ -38,7 +38,7 @@ func TestDeadlinesPersisted(t *testing.T) {
 		return ksef.DateOf(inv.Deadline).String()
 	}
 	a := issue("a") // Friday, offline24: Monday 2026-11-23
-	if err := u.agent.SetMode(ctx, agent.OverrideOffline); err != nil {
+	if err := u.agent.Announce(ctx, agent.Announcement{Mode: "offline", Reference: "BIP MF: niedostępność KSeF"}); err != nil {
 		t.Fatal(err)
 	}
 	b := issue("b") // offline, the unavailability provisionally ends today: Monday
@@ -47,7 +47,7 @@ func TestDeadlinesPersisted(t *testing.T) {
 	}
 
 	u.clock.Add(3 * 24 * time.Hour) // Monday: a failure is announced on the deadline day
-	if err := u.agent.SetMode(ctx, agent.OverrideEmergency); err != nil {
+	if err := u.agent.Announce(ctx, agent.Announcement{Mode: "emergency", Reference: "BIP MF: awaria KSeF"}); err != nil {
 		t.Fatal(err)
 	}
 	c := issue("c")

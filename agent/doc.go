@@ -16,6 +16,12 @@
 // availability feed decides (MAINTENANCE → offline, FAILURE → emergency,
 // TOTAL_FAILURE → total_failure); otherwise the policy: offline-first issues
 // offline24, online-first tries online unless the link is known to be down.
+// An override changes how sales are issued, not the legal period: the
+// periods the deadlines follow are the feed's announcements and the
+// operator's records of MF announcements with their reference
+// ([Agent.Announce]), kept in the store's journal ([Agent.Journal]). An
+// offline, emergency or total_failure override gives its mode only while
+// such a period runs, and offline24 otherwise.
 //
 // Online-first: the record is stored with mode online, KOD I and a KOD II
 // computed for the same hash, and the offline24 deadline. The agent sends it
@@ -24,7 +30,9 @@
 // the same record — same bytes, same hash, so the same links — is printed
 // with KOD I labelled OFFLINE and KOD II, and from then on counts as
 // offline24 ([View].Mode says so; the scheduler sends it with
-// offlineMode=true). Nothing is rewritten: the mode handed over is derived
+// offlineMode=true). The attempt, like the scheduler, declares
+// offlineMode=true when it sends on a later Warsaw day than P_1 (one helper,
+// sendOffline, decides for both). Nothing is rewritten: the mode handed over is derived
 // from the record (accepted before the budget ended, or not). Within the
 // budget only the attempt may send the record and nothing prints it, so an
 // acceptance inside the budget always means the online version was printed.
@@ -91,9 +99,19 @@
 // 2027-01-01 (ksef.TokenAuthEnd) the agent raises an alarm: KSeF refuses
 // them, so sales continue offline and queue until certificate logins work.
 //
-// Corrections ([Agent.Correct]) are KOR invoices stored and printed at once;
-// the outbox holds their upload until the original is accepted, then
-// releases them in issue order.
+// Corrections ([Agent.Correct]) of an invoice that has its KSeF number are
+// KOR invoices stored, printed and sent at once, naming that number. A
+// correction of an invoice without one is stored as a pending request
+// (Issued.Pending): a slip says so, the original goes to the front of the
+// upload queue, and the KOR is issued, printed and sent once KSeF accepts the
+// original, several of one original in request order. In a total failure
+// the correction is issued at once, outside KSeF, like its original.
+//
+// Total failure: invoices get no QR codes and no deadline, and are kept
+// outside the upload queue (upload state outside): there is no obligation
+// to send them. Options.UploadTotalFailure is the operator's opt-in to send
+// them (offlineMode=true). While a total failure runs, failed attempts to
+// reach KSeF are written to its journal entry.
 //
 // The print dispatcher (owned by Run) renders pending jobs from the stored
 // snapshot (receipt.Doc), new sales first, and submits them to the print
@@ -129,10 +147,11 @@
 //     open: on SetMode, after each availability probe, and by the deadline
 //     monitor. Between a Warsaw midnight and the next monitor tick (at most
 //     10 s with Run) a stored deadline can be a day early; it is never late.
-//   - The mode override and the announced periods survive a restart only
-//     with Options.StateFile. After a restart the feed's status is unknown
-//     until the first probe; a period the feed had opened stays open until
-//     the feed reports AVAILABLE again.
+//   - The mode override survives a restart only with Options.StateFile; the
+//     announced periods always do (the journal is in the store). After a
+//     restart the feed's status is unknown until the first probe; a period
+//     the feed had opened stays open until the feed reports another status.
+//     An operator's record ends only when the operator leaves its mode.
 //   - An online-first send that KSeF processes only after the budget is
 //     recorded by KSeF as online although the receipt carried offline codes;
 //     both codes still verify, as the bytes are the same.
@@ -140,9 +159,10 @@
 //     line receipt.NoCodesTotalFailure instead, and its View has no KOD I
 //     until KSeF accepts it (a duplicate printed after that carries KOD I
 //     labelled with the KSeF number). KOD I is still stored with the record.
-//   - A correction's XML names the original's KSeF number only when the
-//     original was accepted at correction time (else NrKSeFN=1): the bytes
-//     are fixed at issue and never rewritten.
+//   - A correction's XML names the original's KSeF number; NrKSeFN=1 only
+//     for an original kept outside KSeF (total failure). If the operator
+//     later opts in to send that original, its earlier corrections still
+//     say NrKSeFN=1: the bytes are fixed at issue and never rewritten.
 //   - A UPO that cannot be downloaded at acceptance is retried while the
 //     process runs, not after a restart (its pre-signed link expires).
 //   - The print PrintOnAcceptance starts is queued after the acceptance is

@@ -202,14 +202,14 @@ func TestTechnicalCorrection(t *testing.T) {
 	bad := x.issue("t-1", consumerSale())
 	diff := []ksef.Line{line("Kawa czarna", "-1", "12.30", "23")}
 	kor, err := x.agent.Correct(ctx, bad.ID, agent.CorrectionRequest{Key: "t-kor", Reason: "zwrot", Lines: diff})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || kor.Pending == nil {
+		t.Fatalf("Correct before the original's KSeF number = %+v, %v; want it pending", kor, err)
 	}
 	e.sim.ClearFaults()
 	waitFor(t, "rejection", 10*time.Second, func() bool { return x.get(bad.ID).Upload == outbox.UploadRejected })
-	x.flush(5 * time.Second) // a correction blocked on a rejected invoice does not hold Flush
-	if got := x.get(kor.ID).Upload; got != outbox.UploadBlocked {
-		t.Errorf("correction of the rejected invoice: %s, want blocked", got)
+	x.flush(5 * time.Second) // a correction pending on a rejected invoice does not hold Flush
+	if got, err := x.agent.Invoice(ctx, bad.ID); err != nil || len(got.PendingCorrections) != 1 || got.PendingCorrections[0] != kor.Pending.ID {
+		t.Errorf("the rejected invoice's pending corrections = %v, %v; want %s", got.PendingCorrections, err, kor.Pending.ID)
 	}
 	rej := x.get(bad.ID)
 	if rej.RejectCode != "450" {
@@ -242,22 +242,17 @@ func TestTechnicalCorrection(t *testing.T) {
 	if p1, _ := ksef.ParseDate(tc.P1); p1 != ksef.DateOf(e.clock.Now()) {
 		t.Errorf("corrected P_1 %s", tc.P1)
 	}
-	// The correction was released by the technical correction's acceptance,
-	// and rejected in turn (its P_1 is a day ahead too); fix it the same way.
-	if got := x.get(kor.ID); got.Upload != outbox.UploadRejected {
-		t.Fatalf("released correction: %s, want rejected", got.Upload)
-	}
-	kv, err := x.agent.TechnicalCorrection(ctx, kor.ID, ksef.Sale{Buyer: ksef.Buyer{Kind: ksef.BuyerConsumer}, Lines: diff})
+	// The pending correction was issued once the technical correction was
+	// accepted, then, on the right day, and names its KSeF number.
+	got, err := x.store.BySaleID(ctx, "t-kor")
 	if err != nil {
 		t.Fatal(err)
 	}
-	x.flush(20 * time.Second)
-	got := x.get(kv.ID)
-	if got.Upload != outbox.UploadAccepted || got.Kind != "KOR" {
-		t.Errorf("corrected correction: %s %s, want accepted KOR", got.Upload, got.Kind)
+	if got.Upload != outbox.UploadAccepted || got.Kind != "KOR" || got.CorrectionOf != bad.ID {
+		t.Errorf("the pending correction, issued: %s %s of %s, want an accepted KOR of %s", got.Upload, got.Kind, got.CorrectionOf, bad.ID)
 	}
-	if !strings.Contains(string(got.XML), x.get(v.ID).KSeFNumber) {
-		t.Error("the corrected KOR does not name its original's KSeF number")
+	if !strings.Contains(string(got.XML), "<NrKSeFFaKorygowanej>"+tc.KSeFNumber+"</NrKSeFFaKorygowanej>") {
+		t.Error("the correction does not name its original's KSeF number")
 	}
 	st, err := x.agent.Status(ctx)
 	if err != nil {

@@ -50,20 +50,20 @@ func TestOutageThenLinkBack(t *testing.T) {
 		}
 		ids = append(ids, got.ID)
 	}
+	// Corrections wait for the original's KSeF number (tryby-offline.md).
 	kor, err := x.agent.Correct(ctx, ids[0], agent.CorrectionRequest{Key: "k-1", Reason: "zwrot towaru", Type: 2,
 		Lines: []ksef.Line{line("Drożdżówka", "-1", "4.99", "5")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kor.UploadState != "blocked" || kor.CorrectionOf != ids[0] || kor.Kind != "KOR" {
-		t.Errorf("correction: state %s of %s kind %s, want blocked of %s KOR", kor.UploadState, kor.CorrectionOf, kor.Kind, ids[0])
+	if kor.Pending == nil || kor.Pending.Corrects != ids[0] || kor.ID != "" {
+		t.Errorf("correction during the outage = %+v, want pending on %s", kor, ids[0])
 	}
 	kor2, err := x.agent.Correct(ctx, ids[0], agent.CorrectionRequest{Key: "k-2", Reason: "rabat", Type: 2,
 		AfterRows: true, Lines: []ksef.Line{line("Kawa czarna", "2", "11.00", "23"), line("Drożdżówka", "1", "4.99", "5")}})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || kor2.Pending == nil {
+		t.Fatalf("second correction = %+v, %v", kor2, err)
 	}
-	ids = append(ids, kor.ID, kor2.ID)
 
 	// Every receipt printed during the outage: KOD I OFFLINE + KOD II.
 	waitFor(t, "offline prints", 10*time.Second, func() bool {
@@ -107,6 +107,19 @@ func TestOutageThenLinkBack(t *testing.T) {
 	if d := x.decode(x.jobsOf(x.get(ids[2]))[1]); len(d.QR) != 2 || !strings.Contains(d.Text, "DUPLIKAT") || !strings.Contains(d.Text, "OFFLINE") {
 		t.Errorf("offline duplicate: %d codes, text:\n%s", len(d.QR), d.Text)
 	}
+	// The original printed two correction slips, without codes.
+	waitFor(t, "correction slips", 10*time.Second, func() bool {
+		o := x.get(ids[0])
+		if len(o.Slips) != 2 {
+			return false
+		}
+		for _, sl := range o.Slips {
+			if j, err := x.store.PrintJob(ctx, sl.JobID); err != nil || j.State != outbox.PrintPrinted {
+				return false
+			}
+		}
+		return true
+	})
 	if st, err := x.agent.Status(ctx); err != nil || st.Link != "down" || st.Backlog != len(ids) {
 		t.Errorf("Status during outage = %+v, %v; want link down, backlog %d", st, err, len(ids))
 	}
@@ -116,6 +129,14 @@ func TestOutageThenLinkBack(t *testing.T) {
 
 	e.sim.ClearFaults()
 	x.flush(20 * time.Second)
+	for _, key := range []string{"k-1", "k-2"} {
+		c, err := x.store.BySaleID(ctx, key)
+		if err != nil {
+			t.Fatalf("correction %s not issued after the original's acceptance: %v", key, err)
+		}
+		ids = append(ids, c.ID)
+	}
+	kor.ID, kor2.ID = ids[len(ids)-2], ids[len(ids)-1]
 
 	sim := simByNumber(e.sim)
 	order := map[string]int{}
@@ -145,6 +166,12 @@ func TestOutageThenLinkBack(t *testing.T) {
 	}
 	if !strings.Contains(string(kor2Inv.XML), "<StanPrzed>1</StanPrzed>") {
 		t.Error("the after-rows correction has no before rows")
+	}
+	for _, c := range []*outbox.Invoice{korInv, kor2Inv} {
+		if !strings.Contains(string(c.XML), "<NrKSeF>1</NrKSeF>") || !strings.Contains(string(c.XML), "<NrKSeFFaKorygowanej>"+orig.KSeFNumber+"<") ||
+			strings.Contains(string(c.XML), "NrKSeFN") || korInv.Number >= kor2Inv.Number {
+			t.Errorf("%s: the correction does not name %s, or the numbers are out of order", c.Number, orig.KSeFNumber)
+		}
 	}
 
 	// A duplicate after acceptance: KOD I labelled with the KSeF number, no KOD II.

@@ -36,6 +36,9 @@ type IssueRequest struct {
 type Issued struct {
 	View
 	Replayed bool `json:"replayed"`
+	// Pending is set, and View left empty, when Correct stored the
+	// correction to issue once its original has its KSeF number.
+	Pending *PendingView `json:"pending,omitempty"`
 }
 
 // snapshot is the agent's opaque document stored with each invoice: the
@@ -162,11 +165,16 @@ func classify(b ksef.Buyer) string {
 func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.Invoice, correctionOf string, now time.Time) (*Issued, error) {
 	d := a.decide()
 	if correctionOf != "" && inv.Correction != nil && inv.Correction.OriginalKSeF == "" {
-		d.online = false // the outbox holds it until the original is accepted
+		d.online = false // an original outside KSeF: offline, as the original
 		if d.mode == ksef.ModeOnline {
 			d.mode = ksef.ModeOffline24
 		}
 	}
+	return a.issueAs(ctx, key, fp, inv, correctionOf, now, d)
+}
+
+// issueAs is issue with the decision taken.
+func (a *Agent) issueAs(ctx context.Context, key string, fp outbox.Hash, inv ksef.Invoice, correctionOf string, now time.Time, d decision) (*Issued, error) {
 	// Validate with a placeholder number so a bad request fails before the
 	// transaction, with the field paths of the sale.
 	probe := inv
@@ -253,6 +261,10 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 		} else if vat != tot.VAT || gross != tot.Gross {
 			b.VATPLN, b.GrossPLN = int64(vat), int64(gross)
 		}
+		// In a total failure there is no obligation to send
+		// (tryby-offline.md): the invoice stays outside the upload queue
+		// unless the operator opted in (Options.UploadTotalFailure).
+		b.Outside = d.mode == ksef.ModeTotalFailure && !a.opts.UploadTotalFailure
 		// KOD II is made for every mode but total failure, including online:
 		// an online-first sale that gets no number in time is handed over
 		// offline24 with the same bytes, so the same hash and link.
@@ -267,7 +279,13 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 		if dlMode == ksef.ModeOnline {
 			dlMode = ksef.ModeOffline24 // the deadline that applies if the budget runs out
 		}
-		dl, err := a.opts.Calendar.Deadline(dlMode, p1, a.periodsNow(ksef.DateOf(now)))
+		periods := a.periodsNow(ksef.DateOf(now))
+		dl, err := a.opts.Calendar.Deadline(dlMode, p1, periods)
+		if errors.Is(err, ksef.ErrNoPeriod) {
+			// No announced period covers P_1: the law's deadline is then
+			// offline24's (art. 106nda), whatever the mode (SetMode).
+			dl, err = a.opts.Calendar.Deadline(ksef.ModeOffline24, p1, periods)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("agent: deadline: %w", err)
 		}
@@ -338,7 +356,7 @@ func (a *Agent) tryOnline(ctx context.Context, id string) {
 		return // the scheduler took it
 	}
 	rec.LastSendAt = a.now()
-	ref, err := a.api.SendInvoice(bctx, sess, rec.XML, ksefapi.SendOptions{OfflineMode: false})
+	ref, err := a.api.SendInvoice(bctx, sess, rec.XML, ksefapi.SendOptions{OfflineMode: a.sendOffline(rec, rec.LastSendAt)})
 	a.noteLink(err)
 	if err != nil {
 		a.noteErr("online attempt", err)

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/ksef/ksefapi"
+	"github.com/posagent/posagent/outbox"
 )
 
 // Mode overrides accepted by SetMode.
@@ -31,13 +34,18 @@ type ErrorEntry struct {
 	Message string    `json:"message"`
 }
 
-// SetMode sets the operator's override of the invoicing mode: "" returns to
-// automatic, "online", "offline24", "offline", "emergency" or
-// "total_failure" fix the mode of new sales. Offline, emergency and total
-// failure open an announced period starting today, which the deadlines of
-// the calendar use; leaving them closes it today. With Options.StateFile the
-// override and the periods survive a restart; without it a restart returns
-// to automatic.
+// SetMode sets the operator's override of how new sales are issued: ""
+// returns to automatic, "online" tries online whatever the policy,
+// "offline24" issues everything offline24, and "offline", "emergency" and
+// "total_failure" issue in that mode. An override changes how the agent
+// behaves, not the legal period: the deadlines follow the periods MF
+// announces (the availability feed, or the operator's record with its
+// reference, Announce), so offline, emergency and total_failure issue in
+// their mode only while such a period of it runs, and offline24 otherwise
+// (without an announcement the law knows only offline24, art. 106nda
+// ustawy o VAT). Leaving a mode ends the operator's announcements of another
+// mode today. With Options.StateFile the override survives a restart;
+// without it a restart returns to automatic.
 func (a *Agent) SetMode(ctx context.Context, override string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -61,53 +69,39 @@ func (a *Agent) setMode(override string) bool {
 	if override == a.override {
 		return false
 	}
-	a.closePeriodLocked(today)
-	switch override {
-	case OverrideOffline:
-		a.periods = append(a.periods, ksef.Period{Mode: ksef.ModeOffline, Announced: today})
-	case OverrideEmergency:
-		a.periods = append(a.periods, ksef.Period{Mode: ksef.ModeEmergency, Announced: today})
-	case OverrideTotalFailure:
-		a.periods = append(a.periods, ksef.Period{Mode: ksef.ModeTotalFailure, Announced: today})
+	for i := range a.anns {
+		if an := &a.anns[i]; an.End == "" && an.Source == outbox.SourceOperator && an.Mode != override {
+			a.endLocked(i, today)
+		}
 	}
 	a.log.Info("mode override", "from", a.override, "to", override)
 	a.override = override
-	if override == OverrideAuto {
-		a.openFeedPeriodLocked(today)
-	}
 	a.saveStateLocked()
 	return true
 }
 
-// closePeriodLocked ends the open period, if any, on day.
-func (a *Agent) closePeriodLocked(day ksef.Date) {
-	for i := range a.periods {
-		if a.periods[i].End.IsZero() {
-			a.periods[i].End = day
-		}
-	}
-}
-
-// openFeedPeriodLocked makes the open periods match the feed's status: it
-// ends those of another mode (all of them when KSeF is available) and opens
-// one for the status if none is open. A period restored from StateFile is
-// thus kept or ended by the first probe after a restart.
-func (a *Agent) openFeedPeriodLocked(day ksef.Date) {
+// followFeedLocked makes the open periods of the feed match its status,
+// whatever the override: the feed is MF's own announcement. It ends the
+// feed's periods of another mode (all of them when KSeF is available) and
+// opens one for the status if none of its mode runs. The operator's records
+// are the operator's to end (SetMode): they stand for announcements the
+// feed did not carry.
+func (a *Agent) followFeedLocked(day ksef.Date, ref string) {
 	m, ok := feedMode(a.feedStatus)
 	open := false
-	for i := range a.periods {
-		p := &a.periods[i]
-		if !p.End.IsZero() {
+	for i := range a.anns {
+		an := &a.anns[i]
+		if an.End != "" || an.Source != outbox.SourceFeed {
 			continue
 		}
-		if ok && p.Mode == m {
+		if ok && an.Mode == m.String() {
 			open = true
 			continue
 		}
-		p.End = day
+		a.endLocked(i, day)
 	}
 	if ok && !open {
-		a.periods = append(a.periods, ksef.Period{Mode: m, Announced: day})
+		a.openFeedLocked(m, day, ref)
 	}
 }
 
@@ -133,22 +127,33 @@ type decision struct {
 }
 
 // decide picks the mode of a new sale from the override, the availability
-// feed, the link and the policy.
+// feed, the announced periods, the link and the policy. An offline,
+// emergency or total-failure override gives its mode only while an
+// announced period of it runs (SetMode).
 func (a *Agent) decide() decision {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch a.override {
-	case OverrideOffline:
-		return decision{mode: ksef.ModeOffline}
-	case OverrideEmergency:
-		return decision{mode: ksef.ModeEmergency}
-	case OverrideTotalFailure:
-		return decision{mode: ksef.ModeTotalFailure}
+	case OverrideOffline, OverrideEmergency, OverrideTotalFailure:
+		m, _ := ksef.ParseMode(a.override)
+		if a.openLocked(m) {
+			return decision{mode: m}
+		}
+		return decision{mode: ksef.ModeOffline24}
 	case OverrideOffline24:
 		return decision{mode: ksef.ModeOffline24}
 	}
 	if m, ok := feedMode(a.feedStatus); ok {
 		return decision{mode: m}
+	}
+	if a.override == OverrideAuto {
+		// A period recorded by the operator, or one the feed opened before
+		// a restart, until the feed tells otherwise.
+		for _, m := range []ksef.Mode{ksef.ModeTotalFailure, ksef.ModeEmergency, ksef.ModeOffline} {
+			if a.openLocked(m) {
+				return decision{mode: m}
+			}
+		}
 	}
 	wantOnline := a.override == OverrideOnline || a.opts.Policy == PolicyOnlineFirst
 	if wantOnline && a.link != "down" {
@@ -169,9 +174,8 @@ func (a *Agent) modeName() string {
 // stored deadlines on while a period lasts).
 func (a *Agent) periodsNow(today ksef.Date) []ksef.Period {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	ps := make([]ksef.Period, len(a.periods))
-	copy(ps, a.periods)
+	ps := a.periodsLocked()
+	a.mu.Unlock()
 	for i := range ps {
 		if ps[i].End.IsZero() {
 			ps[i].End = today
@@ -209,12 +213,23 @@ func (a *Agent) probe(ctx context.Context, force bool) {
 		return
 	}
 	a.log.Info("KSeF availability changed", "from", string(a.feedStatus), "to", string(av.Status))
-	today := ksef.DateOf(now)
 	a.feedStatus = av.Status
-	if a.override == OverrideAuto {
-		a.openFeedPeriodLocked(today)
-		a.saveStateLocked()
+	a.followFeedLocked(ksef.DateOf(now), feedReference(av))
+}
+
+// feedReference names the feed's latest message of its status, for the
+// journal: the feed is MF's announcement.
+func feedReference(av *ksefapi.Availability) string {
+	for i := len(av.Messages) - 1; i >= 0; i-- {
+		if m := av.Messages[i]; m.Category == string(av.Status) {
+			ref := strings.TrimSpace("Latarnia " + string(m.ID) + ": " + m.Title)
+			if utf8.RuneCountInString(ref) > maxReference {
+				ref = string([]rune(ref)[:maxReference])
+			}
+			return ref
+		}
 	}
+	return ""
 }
 
 // noteLink records the outcome of a KSeF call for the link state.
@@ -240,6 +255,7 @@ func (a *Agent) noteErr(op string, err error) {
 }
 
 func (a *Agent) noteErrLocked(op string, err error) {
+	a.noteProbeLocked(op, err)
 	code := errCode(err)
 	a.errs = append(a.errs, ErrorEntry{At: a.now(), Op: op, Code: code, Message: err.Error()})
 	if len(a.errs) > maxErrors {

@@ -161,7 +161,9 @@ func TestModes(t *testing.T) {
 		{ksefsim.StatusFailure, "", "emergency", true},
 		{ksefsim.StatusTotalFailure, "", "total_failure", false},
 		{ksefsim.StatusFailure, agent.OverrideOffline24, "offline24", true},
-		{ksefsim.StatusAvailable, agent.OverrideEmergency, "emergency", true},
+		// An override changes behaviour, not the legal period: without an
+		// announced failure the law knows only offline24 (art. 106nda).
+		{ksefsim.StatusAvailable, agent.OverrideEmergency, "offline24", true},
 		{ksefsim.StatusAvailable, "", "offline24", true},
 	}
 	for i, tt := range tests {

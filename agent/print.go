@@ -211,6 +211,16 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool
 		}
 		return
 	}
+	if job.Slip != "" {
+		// A correction slip prints at once, whatever holds the invoice's own.
+		if err := a.submitSlip(ctx, inv, job); err != nil {
+			a.log.Error("cannot print a correction slip", "job", jobID, "error", err)
+			a.noteErr("print", err)
+			return
+		}
+		submitted = true
+		return
+	}
 	snap, err := decodeSnapshot(inv.Doc)
 	if err != nil {
 		a.log.Error("cannot render receipt", "job", jobID, "error", err)
@@ -241,6 +251,19 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool
 	a.mu.Lock()
 	delete(a.waiting, jobID)
 	a.mu.Unlock()
+}
+
+// submitSlip renders a correction slip whole and submits it.
+func (a *Agent) submitSlip(ctx context.Context, orig *outbox.Invoice, job *outbox.PrintJob) error {
+	doc, err := a.slipDoc(ctx, orig, job)
+	if err != nil {
+		return err
+	}
+	b, err := receipt.Render(doc, a.opts.Profile, a.opts.QR)
+	if err != nil {
+		return fmt.Errorf("agent: render the correction slip of %s: %w", orig.Number, err)
+	}
+	return a.printer.Submit(ctx, printer.Job{ID: job.ID, Data: b})
 }
 
 // releaseWaiting queues the print jobs held for invoice id, now that KSeF

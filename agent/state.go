@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,10 +10,12 @@ import (
 	"path/filepath"
 
 	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/outbox"
 )
 
 // modeState is what StateFile keeps across restarts: the operator's
-// override and the announced periods the deadlines depend on.
+// override. Periods is read from files written before the journal held the
+// announced periods.
 type modeState struct {
 	V        int           `json:"v"`
 	Override string        `json:"override,omitempty"`
@@ -46,17 +49,40 @@ func (a *Agent) loadState() error {
 			return fmt.Errorf("agent: state file %s: invalid period %+v", a.opts.StateFile, p)
 		}
 	}
-	a.override, a.periods = st.Override, st.Periods
+	a.override = st.Override
+	return a.importPeriods(st.Periods)
+}
+
+// importPeriods moves the periods of an older state file into the journal,
+// unless it already holds announcements (the move was done).
+func (a *Agent) importPeriods(ps []ksef.Period) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	ctx := context.Background()
+	have, err := a.store.Announcements(ctx)
+	if err != nil || len(have) > 0 {
+		return err
+	}
+	for _, p := range ps {
+		an := outbox.Announcement{Mode: p.Mode.String(), Start: p.Announced.String(), Source: outbox.SourceFeed, RecordedAt: a.now().UTC()}
+		if !p.End.IsZero() {
+			an.End = p.End.String()
+		}
+		if err := a.store.SaveAnnouncement(ctx, &an); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // saveStateLocked writes StateFile atomically (temp file, fsync, rename);
-// called with a.mu held after the override or the periods changed.
+// called with a.mu held after the override changed.
 func (a *Agent) saveStateLocked() {
 	if a.opts.StateFile == "" {
 		return
 	}
-	if err := writeAtomic(a.opts.StateFile, modeState{V: 1, Override: a.override, Periods: a.periods}); err != nil {
+	if err := writeAtomic(a.opts.StateFile, modeState{V: 2, Override: a.override}); err != nil {
 		a.log.Error("save mode state", "error", err)
 		a.noteErrLocked("state", err)
 	}

@@ -191,7 +191,11 @@ func (a *Agent) Flush(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if st.Upload[outbox.UploadBlocked] == stuck {
+			ready, err := a.pendingReady(ctx)
+			if err != nil {
+				return err
+			}
+			if st.Upload[outbox.UploadBlocked] == stuck && !ready {
 				return nil
 			}
 		}
@@ -222,6 +226,7 @@ func (a *Agent) monitorLoop(ctx context.Context) {
 
 func (a *Agent) monitor(ctx context.Context) {
 	a.syncDeadlines(ctx) // a period still open moves its deadlines on each day
+	a.flushProbes(ctx)   // the failed probes of a total failure, into the journal
 	now := a.now()
 	st, err := a.store.Stats(ctx, now)
 	if err != nil {

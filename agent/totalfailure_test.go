@@ -13,16 +13,16 @@ import (
 )
 
 // TestTotalFailureReceipt: in a total failure the receipt carries no QR code
-// at all and says why; once KSeF has the invoice a duplicate carries KOD I
-// labelled with the KSeF number.
+// at all and says why; once KSeF has the invoice (the operator opted in to
+// send it) a duplicate carries KOD I labelled with the KSeF number.
 func TestTotalFailureReceipt(t *testing.T) {
 	e := newEnv(t, nil)
 	if err := e.sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
 		t.Fatal(err)
 	}
-	x := e.start(nil, true)
+	x := e.start(func(o *agent.Options) { o.UploadTotalFailure = true }, true) // sent after the failure (opt-in)
 	ctx := context.Background()
-	if err := x.agent.SetMode(ctx, agent.OverrideTotalFailure); err != nil {
+	if err := x.agent.Announce(ctx, agent.Announcement{Mode: "total_failure", Reference: "komunikat MF (test)"}); err != nil {
 		t.Fatal(err)
 	}
 	v := x.issue("tf", consumerSale())

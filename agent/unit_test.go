@@ -163,6 +163,19 @@ func TestIdempotency(t *testing.T) {
 	}
 }
 
+// acceptInStore records invoice id as accepted by KSeF, as the scheduler
+// would, with a KSeF number of the seller.
+func acceptInStore(t *testing.T, st *outbox.Store, id string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.MarkSending(ctx, id, "S"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkAccepted(ctx, id, outbox.Acceptance{KSeFNumber: ksef.NewKSeFNumber(sellerNIP, friday, [6]byte{0xAC, 1})}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestStateErrors covers the sentinels of the other calls.
 func TestStateErrors(t *testing.T) {
 	u := newUnit(t, nil)
@@ -171,6 +184,7 @@ func TestStateErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	acceptInStore(t, u.store, v.ID) // a KOR is issued once its original has its KSeF number
 	kor, err := u.agent.Correct(ctx, v.ID, agent.CorrectionRequest{Key: "c", Lines: []ksef.Line{line("Kawa czarna", "-1", "12.30", "23")}})
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +206,7 @@ func TestStateErrors(t *testing.T) {
 			_, err := u.agent.Correct(ctx, v.ID, agent.CorrectionRequest{Key: "f", Type: 7, Lines: []ksef.Line{line("x", "1", "1.00", "23")}})
 			return err
 		}(), agent.ErrInvalidRequest},
-		{"technical correction of a queued invoice", func() error { _, err := u.agent.TechnicalCorrection(ctx, v.ID, consumerSale()); return err }(), agent.ErrIllegalState},
+		{"technical correction of a queued invoice", func() error { _, err := u.agent.TechnicalCorrection(ctx, kor.ID, consumerSale()); return err }(), agent.ErrIllegalState},
 		{"unknown list state", func() error { _, err := u.agent.Invoices(ctx, agent.Filter{State: "lost"}); return err }(), agent.ErrInvalidRequest},
 		{"mode", u.agent.SetMode(ctx, "maybe"), agent.ErrInvalidMode},
 		{"flush without run", func() error {
@@ -206,9 +220,9 @@ func TestStateErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v", tt.name, tt.err, tt.want)
 		}
 	}
-	got, err := u.agent.Invoices(ctx, agent.Filter{State: "blocked"})
+	got, err := u.agent.Invoices(ctx, agent.Filter{State: "queued"})
 	if err != nil || len(got) != 1 || got[0].ID != kor.ID {
-		t.Errorf("Invoices(blocked) = %v, %v; want the correction", got, err)
+		t.Errorf("Invoices(queued) = %v, %v; want the correction", got, err)
 	}
 }
 
@@ -257,6 +271,7 @@ func TestXMLValidates(t *testing.T) {
 		}
 		ids = append(ids, v.ID)
 	}
+	acceptInStore(t, u.store, ids[0]) // corrections name its KSeF number
 	for i, req := range []agent.CorrectionRequest{
 		{Key: "k1", Reason: "zwrot", Type: 2, Lines: []ksef.Line{line("Drożdżówka", "-1", "4.99", "5")}},
 		{Key: "k2", Reason: "rabat", AfterRows: true, Lines: []ksef.Line{line("Kawa czarna", "2", "11.00", "23")}},
@@ -449,7 +464,7 @@ func TestFailureExtendsDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.clock.Add(3 * 24 * time.Hour) // Monday, the deadline day
-	if err := u.agent.SetMode(ctx, agent.OverrideEmergency); err != nil {
+	if err := u.agent.Announce(ctx, agent.Announcement{Mode: "emergency", Reference: "BIP MF: awaria KSeF"}); err != nil {
 		t.Fatal(err)
 	}
 	u.clock.Add(24 * time.Hour)                                      // Tuesday; the failure goes on
@@ -472,7 +487,7 @@ func TestFailureExtendsDeadline(t *testing.T) {
 		t.Errorf("Status overdue %+v, want none", st.Overdue)
 	}
 	// A sale issued in the failure gets the emergency deadline.
-	if err := u.agent.SetMode(ctx, agent.OverrideEmergency); err != nil {
+	if err := u.agent.Announce(ctx, agent.Announcement{Mode: "emergency", Reference: "BIP MF: awaria KSeF"}); err != nil {
 		t.Fatal(err)
 	}
 	w, err := u.agent.Issue(ctx, agent.IssueRequest{Key: "f", Sale: consumerSale()})
@@ -552,7 +567,7 @@ func TestStateFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := a.SetMode(ctx, agent.OverrideEmergency); err != nil {
+	if err := a.Announce(ctx, agent.Announcement{Mode: "emergency", Reference: "BIP MF: awaria KSeF"}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := agent.New(opts, deps) // a restart

@@ -232,19 +232,28 @@ func (a *Agent) closeSession(ctx context.Context) {
 	}
 }
 
-// sendOffline reports the offlineMode flag of an upload: anything issued
-// offline, an online-first sale that missed its budget (handed over
-// offline24), and anything sent after its P_1 day.
+// sendOffline is the offlineMode flag of every send, the online attempt's
+// and the scheduler's alike: true for anything issued offline, for an
+// online-first sale past its budget (handed over offline24), for a
+// technical correction, and for anything sent on a later Warsaw day than
+// its P_1. KSeF compares the calendar day of P_1 with the day it takes the
+// invoice and classifies a later one as offline itself
+// (offline/automatyczne-okreslanie-trybu-offline.md; tryby-offline.md:
+// offline invoices are sent with offlineMode=true), so the flag must say so
+// even for an online attempt that crosses midnight.
 func (a *Agent) sendOffline(inv *outbox.Invoice, now time.Time) bool {
-	if inv.TechnicalCorrectionOf != "" {
+	if inv.TechnicalCorrectionOf != "" || inv.Mode == ksef.ModeTotalFailure.String() {
+		// offline/korekta-techniczna.md: only with offlineMode=true; an
+		// invoice of a total failure was issued outside KSeF, and is sent
+		// (opted in) after the failure.
 		return true
 	}
 	m, err := ksef.ParseMode(inv.Mode)
-	if err != nil || m == ksef.ModeOnline {
-		m = ksef.ModeOffline24 // the scheduler only sends online records after the budget
+	if err == nil && m == ksef.ModeOnline && !a.isInflight(inv.ID) {
+		m = ksef.ModeOffline24 // only the Issue attempt sends within the budget
 	}
-	p1, err := ksef.ParseDate(inv.P1)
-	if err != nil {
+	p1, perr := ksef.ParseDate(inv.P1)
+	if err != nil || perr != nil {
 		return true
 	}
 	return ksef.SendOffline(m, p1, now)
@@ -656,7 +665,11 @@ func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, 
 	}
 	a.releaseWaiting(inv.ID) // held B2B prints may go now
 	a.printAccepted(ctx, inv)
-	kick(a.kickUpload) // released corrections
+	a.issuePending(ctx, inv.ID)
+	if inv.TechnicalCorrectionOf != "" {
+		a.issuePending(ctx, inv.TechnicalCorrectionOf) // asked of the rejected original
+	}
+	kick(a.kickUpload) // released and newly issued corrections
 }
 
 // sendBatches sends a backlog in batch sessions: offline and online-mode

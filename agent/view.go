@@ -50,8 +50,11 @@ type View struct {
 	BuyerClass string `json:"buyer_class"` // consumer, b2b, eu, foreign
 	B2B        bool   `json:"b2b"`         // domestic business buyer (Polish NIP)
 
-	CorrectionOf          string   `json:"correction_of,omitempty"`
-	Corrections           []string `json:"corrections,omitempty"`
+	CorrectionOf string   `json:"correction_of,omitempty"`
+	Corrections  []string `json:"corrections,omitempty"`
+	// PendingCorrections are the corrections asked for while the invoice
+	// had no KSeF number, not issued yet (Correct).
+	PendingCorrections    []string `json:"pending_corrections,omitempty"`
 	TechnicalCorrectionOf string   `json:"technical_correction_of,omitempty"`
 	CorrectedBy           string   `json:"corrected_by,omitempty"`
 
@@ -81,7 +84,7 @@ func (a *Agent) Invoice(ctx context.Context, id string) (*View, error) {
 
 var uploadStates = map[string]outbox.UploadState{
 	"queued": outbox.UploadQueued, "sending": outbox.UploadSending, "accepted": outbox.UploadAccepted,
-	"rejected": outbox.UploadRejected, "blocked": outbox.UploadBlocked,
+	"rejected": outbox.UploadRejected, "blocked": outbox.UploadBlocked, "outside": outbox.UploadOutside,
 }
 
 var printStates = map[string]outbox.PrintState{
@@ -166,5 +169,6 @@ func (a *Agent) view(inv *outbox.Invoice) (*View, error) {
 	for _, r := range inv.Reprints {
 		v.Duplicates = append(v.Duplicates, r.At)
 	}
+	v.PendingCorrections = a.pendingOf(context.Background(), inv)
 	return v, nil
 }

@@ -63,6 +63,14 @@ type Seller struct {
 	AddressLine1 string `toml:"address_line1"` // required: at most 512 characters
 	AddressLine2 string `toml:"address_line2"` // optional: at most 512 characters
 	Country      string `toml:"country"`       // ISO 3166 alpha-2 code; default PL
+	// CashAccounting: the seller settles VAT by the cash method (art. 21
+	// ust. 1 or art. 19a ust. 5 pkt 1 ustawy o VAT); every invoice says
+	// "metoda kasowa" (FA(3) P_16=1). Default false.
+	CashAccounting bool `toml:"cash_accounting"`
+	// MarginScheme is the margin procedure of the seller's margin rows
+	// (vat_rate "marza"): "" (none, the default), travel (art. 119),
+	// used_goods, art or antiques (art. 120).
+	MarginScheme string `toml:"margin_scheme"`
 }
 
 // Terminal identifies this till and how it numbers its invoices.
@@ -141,6 +149,11 @@ type Policy struct {
 	B2BOfflineHandover *bool    `toml:"b2b_offline_handover,omitempty"`
 	BatchThreshold     int      `toml:"batch_threshold"` // backlog size that switches to a batch session, 1-10000; default 100
 	UploadInterval     Duration `toml:"upload_interval"` // how often the uploader wakes, 1s-1h; default 30s
+	// UploadTotalFailure is the explicit opt-in to send to KSeF the invoices
+	// issued in an announced total failure, which the law does not require
+	// (they are then sent with offlineMode=true, stored ones included).
+	// Default false: they are kept, listed and exported, not sent.
+	UploadTotalFailure bool `toml:"upload_total_failure"`
 }
 
 // Calendar overrides the built-in Polish public holidays.

@@ -33,6 +33,9 @@ func (c *Config) Validate() error {
 	if !countryRe.MatchString(c.Seller.Country) {
 		v.bad("seller.country", c.Seller.Country, "a two-letter ISO 3166 country code such as PL")
 	}
+	if c.Seller.MarginScheme != "" {
+		v.oneOf("seller.margin_scheme", c.Seller.MarginScheme, ksef.MarginSchemes...)
+	}
 
 	// [terminal]
 	switch {

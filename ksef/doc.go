@@ -47,8 +47,11 @@
 //	 "currency":"PLN", "exchange_rate":"4.2512", "kind":"VAT|UPR",
 //	 "issue_date":"2026-11-21", "sale_date", "place", "number", "exemption_basis", "split_payment"}
 //
-// VAT rates are "23", "8", "5", "0 KR", "0 WDT", "0 EX", "zw", "np I", "np II"
-// and "oo"; GTU codes GTU_01..GTU_13. A "zw" line needs exemption_basis (P_19A).
+// VAT rates are "23", "8", "5", "0 KR", "0 WDT", "0 EX", "zw", "np I", "np II",
+// "oo" and "marza" (a row under the seller's margin scheme: no rate or tax is
+// shown, its value goes to P_13_11); GTU codes GTU_01..GTU_13. A "zw" line
+// needs exemption_basis (P_19A). A UPR may not exceed 450 PLN, or 100 EUR
+// when in euro, gross (art. 106e ust. 5 pkt 3 ustawy o VAT).
 // issue_date may be left out: the issuer sets it. vat_exempt (kind nip only)
 // marks a buyer using the VAT exemption; it changes how the invoice is handed
 // over, not its XML.
@@ -64,12 +67,15 @@
 // [KOD1] does not validate its arguments: pass the values of a validated
 // invoice and a valid [Environment].
 //
-// Adnotacje are written for the common till case: no cash accounting,
-// self-invoicing, margin scheme or new means of transport; P_18 follows the
-// presence of "oo" lines and P_18A the sale's split_payment flag. Podmiot2 is
-// always JST=2 and GV=2.
+// Adnotacje: P_16 (cash accounting) and the margin procedure of PMarzy are
+// the seller's standing annotations ([Seller]); there is no self-invoicing
+// or new means of transport; P_18 follows the presence of "oo" lines and
+// P_18A the sale's split_payment flag. Podmiot2 is always JST=2 and GV=2.
 //
-// Tax-law questions (UPR thresholds, which sales need an invoice at all) are
-// left to the caller; the package checks the structure the FA(3) schema and
-// the VAT arithmetic require.
+// [ParseKSeFNumber] accepts what the FA(3) type TNumerKSeF allows, the
+// 36-character form included, and checks the CRC-8 on the 35-character form.
+//
+// Other tax-law questions (which sales need an invoice at all) are left to
+// the caller; the package checks the structure the FA(3) schema and the VAT
+// arithmetic require.
 package ksef

@@ -2,14 +2,39 @@ package ksef
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
-// Seller is the issuer (Podmiot1), taken from configuration.
+// Seller is the issuer (Podmiot1), taken from configuration, with its
+// standing annotations (Adnotacje) written on every invoice.
 type Seller struct {
 	NIP     string  `json:"nip" toml:"nip"`
 	Name    string  `json:"name" toml:"name"`
 	Address Address `json:"address" toml:"address"`
+	// CashAccounting writes "metoda kasowa" (P_16=1): the seller's tax
+	// point follows payment under art. 21 ust. 1 (small taxpayer) or
+	// art. 19a ust. 5 pkt 1 ustawy o VAT.
+	CashAccounting bool `json:"cash_accounting,omitempty" toml:"cash_accounting"`
+	// MarginScheme is the margin procedure of the seller's margin rows
+	// (VAT rate RateMargin): one of the MarginSchemes; empty for none.
+	MarginScheme string `json:"margin_scheme,omitempty" toml:"margin_scheme"`
+}
+
+// Margin procedures (art. 119 and 120 ustawy o VAT) and the FA(3) flag each
+// sets besides P_PMarzy=1.
+const (
+	MarginTravel    = "travel"     // art. 119: "procedura marży dla biur podróży" (P_PMarzy_2)
+	MarginUsedGoods = "used_goods" // art. 120: "procedura marży - towary używane" (P_PMarzy_3_1)
+	MarginArt       = "art"        // art. 120: "procedura marży - dzieła sztuki" (P_PMarzy_3_2)
+	MarginAntiques  = "antiques"   // art. 120: "procedura marży - przedmioty kolekcjonerskie i antyki" (P_PMarzy_3_3)
+)
+
+// MarginSchemes lists the values Seller.MarginScheme accepts besides "".
+var MarginSchemes = []string{MarginTravel, MarginUsedGoods, MarginArt, MarginAntiques}
+
+var marginElems = map[string]string{
+	MarginTravel: "P_PMarzy_2", MarginUsedGoods: "P_PMarzy_3_1", MarginArt: "P_PMarzy_3_2", MarginAntiques: "P_PMarzy_3_3",
 }
 
 // Correction turns an invoice into a correcting invoice (KOR) of an earlier one.
@@ -77,6 +102,10 @@ func (inv *Invoice) Validate() error {
 	if inv.Sale.IssueDate.IsZero() {
 		v.add("issue_date", "required")
 	}
+	if m := inv.Seller.MarginScheme; m != "" && marginElems[m] == "" {
+		v.add("seller.margin_scheme", "unknown margin scheme %q (want %s)", m, strings.Join(MarginSchemes, ", "))
+	}
+	inv.validateMarginRows(v)
 
 	var rules lineRules
 	switch k := inv.kind(); k {
@@ -124,6 +153,27 @@ func (c *Correction) validate(v *validator, s *Sale) {
 	before.validateLines(sub, lineRules{})
 	for _, e := range sub.errs {
 		v.add("correction.before"+trimPrefix(e.Field, "lines"), "%s", e.Reason)
+	}
+}
+
+// validateMarginRows allows margin rows only to a seller with a margin
+// scheme: their invoice must name the procedure (art. 106e ust. 1 pkt 24
+// lit. a-c and pkt 20 ustawy o VAT), which FA(3) does in PMarzy.
+func (inv *Invoice) validateMarginRows(v *validator) {
+	if inv.Seller.MarginScheme != "" {
+		return
+	}
+	for i, l := range inv.Sale.Lines {
+		if l.VATRate == RateMargin {
+			v.add(fmt.Sprintf("lines[%d].vat_rate", i), "margin rows (%q) need the seller's margin scheme (seller.margin_scheme)", RateMargin)
+		}
+	}
+	if inv.Correction != nil {
+		for i, l := range inv.Correction.Before {
+			if l.VATRate == RateMargin {
+				v.add(fmt.Sprintf("correction.before[%d].vat_rate", i), "margin rows (%q) need the seller's margin scheme (seller.margin_scheme)", RateMargin)
+			}
+		}
 	}
 }
 

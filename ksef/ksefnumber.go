@@ -3,18 +3,24 @@ package ksef
 import (
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
 
 // KSeFNumber is a parsed KSeF invoice number,
-// "NNNNNNNNNN-YYYYMMDD-XXXXXXXXXXXX-CC": the seller's NIP, the day KSeF
+// "NNNNNNNNNN-YYYYMMDD-XXXXXXXXXXXX-CC": the issuer's identifier, the day KSeF
 // received the invoice, 12 uppercase hex digits assigned by KSeF, and a CRC-8
 // of the first 32 characters.
 type KSeFNumber struct {
-	NIP    string
+	// NIP is the issuer's identifier: a NIP, or one of the other two forms the
+	// FA(3) type TNumerKSeF allows ("M" and 9 digits, or 3 uppercase letters
+	// and 7 digits).
+	NIP string
+	// Date is the day as written. TNumerKSeF's pattern allows days 01-31 in
+	// every month, so Date may fail Valid.
 	Date   Date
-	Unique string // 12 uppercase hex digits
+	Unique string // 12 uppercase hex digits, without the dash of the 36-character form
 	CRC    byte
 }
 
@@ -39,35 +45,45 @@ func crc8(s string) byte {
 	return c
 }
 
-// ParseKSeFNumber parses and checks a KSeF number. It checks the layout, the
-// date and the CRC-8, but not the NIP checksum: the test environment issues
-// numbers for NIPs that fail it.
+// ksefNumberPattern is the pattern of TNumerKSeF in schemat_FA(3)_v1-0E.xsd,
+// anchored as XSD patterns are: the identifier (NIP, M + 9 digits, or three
+// letters + 7 digits), the date with a year from 2020, the 12 hex digits
+// with an optional dash after the sixth (the 36-character form of KSeF 1.0
+// numbers, which KSeF 2.0 still accepts) and the checksum.
+var ksefNumberPattern = regexp.MustCompile(`^(?:([1-9]((\d[1-9])|([1-9]\d))\d{7}|M\d{9}|[A-Z]{3}\d{7})-(20[2-9][0-9]|2[1-9][0-9]{2}|[3-9][0-9]{3})(0[1-9]|1[0-2])(0[1-9]|[1-2][0-9]|3[0-1])-([0-9A-F]{6})-?([0-9A-F]{6})-([0-9A-F]{2}))$`)
+
+// ParseKSeFNumber parses and checks a KSeF number: anything the FA(3) type
+// TNumerKSeF allows (schemat_FA(3)_v1-0E.xsd), whose CRC-8 matches. It checks
+// the layout and the checksum (faktury/numer-ksef.md: CRC-8 of the first 32
+// characters of the 35-character form; a 36-character number is checked in
+// that form), but not the NIP checksum: the test environment issues numbers
+// for NIPs that fail it. Surrounding XML whitespace is dropped, as xsd:token
+// does with the value.
 func ParseKSeFNumber(s string) (KSeFNumber, error) {
-	if len(s) != 35 || s[10] != '-' || s[19] != '-' || s[32] != '-' {
-		return KSeFNumber{}, fmt.Errorf("%w %q: want NIP-YYYYMMDD-XXXXXXXXXXXX-CC", ErrKSeFNumber, s)
+	m := ksefNumberPattern.FindStringSubmatch(strings.Trim(s, " \t\r\n"))
+	if m == nil {
+		return KSeFNumber{}, fmt.Errorf("%w %q: want NIP-YYYYMMDD-XXXXXXXXXXXX-CC (the FA(3) type TNumerKSeF)", ErrKSeFNumber, s)
 	}
-	nip, day, uniq, sum := s[:10], s[11:19], s[20:32], s[33:]
-	if !allDigits(nip) {
-		return KSeFNumber{}, fmt.Errorf("%w %q: NIP part is not 10 digits", ErrKSeFNumber, s)
-	}
-	if !allDigits(day) {
-		return KSeFNumber{}, fmt.Errorf("%w %q: bad date part", ErrKSeFNumber, s)
-	}
-	d, err := ParseDate(day[:4] + "-" + day[4:6] + "-" + day[6:])
-	if err != nil {
-		return KSeFNumber{}, fmt.Errorf("%w %q: bad date part", ErrKSeFNumber, s)
-	}
-	if !upperHex(uniq) || !upperHex(sum) {
-		return KSeFNumber{}, fmt.Errorf("%w %q: want uppercase hex", ErrKSeFNumber, s)
-	}
+	id, year, month, day, uniq, sum := m[1], m[5], m[6], m[7], m[8]+m[9], m[10]
 	var c [1]byte
 	if _, err := hex.Decode(c[:], []byte(sum)); err != nil {
 		return KSeFNumber{}, fmt.Errorf("%w %q: bad checksum part", ErrKSeFNumber, s)
 	}
-	if want := crc8(s[:32]); want != c[0] {
+	k := KSeFNumber{NIP: id, Date: Date{Year: atoi(year), Month: time.Month(atoi(month)), Day: atoi(day)}, Unique: uniq, CRC: c[0]}
+	canon := k.String()
+	if want := crc8(canon[:32]); want != c[0] {
 		return KSeFNumber{}, fmt.Errorf("%w: %q has %02X, want %02X", ErrKSeFChecksum, s, c[0], want)
 	}
-	return KSeFNumber{NIP: nip, Date: d, Unique: uniq, CRC: c[0]}, nil
+	return k, nil
+}
+
+// atoi converts a string of digits the pattern has checked.
+func atoi(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
 }
 
 // NewKSeFNumber builds a KSeF number with a correct CRC-8; the simulator uses

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -83,17 +84,121 @@ func TestNewKSeFNumber(t *testing.T) {
 	}
 }
 
+// xsdKSeFNumber is the TNumerKSeF pattern read from the FA(3) XSD in
+// testdata, anchored as XSD patterns are.
+func xsdKSeFNumber(tb testing.TB) *regexp.Regexp {
+	tb.Helper()
+	b, err := os.ReadFile(testutil.Official("ksef/schema/schemat_FA(3)_v1-0E.xsd"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)<xsd:simpleType name="TNumerKSeF">.*?<xsd:pattern value="([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		tb.Fatal("TNumerKSeF pattern not found in the FA(3) XSD")
+	}
+	return regexp.MustCompile(`^(?:` + string(m[1]) + `)$`)
+}
+
+// withCRC appends the CRC-8 of the canonical form (dash of the 36-character
+// form removed) to head, which ends in the hex part.
+func withCRC(head string) string {
+	canon := head
+	if len(head) == 33 {
+		canon = head[:26] + head[27:]
+	}
+	return head + "-" + crcHex(canon)
+}
+
+func crcHex(s string) string {
+	var c byte
+	for i := 0; i < len(s); i++ {
+		c ^= s[i]
+		for range 8 {
+			if c&0x80 != 0 {
+				c = c<<1 ^ 0x07
+			} else {
+				c <<= 1
+			}
+		}
+	}
+	return fmt.Sprintf("%02X", c)
+}
+
+// TestParseKSeFNumberXSD: everything the FA(3) type TNumerKSeF allows is
+// accepted (the 36-character form, the M and three-letter identifiers, any
+// year from 2020, surrounding whitespace of an xsd:token), and what it does
+// not allow is refused, as the XSD's own pattern decides.
+func TestParseKSeFNumberXSD(t *testing.T) {
+	xsd := xsdKSeFNumber(t)
+	tests := []struct {
+		name  string
+		in    string
+		canon string // "" = refused
+	}{
+		{"35 characters", withCRC("5265877635-20250826-0100001AF629"), withCRC("5265877635-20250826-0100001AF629")},
+		{"36 characters", withCRC("5265877635-20250826-010000-1AF629"), withCRC("5265877635-20250826-0100001AF629")},
+		{"M identifier", withCRC("M123456789-20261205-ABCDEF012345"), withCRC("M123456789-20261205-ABCDEF012345")},
+		{"three letters", withCRC("ABC1234567-20261205-ABCDEF-012345"), withCRC("ABC1234567-20261205-ABCDEF012345")},
+		{"year 9999", withCRC("5265877635-99991231-000000000000"), withCRC("5265877635-99991231-000000000000")},
+		{"token whitespace", " \t" + withCRC("5265877635-20250826-0100001AF629") + "\n", withCRC("5265877635-20250826-0100001AF629")},
+		{"year 2019", withCRC("5265877635-20191231-000000000000"), ""},
+		{"NIP 0 first", withCRC("0265877635-20250826-0100001AF629"), ""},
+		{"NIP 00 second and third", withCRC("5005877635-20250826-0100001AF629"), ""},
+		{"month 13", withCRC("5265877635-20251326-0100001AF629"), ""},
+		{"lower-case hex", withCRC("5265877635-20250826-0100001af629"), ""},
+		{"dash in the wrong place", withCRC("5265877635-20250826-01000-01AF629"), ""},
+		{"two letters", withCRC("AB12345678-20250826-0100001AF629"), ""},
+		{"inner space", withCRC("5265877635-20250826 0100001AF629"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			trimmed := strings.Trim(tt.in, " \t\r\n")
+			if got, want := xsd.MatchString(trimmed), tt.canon != ""; got != want {
+				t.Fatalf("the XSD pattern matches %q: %v, the case says %v", trimmed, got, want)
+			}
+			k, err := ksef.ParseKSeFNumber(tt.in)
+			if tt.canon == "" {
+				if !errors.Is(err, ksef.ErrKSeFNumber) {
+					t.Fatalf("ParseKSeFNumber(%q) = %v, want ErrKSeFNumber", tt.in, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseKSeFNumber(%q) = %v", tt.in, err)
+			}
+			if got := k.String(); got != tt.canon {
+				t.Errorf("String() = %q, want %q", got, tt.canon)
+			}
+		})
+	}
+	bad := withCRC("5265877635-20250826-010000-1AF629")
+	bad = bad[:len(bad)-2] + "00"
+	if bad != withCRC("5265877635-20250826-010000-1AF629") {
+		if _, err := ksef.ParseKSeFNumber(bad); !errors.Is(err, ksef.ErrKSeFChecksum) {
+			t.Errorf("36 characters with a wrong checksum: %v, want ErrKSeFChecksum", err)
+		}
+	}
+}
+
+// FuzzParseKSeFNumber: a number is accepted only if the XSD's pattern
+// matches it, and its canonical form parses back to the same number.
 func FuzzParseKSeFNumber(f *testing.F) {
-	for _, s := range []string{"5265877635-20250826-0100001AF629-AF", "5265877635-20250626-010080DD2B5E-26", "x"} {
+	for _, s := range []string{"5265877635-20250826-0100001AF629-AF", "5265877635-20250626-010080DD2B5E-26", "x",
+		withCRC("5265877635-20250826-010000-1AF629"), withCRC("M123456789-20261205-ABCDEF012345")} {
 		f.Add(s)
 	}
+	xsd := xsdKSeFNumber(f)
 	f.Fuzz(func(t *testing.T, s string) {
 		k, err := ksef.ParseKSeFNumber(s)
 		if err != nil {
 			return
 		}
-		if k.String() != s {
-			t.Fatalf("round trip %q -> %q", s, k.String())
+		if !xsd.MatchString(strings.Trim(s, " \t\r\n")) {
+			t.Fatalf("accepted %q, which TNumerKSeF does not allow", s)
+		}
+		again, err := ksef.ParseKSeFNumber(k.String())
+		if err != nil || again != k {
+			t.Fatalf("round trip %q -> %q -> %+v, %v", s, k.String(), again, err)
 		}
 	})
 }

@@ -69,10 +69,14 @@ const (
 	RateNPI  Rate = "np I"  // not taxable in Poland (outside the country)
 	RateNPII Rate = "np II" // not taxable: services under art. 100 ust. 1 pkt 4
 	RateOO   Rate = "oo"    // domestic reverse charge
+	// RateMargin marks a row sold under the seller's margin scheme: its
+	// invoice shows neither rate nor tax (art. 106e ust. 3 ustawy o VAT), so
+	// P_12 is left out and the value goes to P_13_11.
+	RateMargin Rate = "marza"
 )
 
 // rates lists the rates in the order of their FA(3) rate groups.
-var rates = []Rate{Rate23, Rate8, Rate5, Rate0KR, Rate0WDT, Rate0EX, RateZW, RateNPI, RateNPII, RateOO}
+var rates = []Rate{Rate23, Rate8, Rate5, Rate0KR, Rate0WDT, Rate0EX, RateZW, RateNPI, RateNPII, RateOO, RateMargin}
 
 // Percent returns the percentage of a taxed rate (23, 8, 5) and 0 for the others.
 func (r Rate) Percent() int64 {
@@ -354,8 +358,46 @@ func (s *Sale) validate(v *validator, rules lineRules) {
 	}
 
 	s.validateLines(v, rules)
+	if s.Kind == KindUPR && !rules.diffRows && len(v.errs) == 0 {
+		s.validateUPRLimit(v)
+	}
 	s.validateExemption(v, rules.before)
 	s.validatePayment(v)
+}
+
+// UPR limits. Art. 106e ust. 5 pkt 3 ustawy o VAT allows an invoice without
+// the buyer's name and address and the other data it lists (RodzajFaktury
+// UPR) only while the amount due in total (P_15) does not exceed 450 PLN, or
+// 100 EUR when that amount is stated in euro.
+const (
+	UPRLimitPLN Amount = 450_00
+	UPRLimitEUR Amount = 100_00
+)
+
+// validateUPRLimit refuses a UPR over its limit. An invoice in another
+// currency is converted at its exchange rate (PLN per unit) and held to the
+// PLN limit. Called only when the lines are valid, so the totals compute.
+func (s *Sale) validateUPRLimit(v *validator) {
+	t, err := ComputeTotals(s.priceMode(), s.Lines)
+	if err != nil {
+		return // reported by validateLines
+	}
+	gross, limit, cur := t.Gross, UPRLimitPLN, s.currency()
+	switch cur {
+	case "PLN":
+	case "EUR":
+		limit = UPRLimitEUR
+	default:
+		x, err := mulDivRound(int64(t.Gross), int64(s.ExchangeRate), QuantityScale)
+		if err != nil {
+			v.add("kind", "UPR total cannot be converted to PLN")
+			return
+		}
+		gross, cur = Amount(x), "PLN"
+	}
+	if gross > limit {
+		v.add("kind", "UPR is allowed only up to 450 PLN or 100 EUR gross (art. 106e ust. 5 pkt 3 ustawy o VAT); this sale is %v %s", gross, cur)
+	}
 }
 
 func (s *Sale) validateBuyer(v *validator) {

@@ -36,6 +36,8 @@ func (r Rate) Label() string {
 		return string(r) + "%"
 	case Rate0KR, Rate0WDT, Rate0EX:
 		return "0%" + string(r[1:])
+	case RateMargin:
+		return "marża"
 	}
 	return string(r)
 }

@@ -104,7 +104,7 @@ func (inv *Invoice) XML() ([]byte, error) {
 // zeroGroupElem maps the rates without VAT onto their P_13 element.
 var zeroGroupElem = map[Rate]string{
 	Rate0KR: "P_13_6_1", Rate0WDT: "P_13_6_2", Rate0EX: "P_13_6_3",
-	RateZW: "P_13_7", RateNPI: "P_13_8", RateNPII: "P_13_9", RateOO: "P_13_10",
+	RateZW: "P_13_7", RateNPI: "P_13_8", RateNPII: "P_13_9", RateOO: "P_13_10", RateMargin: "P_13_11",
 }
 
 type xmlWriter struct {
@@ -202,7 +202,7 @@ func (w *xmlWriter) buyer(b *Buyer) {
 }
 
 func (w *xmlWriter) adnotacje(inv *Invoice) {
-	zw, oo := false, false
+	zw, oo, margin := false, false, false
 	all := inv.Sale.Lines
 	if inv.Correction != nil {
 		all = append(append([]Line(nil), inv.Correction.Before...), all...)
@@ -210,9 +210,11 @@ func (w *xmlWriter) adnotacje(inv *Invoice) {
 	for _, l := range all {
 		zw = zw || l.VATRate == RateZW
 		oo = oo || l.VATRate == RateOO
+		margin = margin || l.VATRate == RateMargin
 	}
 	w.open("Adnotacje")
-	w.elem("P_16", "2")
+	// P_16 "metoda kasowa" is the seller's standing (art. 106e ust. 1 pkt 16).
+	w.elem("P_16", yesNo(inv.Seller.CashAccounting))
 	w.elem("P_17", "2")
 	w.elem("P_18", yesNo(oo))
 	w.elem("P_18A", yesNo(inv.Sale.SplitPayment))
@@ -229,7 +231,13 @@ func (w *xmlWriter) adnotacje(inv *Invoice) {
 	w.close("NoweSrodkiTransportu")
 	w.elem("P_23", "2")
 	w.open("PMarzy")
-	w.elem("P_PMarzyN", "1")
+	if margin {
+		// art. 106e ust. 1 pkt 20 and pkt 24 ustawy o VAT: the procedure is named.
+		w.elem("P_PMarzy", "1")
+		w.elem(marginElems[inv.Seller.MarginScheme], "1")
+	} else {
+		w.elem("P_PMarzyN", "1")
+	}
 	w.close("PMarzy")
 	w.close("Adnotacje")
 }
@@ -262,7 +270,9 @@ func (w *xmlWriter) line(n int, s *Sale, l Line, before bool) {
 	} else {
 		w.elem("P_11A", value.String())
 	}
-	w.elem("P_12", string(l.VATRate))
+	if l.VATRate != RateMargin {
+		w.elem("P_12", string(l.VATRate))
+	}
 	if l.GTU != "" {
 		w.elem("GTU", l.GTU)
 	}

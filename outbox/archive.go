@@ -322,6 +322,9 @@ func invoiceJobs(tx *bolt.Tx, inv *Invoice) ([]*PrintJob, bool, error) {
 	for _, r := range inv.Reprints {
 		ids = append(ids, r.JobID)
 	}
+	for _, r := range inv.Slips {
+		ids = append(ids, r.JobID)
+	}
 	var out []*PrintJob
 	for _, id := range ids {
 		j, err := getJob(tx, id)

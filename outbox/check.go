@@ -19,7 +19,8 @@ import (
 //     (contiguous, no duplicates; a technical correction reuses its original's);
 //   - every record has its XML, and its Hash is the SHA-256 of it;
 //   - index rows, numbers, sale ids and print jobs agree with the records;
-//   - blocked corrections are indexed under an original that is not accepted.
+//   - blocked corrections are indexed under an original that is not accepted;
+//   - pending corrections are indexed, with their original and slip job.
 //
 // It reads everything, so it is meant for tests, doctor and after recovery.
 func (s *Store) Check(ctx context.Context) error {
@@ -159,6 +160,11 @@ func (s *Store) Check(ctx context.Context) error {
 					bad("invoice %s: reprint job %s missing", id, r.JobID)
 				}
 			}
+			for _, r := range inv.Slips {
+				if j := jobs[r.JobID]; j == nil || j.InvoiceID != id || j.Slip == "" {
+					bad("invoice %s: correction slip job %s missing", id, r.JobID)
+				}
+			}
 			if inv.Upload == UploadBlocked {
 				okey, err := parseID(inv.CorrectionOf)
 				if err != nil || tx.Bucket(bBlocked).Get(append(okey, key...)) == nil {
@@ -168,9 +174,11 @@ func (s *Store) Check(ctx context.Context) error {
 				}
 			}
 		}
+		checkPending(tx, live, jobs, bad)
 		for _, j := range jobs {
 			inv := live[j.InvoiceID]
-			if inv != nil && inv.PrintJobID != j.ID && !slices.ContainsFunc(inv.Reprints, func(r Reprint) bool { return r.JobID == j.ID }) {
+			isJob := func(r Reprint) bool { return r.JobID == j.ID }
+			if inv != nil && inv.PrintJobID != j.ID && !slices.ContainsFunc(inv.Reprints, isJob) && !slices.ContainsFunc(inv.Slips, isJob) {
 				bad("print job %s not recorded on invoice %s", j.ID, j.InvoiceID)
 			}
 		}

@@ -33,7 +33,14 @@
 // An Invoice has two independent states. Upload: queued -> sending -> accepted |
 // rejected | queued (retry, with a persisted NotBefore); a correction (KOR) of an
 // invoice not yet accepted starts blocked and is queued, in id order, when its
-// original is accepted. A rejected invoice is resolved by a TechnicalCorrection, a
+// original is accepted; an invoice of a total failure (Built.Outside) starts
+// outside and is only queued by the operator's opt-in (QueueOutside). The
+// agent asks for a correction of an invoice without a KSeF number with
+// RequestCorrection: a PendingCorrection kept under the till's key with a
+// slip print job of the original, consumed when Issue issues that key.
+// Prioritize puts a record ahead of the deadline order. The journal
+// (SaveAnnouncement, AddProbes, Announcements) keeps the announced KSeF
+// outages the deadlines follow. A rejected invoice is resolved by a TechnicalCorrection, a
 // new record with the same number linked via CorrectedBy / TechnicalCorrectionOf.
 // Print: every PrintJob goes pending -> printed | failed, failed -> pending; a
 // Reprint adds a duplicate job recorded on the invoice. Any other move is a

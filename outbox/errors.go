@@ -48,6 +48,10 @@ var (
 	// dropped to make room.
 	ErrStoreFull = errors.New("outbox: store is full")
 
+	// ErrIssueNow is returned by RequestCorrection when the correction need
+	// not wait: its original is accepted, or its sale id is already issued.
+	ErrIssueNow = errors.New("outbox: the correction can be issued now")
+
 	// ErrCorrupt is returned by Check when an invariant of the store does not hold.
 	ErrCorrupt = errors.New("outbox: store is inconsistent")
 )

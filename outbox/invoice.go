@@ -19,7 +19,16 @@ const (
 	UploadAccepted UploadState = "accepted" // KSeF number assigned (terminal)
 	UploadRejected UploadState = "rejected" // KSeF refused it; awaits a technical correction (terminal)
 	UploadBlocked  UploadState = "blocked"  // a correction waiting for its original to be accepted
+	// UploadOutside: issued outside KSeF in an announced total failure,
+	// which carries no obligation to send it (tryby-offline.md, "Tryb
+	// awarii całkowitej"). Kept and listed, never sent unless the operator
+	// opts in (QueueOutside).
+	UploadOutside UploadState = "outside"
 )
+
+// drains reports whether an invoice in state s is still to be uploaded and
+// accepted, so holds a drain reserve (Room).
+func (s UploadState) drains() bool { return s != UploadAccepted && s != UploadOutside }
 
 // PrintState is the state of a print job.
 type PrintState string
@@ -40,6 +49,7 @@ var (
 	uploadEdges = map[UploadState][]UploadState{
 		UploadQueued:  {UploadSending},
 		UploadSending: {UploadAccepted, UploadRejected, UploadQueued},
+		UploadOutside: {UploadQueued},
 	}
 	printEdges = map[PrintState][]PrintState{
 		PrintPending: {PrintPrinted, PrintFailed},
@@ -132,6 +142,9 @@ type Invoice struct {
 	Print      PrintState `json:"print,omitempty"` // state of the original print job
 	PrintJobID string     `json:"print_job,omitempty"`
 	Reprints   []Reprint  `json:"reprints,omitempty"`
+	// Slips are the print jobs of the slips of corrections requested while
+	// the invoice had no KSeF number (RequestCorrection).
+	Slips []Reprint `json:"slips,omitempty"`
 
 	Upload    UploadState `json:"upload"`
 	Attempts  int         `json:"attempts,omitempty"`
@@ -170,6 +183,7 @@ type PrintJob struct {
 	ID          string     `json:"id"`
 	InvoiceID   string     `json:"invoice"`
 	Duplicate   bool       `json:"duplicate,omitempty"`
+	Slip        string     `json:"slip,omitempty"` // the pending correction whose slip this prints
 	State       PrintState `json:"state"`
 	Attempts    int        `json:"attempts,omitempty"`
 	RequestedAt time.Time  `json:"requested_at"`
@@ -194,6 +208,9 @@ type Built struct {
 	// Priority puts the invoice first in the upload queue, in the issue
 	// transaction (see Store.Prioritize).
 	Priority bool
+	// Outside stores the invoice in UploadOutside instead of queued: issued
+	// outside KSeF in a total failure, not uploaded unless opted in.
+	Outside bool
 }
 
 // BuildFunc builds the invoice for a reserved number. It runs inside the issue

@@ -44,10 +44,15 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 			inv, replayed = stored, true
 			return nil
 		}
+		// A correction the store kept pending is issued under its key.
+		consumed, err := consumePending(tx, &req)
+		if err != nil {
+			return err
+		}
 		// New sales stop while every stored invoice not yet accepted can
 		// still be sent and accepted with its UPO (DrainReserve each), plus
 		// the Headroom one transition rewrites: the queue always drains.
-		if room := s.room(tx); room.Full() {
+		if room := s.room(tx); room.Full() && !consumed {
 			return fmt.Errorf("%w: %d bytes in use, new sales may use %d of %d (%d invoices await upload)", ErrStoreFull, room.Used, room.SalesLimit-room.Reserve, s.maxSize, room.Pending)
 		}
 
@@ -62,7 +67,9 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 			if orig, origArchived, err = s.lookup(tx, okey, false); err != nil {
 				return fmt.Errorf("correction of %s: %w", req.CorrectionOf, err)
 			}
-			if orig.Upload != UploadAccepted && !s.correctedAccepted(tx, orig) {
+			// An original kept outside KSeF (a total failure) is never
+			// accepted: its correction names it with NrKSeFN=1 and is sent.
+			if orig.Upload != UploadAccepted && orig.Upload != UploadOutside && !s.correctedAccepted(tx, orig) {
 				upload = UploadBlocked
 			}
 		}
@@ -85,6 +92,9 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 		}
 		if err := validateBuilt(built); err != nil {
 			return err
+		}
+		if built.Outside {
+			upload = UploadOutside // not sent, so it waits for nothing either
 		}
 		xmlAt, docAt := encodeBlob(built.XML), encodeDoc(built.Doc)
 		if room := s.room(tx); !room.Fits(int64(len(xmlAt) + len(docAt))) {
@@ -113,13 +123,16 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 				}
 			}
 		}
-		if upload == UploadBlocked {
+		switch upload {
+		case UploadOutside:
+			rec.log(req.Now, "issued outside KSeF (total failure): not queued for upload", "")
+		case UploadBlocked:
 			rec.log(req.Now, "upload blocked until "+orig.ID+" is accepted", "")
 			okey, _ := parseID(orig.ID)
 			if err := tx.Bucket(bBlocked).Put(append(okey, key...), nil); err != nil {
 				return err
 			}
-		} else {
+		default:
 			rec.log(req.Now, "upload queued", "")
 		}
 		if err := putStored(tx, key, xmlAt, docAt); err != nil {

@@ -322,7 +322,7 @@ func (s *Store) recover() error {
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			s.touched(tx, len(k)+len(v))
 			up := decodeIndex(v).upload
-			if up != UploadAccepted {
+			if up.drains() {
 				pending++
 			}
 			// Ids only: after a crash mid-batch thousands may be sending,
@@ -554,7 +554,7 @@ type indexEntry struct {
 }
 
 var (
-	uploadCodes = map[UploadState]byte{UploadQueued: 'q', UploadSending: 's', UploadAccepted: 'a', UploadRejected: 'r', UploadBlocked: 'b'}
+	uploadCodes = map[UploadState]byte{UploadQueued: 'q', UploadSending: 's', UploadAccepted: 'a', UploadRejected: 'r', UploadBlocked: 'b', UploadOutside: 'o'}
 	printCodes  = map[PrintState]byte{PrintNone: '-', PrintPending: 'p', PrintPrinted: 'P', PrintFailed: 'f'}
 )
 
@@ -655,7 +655,7 @@ func (s *Store) put(tx *bolt.Tx, inv *Invoice) error {
 	wasPending := false
 	old := tx.Bucket(bIndex).Get(key)
 	if old != nil {
-		wasPending = decodeIndex(old).upload != UploadAccepted
+		wasPending = decodeIndex(old).upload.drains()
 	}
 	if err := putInvoice(tx, inv); err != nil {
 		return err
@@ -666,7 +666,7 @@ func (s *Store) put(tx *bolt.Tx, inv *Invoice) error {
 		}
 	}
 	d := int64(0)
-	if inv.Upload != UploadAccepted {
+	if inv.Upload.drains() {
 		d++
 	}
 	if wasPending {

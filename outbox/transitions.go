@@ -435,6 +435,9 @@ func (s *Store) movePrint(ctx context.Context, jobID string, to PrintState, code
 			inv.Print = to
 		}
 		what := map[PrintState]string{PrintPrinted: "printed", PrintFailed: "print failed", PrintPending: "print retry"}[to]
+		if j.Slip != "" {
+			what = "correction slip " + what
+		}
 		inv.log(now, what+" (job "+j.ID+")", code)
 		return s.put(tx, inv)
 	})

@@ -14,6 +14,9 @@ const (
 	TitleVAT        = "Faktura VAT"
 	TitleSimplified = "Faktura uproszczona"
 	TitleCorrection = "Faktura korygująca"
+	// TitleCorrectionPending titles the slip of a correction that waits for
+	// its original's KSeF number: not an invoice.
+	TitleCorrectionPending = "Zlecenie korekty (nie jest fakturą)"
 )
 
 // LabelKOD2 is printed under KOD II.
@@ -110,8 +113,8 @@ func (d Doc) Validate() error {
 		return bad("SellerName", "missing")
 	case blank(d.SellerNIP):
 		return bad("SellerNIP", "missing")
-	case d.Title != TitleVAT && d.Title != TitleSimplified && d.Title != TitleCorrection:
-		return bad("Title", fmt.Sprintf("%q is not one of %q, %q, %q", d.Title, TitleVAT, TitleSimplified, TitleCorrection))
+	case d.Title != TitleVAT && d.Title != TitleSimplified && d.Title != TitleCorrection && d.Title != TitleCorrectionPending:
+		return bad("Title", fmt.Sprintf("%q is not one of %q, %q, %q, %q", d.Title, TitleVAT, TitleSimplified, TitleCorrection, TitleCorrectionPending))
 	case blank(d.Number):
 		return bad("Number", "missing")
 	case blank(d.Date):

@@ -25,6 +25,12 @@ type Core interface {
 	Correct(ctx context.Context, id string, req CorrectionRequest) (*Issued, error)
 	Status(ctx context.Context) (*Status, error)
 	SetMode(ctx context.Context, override string) error
+	// Announce records the operator's MF announcement of a KSeF
+	// unavailability (offline), failure (emergency) or total failure with
+	// its reference, and sets the override to its mode while it lasts.
+	Announce(ctx context.Context, mode, reference string) error
+	// Journal returns the announcements journal, oldest first.
+	Journal(ctx context.Context) ([]Announcement, error)
 }
 
 // IssueRequest is a validated sale with its idempotency key. Body is the exact
@@ -49,9 +55,55 @@ type CorrectionRequest struct {
 
 // Issued is the result of Issue or Correct. Replayed is true when the key had
 // already been used with the same body and the stored invoice is returned.
+// Pending is set instead of View when a correction waits for its original's
+// KSeF number.
 type Issued struct {
 	View
 	Replayed bool
+	Pending  *PendingCorrection
+}
+
+// PendingCorrection is a correction kept until its original has its KSeF
+// number: a correcting invoice of an invoice sent to KSeF is issued and sent
+// only then (tryby-offline.md). It is the body of a 202 from
+// POST /v1/invoices/{id}/corrections; a replay of the same key returns it
+// again, or the correction (201/200) once it is issued.
+type PendingCorrection struct {
+	State          string    `json:"state"` // always "correction_pending"
+	ID             string    `json:"pending_id"`
+	Corrects       string    `json:"corrects"`
+	OriginalNumber string    `json:"original_number"`
+	RequestedAt    time.Time `json:"requested_at"`
+	SlipPrint      string    `json:"slip_print_state"` // pending, printed, failed
+}
+
+// StatePending is PendingCorrection.State.
+const StatePending = "correction_pending"
+
+// Announcement is one entry of the announcements journal (GET /v1/journal):
+// a KSeF unavailability or failure from the availability feed or recorded by
+// the operator, with the attempts to reach KSeF that failed during a total
+// failure.
+type Announcement struct {
+	ID            string     `json:"id"`
+	Mode          string     `json:"mode"`          // offline, emergency or total_failure
+	Start         string     `json:"start"`         // first day, YYYY-MM-DD
+	End           string     `json:"end,omitempty"` // last day; absent while it lasts
+	Source        string     `json:"source"`        // feed or operator
+	Reference     string     `json:"reference,omitempty"`
+	RecordedAt    time.Time  `json:"recorded_at"`
+	EndedAt       *time.Time `json:"ended_at"`
+	Probes        []Probe    `json:"probes"`
+	ProbesDropped int        `json:"probes_dropped"`
+}
+
+// Probe is a run of identical failed attempts to reach KSeF.
+type Probe struct {
+	Target string    `json:"target"`
+	Error  string    `json:"error"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
+	Count  int       `json:"count"`
 }
 
 // View is an invoice as the till sees it. It is also the JSON body of every
@@ -72,7 +124,7 @@ type View struct {
 	Hash       string      `json:"hash,omitempty"`       // SHA-256 of the stored XML, hex
 	Print      string      `json:"print_state"`          // none, pending, printed, failed
 	PrintHeld  bool        `json:"print_held,omitempty"` // a B2B receipt waiting for acceptance
-	Upload     string      `json:"upload_state"`         // queued, sending, accepted, rejected, blocked
+	Upload     string      `json:"upload_state"`         // queued, sending, accepted, rejected, blocked, outside
 	Deadline   *time.Time  `json:"deadline"`             // upload deadline; null when there is no obligation
 	Overdue    bool        `json:"overdue,omitempty"`
 	KSeFNumber string      `json:"ksef_number,omitempty"`
@@ -81,10 +133,14 @@ type View struct {
 	// Confirmation: the buyer (a Polish NIP in offline24 or offline) was
 	// handed a transaction confirmation; the invoice prints once KSeF has it.
 	Confirmation bool `json:"confirmation,omitempty"`
+	// PendingCorrections are the corrections waiting for this invoice's
+	// KSeF number (PendingCorrection.ID).
+	PendingCorrections []string `json:"pending_corrections,omitempty"`
 }
 
 // Filter selects invoices for Invoices. State is an upload state (queued,
-// sending, accepted, rejected, blocked), a print state (print_pending,
+// sending, accepted, rejected, blocked, outside: kept outside KSeF after a
+// total failure), a print state (print_pending,
 // printed, print_failed) or empty for all. After is the id to page after.
 type Filter struct {
 	State string
@@ -99,10 +155,13 @@ const (
 )
 
 // States accepted by the state filter of GET /v1/invoices.
-var States = []string{"queued", "sending", "accepted", "rejected", "blocked", "print_pending", "printed", "print_failed"}
+var States = []string{"queued", "sending", "accepted", "rejected", "blocked", "outside", "print_pending", "printed", "print_failed"}
 
 // Mode overrides accepted by POST /v1/mode; "auto" clears the override.
 var Modes = []string{"auto", "online", "offline24", "offline", "emergency", "total_failure"}
+
+// AnnouncedModes are the modes POST /v1/mode takes a reference with.
+var AnnouncedModes = []string{"offline", "emergency", "total_failure"}
 
 // Status is the state of the whole agent, served by GET /v1/status and shown
 // by the status page.

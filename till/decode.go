@@ -63,6 +63,9 @@ func decodeCorrection(body []byte) (correctionBody, error) {
 // modeBody is the JSON body of POST /v1/mode.
 type modeBody struct {
 	Mode string `json:"mode"`
+	// Reference, with offline, emergency or total_failure, records the MF
+	// announcement of that period (Core.Announce).
+	Reference string `json:"reference,omitempty"`
 }
 
 // decodeStrict decodes exactly one JSON value into v (a pointer to a struct).

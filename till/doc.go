@@ -14,9 +14,12 @@
 //	GET  /v1/invoices/{id}              one invoice
 //	GET  /v1/invoices?state=&limit=&after=   a page of invoices in id order
 //	POST /v1/invoices/{id}/reprint      print a duplicate → 202
-//	POST /v1/invoices/{id}/corrections  issue a KOR (Idempotency-Key required)
+//	POST /v1/invoices/{id}/corrections  issue a KOR (Idempotency-Key required) → 201; 202 while
+//	                                    the original has no KSeF number (kept pending, issued later)
 //	GET  /v1/status                     link, KSeF, mode, printer, backlog, certificate, errors
-//	POST /v1/mode                       {"mode":"offline24"} sets the operator override, "auto" clears it
+//	POST /v1/mode                       {"mode":"offline24"} sets the operator override, "auto" clears it;
+//	                                    {"mode":"emergency","reference":"…"} records the MF announcement
+//	GET  /v1/journal                    announced KSeF outages and failed probes, for the tax office
 //	GET  /metrics                       Prometheus text format
 //	GET  /                              the status page (HTML, no external assets)
 //
@@ -84,6 +87,7 @@
 //	unknown_price_mode         422     A price_mode other than gross or net.
 //	unknown_kind               422     A kind other than VAT or UPR.
 //	kind_not_allowed           422     UPR for a buyer without a NIP.
+//	upr_over_limit             422     UPR over 450 PLN or 100 EUR gross (art. 106e ust. 5 pkt 3 ustawy o VAT).
 //	date_out_of_range          422     A date outside the range FA(3) allows.
 //	issue_date_not_today       422     An issue_date other than today (Warsaw): the agent sets P_1; send the sale's day as sale_date.
 //	sale_date_out_of_range     422     A sale_date the VAT Act does not allow for today's P_1 (art. 106i ust. 6 and 7).
@@ -95,8 +99,8 @@
 //	quantity_out_of_range      422     A quantity beyond 10^9.
 //	price_negative             422     A negative unit price.
 //	price_out_of_range         422     A unit price beyond 10^13.
-//	unknown_vat_rate           422     A VAT rate not in 23, 8, 5, 0 KR, 0 WDT, 0 EX, zw, np I, np II, oo.
-//	vat_rate_not_allowed       422     A rate the buyer kind does not allow (0 WDT, oo).
+//	unknown_vat_rate           422     A VAT rate not in 23, 8, 5, 0 KR, 0 WDT, 0 EX, zw, np I, np II, oo, marza.
+//	vat_rate_not_allowed       422     A rate the buyer kind does not allow (0 WDT, oo), or marza without seller.margin_scheme.
 //	unknown_gtu                422     A GTU code outside GTU_01..GTU_13.
 //	discount_negative          422     A negative discount.
 //	discount_exceeds_line      422     A discount above the line value.

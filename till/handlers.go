@@ -27,6 +27,7 @@ var routeTable = []route{
 	{"POST", "/v1/invoices/{id}/corrections", (*Server).correct},
 	{"GET", "/v1/status", (*Server).status},
 	{"POST", "/v1/mode", (*Server).setMode},
+	{"GET", "/v1/journal", (*Server).journal},
 	{"GET", "/metrics", (*Server).metrics},
 	{"GET", "/", (*Server).page},
 }
@@ -127,6 +128,16 @@ func (s *Server) postSale(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) writeIssued(w http.ResponseWriter, res *Issued) {
+	if p := res.Pending; p != nil {
+		if res.Replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+		pc := *p
+		pc.State = StatePending
+		w.Header().Set("Location", "/v1/invoices/"+url.PathEscape(pc.Corrects))
+		writeJSON(w, http.StatusAccepted, pc)
+		return
+	}
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 		writeJSON(w, http.StatusOK, res.View)
@@ -313,7 +324,17 @@ func (s *Server) setMode(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, fieldProblem(http.StatusUnprocessableEntity, CodeInvalidMode, "mode", fmt.Sprintf("unknown mode %q (want one of %s)", m.Mode, strings.Join(Modes, ", "))))
 		return
 	}
-	if err := s.core.SetMode(r.Context(), m.Mode); err != nil {
+	var err error
+	switch {
+	case m.Reference == "":
+		err = s.core.SetMode(r.Context(), m.Mode)
+	case !slices.Contains(AnnouncedModes, m.Mode):
+		err = fieldProblem(http.StatusUnprocessableEntity, CodeInvalidRequest, "reference",
+			"an announcement's reference goes with offline, emergency or total_failure")
+	default:
+		err = s.core.Announce(r.Context(), m.Mode, m.Reference)
+	}
+	if err != nil {
 		s.fail(w, r, err, nil)
 		return
 	}
@@ -323,6 +344,29 @@ func (s *Server) setMode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, normalize(st))
+}
+
+// journalBody is the body of GET /v1/journal.
+type journalBody struct {
+	Announcements []Announcement `json:"announcements"`
+}
+
+func (s *Server) journal(w http.ResponseWriter, r *http.Request) {
+	list, err := s.core.Journal(r.Context())
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := journalBody{Announcements: list}
+	if out.Announcements == nil {
+		out.Announcements = []Announcement{}
+	}
+	for i := range out.Announcements {
+		if out.Announcements[i].Probes == nil {
+			out.Announcements[i].Probes = []Probe{}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {

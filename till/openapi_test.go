@@ -156,6 +156,9 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", "/v1/invoices/{id}/corrections", ip + "/corrections", "k3", `{"type":9,"lines":[]}`, testToken},
 		{"GET", "/v1/status", "/v1/status", "", "", testToken},
 		{"POST", "/v1/mode", "/v1/mode", "", `{"mode":"offline24"}`, testToken},
+		{"POST", "/v1/mode", "/v1/mode", "", `{"mode":"emergency","reference":"BIP MF"}`, testToken},
+		{"POST", "/v1/mode", "/v1/mode", "", `{"mode":"online","reference":"BIP MF"}`, testToken},
+		{"GET", "/v1/journal", "/v1/journal", "", "", testToken},
 		{"POST", "/v1/mode", "/v1/mode", "", `{"mode":"warp"}`, testToken},
 		{"POST", "/v1/mode", "/v1/mode", "", `{"mode":`, testToken},
 		{"GET", "/metrics", "/metrics", "", "", ""},
@@ -216,6 +219,7 @@ func TestOpenAPIRequests(t *testing.T) {
 		{"Sale", `{"buyer":{"kind":"nip","nip":"5265877635","name":"Firma","address":{"country":"PL","line1":"ul. Prosta 1"}},"price_mode":"net","lines":[{"name":"Diesel","unit":"l","quantity":"41.27","unit_price":6.49,"vat_rate":"23","gtu":"GTU_02","discount":"1.00"}],"payment":{"form":"transfer","paid":false,"date":"2026-12-05"},"currency":"EUR","exchange_rate":"4.2512","kind":"VAT","issue_date":"2026-11-21","sale_date":"2026-11-20","place":"Warszawa","split_payment":true}`},
 		{"Correction", `{"reason":"zwrot","type":1,"lines":[]}`},
 		{"ModeRequest", `{"mode":"auto"}`},
+		{"ModeRequest", `{"mode":"total_failure","reference":"komunikat MF"}`},
 	}
 	for _, tt := range tests {
 		if err := sch.Validate(tt.schema, []byte(tt.body)); err != nil {

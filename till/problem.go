@@ -50,6 +50,7 @@ const (
 	CodeUnknownPriceMode   = "unknown_price_mode"
 	CodeUnknownKind        = "unknown_kind"
 	CodeKindNotAllowed     = "kind_not_allowed"
+	CodeUPROverLimit       = "upr_over_limit"
 	CodeDateOutOfRange     = "date_out_of_range"
 	CodeNoLines            = "no_lines"
 	CodeTooManyLines       = "too_many_lines"

@@ -92,6 +92,11 @@ func classify(s *ksef.Sale, field string) string {
 	case "price_mode":
 		return CodeUnknownPriceMode
 	case "kind":
+		if s.Kind == ksef.KindUPR && s.Buyer.Kind == ksef.BuyerNIP {
+			// The only rule a UPR for a NIP buyer can break: its limit
+			// (art. 106e ust. 5 pkt 3 ustawy o VAT).
+			return CodeUPROverLimit
+		}
 		if s.Kind == ksef.KindUPR || s.Kind == ksef.KindVAT {
 			return CodeKindNotAllowed
 		}

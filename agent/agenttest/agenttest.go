@@ -8,6 +8,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/outbox"
 )
 
 // ErrNotSet is returned by a method whose function field is nil.
@@ -23,6 +24,8 @@ type api interface {
 	TechnicalCorrection(ctx context.Context, id string, fixed ksef.Sale) (*agent.View, error)
 	Status(ctx context.Context) (*agent.Status, error)
 	SetMode(ctx context.Context, override string) error
+	Announce(ctx context.Context, an agent.Announcement) error
+	Journal(ctx context.Context) ([]outbox.Announcement, error)
 	Flush(ctx context.Context) error
 }
 
@@ -42,6 +45,8 @@ type Agent struct {
 	TechnicalCorrectionFunc func(ctx context.Context, id string, fixed ksef.Sale) (*agent.View, error)
 	StatusFunc              func(ctx context.Context) (*agent.Status, error)
 	SetModeFunc             func(ctx context.Context, override string) error
+	AnnounceFunc            func(ctx context.Context, an agent.Announcement) error
+	JournalFunc             func(ctx context.Context) ([]outbox.Announcement, error)
 	FlushFunc               func(ctx context.Context) error
 
 	mu    sync.Mutex // guards calls
@@ -133,6 +138,24 @@ func (a *Agent) SetMode(ctx context.Context, override string) error {
 		return notSet("SetMode")
 	}
 	return a.SetModeFunc(ctx, override)
+}
+
+// Announce calls AnnounceFunc.
+func (a *Agent) Announce(ctx context.Context, an agent.Announcement) error {
+	a.record("Announce")
+	if a.AnnounceFunc == nil {
+		return notSet("Announce")
+	}
+	return a.AnnounceFunc(ctx, an)
+}
+
+// Journal calls JournalFunc.
+func (a *Agent) Journal(ctx context.Context) ([]outbox.Announcement, error) {
+	a.record("Journal")
+	if a.JournalFunc == nil {
+		return nil, notSet("Journal")
+	}
+	return a.JournalFunc(ctx)
 }
 
 // Flush calls FlushFunc.

@@ -19,7 +19,9 @@
 //
 // Options change only what the callers really vary: WithOptions edits the
 // agent's options (policy, profile, QR mode, grace, metrics, …) and
-// NoScheduler leaves Agent.Run off so a test can play the scheduler itself.
+// NoScheduler leaves Agent.Run off so a test can play the scheduler itself;
+// WithKSeF wraps the agent's KSeF client (to record a call, or move the
+// clock at one).
 //
 // Clock, Printer, Relay, Logger and WaitFor are the small pieces the Stack
 // is made of, for tests that wire the agent differently: to the ksefapitest

@@ -91,6 +91,25 @@ type Env struct {
 // store path in tb.TempDir.
 func NewEnv(tb testing.TB, sim *ksefsim.Options) *Env {
 	tb.Helper()
+	return newEnv(tb, sim, &Clock{}, nil)
+}
+
+// NewEnvAt is NewEnv with one clock, stopped at start, for everything: the
+// simulator, the client, the store and the agent. A test of a legal date
+// (a Warsaw midnight, a holiday) moves it with Env.Clock.
+func NewEnvAt(tb testing.TB, sim *ksefsim.Options, start time.Time) *Env {
+	tb.Helper()
+	c := NewClock(start)
+	var o ksefsim.Options
+	if sim != nil {
+		o = *sim
+	}
+	o.Now = c.Now
+	return newEnv(tb, &o, c, c.Now)
+}
+
+func newEnv(tb testing.TB, sim *ksefsim.Options, clock *Clock, clientNow func() time.Time) *Env {
+	tb.Helper()
 	var o ksefsim.Options
 	if sim != nil {
 		o = *sim
@@ -106,6 +125,7 @@ func NewEnv(tb testing.TB, sim *ksefsim.Options) *Env {
 		Context:      ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: ksefsimtest.NIP},
 		Auth:         ksefapi.XAdESAuth{Signer: auth, Certificate: auth.Certificate()},
 		PollInterval: 10 * time.Millisecond, PollMax: 50 * time.Millisecond, PollTimeout: 10 * time.Second,
+		Now: clientNow,
 	})
 	if err != nil {
 		tb.Fatalf("agenttest: ksefapi.New: %v", err)
@@ -113,7 +133,7 @@ func NewEnv(tb testing.TB, sim *ksefsim.Options) *Env {
 	return &Env{tb: tb, Sim: s, Client: c, AuthCert: auth,
 		Cert:  certstoretest.Cert(tb, certstore.Offline, certstore.KeyEC),
 		Path:  filepath.Join(tb.TempDir(), "outbox.db"),
-		Clock: &Clock{}}
+		Clock: clock}
 }
 
 // Down makes KSeF unreachable: the simulator drops the connection of every
@@ -130,12 +150,19 @@ type Option func(*config)
 
 type config struct {
 	edit      []func(*agent.Options)
+	wrap      []func(agent.KSeF) agent.KSeF
 	scheduler bool
 }
 
 // WithOptions edits the agent's options after the Stack's defaults are set.
 func WithOptions(edit func(*agent.Options)) Option {
 	return func(c *config) { c.edit = append(c.edit, edit) }
+}
+
+// WithKSeF puts wrap around the agent's KSeF client, e.g. to record what
+// the agent sends or to move the clock at a chosen call.
+func WithKSeF(wrap func(agent.KSeF) agent.KSeF) Option {
+	return func(c *config) { c.wrap = append(c.wrap, wrap) }
 }
 
 // NoScheduler leaves Agent.Run off: nothing uploads or prints on its own,
@@ -212,7 +239,11 @@ func (e *Env) Start(opts ...Option) *Stack {
 		tb.Fatalf("agenttest: printer.NewWorker: %v", err)
 	}
 	s.Printer = &Printer{Next: w}
-	s.Agent, err = agent.New(s.Options, agent.Deps{Store: st, KSeF: e.Client, Printer: s.Printer, Signer: e.Cert, Feed: e.Client})
+	var api agent.KSeF = e.Client
+	for _, w := range cfg.wrap {
+		api = w(api)
+	}
+	s.Agent, err = agent.New(s.Options, agent.Deps{Store: st, KSeF: api, Printer: s.Printer, Signer: e.Cert, Feed: e.Client})
 	if err != nil {
 		st.Close()
 		tb.Fatalf("agenttest: agent.New: %v", err)

@@ -455,13 +455,20 @@ func (d *demo) scenario(ctx context.Context) error {
 	corr := map[string]any{"reason": "Zwrot drożdżówki", "type": 2,
 		"lines": []any{demoLine("Benzyna Pb95", "l", "32.45", "6.49", "23"), demoLine("Drożdżówka z serem", "szt.", "1", "4.99", "5"),
 			demoLine("Kawa źródlana", "szt.", "1", "9.90", "8")}}
-	var kor till.View
-	if err := d.tc.do(ctx, http.MethodPost, "/v1/invoices/"+url.PathEscape(ids[0])+"/corrections",
-		map[string]string{"Idempotency-Key": "demo-correction"}, corr, &kor); err != nil {
+	// The original has no KSeF number yet: the correction is kept pending
+	// (202), a slip says so, and it is issued once KSeF accepts the original.
+	correct := func(out any) error {
+		return d.tc.do(ctx, http.MethodPost, "/v1/invoices/"+url.PathEscape(ids[0])+"/corrections",
+			map[string]string{"Idempotency-Key": "demo-correction"}, corr, out)
+	}
+	var pend till.PendingCorrection
+	if err := correct(&pend); err != nil {
 		return fmt.Errorf("correction: %w", err)
 	}
-	d.say("%-26s %s  %s (waits for its original)", "correction of "+numbers[0], kor.Number, kor.Upload)
-	ids = append(ids, kor.ID)
+	if pend.State != till.StatePending {
+		return fmt.Errorf("correction of %s during the outage: %+v, want it pending", numbers[0], pend)
+	}
+	d.say("%-26s pending until %s has its KSeF number (slip printed)", "correction of "+numbers[0], numbers[0])
 
 	if err := d.waitFor(ctx, "receipts printed during the outage", func() (bool, error) {
 		for _, id := range ids {
@@ -496,6 +503,26 @@ func (d *demo) scenario(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	// The correction was issued when KSeF accepted its original; the till's
+	// replay of its key now answers with it.
+	var kor till.View
+	if err := d.waitFor(ctx, "the correction", func() (bool, error) {
+		var raw json.RawMessage
+		if err := correct(&raw); err != nil {
+			return false, err
+		}
+		kor = till.View{}
+		if err := json.Unmarshal(raw, &kor); err != nil || kor.ID == "" {
+			return false, err
+		}
+		if err := d.tc.do(ctx, http.MethodGet, "/v1/invoices/"+kor.ID, nil, nil, &kor); err != nil {
+			return false, err
+		}
+		return kor.Upload == "accepted" && kor.Print == "printed", nil
+	}); err != nil {
+		return err
+	}
+	d.say("%-26s %s  issued after its original, %s", "correction of "+numbers[0], kor.Number, kor.Upload)
 
 	// The buyers handed a confirmation get their invoices once KSeF has
 	// them (printer.print_on_acceptance): KOD I labelled with the KSeF number.
@@ -608,6 +635,8 @@ func (d *demo) artefacts(ctx context.Context) (*demoFile, error) {
 			name += "-potwierdzenie"
 		case job.Duplicate && printed(page, "DUPLIKAT"):
 			name += "-duplikat"
+		case job.Slip != "":
+			name += "-zlecenie-korekty" // the slip of a pending correction: no codes
 		}
 		if base, n := name, 2; slices.Contains(res.Invoices[i].receipts, name+".png") {
 			for ; slices.Contains(res.Invoices[i].receipts, name+".png"); n++ {

@@ -233,7 +233,8 @@ func checkDemo(t *testing.T, dir string, wantInvoices int, key string) {
 	// Polish NIP was handed, during the outage (offline24), a transaction
 	// confirmation without codes, and after the drain its invoice with KOD I
 	// only (labelled with the KSeF number); every other original carries both
-	// codes, the duplicate after acceptance only KOD I.
+	// codes, the duplicate after acceptance only KOD I, the slip of the
+	// correction asked for during the outage none (it is not an invoice).
 	pngs, _ := filepath.Glob(filepath.Join(dir, "receipts", "*.png"))
 	nB2B := 0
 	for _, is := range b2b {
@@ -241,14 +242,14 @@ func checkDemo(t *testing.T, dir string, wantInvoices int, key string) {
 			nB2B++
 		}
 	}
-	if nB2B != 2 || len(pngs) != wantInvoices+nB2B+1 {
-		t.Errorf("%d receipts for %d B2B invoices, want %d (every original, each B2B invoice after acceptance, one duplicate)", len(pngs), nB2B, wantInvoices+nB2B+1)
+	if nB2B != 2 || len(pngs) != wantInvoices+nB2B+2 {
+		t.Errorf("%d receipts for %d B2B invoices, want %d (every original, each B2B invoice after acceptance, one duplicate, one correction slip)", len(pngs), nB2B, wantInvoices+nB2B+2)
 	}
 	seen := map[string]bool{}
 	for _, p := range pngs {
 		stem := strings.TrimSuffix(filepath.Base(p), ".png")
 		kind := ""
-		for _, k := range []string{"-potwierdzenie", "-duplikat"} {
+		for _, k := range []string{"-potwierdzenie", "-duplikat", "-zlecenie-korekty"} {
 			if s, ok := strings.CutSuffix(stem, k); ok {
 				stem, kind = s, k
 			}
@@ -267,6 +268,8 @@ func checkDemo(t *testing.T, dir string, wantInvoices int, key string) {
 			if !b2b[number] {
 				t.Errorf("%s: a confirmation for a buyer without a NIP", filepath.Base(p))
 			}
+		case kind == "-zlecenie-korekty":
+			want = 0
 		case kind == "-duplikat", b2b[number]:
 			want = 1
 		}
@@ -394,8 +397,9 @@ func checkMetrics(t *testing.T, path string, invoices int) {
 	}{
 		{"posagent_backlog", 0, 0},
 		// Every original, the two B2B invoices after acceptance, the
-		// duplicate; the last may be counted just after the scrape.
-		{"posagent_print_jobs_total", float64(invoices + 2), float64(invoices + 3)},
+		// correction slip, and the duplicate, which may be counted just after
+		// the scrape.
+		{"posagent_print_jobs_total", float64(invoices + 3), float64(invoices + 4)},
 		{"posagent_sales_total", float64(invoices - 1), float64(invoices)},
 		{"posagent_http_requests_total", float64(invoices + 1), 1e9},
 		{"posagent_offline_cert_days_left", 700, 731},

@@ -18,6 +18,7 @@ import (
 	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/outbox"
 	"github.com/posagent/posagent/till"
+	"github.com/posagent/posagent/till/tillagent"
 )
 
 func runInvoices(ctx context.Context, m *Main, args []string) error {
@@ -26,6 +27,7 @@ func runInvoices(ctx context.Context, m *Main, args []string) error {
 		{"show", "show one invoice with its event log", runInvoicesShow},
 		{"export", "write the XML (and UPO) of stored invoices to a directory", runInvoicesExport},
 		{"reprint", "print a duplicate of an invoice", runInvoicesReprint},
+		{"journal", "the announced KSeF outages and failed probes, for the tax office", runInvoicesJournal},
 	})
 }
 
@@ -53,10 +55,10 @@ func openStoreFor(cfg *config.Config) (*outbox.Store, error) {
 // uploadState checks the value of --state; "" means every state.
 func uploadState(s string) (outbox.UploadState, error) {
 	switch us := outbox.UploadState(s); us {
-	case "", outbox.UploadQueued, outbox.UploadSending, outbox.UploadAccepted, outbox.UploadRejected, outbox.UploadBlocked:
+	case "", outbox.UploadQueued, outbox.UploadSending, outbox.UploadAccepted, outbox.UploadRejected, outbox.UploadBlocked, outbox.UploadOutside:
 		return us, nil
 	}
-	return "", usagef("--state %q is not one of queued, sending, accepted, rejected, blocked", s)
+	return "", usagef("--state %q is not one of queued, sending, accepted, rejected, blocked, outside", s)
 }
 
 // openStore loads the configuration named by --config and opens its store
@@ -108,8 +110,9 @@ func dash(s string) string {
 func runInvoicesList(ctx context.Context, m *Main, args []string) error {
 	f := m.newFlags("invoices list", "[--state STATE] [--limit N] [--json]",
 		"Lists stored invoices in issue order. STATE is an upload state: queued, sending,\n"+
-			"accepted, rejected or blocked. While the service runs (and holds the store) the\n"+
-			"list comes from its till API.").withConfig().withJSON()
+			"accepted, rejected, blocked or outside (issued in a total failure, not sent to\n"+
+			"KSeF). While the service runs (and holds the store) the list comes from its till\n"+
+			"API.").withConfig().withJSON()
 	state := f.String("state", "", "only invoices in this upload `state`")
 	limit := f.Int("limit", 0, "at most `N` invoices (0: all)")
 	if _, err := f.parseN(args, 0); err != nil {
@@ -456,5 +459,66 @@ func runInvoicesReprint(ctx context.Context, m *Main, args []string) error {
 		return fmt.Errorf("invoices reprint: %w", err)
 	}
 	fmt.Fprintf(m.Stdout, "duplicate of %s queued as print job %s; it prints when the service starts\n", inv.Number, job.ID)
+	return nil
+}
+
+// journalRow is one announcement of `invoices journal --json`: the till
+// API's wire type, the same whether read from the store or the service.
+type journalRow = till.Announcement
+
+func runInvoicesJournal(ctx context.Context, m *Main, args []string) error {
+	f := m.newFlags("invoices journal", "[--json]",
+		"Prints the journal of announced KSeF outages: each unavailability, failure and total\n"+
+			"failure the agent learned of from the availability feed or that the operator\n"+
+			"recorded (posagent mode … --reference), with its days, its source and the MF\n"+
+			"announcement's reference, and for a total failure the attempts to reach KSeF that\n"+
+			"failed meanwhile. --json is the export for the tax office. While the service runs\n"+
+			"the journal comes from its till API (GET /v1/journal).").withConfig().withJSON()
+	if _, err := f.parseN(args, 0); err != nil {
+		return err
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	var rows []journalRow
+	st, err := openStoreFor(cfg)
+	switch {
+	case errors.Is(err, errStoreBusy):
+		var body struct {
+			Announcements []journalRow `json:"announcements"`
+		}
+		if err := m.tillClient(cfg).do(ctx, http.MethodGet, "/v1/journal", nil, nil, &body); err != nil {
+			return fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
+		}
+		rows = body.Announcements
+	case err != nil:
+		return err
+	default:
+		defer st.Close()
+		list, err := st.Announcements(ctx)
+		if err != nil {
+			return err
+		}
+		rows = tillagent.Journal(list)
+	}
+	if rows == nil {
+		rows = []journalRow{}
+	}
+	if f.json {
+		return printJSON(m.Stdout, rows)
+	}
+	t := newTable(m.Stdout, "ID", "MODE", "START", "END", "SOURCE", "FAILED PROBES", "REFERENCE")
+	for _, r := range rows {
+		n := r.ProbesDropped
+		for _, p := range r.Probes {
+			n += p.Count
+		}
+		t.row(r.ID, r.Mode, r.Start, dash(r.End), r.Source, strconv.Itoa(n), dash(r.Reference))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "%d announcement(s)\n", len(rows))
 	return nil
 }

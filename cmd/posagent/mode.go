@@ -21,16 +21,23 @@ type modeState struct {
 }
 
 func runMode(ctx context.Context, m *Main, args []string) error {
-	f := m.newFlags("mode", "[--json] [auto|online|offline24|offline|emergency|total_failure]",
+	f := m.newFlags("mode", "[--json] [--reference REF] [auto|online|offline24|offline|emergency|total_failure]",
 		"Shows the mode new sales are issued in, or overrides it on the running agent through\n"+
-			"its till API (POST /v1/mode). offline and emergency open an announced KSeF outage\n"+
-			"today (deadlines count from its end); auto returns to the policy and the\n"+
-			"availability feed. The override lives in the running agent's memory: a restart\n"+
-			"returns to auto, so a forgotten override cannot outlive the outage. Without a\n"+
+			"its till API (POST /v1/mode). An override changes how sales are issued, not the\n"+
+			"legal period: offline, emergency and total_failure apply while the availability\n"+
+			"feed announces them, and sales are offline24 otherwise. When MF announced the\n"+
+			"outage where the feed does not show it (BIP MF, the media), record it with\n"+
+			"--reference: the period starts today, its deadlines follow it, and it ends, on\n"+
+			"that day, when you leave the mode. Announcements go into the journal\n"+
+			"(posagent invoices journal). auto returns to the policy and the feed. Without a\n"+
 			"running agent only the configured policy is shown.").withConfig().withJSON()
+	ref := f.String("reference", "", "the MF announcement of an offline, emergency or total_failure period (`REF`)")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
+	}
+	if *ref != "" && (len(pos) != 1 || !slices.Contains([]string{"offline", "emergency", "total_failure"}, pos[0])) {
+		return usagef("mode: --reference goes with offline, emergency or total_failure")
 	}
 	if len(pos) > 1 {
 		return usagef("mode: at most one mode")
@@ -44,7 +51,11 @@ func runMode(ctx context.Context, m *Main, args []string) error {
 	}
 	tc := m.tillClient(cfg)
 	if len(pos) == 1 {
-		if err := tc.do(ctx, http.MethodPost, "/v1/mode", nil, map[string]string{"mode": pos[0]}, nil); err != nil {
+		body := map[string]string{"mode": pos[0]}
+		if *ref != "" {
+			body["reference"] = *ref
+		}
+		if err := tc.do(ctx, http.MethodPost, "/v1/mode", nil, body, nil); err != nil {
 			if notRunning(err) {
 				return &exitError{code: exitCheckFailed, err: fmt.Errorf("mode: %w; start it first (posagent start)", err)}
 			}

@@ -73,12 +73,28 @@ func TestRunServiceEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(out, "posagent: running") || !strings.Contains(out, "mode.current") {
 		t.Errorf("status: %v\n%s", err, out)
 	}
+	// An override without an announcement changes behaviour, not the legal
+	// period: sales are offline24. With the MF announcement's reference the
+	// period is recorded and sales are emergency.
 	tm.mustRun(t, "mode", "emergency")
 	var ms modeState
-	if err := json.Unmarshal([]byte(tm.mustRun(t, "mode", "--json")), &ms); err != nil || !ms.Running || ms.Override != "emergency" || ms.Current != "emergency" {
-		t.Errorf("mode after override = %+v, %v", ms, err)
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "mode", "--json")), &ms); err != nil || !ms.Running || ms.Override != "emergency" || ms.Current != "offline24" {
+		t.Errorf("mode after an unannounced override = %+v, %v", ms, err)
 	}
 	tm.mustRun(t, "mode", "auto")
+	tm.mustRun(t, "mode", "emergency", "--reference", "BIP MF: awaria KSeF")
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "mode", "--json")), &ms); err != nil || ms.Override != "emergency" || ms.Current != "emergency" {
+		t.Errorf("mode after an announced failure = %+v, %v", ms, err)
+	}
+	if _, _, err := tm.run(t, "mode", "online", "--reference", "x"); err == nil {
+		t.Error("mode online --reference was accepted")
+	}
+	tm.mustRun(t, "mode", "auto")
+	var journal []journalRow
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "invoices", "journal", "--json")), &journal); err != nil || len(journal) != 1 ||
+		journal[0].Reference != "BIP MF: awaria KSeF" || journal[0].End == "" || journal[0].Source != "operator" {
+		t.Errorf("journal through the till API = %+v, %v", journal, err)
+	}
 	if out := tm.mustRun(t, "invoices", "reprint", v.ID); !strings.Contains(out, "sent to the printer") {
 		t.Errorf("reprint through the API = %q", out)
 	}
@@ -117,6 +133,9 @@ func TestRunServiceEndToEnd(t *testing.T) {
 	}
 	if agentLines == 0 {
 		t.Error(`no log line of the agent ("component":"agent")`)
+	}
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "invoices", "journal", "--json")), &journal); err != nil || len(journal) != 1 || journal[0].Mode != "emergency" {
+		t.Errorf("journal from the store = %+v, %v", journal, err)
 	}
 	out, _, err = tm.run(t, "status")
 	wantExit(t, err, exitCheckFailed)

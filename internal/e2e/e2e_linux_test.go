@@ -122,9 +122,10 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("printed links match the stored XML", testPrintedLinks)
 }
 
-// testOutage: during a link outage every kind of sale and a correction are
-// issued offline24 with both codes and printed; once the link is back KSeF
-// accepts everything, the correction only after its original.
+// testOutage: during a link outage every kind of sale is issued offline24
+// with both codes and printed, and a correction is kept pending; once the
+// link is back KSeF accepts everything, and the correction is issued, naming
+// its original's KSeF number, and sent only after it.
 func testOutage(t *testing.T) {
 	h := newHarness(t)
 	h.start()
@@ -140,19 +141,16 @@ func testOutage(t *testing.T) {
 		views = append(views, v)
 	}
 	orig := views[0]
-	var kor till.View
+	// The original has no KSeF number yet: the correction waits for it
+	// (tryby-offline.md), answered 202, with a slip printed meanwhile.
 	corr := map[string]any{"reason": "Zwrot drożdżówki", "type": 2,
 		"lines": []any{line("Benzyna Pb95", "l", "32.45", "6.49", "23"), line("Drożdżówka z serem", "szt.", "1", "4.99", "5"),
 			line("Kawa źródlana", "szt.", "1", "9.90", "8")}}
+	var pend till.PendingCorrection
 	if code, raw := h.do(http.MethodPost, "/v1/invoices/"+orig.ID+"/corrections",
-		map[string]string{"Idempotency-Key": "corr-1"}, corr, &kor); code != http.StatusCreated {
-		t.Fatalf("POST corrections = %d %s, want 201", code, raw)
+		map[string]string{"Idempotency-Key": "corr-1"}, corr, &pend); code != http.StatusAccepted || pend.Corrects != orig.ID {
+		t.Fatalf("POST corrections = %d %s, want 202 pending on %s", code, raw, orig.ID)
 	}
-	if kor.Kind != "KOR" || kor.Corrects != orig.ID || kor.Mode != "offline24" || kor.Kod1 == "" || kor.Kod2 == "" {
-		t.Errorf("correction = kind %q corrects %q mode %q kod1 %t kod2 %t, want KOR of %s, offline24, both codes",
-			kor.Kind, kor.Corrects, kor.Mode, kor.Kod1 != "", kor.Kod2 != "", orig.ID)
-	}
-	views = append(views, kor)
 	ids := make([]string, len(views))
 	for i, v := range views {
 		ids[i] = v.ID
@@ -175,6 +173,19 @@ func testOutage(t *testing.T) {
 
 	h.sim.ClearFaults()
 	h.waitAccepted(20*time.Second, ids...)
+	// Issued once KSeF accepted the original: the till's replay returns it.
+	var kor till.View
+	h.waitFor("the correction issued", 20*time.Second, func() bool {
+		kor = till.View{}
+		code, _ := h.do(http.MethodPost, "/v1/invoices/"+orig.ID+"/corrections", map[string]string{"Idempotency-Key": "corr-1"}, corr, &kor)
+		return code == http.StatusOK && kor.ID != ""
+	})
+	if kor.Kind != "KOR" || kor.Corrects != orig.ID || kor.Kod1 == "" {
+		t.Errorf("correction = kind %q corrects %q kod1 %t, want KOR of %s with its codes", kor.Kind, kor.Corrects, kor.Kod1 != "", orig.ID)
+	}
+	h.waitAccepted(20*time.Second, kor.ID)
+	h.waitPrinted(15*time.Second, kor.ID)
+	views = append(views, kor)
 	checkUploadedOnce(t, h, views...)
 
 	// Invoices() is in acceptance order: the original before its correction.
@@ -211,6 +222,9 @@ func testOutage(t *testing.T) {
 	}
 	if first := firstEvent(korRec, "sending"); first.IsZero() || first.Before(inv.AcceptedAt) {
 		t.Errorf("correction first sent at %v, original accepted at %v: want after", first, inv.AcceptedAt)
+	}
+	if !bytes.Contains(korRec.XML, []byte("<NrKSeFFaKorygowanej>"+inv.KSeFNumber+"</NrKSeFFaKorygowanej>")) {
+		t.Errorf("the correction does not name its original's KSeF number %s", inv.KSeFNumber)
 	}
 
 	// The bytes KSeF accepted (same hash as stored) are valid FA(3).

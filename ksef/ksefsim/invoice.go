@@ -234,6 +234,7 @@ func (s *Server) acceptInvoice(sess *session, plain []byte, name string, offline
 	inv.Acquired = now
 	inv.KSeF = s.nextKSeFNumber(facts.SellerNIP, now)
 	inv.Offline = offline || issue.Before(invDay)
+	inv.Declared = offline
 	inv.setStatus(invOK, "")
 	if correctsHash != "" {
 		for _, ref := range s.st.ByHash[correctsHash] {
@@ -302,7 +303,8 @@ type StoredInvoice struct {
 	InvoiceNumber    string // P_2
 	IssueDate        string // P_1
 	Hash             string // Base64 SHA-256 of the XML
-	Offline          bool
+	Offline          bool   // KSeF's classification (invoicingMode Offline)
+	DeclaredOffline  bool   // the offlineMode flag the client sent
 	Acquired         time.Time
 	// Receipts counts how many times the duplicate key (seller NIP,
 	// RodzajFaktury, P_2) reached the simulator, this invoice included;
@@ -322,7 +324,7 @@ func (s *Server) Invoices() []StoredInvoice {
 		out = append(out, StoredInvoice{
 			KSeFNumber: inv.KSeF, ReferenceNumber: inv.Ref, SessionReference: inv.SessionRef,
 			SellerNIP: inv.SellerNIP, InvoiceType: inv.Kind, InvoiceNumber: inv.Number, IssueDate: inv.IssueDate,
-			Hash: inv.Hash, Offline: inv.Offline, Acquired: inv.Acquired,
+			Hash: inv.Hash, Offline: inv.Offline, DeclaredOffline: inv.Declared, Acquired: inv.Acquired,
 			Receipts: s.st.DupCount[dupKey(inv.SellerNIP, inv.Kind, inv.Number)],
 		})
 	}

@@ -173,6 +173,7 @@ type invoice struct {
 	Ext           map[string]string `json:"ext,omitempty"`
 	KSeF          string            `json:"ksef,omitempty"`
 	Offline       bool              `json:"offline"`
+	Declared      bool              `json:"declared,omitempty"` // offlineMode as the client sent it
 	CorrectsHash  string            `json:"correctsHash,omitempty"`
 	CorrectedBy   string            `json:"correctedBy,omitempty"`
 }

@@ -13,7 +13,8 @@
 // # Caveats
 //
 // A correction's lines are the rows after the correction (AfterRows); the
-// till API has no difference rows. Status.Link.LastError is the newest error
+// till API has no difference rows. A correction that waits for its
+// original's KSeF number comes back as till.Issued.Pending (a 202). Status.Link.LastError is the newest error
 // of a KSeF operation in the agent's error list.
 package tillagent
 
@@ -27,6 +28,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/ksef"
+	"github.com/posagent/posagent/outbox"
 	"github.com/posagent/posagent/till"
 )
 
@@ -39,6 +41,8 @@ type Agent interface {
 	Correct(ctx context.Context, id string, req agent.CorrectionRequest) (*agent.Issued, error)
 	Status(ctx context.Context) (*agent.Status, error)
 	SetMode(ctx context.Context, override string) error
+	Announce(ctx context.Context, an agent.Announcement) error
+	Journal(ctx context.Context) ([]outbox.Announcement, error)
 }
 
 var _ Agent = (*agent.Agent)(nil)
@@ -135,6 +139,35 @@ func (c *Core) SetMode(ctx context.Context, override string) error {
 	return mapErr(c.a.SetMode(ctx, override))
 }
 
+// Announce implements till.Core: the operator's record of an MF
+// announcement, starting today.
+func (c *Core) Announce(ctx context.Context, mode, reference string) error {
+	return mapErr(c.a.Announce(ctx, agent.Announcement{Mode: mode, Reference: reference}))
+}
+
+// Journal implements till.Core.
+func (c *Core) Journal(ctx context.Context) ([]till.Announcement, error) {
+	list, err := c.a.Journal(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return Journal(list), nil
+}
+
+// Journal converts the store's announcements journal to the till's.
+func Journal(list []outbox.Announcement) []till.Announcement {
+	out := make([]till.Announcement, len(list))
+	for i, a := range list {
+		out[i] = till.Announcement{ID: a.ID, Mode: a.Mode, Start: a.Start, End: a.End, Source: a.Source,
+			Reference: a.Reference, RecordedAt: a.RecordedAt, EndedAt: timePtr(a.EndedAt), ProbesDropped: a.Dropped,
+			Probes: make([]till.Probe, len(a.Probes))}
+		for j, p := range a.Probes {
+			out[i].Probes[j] = till.Probe{Target: p.Target, Error: p.Error, First: p.First, Last: p.Last, Count: p.Count}
+		}
+	}
+	return out
+}
+
 // Status implements till.Core.
 func (c *Core) Status(ctx context.Context) (*till.Status, error) {
 	st, err := c.a.Status(ctx)
@@ -221,6 +254,10 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func issued(res *agent.Issued) *till.Issued {
+	if p := res.Pending; p != nil {
+		return &till.Issued{Replayed: res.Replayed, Pending: &till.PendingCorrection{State: till.StatePending,
+			ID: p.ID, Corrects: p.Corrects, OriginalNumber: p.OriginalNumber, RequestedAt: p.RequestedAt, SlipPrint: p.SlipPrint}}
+	}
 	return &till.Issued{View: View(&res.View), Replayed: res.Replayed}
 }
 
@@ -232,6 +269,7 @@ func View(v *agent.View) till.View {
 		Kod1: v.KOD1, Kod1Label: v.KOD1Label, Kod2: v.KOD2, Hash: v.Hash,
 		Print: v.PrintState, PrintHeld: v.PrintHeld, Confirmation: v.Confirmation, Upload: v.UploadState,
 		Deadline: timePtr(v.DeadlineAt), Overdue: v.Overdue, KSeFNumber: v.KSeFNumber, Error: v.RejectCode,
+		PendingCorrections: v.PendingCorrections,
 	}
 	if out.Print == "" {
 		out.Print = "none"

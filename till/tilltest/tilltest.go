@@ -31,11 +31,14 @@ type Core struct {
 	override string
 	status   till.Status
 	calls    map[string]int
+	pending  int                 // pending corrections handed out
+	journal  []till.Announcement // Announce's records
 }
 
 type keyRecord struct {
-	body []byte
-	id   string
+	body    []byte
+	id      string
+	pending *till.PendingCorrection // a correction kept pending, not an invoice
 }
 
 var _ till.Core = (*Core)(nil)
@@ -129,6 +132,10 @@ func (c *Core) idempotent(key string, body []byte) (*till.Issued, bool, error) {
 	}
 	if !bytes.Equal(rec.body, body) {
 		return nil, true, till.ErrKeyConflict
+	}
+	if rec.pending != nil {
+		p := *rec.pending
+		return &till.Issued{Pending: &p, Replayed: true}, true, nil
 	}
 	return &till.Issued{View: c.invoices[c.find(rec.id)], Replayed: true}, true, nil
 }
@@ -286,12 +293,18 @@ func (c *Core) Correct(ctx context.Context, id string, req till.CorrectionReques
 		}
 		after = t
 	}
+	if orig.Upload != "accepted" && orig.Upload != "outside" {
+		// As the agent: kept until the original has its KSeF number.
+		c.pending++
+		p := &till.PendingCorrection{State: till.StatePending, ID: fmt.Sprintf("%010d", c.pending), Corrects: orig.ID,
+			OriginalNumber: orig.Number, RequestedAt: c.now(), SlipPrint: "pending"}
+		c.keys[req.Key] = keyRecord{body: bytes.Clone(req.Body), pending: p}
+		c.invoices[i].PendingCorrections = append(c.invoices[i].PendingCorrections, p.ID)
+		return &till.Issued{Pending: p}, nil
+	}
 	v := c.newView(ksef.KindKOR, orig.Currency, ksef.DateOf(c.now()), after.Gross-orig.Gross, after.VAT-orig.VAT)
 	v.Corrects = orig.ID
 	v.Print = "none"
-	if orig.Upload != "accepted" {
-		v.Upload = "blocked"
-	}
 	return c.store(req.Key, req.Body, v), nil
 }
 
@@ -311,6 +324,33 @@ func (c *Core) Status(ctx context.Context) (*till.Status, error) {
 		st.Mode.Current = c.override
 	}
 	return &st, nil
+}
+
+// Announce records an announcement and sets the override to its mode.
+func (c *Core) Announce(ctx context.Context, mode, reference string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("Announce"); err != nil {
+		return err
+	}
+	if !slices.Contains(till.AnnouncedModes, mode) {
+		return till.ErrInvalidMode
+	}
+	now := c.now()
+	c.journal = append(c.journal, till.Announcement{ID: fmt.Sprintf("%010d", len(c.journal)+1), Mode: mode,
+		Start: ksef.DateOf(now).String(), Source: "operator", Reference: reference, RecordedAt: now, Probes: []till.Probe{}})
+	c.override = mode
+	return nil
+}
+
+// Journal returns the announcements recorded with Announce.
+func (c *Core) Journal(ctx context.Context) ([]till.Announcement, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("Journal"); err != nil {
+		return nil, err
+	}
+	return slices.Clone(c.journal), nil
 }
 
 // SetMode sets ("auto": clears) the operator's mode override.
