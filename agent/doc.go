@@ -67,7 +67,13 @@
 // KOD I labelled with the KSeF number and no KOD II.
 //
 // The deadline monitor keeps the backlog and deadline gauges, and logs a
-// rate-limited alarm for overdue invoices with their penalty exposure.
+// rate-limited alarm for overdue invoices with their penalty exposure. It
+// also sets the gauges fleet alerting reads (deploy/prometheus): overdue
+// invoices, the earliest deadline as a timestamp, the store's size and cap,
+// and the printer's condition as the print worker last saw it (the worker
+// asks the printer before each job, so a printer left idle keeps its last
+// state). Their labels are fixed sets, so a terminal's series count is
+// constant (docs/OPERATIONS.md lists every metric).
 //
 // # Errors
 //

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"github.com/posagent/posagent/internal/metrics"
+	"github.com/posagent/posagent/outbox"
+	"github.com/posagent/posagent/printer"
 )
 
 // agentMetrics are the agent's series in the caller's registry.
@@ -14,10 +16,18 @@ type agentMetrics struct {
 	deadline      *metrics.Gauge
 	certDays      *metrics.Gauge
 	ksefErrors    *metrics.CounterVec
+
+	// For fleet alerting (deploy/prometheus): labels are fixed sets, never
+	// invoice numbers or NIPs, so a terminal's series count stays constant.
+	overdue    *metrics.Gauge
+	deadlineAt *metrics.Gauge
+	storeBytes *metrics.Gauge
+	storeCap   *metrics.Gauge
+	printer    *metrics.GaugeVec
 }
 
 func newMetrics(r *metrics.Registry) *agentMetrics {
-	return &agentMetrics{
+	m := &agentMetrics{
 		sales:         r.Counter("posagent_sales_total", "Sales issued as invoices since start."),
 		printJobs:     r.Counter("posagent_print_jobs_total", "Print jobs printed since start."),
 		printFailures: r.Counter("posagent_print_failures_total", "Print jobs that failed (and were retried) since start."),
@@ -27,5 +37,56 @@ func newMetrics(r *metrics.Registry) *agentMetrics {
 		deadline:   r.Gauge("posagent_earliest_deadline_seconds", "Seconds to the earliest upload deadline; negative when overdue, 0 when none."),
 		certDays:   r.Gauge("posagent_offline_cert_days_left", "Days until the KSeF Offline certificate expires."),
 		ksefErrors: r.CounterVec("posagent_ksef_errors_total", "KSeF call failures by code (KSeF code, HTTP status or transport).", "code"),
+
+		overdue:    r.Gauge("posagent_invoices_overdue", "Invoices past their upload deadline and not in KSeF (still uploaded, never dropped)."),
+		deadlineAt: r.Gauge("posagent_earliest_deadline_timestamp_seconds", "Upload deadline of the earliest invoice not in KSeF, Unix seconds; 0 when none."),
+		storeBytes: r.Gauge("posagent_store_bytes", "Bytes the store file uses."),
+		storeCap:   r.Gauge("posagent_store_cap_bytes", "The store's cap (store.cap_mb) in bytes; sales are refused beyond it."),
+		printer: r.GaugeVec("posagent_printer_state", "1 for each printer condition that holds now, else 0: ready (can print), "+
+			"paper_out, paper_near_end, cover_open, offline, error, disconnected (port not open), unknown (no status reply yet).", "state"),
+	}
+	for _, s := range printerStates {
+		m.printer.With(s).Set(0) // every state from the first scrape: a missing series reads as "no data", not 0
+	}
+	return m
+}
+
+// printerStates are the label values of posagent_printer_state.
+var printerStates = []string{"ready", "paper_out", "paper_near_end", "cover_open", "offline", "error", "disconnected", "unknown"}
+
+// observeStore sets the store and deadline gauges from the monitor's Stats.
+func (m *agentMetrics) observeStore(st *outbox.Stats) {
+	m.overdue.Set(float64(len(st.Overdue)))
+	if st.EarliestDeadline.IsZero() {
+		m.deadlineAt.Set(0)
+	} else {
+		m.deadlineAt.SetTime(st.EarliestDeadline)
+	}
+	m.storeBytes.Set(float64(st.Used))
+	m.storeCap.Set(float64(st.Limit))
+}
+
+// observePrinter sets posagent_printer_state from what the worker knows. A
+// status from before a disconnection is stale and counts for nothing.
+func (m *agentMetrics) observePrinter(ps printer.State) {
+	s := ps.Status
+	known := ps.Connected && ps.Known
+	errored := s.ErrorOccurred || s.MechanicalError || s.CutterError || s.Unrecoverable || s.AutoRecoverable
+	on := map[string]bool{
+		"paper_out":      known && s.PaperOut,
+		"paper_near_end": known && s.PaperNearEnd,
+		"cover_open":     known && s.CoverOpen,
+		"offline":        known && s.Offline,
+		"error":          known && errored,
+		"disconnected":   !ps.Connected,
+		"unknown":        ps.Connected && !ps.Known,
+	}
+	on["ready"] = known && !s.PaperOut && !s.CoverOpen && !s.Offline && !errored
+	for _, state := range printerStates {
+		v := 0.0
+		if on[state] {
+			v = 1
+		}
+		m.printer.With(state).Set(v)
 	}
 }

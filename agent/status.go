@@ -205,6 +205,8 @@ func (a *Agent) monitor(ctx context.Context) {
 		if a.cert != nil {
 			a.m.certDays.Set(float64(daysLeft(a.cert.NotAfter, now)))
 		}
+		a.m.observeStore(st)
+		a.m.observePrinter(a.printer.State())
 	}
 	a.certAlarm(now)
 	over := overdueViews(st.Overdue)
