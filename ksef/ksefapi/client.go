@@ -89,6 +89,7 @@ type Client struct {
 	loginMu  sync.Mutex // serializes refresh and re-login in accessToken
 	tokensMu sync.Mutex // guards tokens
 	tokens   tokenState
+	clock    skewMeter
 }
 
 // New validates cfg and returns a Client. It performs no I/O.
@@ -293,7 +294,11 @@ func (cl *Client) dropAccess(tok string) {
 // send executes req and turns a non-2xx answer or a transport failure into an APIError.
 func (cl *Client) send(req *http.Request, op string, wantCode int) (http.Header, []byte, error) {
 	start := cl.now()
+	sent := time.Now() // the host clock: see ClockSkew
 	resp, err := cl.hc.Do(req)
+	if err == nil {
+		cl.clock.observe(resp.Header.Get("Date"), sent, time.Now())
+	}
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			err = ctxErr // a cancelled caller is not a network failure
