@@ -152,6 +152,7 @@ func newStack(sc stackConfig) (*stack, error) {
 	}
 	opts.Logger = sc.logger.With("component", "agent")
 	opts.Metrics = sc.metrics
+	registerStackMetrics(sc.metrics, sc.ksef)
 	if sc.now == nil {
 		sc.now = time.Now
 	}
