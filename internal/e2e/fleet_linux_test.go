@@ -121,6 +121,7 @@ func TestFleetPrometheus(t *testing.T) {
 			t.Errorf("alert %s is %s for a healthy till (labels %v)", a.Labels["alertname"], a.State, a.Labels)
 		}
 	}
+	prom.checkDashboard(t, filepath.Join(root, "deploy", "grafana", "posagent-fleet.json"), late)
 	prom.logSeries(t)
 }
 
@@ -428,6 +429,44 @@ func (p *fleetProm) waitQuery(t *testing.T, what, q, want string) {
 		r := p.query(t, q)
 		return len(r) == 1 && r[0].Value[1] == want
 	})
+}
+
+// checkDashboard runs every query of the Grafana dashboard, its variables
+// set to the agent's station and till, and fails on any Prometheus refuses.
+func (p *fleetProm) checkDashboard(t *testing.T, path string, a *fleetAgent) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type panel struct {
+		Title   string                  `json:"title"`
+		Targets []struct{ Expr string } `json:"targets"`
+	}
+	var d struct{ Panels []panel }
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	vars := strings.NewReplacer("$station", a.station, "$till", a.till)
+	n := 0
+	for _, pn := range d.Panels {
+		for _, tg := range pn.Targets {
+			q := vars.Replace(tg.Expr)
+			resp, err := http.Get(p.base + "/api/v1/query?query=" + url.QueryEscape(q))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("dashboard panel %q: Prometheus refuses %s: %s", pn.Title, q, body)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Error("the dashboard has no queries")
+	}
 }
 
 // logSeries reports each agent's series count as Prometheus stored it, for
