@@ -158,7 +158,7 @@ stage_prom() {
   # The example config, its /etc paths pointed at this checkout.
   local tmp
   tmp=$(mktemp -d) || return 1
-  mkdir -p "$tmp/targets" && : >"$tmp/till-token" && cp "$dir"/*.rules.yml "$tmp"/ &&
+  mkdir -p "$tmp/targets" && : >"$tmp/metrics-token" && cp "$dir"/*.rules.yml "$tmp"/ &&
     cp "$dir"/targets/*.json "$tmp/targets/" &&
     sed "s#/etc/prometheus/posagent#$tmp#g" "$dir/prometheus.example.yml" >"$tmp/prometheus.yml" &&
     promtool check config "$tmp/prometheus.yml"

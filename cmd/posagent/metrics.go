@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"math"
 
 	"github.com/posagent/posagent/internal/metrics"
 	"github.com/posagent/posagent/ksef/ksefapi"
+	"github.com/posagent/posagent/till"
 )
 
 // registerStackMetrics adds the series neither the agent nor the till API
@@ -22,4 +24,32 @@ func registerStackMetrics(r *metrics.Registry, client *ksefapi.Client) {
 		}
 		return skew.Seconds()
 	})
+}
+
+// metricsServer builds the [metrics] listener; nil when none is configured.
+func metricsServer(sc stackConfig) (*till.MetricsServer, error) {
+	if sc.cfg.Metrics.Listen == "" {
+		return nil, nil
+	}
+	return till.NewMetricsServer(sc.metrics, till.MetricsOptions{Listen: sc.cfg.Metrics.Listen, Token: sc.metricsToken,
+		Logger: sc.logger.With("component", "metrics")})
+}
+
+// runMetrics serves the metrics listener, if any, until ctx ends; done closes
+// when it has stopped. A failure (the port taken) is logged, not fatal:
+// monitoring must never stop sales, and the fleet's Prometheus then reports
+// the agent down.
+func (s *stack) runMetrics(ctx context.Context) (done <-chan struct{}) {
+	c := make(chan struct{})
+	if s.metrics == nil {
+		close(c)
+		return c
+	}
+	go func() {
+		defer close(c)
+		if err := s.metrics.ListenAndServe(ctx); err != nil {
+			s.sc.logger.Error("metrics listener stopped; sales go on", "listen", s.sc.cfg.Metrics.Listen, "error", err)
+		}
+	}()
+	return c
 }

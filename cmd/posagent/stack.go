@@ -38,8 +38,9 @@ type stackConfig struct {
 	now     func() time.Time
 
 	// listener, when set, is served instead of cfg.Till.Listen.
-	listener  net.Listener
-	tillToken string
+	listener     net.Listener
+	tillToken    string
+	metricsToken string // [metrics] token_file's; the listener is cfg.Metrics.Listen
 	// wrapPrinter, when set, wraps the print worker (the demo records jobs).
 	wrapPrinter func(agent.Printer) agent.Printer
 	// agentMod adjusts the agent options (the demo shortens intervals).
@@ -48,10 +49,11 @@ type stackConfig struct {
 
 // stack is the running agent: print worker, core and till API.
 type stack struct {
-	agent  *agent.Agent
-	worker *printer.Worker
-	till   *till.Server
-	sc     stackConfig
+	agent   *agent.Agent
+	worker  *printer.Worker
+	till    *till.Server
+	metrics *till.MetricsServer // nil unless [metrics] listen is set
+	sc      stackConfig
 }
 
 // agentOptions maps the configuration onto the agent's options.
@@ -198,6 +200,9 @@ func newStack(sc stackConfig) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.metrics, err = metricsServer(sc); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -234,6 +239,9 @@ func (s *stack) Run(ctx context.Context) error {
 		}
 		tillDone <- s.till.ListenAndServe(tillCtx)
 	}()
+
+	metricsDone := s.runMetrics(tillCtx)
+	defer func() { <-metricsDone }()
 
 	var first error
 	tillErr, tillEnded := error(nil), false

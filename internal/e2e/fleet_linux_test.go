@@ -34,6 +34,7 @@ const (
 	fleetLaterDay = "2026-12-07T10:00"
 	fleetKSeFTok  = "fleet-e2e-ksef-token-not-a-secret"
 	fleetTillTok  = "fleet-e2e-till-token-not-a-secret"
+	fleetMetrics  = "fleet-e2e-metrics-token-not-a-secret"
 )
 
 // fleetQuietAllowed are the alerts a healthy rehearsal agent may raise: it
@@ -43,8 +44,8 @@ var fleetQuietAllowed = map[string]bool{"PosagentTokenAuthConfigured": true}
 // TestFleetPrometheus is deploy/prometheus end to end: a real Prometheus,
 // configured from prometheus.example.yml with the shipped rules and a file_sd
 // list made by file-sd-from-csv.sh, scrapes three real `posagent run`
-// processes, each with its own store, virtual printer and loopback `posagent
-// ksefsim`. One agent's simulator refuses every API call; the agent is
+// processes on their metrics listeners with a token, each agent with its own
+// store, virtual printer and loopback `posagent ksefsim`. One agent's simulator refuses every API call; the agent is
 // restarted over the same store with a date past its invoices' deadline. The
 // test waits for PosagentInvoicesOverdue to fire for that till in
 // Prometheus's own API, and checks that the two healthy agents, scraped and
@@ -97,6 +98,12 @@ func TestFleetPrometheus(t *testing.T) {
 
 	prom := startPrometheus(t, promBin, root, dir, tills)
 	prom.waitQuery(t, "every agent scraped", `count(up{job="posagent"} == 1)`, "3")
+	// Prometheus got in with its token; nobody gets in without.
+	if resp, err := http.Get("http://" + late.metrics + "/metrics"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("scrape without the token: %v, %v; want 401", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	prom.waitQuery(t, "the healthy tills evaluated with nothing overdue", `count(posagent_invoices_overdue == 0)`, "3")
 
 	// Monday over the same store: Friday's deadline has passed, and KSeF
@@ -130,6 +137,7 @@ type fleetAgent struct {
 	station, till string
 	bin, config   string
 	base          string // http://127.0.0.1:port of the till API
+	metrics       string // host:port of the metrics listener
 	http          *http.Client
 	run           *proc
 }
@@ -140,19 +148,21 @@ func newFleetAgent(t *testing.T, bin, root, station, tillID, sim string) *fleetA
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for name, secret := range map[string]string{"ksef-token": fleetKSeFTok, "till-token": fleetTillTok} {
+	for name, secret := range map[string]string{"ksef-token": fleetKSeFTok, "till-token": fleetTillTok, "metrics-token": fleetMetrics} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(secret+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	listen := freeAddr(t)
+	listen, metricsListen := freeAddr(t), freeAddr(t)
 	var b strings.Builder
 	fmt.Fprintf(&b, "[seller]\nnip = %q\nname = \"Stacja Paliw %s Sp. z o.o.\"\naddress_line1 = \"ul. Źródlana 7\"\naddress_line2 = \"90-001 Łódź\"\n\n", sellerNIP, station)
 	fmt.Fprintf(&b, "[terminal]\nid = %q\n\n", station+"-"+tillID)
 	fmt.Fprintf(&b, "[ksef]\nenvironment = \"test\"\nurl = %q\navailability_url = %q\nauth = \"token\"\ntoken_file = %q\ntimeout = \"2s\"\n\n",
 		sim+"/v2", sim+"/latarnia", filepath.Join(dir, "ksef-token"))
 	fmt.Fprintf(&b, "[printer]\nport = \"virtual\"\n\n[till]\nlisten = %q\ntoken_file = %q\n\n", listen, filepath.Join(dir, "till-token"))
-	fmt.Fprintf(&b, "[store]\ndir = %q\ncap_mb = 64\nheadroom_mb = 0\n\n[policy]\nupload_interval = \"1s\"\n\n[log]\nformat = \"json\"\n", filepath.Join(dir, "data"))
+	fmt.Fprintf(&b, "[store]\ndir = %q\ncap_mb = 64\nheadroom_mb = 0\n\n[policy]\nupload_interval = \"1s\"\n\n[log]\nformat = \"json\"\n\n", filepath.Join(dir, "data"))
+	// Prometheus scrapes the metrics listener with its token, as in a fleet.
+	fmt.Fprintf(&b, "[metrics]\nlisten = %q\ntoken_file = %q\n", metricsListen, filepath.Join(dir, "metrics-token"))
 	cfg := filepath.Join(dir, "posagent.toml")
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -174,7 +184,7 @@ func newFleetAgent(t *testing.T, bin, root, station, tillID, sim string) *fleetA
 	if out, err := exec.Command(bin, "cert", "import", "--config", cfg, pem).CombinedOutput(); err != nil {
 		t.Fatalf("cert import for %s/%s: %v\n%s", station, tillID, err, out)
 	}
-	return &fleetAgent{station: station, till: tillID, bin: bin, config: cfg, base: "http://" + listen,
+	return &fleetAgent{station: station, till: tillID, bin: bin, config: cfg, base: "http://" + listen, metrics: metricsListen,
 		http: &http.Client{Timeout: 10 * time.Second}}
 }
 
@@ -300,13 +310,13 @@ func startPrometheus(t *testing.T, bin, root, dir string, tills []*fleetAgent) *
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(etc, "till-token"), []byte(fleetTillTok+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(etc, "metrics-token"), []byte(fleetMetrics+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var csv strings.Builder
 	csv.WriteString("station,till,address\n")
 	for _, a := range tills {
-		fmt.Fprintf(&csv, "%s,%s,%s\n", a.station, a.till, strings.TrimPrefix(a.base, "http://"))
+		fmt.Fprintf(&csv, "%s,%s,%s\n", a.station, a.till, a.metrics)
 	}
 	inv := filepath.Join(dir, "tills.csv")
 	if err := os.WriteFile(inv, []byte(csv.String()), 0o600); err != nil {
