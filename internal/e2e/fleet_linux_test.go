@@ -64,19 +64,26 @@ func TestFleetPrometheus(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
+	// The certificates first (each import derives a key for a while): the
+	// simulators' clocks and the agents' then start within seconds of each
+	// other, well inside the clock-skew threshold.
+	tills := []*fleetAgent{
+		newFleetAgent(t, bin, dir, "S0001", "1"),
+		newFleetAgent(t, bin, dir, "S0001", "2"),
+		newFleetAgent(t, bin, dir, "S0002", "1"),
+	}
+	late := tills[2]
 	healthySim := startSim(t, bin, "sim-ok")
 	failingSim := startSim(t, bin, "sim-refusing")
 	// KSeF refuses every API call of the third till: its link is down to the
 	// agent, while the availability feed (not under /v2) says AVAILABLE.
 	postJSON(t, failingSim+"/admin/faults", `{"kind":"503","count":-1,"pathPrefix":"/v2"}`)
-
-	tills := []*fleetAgent{
-		newFleetAgent(t, bin, dir, "S0001", "1", healthySim),
-		newFleetAgent(t, bin, dir, "S0001", "2", healthySim),
-		newFleetAgent(t, bin, dir, "S0002", "1", failingSim),
-	}
-	late := tills[2]
 	for _, a := range tills {
+		sim := healthySim
+		if a == late {
+			sim = failingSim
+		}
+		a.writeConfig(t, sim)
 		a.start(t, fleetIssueDay)
 	}
 	var waiting []string
@@ -135,38 +142,30 @@ func TestFleetPrometheus(t *testing.T) {
 // fleetAgent is one till: its configuration, store and till API address.
 type fleetAgent struct {
 	station, till string
-	bin, config   string
+	bin, dir      string
+	config        string
 	base          string // http://127.0.0.1:port of the till API
 	metrics       string // host:port of the metrics listener
 	http          *http.Client
 	run           *proc
 }
 
-func newFleetAgent(t *testing.T, bin, root, station, tillID, sim string) *fleetAgent {
+func newFleetAgent(t *testing.T, bin, root, station, tillID string) *fleetAgent {
 	t.Helper()
-	dir := filepath.Join(root, station+"-"+tillID)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	a := &fleetAgent{station: station, till: tillID, bin: bin, dir: filepath.Join(root, station+"-"+tillID),
+		http: &http.Client{Timeout: 10 * time.Second}}
+	a.config = filepath.Join(a.dir, "posagent.toml")
+	if err := os.MkdirAll(a.dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	for name, secret := range map[string]string{"ksef-token": fleetKSeFTok, "till-token": fleetTillTok, "metrics-token": fleetMetrics} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(secret+"\n"), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(a.dir, name), []byte(secret+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	listen, metricsListen := freeAddr(t), freeAddr(t)
-	var b strings.Builder
-	fmt.Fprintf(&b, "[seller]\nnip = %q\nname = \"Stacja Paliw %s Sp. z o.o.\"\naddress_line1 = \"ul. Źródlana 7\"\naddress_line2 = \"90-001 Łódź\"\n\n", sellerNIP, station)
-	fmt.Fprintf(&b, "[terminal]\nid = %q\n\n", station+"-"+tillID)
-	fmt.Fprintf(&b, "[ksef]\nenvironment = \"test\"\nurl = %q\navailability_url = %q\nauth = \"token\"\ntoken_file = %q\ntimeout = \"2s\"\n\n",
-		sim+"/v2", sim+"/latarnia", filepath.Join(dir, "ksef-token"))
-	fmt.Fprintf(&b, "[printer]\nport = \"virtual\"\n\n[till]\nlisten = %q\ntoken_file = %q\n\n", listen, filepath.Join(dir, "till-token"))
-	fmt.Fprintf(&b, "[store]\ndir = %q\ncap_mb = 64\nheadroom_mb = 0\n\n[policy]\nupload_interval = \"1s\"\n\n[log]\nformat = \"json\"\n\n", filepath.Join(dir, "data"))
-	// Prometheus scrapes the metrics listener with its token, as in a fleet.
-	fmt.Fprintf(&b, "[metrics]\nlisten = %q\ntoken_file = %q\n", metricsListen, filepath.Join(dir, "metrics-token"))
-	cfg := filepath.Join(dir, "posagent.toml")
-	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	listen := freeAddr(t)
+	a.base, a.metrics = "http://"+listen, freeAddr(t)
+	a.writeConfig(t, "http://127.0.0.1:1") // no simulator yet: cert import does not call KSeF
 	// The Offline certificate covers both rehearsal days and today.
 	from, err := time.ParseInLocation("2006-01-02T15:04", fleetIssueDay, ksef.Warsaw)
 	if err != nil {
@@ -177,15 +176,31 @@ func newFleetAgent(t *testing.T, bin, root, station, tillID, sim string) *fleetA
 	if err != nil {
 		t.Fatal(err)
 	}
-	pem := filepath.Join(dir, "offline.pem")
+	pem := filepath.Join(a.dir, "offline.pem")
 	if err := os.WriteFile(pem, append(certPEM, keyPEM...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(bin, "cert", "import", "--config", cfg, pem).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "cert", "import", "--config", a.config, pem).CombinedOutput(); err != nil {
 		t.Fatalf("cert import for %s/%s: %v\n%s", station, tillID, err, out)
 	}
-	return &fleetAgent{station: station, till: tillID, bin: bin, config: cfg, base: "http://" + listen, metrics: metricsListen,
-		http: &http.Client{Timeout: 10 * time.Second}}
+	return a
+}
+
+// writeConfig writes the agent's posagent.toml for the simulator at sim.
+func (a *fleetAgent) writeConfig(t *testing.T, sim string) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "[seller]\nnip = %q\nname = \"Stacja Paliw %s Sp. z o.o.\"\naddress_line1 = \"ul. Źródlana 7\"\naddress_line2 = \"90-001 Łódź\"\n\n", sellerNIP, a.station)
+	fmt.Fprintf(&b, "[terminal]\nid = %q\n\n", a.station+"-"+a.till)
+	fmt.Fprintf(&b, "[ksef]\nenvironment = \"test\"\nurl = %q\navailability_url = %q\nauth = \"token\"\ntoken_file = %q\ntimeout = \"2s\"\n\n",
+		sim+"/v2", sim+"/latarnia", filepath.Join(a.dir, "ksef-token"))
+	fmt.Fprintf(&b, "[printer]\nport = \"virtual\"\n\n[till]\nlisten = %q\ntoken_file = %q\n\n", strings.TrimPrefix(a.base, "http://"), filepath.Join(a.dir, "till-token"))
+	fmt.Fprintf(&b, "[store]\ndir = %q\ncap_mb = 64\nheadroom_mb = 0\n\n[policy]\nupload_interval = \"1s\"\n\n[log]\nformat = \"json\"\n\n", filepath.Join(a.dir, "data"))
+	// Prometheus scrapes the metrics listener with its token, as in a fleet.
+	fmt.Fprintf(&b, "[metrics]\nlisten = %q\ntoken_file = %q\n", a.metrics, filepath.Join(a.dir, "metrics-token"))
+	if err := os.WriteFile(a.config, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // start runs `posagent run` on the agent's configuration with the date given

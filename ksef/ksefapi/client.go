@@ -294,10 +294,9 @@ func (cl *Client) dropAccess(tok string) {
 // send executes req and turns a non-2xx answer or a transport failure into an APIError.
 func (cl *Client) send(req *http.Request, op string, wantCode int) (http.Header, []byte, error) {
 	start := cl.now()
-	sent := time.Now() // the host clock: see ClockSkew
 	resp, err := cl.hc.Do(req)
 	if err == nil {
-		cl.clock.observe(resp.Header.Get("Date"), sent, time.Now())
+		cl.clock.observe(resp.Header.Get("Date"), start, cl.now())
 	}
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// skewMeter keeps the last offset of this host's clock from KSeF's, read
+// skewMeter keeps the last offset of the client's clock from KSeF's, read
 // from the Date header of every answer.
 type skewMeter struct {
 	mu   sync.Mutex // guards skew and ok
@@ -29,10 +29,10 @@ func (m *skewMeter) observe(date string, sent, recv time.Time) {
 	m.mu.Unlock()
 }
 
-// ClockSkew returns how far this host's clock runs ahead of KSeF's (negative
-// when behind), measured on the last answer that carried a Date header; ok is
-// false before the first one. It compares the host clock, not Config.Now: a
-// rehearsal with a simulated date is not a skew.
+// ClockSkew returns how far the client's clock (Config.Now, the host's unless
+// a rehearsal runs on a simulated date, and then so does the simulator's Date)
+// runs ahead of KSeF's, negative when behind, measured on the last answer
+// that carried a Date header; ok is false before the first one.
 func (cl *Client) ClockSkew() (skew time.Duration, ok bool) {
 	cl.clock.mu.Lock()
 	defer cl.clock.mu.Unlock()

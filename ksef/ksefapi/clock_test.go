@@ -32,6 +32,16 @@ func TestClockSkew(t *testing.T) {
 	if _, ok := c.ClockSkew(); ok {
 		t.Fatal("ClockSkew known before any answer")
 	}
+	// A client on a rehearsal clock an hour ahead measures from that clock.
+	ahead, err := ksefapi.New(ksefapi.Config{BaseURL: srv.URL + "/v2", Context: testCtx, Auth: ksefapi.TokenAuth{Token: "x"},
+		Now: func() time.Time { return time.Now().Add(time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead.Authenticate(context.Background())
+	if got, ok := ahead.ClockSkew(); !ok || got < time.Hour-2*time.Second || got > time.Hour+2*time.Second {
+		t.Errorf("ClockSkew() on a clock an hour ahead = %v, %v", got, ok)
+	}
 	tests := []struct {
 		name   string
 		behind time.Duration

@@ -29,7 +29,7 @@
 // close, poll), the session reference once KSeF named one, and MayProcess,
 // which says whether KSeF may still process the session.
 //
-// Every answer's Date header measures this host's clock against KSeF's
+// Every answer's Date header measures the client's clock against KSeF's
 // (ClockSkew), for the agent's clock-skew gauge.
 //
 // # Errors
