@@ -33,6 +33,7 @@ type flags struct {
 	config string
 	json   bool
 	root   *string // --root, when the verb has it
+	date   string  // --date, when the verb has it
 }
 
 // newFlags returns a flag set for verb; synopsis is the argument summary shown
@@ -95,6 +96,9 @@ func (f *flags) parse(args []string) ([]string, error) {
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]
+	}
+	if err := f.applyDate(); err != nil {
+		return nil, err
 	}
 	if f.root != nil && *f.root != f.m.Root {
 		f.m.Root = *f.root

@@ -90,13 +90,14 @@ func (r *recordingPrinter) recorded() []printedJob {
 }
 
 func runDemo(ctx context.Context, m *Main, args []string) error {
-	f := m.newFlags("demo", "--dir DIR [--sales N] [--qr native|raster] [--key ec|rsa] [--paper 58|80]",
+	f := m.newFlags("demo", "--dir DIR [--sales N] [--qr native|raster] [--key ec|rsa] [--paper 58|80] [--date YYYY-MM-DD[THH:MM]]",
 		"Runs posagent on this machine with no hardware: an embedded KSeF simulator on\n"+
 			"loopback, a virtual printer, a generated Offline certificate and the real till API.\n"+
 			"It sells during a link outage (a consumer, a B2B buyer, an EU buyer, a UPR and a\n"+
 			"correction), brings the link back, drains the outbox until KSeF accepted every\n"+
 			"invoice, reprints a duplicate, and leaves in DIR: printer.bin, invoices/*.xml,\n"+
-			"receipts/*.png, cert.pem and demo.json.").withJSON()
+			"receipts/*.png, cert.pem and demo.json. --date rehearses another day: the\n"+
+			"simulator and the agent both run on a clock that starts there.").withJSON().withDate()
 	dir := f.String("dir", "", "output `directory` (created)")
 	sales := f.Int("sales", 0, "extra consumer `sales`")
 	qr := f.String("qr", "native", "QR `mode`: native (GS ( k) or raster (GS v 0)")
@@ -196,7 +197,7 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 	now := d.m.now()
 
 	// The embedded simulator on loopback.
-	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{demoToken: demoNIP}})
+	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{demoToken: demoNIP}, Now: d.m.Now})
 	if err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
@@ -233,17 +234,17 @@ func (d *demo) run(ctx context.Context) (*demoFile, error) {
 		return nil, err
 	}
 
-	d.store, err = outbox.Open(filepath.Join(d.dir, "state", storeFile), &outbox.Options{MaxSize: int64(d.cfg.Store.CapMB) << 20})
+	d.store, err = outbox.Open(filepath.Join(d.dir, "state", storeFile), &outbox.Options{MaxSize: int64(d.cfg.Store.CapMB) << 20, Now: d.m.Now})
 	if err != nil {
 		return nil, fmt.Errorf("open the store: %w", err)
 	}
 	defer d.store.Close()
-	logger := logx.New(&d.logBuf, logx.Options{Level: "debug", Format: logx.FormatText, Getenv: func(string) string { return "" }})
+	logger := logx.New(&d.logBuf, logx.Options{Level: "debug", Format: logx.FormatText, Getenv: func(string) string { return "" }, Now: d.m.Now})
 	client, err := ksefapi.New(ksefapi.Config{
 		BaseURL: d.sim.URL() + "/v2", AvailabilityURL: d.sim.URL() + "/latarnia",
 		HTTPClient: &http.Client{Timeout: 5 * time.Second},
 		Context:    ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: demoNIP},
-		Auth:       ksefapi.TokenAuth{Token: demoToken}, Logger: logger,
+		Auth:       ksefapi.TokenAuth{Token: demoToken}, Logger: logger, Now: d.m.Now,
 		PollInterval: 20 * time.Millisecond, PollMax: 200 * time.Millisecond, PollTimeout: 20 * time.Second,
 	})
 	if err != nil {

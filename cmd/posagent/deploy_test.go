@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/posagent/posagent/certstore"
 	"github.com/posagent/posagent/certstore/certstoretest"
@@ -48,7 +49,7 @@ func stackFamilies(t *testing.T) []metrics.Family {
 	}
 	t.Cleanup(func() { store.Close() })
 	logger := slog.New(slog.DiscardHandler)
-	client, err := ksefClient(cfg, nil, logger)
+	client, err := ksefClient(cfg, nil, logger, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,7 @@ type check struct {
 type doctor struct {
 	m          *Main
 	configPath string
+	dated      bool // --date: a rehearsal on another day
 	cfg        *config.Config
 	checks     []check
 }
@@ -61,11 +62,14 @@ func (d *doctor) add(name, result, detail, fix string) {
 }
 
 func runDoctor(ctx context.Context, m *Main, args []string) error {
-	f := m.newFlags("doctor", "[--config FILE] [--json]",
+	f := m.newFlags("doctor", "[--config FILE] [--json] [--date YYYY-MM-DD[THH:MM]]",
 		"Checks the configuration, the data directory (writable, free space, store size\n"+
 			"against its cap), the printer, the Offline certificate (validity, days left, key\n"+
 			"match), KSeF (reachable, clock skew), the availability feed, and the backlog with\n"+
-			"its nearest deadline. Every failure comes with its fix; exit status 3 on any failure.").withConfig().withJSON()
+			"its nearest deadline. Every failure comes with its fix; exit status 3 on any failure.\n"+
+			"--date evaluates the certificate and the deadlines as of that day (the clock skew\n"+
+			"is then measured on that clock only against a KSeF on loopback: a simulator run\n"+
+			"with the same --date).").withConfig().withJSON().withDate()
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -73,7 +77,7 @@ func runDoctor(ctx context.Context, m *Main, args []string) error {
 	if err := f.exactArgs(pos, 0); err != nil {
 		return err
 	}
-	d := &doctor{m: m, configPath: f.config}
+	d := &doctor{m: m, configPath: f.config, dated: f.date != ""}
 	d.run(ctx)
 	failed := 0
 	for _, c := range d.checks {
@@ -363,7 +367,13 @@ func (d *doctor) checkKSeF(ctx context.Context) {
 		d.add("ksef", resFail, err.Error(), "check ksef.url")
 		return
 	}
-	sent := d.m.now()
+	// The skew is the host clock's: a rehearsal clock is compared only with
+	// a KSeF on loopback, a simulator that runs on the same date.
+	now := d.m.now
+	if d.dated && !loopbackURL(base) {
+		now = time.Now
+	}
+	sent := now()
 	resp, err := d.m.httpClient().Do(req)
 	if err != nil {
 		d.add("ksef", resFail, fmt.Sprintf("%s unreachable: %s", base, oneLine(err.Error())),
@@ -372,7 +382,7 @@ func (d *doctor) checkKSeF(ctx context.Context) {
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
-	rtt := d.m.now().Sub(sent)
+	rtt := now().Sub(sent)
 	detail := fmt.Sprintf("%s answered HTTP %d in %s", base, resp.StatusCode, rtt.Round(time.Millisecond))
 	if resp.StatusCode/100 != 2 {
 		d.add("ksef", resFail, detail, "check ksef.url and ksef.environment; a 5xx is KSeF's side: sales continue offline")
@@ -457,7 +467,7 @@ func (d *doctor) checkBacklog(ctx context.Context) {
 		d.add("backlog", resPass, "no store yet: nothing issued", "")
 		return
 	}
-	st, err := outbox.Open(path, &outbox.Options{Timeout: 300 * time.Millisecond, MaxSize: int64(d.cfg.Store.CapMB) << 20})
+	st, err := outbox.Open(path, &outbox.Options{Timeout: 300 * time.Millisecond, MaxSize: int64(d.cfg.Store.CapMB) << 20, Now: d.m.Now})
 	if errors.Is(err, outbox.ErrLocked) {
 		d.add("backlog", resPass, "the store is in use by the running service: see posagent status", "")
 		return

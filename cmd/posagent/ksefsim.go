@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"strings"
 
 	"github.com/posagent/posagent/internal/logx"
 	"github.com/posagent/posagent/ksef"
@@ -14,12 +13,13 @@ import (
 )
 
 func runKSeFSim(ctx context.Context, m *Main, args []string) error {
-	f := m.newFlags("ksefsim", "[--listen ADDR] [--nip NIP] [--state FILE]",
+	f := m.newFlags("ksefsim", "[--listen ADDR] [--nip NIP] [--state FILE] [--date YYYY-MM-DD[THH:MM]]",
 		"Runs the KSeF API v2 simulator (real crypto, rate limits, faults) until interrupted.\n"+
 			"Point [ksef] url at the printed URL + \"/v2\" and availability_url at URL + \"/latarnia\".\n"+
 			"The KSeF token is taken from POSAGENT_KSEF_TOKEN, or made up and printed.\n"+
 			"Its /admin endpoints are unauthenticated, so it listens on loopback only\n"+
-			"unless --allow-remote is given.")
+			"unless --allow-remote is given. --date runs its clock from another day, for a\n"+
+			"rehearsal with posagent run --date.").withDate()
 	listen := f.String("listen", "127.0.0.1:8443", "`address` to listen on (host:port)")
 	nip := f.String("nip", "5265877635", "context `NIP` the token logs into")
 	state := f.String("state", "", "state `file` kept across restarts (mode 0600)")
@@ -44,10 +44,10 @@ func runKSeFSim(ctx context.Context, m *Main, args []string) error {
 		}
 		token = "sim-" + hex.EncodeToString(b[:])
 	}
-	logger := logx.New(m.Stderr, logx.Options{Getenv: m.Getenv})
+	logger := logx.New(m.Stderr, logx.Options{Getenv: m.Getenv, Now: m.Now})
 	sim, err := ksefsim.New(&ksefsim.Options{
 		Tokens: map[string]string{token: *nip}, StateFile: *state,
-		TimeScale: *scale, ProcessingDelay: *delay, Logger: logger.With("component", "ksefsim"),
+		TimeScale: *scale, ProcessingDelay: *delay, Logger: logger.With("component", "ksefsim"), Now: m.Now,
 	})
 	if err != nil {
 		return fmt.Errorf("ksefsim: %w", err)
@@ -73,14 +73,7 @@ func checkLoopback(addr string, allow bool) error {
 	if err != nil {
 		return usagef("--listen %q: %v", addr, err)
 	}
-	if allow {
-		return nil
-	}
-	if strings.EqualFold(host, "localhost") {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
+	if !allow && !loopbackHost(host) {
 		return usagef("--listen %q is not a loopback address (the simulator's /admin is unauthenticated); add --allow-remote to insist", addr)
 	}
 	return nil

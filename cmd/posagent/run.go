@@ -18,15 +18,21 @@ import (
 )
 
 func runRun(ctx context.Context, m *Main, args []string) error {
-	f := m.newFlags("run", "[--config FILE]",
+	f := m.newFlags("run", "[--config FILE] [--date YYYY-MM-DD[THH:MM]]",
 		"Runs the service in the foreground: the till API, the print worker and the KSeF\n"+
 			"uploads. systemd starts it this way (posagent install); Ctrl-C or SIGTERM stops it,\n"+
-			"letting a sale in flight finish and closing the store cleanly.").withConfig()
+			"letting a sale in flight finish and closing the store cleanly. --date rehearses\n"+
+			"another day against a KSeF simulator on loopback (never a real KSeF).").withConfig().withDate()
 	_, cfg, err := f.parseConfig(args, 0)
 	if err != nil {
 		return err
 	}
-	logger := logx.New(m.Stderr, logx.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Getenv: m.Getenv})
+	if f.date != "" {
+		if err := requireLoopbackKSeF(cfg); err != nil {
+			return err
+		}
+	}
+	logger := logx.New(m.Stderr, logx.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Getenv: m.Getenv, Now: m.Now})
 	prg := newProgram(func(ctx context.Context) error { return serve(ctx, m, cfg, f.config, logger) }, logger)
 	sc := serviceConfig(defaultBinary(), f.config, "posagent")
 	sc.Option["RunWait"] = func() {
@@ -66,7 +72,7 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	if err != nil {
 		return fmt.Errorf("offline certificate: %w", err)
 	}
-	client, err := ksefClient(cfg, certs, logger)
+	client, err := ksefClient(cfg, certs, logger, m.Now)
 	if err != nil {
 		return err
 	}
@@ -78,6 +84,7 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 		MaxSize:   int64(cfg.Store.CapMB) << 20,
 		Retention: time.Duration(cfg.Store.RetentionDays) * 24 * time.Hour,
 		Logger:    logger.With("component", "outbox"),
+		Now:       m.Now,
 	}, logger)
 	if err != nil {
 		return err

@@ -108,7 +108,7 @@ func agentOptions(cfg *config.Config) (agent.Options, error) {
 
 // ksefClient builds the KSeF API client of the configuration; certs is needed
 // for XAdES authentication only.
-func ksefClient(cfg *config.Config, certs *certstore.Store, logger *slog.Logger) (*ksefapi.Client, error) {
+func ksefClient(cfg *config.Config, certs *certstore.Store, logger *slog.Logger, now func() time.Time) (*ksefapi.Client, error) {
 	env, err := ksef.ParseEnvironment(cfg.KSeF.Environment)
 	if err != nil {
 		return nil, err
@@ -143,6 +143,7 @@ func ksefClient(cfg *config.Config, certs *certstore.Store, logger *slog.Logger)
 		Context:         ksefapi.ContextIdentifier{Type: ksefapi.ContextType(cfg.KSeF.ContextType), Value: ctxValue},
 		Auth:            auth,
 		Logger:          logger.With("component", "ksef"),
+		Now:             now,
 	})
 }
 

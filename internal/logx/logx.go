@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 )
 
 // Output formats.
@@ -23,6 +24,9 @@ type Options struct {
 	AddSource bool
 	// Getenv reads the environment; nil means os.Getenv. Tests replace it.
 	Getenv func(string) string
+	// Now, when set, stamps every record instead of the wall clock: a
+	// rehearsal on another date (posagent run --date) logs that date.
+	Now func() time.Time
 }
 
 // New returns a logger writing to w. An unknown level or format falls back to
@@ -41,6 +45,14 @@ func New(w io.Writer, opts Options) *slog.Logger {
 		level = l
 	}
 	ho := &slog.HandlerOptions{Level: level, AddSource: opts.AddSource, ReplaceAttr: Redact}
+	if now := opts.Now; now != nil {
+		ho.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Time(slog.TimeKey, now())
+			}
+			return Redact(groups, a)
+		}
+	}
 	if useJSON(w, opts.Format, getenv) {
 		return slog.New(slog.NewJSONHandler(w, ho))
 	}

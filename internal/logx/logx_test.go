@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 	"github.com/posagent/posagent/internal/logx"
@@ -202,3 +203,21 @@ func TestAutoFormat(t *testing.T) {
 }
 
 func typeName(v any) string { return strings.TrimPrefix(strings.TrimPrefix(fmtType(v), "*"), "slog.") }
+
+// TestNow: a rehearsal clock stamps the records, and redaction still applies.
+func TestNow(t *testing.T) {
+	at := time.Date(2026, 12, 23, 10, 0, 0, 0, time.UTC)
+	var buf bytes.Buffer
+	log := logx.New(&buf, logx.Options{Format: logx.FormatJSON, Getenv: env(), Now: func() time.Time { return at }})
+	log.Info("sale", "token", secret)
+	var rec struct {
+		Time  time.Time `json:"time"`
+		Token string    `json:"token"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("%v: %s", err, buf.Bytes())
+	}
+	if !rec.Time.Equal(at) || rec.Token != logx.Redacted {
+		t.Errorf("time %v token %q, want %v and %q", rec.Time, rec.Token, at, logx.Redacted)
+	}
+}

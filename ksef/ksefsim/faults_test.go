@@ -279,3 +279,16 @@ func TestNewOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestDateHeader: the Date header is the simulator's clock, so a doctor run
+// on a rehearsal date measures no skew against a simulator on the same date.
+func TestDateHeader(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, path := range []string{"/v2/security/public-key-certificates", "/latarnia/status"} {
+		r := e.do("GET", path, "", nil)
+		got, err := http.ParseTime(r.header.Get("Date"))
+		if want := e.clk.Now().Truncate(time.Second); err != nil || !got.Equal(want) {
+			t.Errorf("GET %s: Date %q (%v), want the simulator's %v", path, r.header.Get("Date"), err, want)
+		}
+	}
+}

@@ -342,6 +342,12 @@ func (s *Server) wrap(group string, auth authKind, h handlerFunc, maxBody int64)
 		if err != nil {
 			resp = s.errorResponse(r, err)
 		}
+		// KSeF's Date is its own clock (a terminal's doctor measures the skew
+		// against it): the simulator's is Options.Now, which may be a rehearsal
+		// date. A Date set by an outer handler wins.
+		if w.Header().Get("Date") == "" {
+			w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+		}
 		writeResponse(w, resp)
 		s.log.Debug("ksefsim request", "method", r.Method, "path", r.URL.Path, "status", resp.status, "duration", time.Since(start))
 	})
