@@ -168,10 +168,12 @@ stage_prom() {
   # The file_sd example is what the script makes of the example inventory.
   diff -u "$dir/targets/tills.example.json" <("$dir/file-sd-from-csv.sh" "$dir/targets/tills.example.csv") || return 1
   # -v, and the PASS line checked: a renamed test must not pass as "no tests to run".
+  # The test's own lines here; with the processes' logs in ${LOG%.log}-prom.log.
   local out
   out=$(POSAGENT_E2E_PROMETHEUS=1 go test -v -count=1 -timeout 5m -run '^TestFleetPrometheus$' ./internal/e2e/ 2>&1)
   rc=$?
-  echo "$out" | grep -v '^=== ' | tail -40
+  echo "$out" >"${LOG%.log}-prom.log"
+  grep -E '^ +[a-z_]+_test\.go:[0-9]+: |^(--- |ok |FAIL|PASS)' <<<"$out"
   [ $rc -eq 0 ] && grep -q -- '--- PASS: TestFleetPrometheus' <<<"$out"
 }
 
