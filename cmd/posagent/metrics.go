@@ -41,13 +41,13 @@ func metricsServer(sc stackConfig) (*till.MetricsServer, error) {
 // the agent down.
 func (s *stack) runMetrics(ctx context.Context) (done <-chan struct{}) {
 	c := make(chan struct{})
-	if s.metrics == nil {
+	if s.scrape == nil {
 		close(c)
 		return c
 	}
 	go func() {
 		defer close(c)
-		if err := s.metrics.ListenAndServe(ctx); err != nil {
+		if err := s.scrape.ListenAndServe(ctx); err != nil {
 			s.sc.logger.Error("metrics listener stopped; sales go on", "listen", s.sc.cfg.Metrics.Listen, "error", err)
 		}
 	}()

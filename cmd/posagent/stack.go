@@ -38,9 +38,11 @@ type stackConfig struct {
 	now     func() time.Time
 
 	// listener, when set, is served instead of cfg.Till.Listen.
-	listener     net.Listener
-	tillToken    string
-	metricsToken string // [metrics] token_file's; the listener is cfg.Metrics.Listen
+	listener  net.Listener
+	tillToken string
+
+	// metricsToken is [metrics] token_file's; the listener is cfg.Metrics.Listen.
+	metricsToken string
 	// wrapPrinter, when set, wraps the print worker (the demo records jobs).
 	wrapPrinter func(agent.Printer) agent.Printer
 	// agentMod adjusts the agent options (the demo shortens intervals).
@@ -49,11 +51,11 @@ type stackConfig struct {
 
 // stack is the running agent: print worker, core and till API.
 type stack struct {
-	agent   *agent.Agent
-	worker  *printer.Worker
-	till    *till.Server
-	metrics *till.MetricsServer // nil unless [metrics] listen is set
-	sc      stackConfig
+	agent  *agent.Agent
+	worker *printer.Worker
+	till   *till.Server
+	scrape *till.MetricsServer // the [metrics] listener; nil unless listen is set
+	sc     stackConfig
 }
 
 // agentOptions maps the configuration onto the agent's options.
@@ -201,7 +203,7 @@ func newStack(sc stackConfig) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.metrics, err = metricsServer(sc); err != nil {
+	if s.scrape, err = metricsServer(sc); err != nil {
 		return nil, err
 	}
 	return s, nil
