@@ -2,8 +2,6 @@ package agent
 
 import (
 	"github.com/posagent/posagent/internal/metrics"
-	"github.com/posagent/posagent/outbox"
-	"github.com/posagent/posagent/printer"
 )
 
 // agentMetrics are the agent's series in the caller's registry.
@@ -27,7 +25,7 @@ type agentMetrics struct {
 }
 
 func newMetrics(r *metrics.Registry) *agentMetrics {
-	m := &agentMetrics{
+	return &agentMetrics{
 		sales:         r.Counter("posagent_sales_total", "Sales issued as invoices since start."),
 		printJobs:     r.Counter("posagent_print_jobs_total", "Print jobs printed since start."),
 		printFailures: r.Counter("posagent_print_failures_total", "Print jobs that failed (and were retried) since start."),
@@ -42,51 +40,6 @@ func newMetrics(r *metrics.Registry) *agentMetrics {
 		deadlineAt: r.Gauge("posagent_earliest_deadline_timestamp_seconds", "Upload deadline of the earliest invoice not in KSeF, Unix seconds; 0 when none."),
 		storeBytes: r.Gauge("posagent_store_bytes", "Bytes the store file uses."),
 		storeCap:   r.Gauge("posagent_store_cap_bytes", "The store's cap (store.cap_mb) in bytes; sales are refused beyond it."),
-		printer: r.GaugeVec("posagent_printer_state", "1 for each printer condition that holds now, else 0: ready (can print), "+
-			"paper_out, paper_near_end, cover_open, offline, error, disconnected (port not open), unknown (no status reply yet).", "state"),
-	}
-	for _, s := range printerStates {
-		m.printer.With(s).Set(0) // every state from the first scrape: a missing series reads as "no data", not 0
-	}
-	return m
-}
-
-// printerStates are the label values of posagent_printer_state.
-var printerStates = []string{"ready", "paper_out", "paper_near_end", "cover_open", "offline", "error", "disconnected", "unknown"}
-
-// observeStore sets the store and deadline gauges from the monitor's Stats.
-func (m *agentMetrics) observeStore(st *outbox.Stats) {
-	m.overdue.Set(float64(len(st.Overdue)))
-	if st.EarliestDeadline.IsZero() {
-		m.deadlineAt.Set(0)
-	} else {
-		m.deadlineAt.SetTime(st.EarliestDeadline)
-	}
-	m.storeBytes.Set(float64(st.Used))
-	m.storeCap.Set(float64(st.Limit))
-}
-
-// observePrinter sets posagent_printer_state from what the worker knows. A
-// status from before a disconnection is stale and counts for nothing.
-func (m *agentMetrics) observePrinter(ps printer.State) {
-	s := ps.Status
-	known := ps.Connected && ps.Known
-	errored := s.ErrorOccurred || s.MechanicalError || s.CutterError || s.Unrecoverable || s.AutoRecoverable
-	on := map[string]bool{
-		"paper_out":      known && s.PaperOut,
-		"paper_near_end": known && s.PaperNearEnd,
-		"cover_open":     known && s.CoverOpen,
-		"offline":        known && s.Offline,
-		"error":          known && errored,
-		"disconnected":   !ps.Connected,
-		"unknown":        ps.Connected && !ps.Known,
-	}
-	on["ready"] = known && !s.PaperOut && !s.CoverOpen && !s.Offline && !errored
-	for _, state := range printerStates {
-		v := 0.0
-		if on[state] {
-			v = 1
-		}
-		m.printer.With(state).Set(v)
+		printer:    printerStateGauge(r),
 	}
 }
