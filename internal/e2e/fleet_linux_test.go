@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -137,7 +138,43 @@ func TestFleetPrometheus(t *testing.T) {
 		}
 	}
 	prom.checkDashboard(t, filepath.Join(root, "deploy", "grafana", "posagent-fleet.json"), late)
+	lintMetrics(t, tills[0])
 	prom.logSeries(t)
+}
+
+// legacyMetricNames are names promtool's lint flags that stay for existing
+// users: the days gauge predates the Unix-seconds expiry timestamp.
+var legacyMetricNames = []string{"posagent_offline_cert_days_left"}
+
+// lintMetrics runs `promtool check metrics` (Prometheus's naming and
+// exposition lint) over an agent's scrape.
+func lintMetrics(t *testing.T, a *fleetAgent) {
+	t.Helper()
+	promtool := testutil.RequireTool(t, "promtool")
+	req, err := http.NewRequest(http.MethodGet, "http://"+a.metrics+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+fleetMetrics)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape %s: %d %v", a.metrics, resp.StatusCode, err)
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(scrape)
+	out, _ := cmd.CombinedOutput() // exit 3 for lint problems: judged line by line below
+	for line := range strings.Lines(string(out)) {
+		line = strings.TrimSpace(line)
+		if line == "" || slices.ContainsFunc(legacyMetricNames, func(n string) bool { return strings.HasPrefix(line, n+" ") }) {
+			continue
+		}
+		t.Errorf("promtool check metrics: %s", line)
+	}
 }
 
 // fleetAgent is one till: its configuration, store and till API address.
