@@ -127,7 +127,12 @@
 // article (ksef.PenaltyArticle) and the rates that apply. Exposure is per
 // invoice, in PLN, never negative, and only for deadlines missed from
 // 2027-01-01 (ksef.PenaltyFor); Status and posagent_penalty_exposure_pln sum
-// it.
+// it. It also sets the gauges fleet alerting reads (deploy/prometheus):
+// overdue invoices, the earliest deadline as a timestamp, the store's size
+// and cap, and the printer's condition as the print worker last saw it (the
+// worker asks the printer before each job, so a printer left idle keeps its
+// last state). Their labels are fixed sets, so a terminal's series count is
+// constant (docs/OPERATIONS.md lists every metric).
 //
 // # Errors
 //

@@ -19,6 +19,14 @@ type agentMetrics struct {
 	certExpiry    *metrics.GaugeVec
 	certRevoked   *metrics.GaugeVec
 	penalty       *metrics.Gauge
+
+	// For fleet alerting (deploy/prometheus): labels are fixed sets, never
+	// invoice numbers or NIPs, so a terminal's series count stays constant.
+	overdue    *metrics.Gauge
+	deadlineAt *metrics.Gauge
+	storeBytes *metrics.Gauge
+	storeCap   *metrics.Gauge
+	printer    *metrics.GaugeVec
 }
 
 func newMetrics(r *metrics.Registry) *agentMetrics {
@@ -41,5 +49,11 @@ func newMetrics(r *metrics.Registry) *agentMetrics {
 			"1 when KSeF reports the installed certificate revoked or suspended (blocked).", "usage"),
 		penalty: r.Gauge("posagent_penalty_exposure_pln",
 			"Upper bound in PLN of the fines (art. 106ni) for invoices past an upload deadline missed on or after 2027-01-01."),
+
+		overdue:    r.Gauge("posagent_invoices_overdue", "Invoices past their upload deadline and not in KSeF (still uploaded, never dropped)."),
+		deadlineAt: r.Gauge("posagent_earliest_deadline_timestamp_seconds", "Upload deadline of the earliest invoice not in KSeF, Unix seconds; 0 when none."),
+		storeBytes: r.Gauge("posagent_store_bytes", "Bytes the store file uses."),
+		storeCap:   r.Gauge("posagent_store_cap_bytes", "The store's cap (store.cap_mb) in bytes; sales are refused beyond it."),
+		printer:    printerStateGauge(r),
 	}
 }

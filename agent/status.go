@@ -243,6 +243,8 @@ func (a *Agent) monitor(ctx context.Context) {
 		if _, cert := a.offlineSigner(); cert != nil {
 			a.m.certDays.Set(float64(daysLeft(cert.NotAfter, now)))
 		}
+		a.m.observeStore(st)
+		a.m.observePrinter(a.printer.State())
 	}
 	a.certAlarm(now)
 	a.authAlarm(now)

@@ -54,6 +54,7 @@ type Config struct {
 	Calendar Calendar `toml:"calendar"`
 	Certs    Certs    `toml:"certs"`
 	Log      Log      `toml:"log"`
+	Metrics  Metrics  `toml:"metrics"`
 }
 
 // Seller is the taxpayer that issues the invoices (Podmiot1).
@@ -122,6 +123,14 @@ type Till struct {
 	Listen    string `toml:"listen"`     // host:port; default 127.0.0.1:8080
 	TokenFile string `toml:"token_file"` // bearer token file; required when listen is not loopback
 	MaxBody   Size   `toml:"max_body"`   // request body limit, 1KiB-64MiB; default 1MiB
+}
+
+// Metrics is an optional listener serving only GET /metrics, for a fleet's
+// Prometheus: its token reads counts and can neither issue nor read invoices,
+// and the till API stays on loopback.
+type Metrics struct {
+	Listen    string `toml:"listen"`     // host:port; empty (default): off, /metrics is on the till API only
+	TokenFile string `toml:"token_file"` // bearer token file; required when listen is not loopback
 }
 
 // Store is the durable invoice store.

@@ -5,7 +5,7 @@
 //
 // A configuration is one TOML file (by default /etc/posagent/posagent.toml) with the
 // tables [seller], [terminal], [ksef], [printer], [till], [store], [policy],
-// [calendar], [certs] and [log]. [Parse] starts from [Default], decodes the file over
+// [calendar], [certs], [log] and [metrics]. [Parse] starts from [Default], decodes the file over
 // it and then validates the result, so a key left out keeps its documented default.
 // Durations are strings such as "3s"; sizes are integers of bytes or strings such as
 // "1MiB"; calendar dates are TOML local dates or "YYYY-MM-DD" strings.
@@ -24,11 +24,11 @@
 //
 // # Secrets
 //
-// The KSeF token, the till API token and the key passphrase are never read from the
+// The KSeF token, the till API and metrics tokens and the key passphrase are never read from the
 // configuration file: a key such as ksef.token is rejected with the name of the file
 // key and environment variable to use instead. [Config.Secret] reads a secret from
 // its environment variable (POSAGENT_KSEF_TOKEN, POSAGENT_TILL_TOKEN,
-// POSAGENT_KEY_PASSPHRASE) or else from the file the configuration names, and
+// POSAGENT_KEY_PASSPHRASE, POSAGENT_METRICS_TOKEN) or else from the file the configuration names, and
 // refuses a file that its group or other users can read.
 //
 // # Caveats

@@ -213,6 +213,8 @@ func unknownKey(key string, siblings []string) *FieldError {
 			how = "certs.passphrase_file or the environment variable " + EnvKeyPassphrase
 		case table == "till" || name == "till_token":
 			how = "till.token_file or the environment variable " + EnvTillToken
+		case table == "metrics":
+			how = "metrics.token_file or the environment variable " + EnvMetricsToken
 		}
 		return &FieldError{Key: key, Err: ErrSecretInFile,
 			Allowed: "secrets are never read from the configuration file; use " + how + " (a file readable only by its owner)"}

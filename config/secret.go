@@ -16,6 +16,7 @@ const (
 	SecretKSeFToken     Secret = "ksef-token"     // KSeF authorisation token
 	SecretTillToken     Secret = "till-token"     // bearer token of the till API
 	SecretKeyPassphrase Secret = "key-passphrase" // passphrase of the stored private keys
+	SecretMetricsToken  Secret = "metrics-token"  // bearer token of the metrics listener
 )
 
 // Environment variables that provide secrets; they win over the files.
@@ -23,6 +24,7 @@ const (
 	EnvKSeFToken     = "POSAGENT_KSEF_TOKEN"
 	EnvTillToken     = "POSAGENT_TILL_TOKEN"
 	EnvKeyPassphrase = "POSAGENT_KEY_PASSPHRASE"
+	EnvMetricsToken  = "POSAGENT_METRICS_TOKEN"
 )
 
 // maxSecretSize bounds a secret file so a wrong path (a log, a disk image) is
@@ -43,6 +45,8 @@ func (c *Config) Secret(name Secret) (string, error) {
 		env, file = EnvTillToken, c.Till.TokenFile
 	case SecretKeyPassphrase:
 		env, file = EnvKeyPassphrase, c.Certs.PassphraseFile
+	case SecretMetricsToken:
+		env, file = EnvMetricsToken, c.Metrics.TokenFile
 	default:
 		return "", &SecretError{Name: name, Err: ErrUnknownSecret}
 	}

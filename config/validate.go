@@ -139,6 +139,21 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	// [metrics]
+	v.path("metrics.token_file", c.Metrics.TokenFile)
+	if c.Metrics.Listen != "" {
+		mloop, ok := checkListen(c.Metrics.Listen)
+		switch {
+		case !ok:
+			v.bad("metrics.listen", c.Metrics.Listen, "host:port with a port 1-65535, such as 0.0.0.0:9464, or empty for none")
+		case c.Metrics.Listen == c.Till.Listen:
+			v.bad("metrics.listen", c.Metrics.Listen, "an address other than till.listen")
+		case !mloop && c.Metrics.TokenFile == "":
+			v.add(&FieldError{Key: "metrics.token_file", Err: ErrMissing,
+				Allowed: "set when metrics.listen (" + c.Metrics.Listen + ") is not a loopback address, so that scrapes need a bearer token"})
+		}
+	}
+
 	// [certs]
 	v.path("certs.passphrase_file", c.Certs.PassphraseFile)
 	v.path("certs.machine_key_file", c.Certs.MachineKeyFile)

@@ -15,6 +15,9 @@
 #   fuzz       every fuzz target for FUZZTIME (default 3s)
 #   race       go test -race -short: the data-race detector over every package
 #              (-short leaves out the soak and the fault matrix, minutes each)
+#   prom       deploy/prometheus: promtool check and unit tests of the rules, the
+#              example config and file_sd list, then the e2e: a real Prometheus
+#              scrapes three real agents and sees one's overdue alert fire
 #   staticcheck, govulncheck   pinned versions, run with `go run`
 #   gotest     go test ./... (amd64), last, so the output ends with its summary
 #
@@ -28,7 +31,7 @@ STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # v1.9.0 needs a golang.org/x/telemetry version the module proxy refuses (403).
 GOVULNCHECK=golang.org/x/vuln/cmd/govulncheck@v1.8.0
 FUZZTIME=${FUZZTIME:-3s}
-ALL_STAGES="vet test386 qemuarm buildarm deb demoarm fuzz race staticcheck govulncheck gotest"
+ALL_STAGES="vet test386 qemuarm buildarm deb demoarm fuzz race prom staticcheck govulncheck gotest"
 STAGES=${STAGES:-$ALL_STAGES}
 MAX_ARMV7_BYTES=$((15 * 1024 * 1024))
 LOG=${TEST_LOG:-/tmp/posagent-test.log}
@@ -46,6 +49,8 @@ declare -A pkgs=(
   [git]=git
   [curl]=curl
   [gcc]=gcc
+  [promtool]=prometheus
+  [prometheus]=prometheus
 )
 
 install_tools() {
@@ -140,6 +145,36 @@ stage_fuzz() {
 stage_race() {
   # The race detector needs cgo, hence gcc in the tool list.
   CGO_ENABLED=1 go test -race -short -count=1 -timeout 10m ./...
+}
+
+stage_prom() {
+  local tool rc
+  for tool in promtool prometheus; do
+    need "$tool"; rc=$?; [ $rc -ne 0 ] && return $rc
+  done
+  local dir=deploy/prometheus
+  promtool check rules "$dir"/*.rules.yml || return 1
+  promtool test rules "$dir"/tests/*.test.yml || return 1
+  # The example config, its /etc paths pointed at this checkout.
+  local tmp
+  tmp=$(mktemp -d) || return 1
+  mkdir -p "$tmp/targets" && : >"$tmp/metrics-token" && cp "$dir"/*.rules.yml "$tmp"/ &&
+    cp "$dir"/targets/*.json "$tmp/targets/" &&
+    sed "s#/etc/prometheus/posagent#$tmp#g" "$dir/prometheus.example.yml" >"$tmp/prometheus.yml" &&
+    promtool check config "$tmp/prometheus.yml"
+  rc=$?
+  rm -rf "$tmp"
+  [ $rc -eq 0 ] || return 1
+  # The file_sd example is what the script makes of the example inventory.
+  diff -u "$dir/targets/tills.example.json" <("$dir/file-sd-from-csv.sh" "$dir/targets/tills.example.csv") || return 1
+  # -v, and the PASS line checked: a renamed test must not pass as "no tests to run".
+  # The test's own lines here; with the processes' logs in ${LOG%.log}-prom.log.
+  local out
+  out=$(POSAGENT_E2E_PROMETHEUS=1 go test -v -count=1 -timeout 5m -run '^TestFleetPrometheus$' ./internal/e2e/ 2>&1)
+  rc=$?
+  echo "$out" >"${LOG%.log}-prom.log"
+  grep -E '^ +[a-z_]+_test\.go:[0-9]+: |^(--- |ok |FAIL|PASS)' <<<"$out"
+  [ $rc -eq 0 ] && grep -q -- '--- PASS: TestFleetPrometheus' <<<"$out"
 }
 
 stage_staticcheck() {

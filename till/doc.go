@@ -29,6 +29,11 @@
 // "Authorization: Bearer <token>" (compared in constant time); off loopback /
 // and /metrics need it too.
 //
+// A [MetricsServer] ([NewMetricsServer]) serves the same registry on another
+// address, GET /metrics only, for a fleet's Prometheus: its token reads counts
+// and can neither issue nor read invoices. Off loopback it needs a token
+// ([ErrTokenRequired]); with one, every request needs it.
+//
 // The till owns its wire types ([View], [Status] …) so that the HTTP contract
 // stays put when the agent changes; package tillagent implements Core on top of
 // *agent.Agent, and package tilltest is an in-memory Core for tests.

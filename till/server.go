@@ -2,7 +2,6 @@ package till
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -138,14 +137,19 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // committed finishes and is answered), and closes the rest. It returns nil
 // after a shutdown caused by ctx, or the error that stopped serving.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return serve(ctx, ln, s.handler, s.log)
+}
+
+// serve is Serve for any handler: the till API's and the metrics listener's.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	srv := &http.Server{
-		Handler:           s.handler,
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      75 * time.Second, // online-first may wait up to 30 s for KSeF
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		// Requests get their own context so that a shutdown lets a sale in
 		// flight commit instead of cancelling it halfway.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
@@ -228,14 +232,7 @@ func (s *Server) needsAuth(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/v1/") || !s.loopback
 }
 
-func (s *Server) authorized(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.opts.Token)) == 1
-}
+func (s *Server) authorized(r *http.Request) bool { return bearerIs(r, s.opts.Token) }
 
 // readBody reads a JSON request body within the limit.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Problem) {

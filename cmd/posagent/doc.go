@@ -34,6 +34,13 @@
 // outage), status reads GET /v1/status, and invoices reprint posts there, or
 // queues the duplicate in the store when the service is stopped.
 //
+// The service serves its metrics on the till API's /metrics and, when
+// [metrics] listen is set, alone on that address (till.MetricsServer), where
+// a fleet's Prometheus scrapes them with a token that cannot issue invoices.
+// Whether that listener runs never decides whether sales run: a failure to
+// listen is logged. Next to the agent's and the till API's series, the
+// wiring adds posagent_build_info and posagent_clock_skew_seconds.
+//
 // # Caveats
 //
 // bbolt allows one process per file: invoices list, show and export open the

@@ -123,9 +123,13 @@ func serve(ctx context.Context, m *Main, cfg *config.Config, configPath string, 
 	if err != nil && !errors.Is(err, config.ErrNoSecret) {
 		return err
 	}
+	mtok, err := cfg.Secret(config.SecretMetricsToken)
+	if err != nil && !errors.Is(err, config.ErrNoSecret) {
+		return err
+	}
 	sc := stackConfig{
 		cfg: cfg, store: store, signer: offline, ksef: client, open: open, popts: spec.opts,
-		logger: logger, metrics: metrics.NewRegistry(), now: m.Now, tillToken: tok,
+		logger: logger, metrics: metrics.NewRegistry(), now: m.Now, tillToken: tok, metricsToken: mtok,
 		authMethod: login.method, relay: relay,
 	}
 	if availabilityURL(cfg) != "" {

@@ -42,6 +42,9 @@ type stackConfig struct {
 	// listener, when set, is served instead of cfg.Till.Listen.
 	listener  net.Listener
 	tillToken string
+
+	// metricsToken is [metrics] token_file's; the listener is cfg.Metrics.Listen.
+	metricsToken string
 	// wrapPrinter, when set, wraps the print worker (the demo records jobs).
 	wrapPrinter func(agent.Printer) agent.Printer
 	// agentMod adjusts the agent options (the demo shortens intervals).
@@ -53,6 +56,7 @@ type stack struct {
 	agent  *agent.Agent
 	worker *printer.Worker
 	till   *till.Server
+	scrape *till.MetricsServer // the [metrics] listener; nil unless listen is set
 	sc     stackConfig
 }
 
@@ -117,6 +121,7 @@ func newStack(sc stackConfig) (*stack, error) {
 	}
 	opts.Logger = sc.logger.With("component", "agent")
 	opts.Metrics = sc.metrics
+	registerStackMetrics(sc.metrics, sc.ksef)
 	if sc.now == nil {
 		sc.now = time.Now
 	}
@@ -166,6 +171,9 @@ func newStack(sc stackConfig) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.scrape, err = metricsServer(sc); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -202,6 +210,9 @@ func (s *stack) Run(ctx context.Context) error {
 		}
 		tillDone <- s.till.ListenAndServe(tillCtx)
 	}()
+
+	metricsDone := s.runMetrics(tillCtx)
+	defer func() { <-metricsDone }()
 
 	var first error
 	tillErr, tillEnded := error(nil), false

@@ -239,3 +239,25 @@ func (r *Registry) HistogramVec(name, help string, buckets []float64, labels ...
 	}
 	return &HistogramVec{r.register(name, help, typeHistogram, labels, slices.Clone(buckets))}
 }
+
+// Family describes one registered metric family.
+type Family struct {
+	Name   string
+	Type   string   // "counter", "gauge" or "histogram"
+	Labels []string // label names in registration order (a histogram's "le" is implied)
+	Help   string
+}
+
+// Families lists every registered family sorted by name, including labelled
+// ones with no series yet, which a scrape does not show. Documentation and
+// dashboards are checked against it.
+func (r *Registry) Families() []Family {
+	r.mu.Lock()
+	out := make([]Family, 0, len(r.families))
+	for _, f := range r.families {
+		out = append(out, Family{Name: f.name, Type: f.typ, Labels: slices.Clone(f.labels), Help: f.help})
+	}
+	r.mu.Unlock()
+	slices.SortFunc(out, func(a, b Family) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -200,5 +201,30 @@ func TestAlignment(t *testing.T) {
 	h := r.Histogram("h", "h", []float64{1, 2, 3})
 	for range 3 {
 		h.Observe(1) // would fault on a misaligned 64-bit atomic on 386/ARM
+	}
+}
+
+// Families lists labelled families with no series too, which a scrape leaves out.
+func TestFamilies(t *testing.T) {
+	got := demoRegistry().Families()
+	want := []metrics.Family{
+		{Name: "posagent_backlog_invoices", Type: "gauge", Help: "Invoices not yet accepted by KSeF."},
+		{Name: "posagent_certificate_days_left", Type: "gauge", Help: "Days until the Offline certificate expires."},
+		{Name: "posagent_deadline_seconds", Type: "gauge", Help: "Seconds to the earliest upload deadline\\nbackslash kept."},
+		{Name: "posagent_invoices_accepted_total", Type: "counter", Help: "Invoices KSeF has accepted, from the store."},
+		{Name: "posagent_ksef_errors_total", Type: "counter", Labels: []string{"code", "detail"}, Help: "KSeF errors by code."},
+		{Name: "posagent_print_jobs_total", Type: "counter", Labels: []string{"result"}, Help: "Print jobs by result."},
+		{Name: "posagent_sales_total", Type: "counter", Help: "Sales issued as invoices."},
+		{Name: "posagent_unused", Type: "gauge", Labels: []string{"x"}, Help: "A labelled family with no series is not written."},
+		{Name: "posagent_upload_latency_seconds", Type: "histogram", Help: "Upload latency from issue to KSeF acceptance."},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Families() = %d families, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i].Name != want[i].Name || got[i].Type != want[i].Type || got[i].Help != want[i].Help ||
+			!slices.Equal(got[i].Labels, want[i].Labels) {
+			t.Errorf("Families()[%d] = %+v, want %+v", i, got[i], want[i])
+		}
 	}
 }

@@ -96,6 +96,7 @@ type Client struct {
 	loginMu  sync.Mutex // serializes refresh and re-login in accessToken
 	tokensMu sync.Mutex // guards tokens
 	tokens   tokenState
+	clock    skewMeter
 }
 
 // New validates cfg and returns a Client. It performs no I/O.
@@ -327,6 +328,9 @@ func (cl *Client) dropAccess(tok string) {
 func (cl *Client) send(req *http.Request, op string, wantCode int) (http.Header, []byte, error) {
 	start := cl.now()
 	resp, err := cl.hc.Do(req)
+	if err == nil {
+		cl.clock.observe(resp.Header.Get("Date"), start, cl.now())
+	}
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			err = ctxErr // a cancelled caller is not a network failure

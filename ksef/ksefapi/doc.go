@@ -37,6 +37,9 @@
 // close, poll), the session reference once KSeF named one, and MayProcess,
 // which says whether KSeF may still process the session.
 //
+// Every answer's Date header measures the client's clock against KSeF's
+// (ClockSkew), for the agent's clock-skew gauge.
+//
 // # Errors
 //
 // A failed call returns *APIError (HTTP status, KSeF codes, description,
