@@ -17,6 +17,7 @@ import (
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/internal/metrics"
 	"github.com/posagent/posagent/internal/testutil"
+	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/outbox"
 )
 
@@ -44,7 +45,7 @@ func stackFamilies(t *testing.T) []metrics.Family {
 	}
 	t.Cleanup(func() { store.Close() })
 	logger := slog.New(slog.DiscardHandler)
-	client, err := ksefClient(cfg, nil, logger, time.Now)
+	client, err := ksefClient(cfg, &ksefLogin{auth: ksefapi.TokenAuth{Token: "deploy-test"}, method: "token"}, time.Now, logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
