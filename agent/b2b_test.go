@@ -58,7 +58,13 @@ func TestB2BPerMode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
-			if err := x.agent.SetMode(ctx, tt.override); err != nil {
+			// An override alone changes no legal period (i18): offline,
+			// emergency and total failure are announced, with a reference.
+			if tt.override == agent.OverrideOffline24 {
+				if err := x.agent.SetMode(ctx, tt.override); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := x.agent.Announce(ctx, agent.Announcement{Mode: tt.override, Reference: "BIP MF test"}); err != nil {
 				t.Fatal(err)
 			}
 			sale := b2bSale()

@@ -98,14 +98,18 @@ func TestOfflineCertificateInvalid(t *testing.T) {
 				if err != nil || !got.Replayed || got.ID != before.ID {
 					t.Fatalf("replay of a sale issued before = %+v, %v", got, err)
 				}
-				// A correction would be handed over offline: refused too.
+				// A correction of an original in KSeF is issued at once, and
+				// would be handed over offline: refused too. (One of an
+				// original without a KSeF number is only a pending request.)
+				acceptInStore(t, x.store, before.ID)
 				_, err = x.agent.Correct(context.Background(), before.ID, agent.CorrectionRequest{Key: "kor", Reason: "zwrot", AfterRows: true})
 				if !errors.Is(err, agent.ErrOfflineCertificateInvalid) {
 					t.Errorf("Correct = %v, want ErrOfflineCertificateInvalid", err)
 				}
 			}
-			// Total failure carries no QR codes: still issued.
-			if err := x.agent.SetMode(context.Background(), agent.OverrideTotalFailure); err != nil {
+			// Total failure carries no QR codes: still issued. (Announced:
+			// an override alone opens no legal period.)
+			if err := x.agent.Announce(context.Background(), agent.Announcement{Mode: agent.OverrideTotalFailure, Reference: "BIP MF test"}); err != nil {
 				t.Fatal(err)
 			}
 			if got := x.issue("total", consumerSale()); got.Mode != ksef.ModeTotalFailure.String() {

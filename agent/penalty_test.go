@@ -48,7 +48,12 @@ func TestPenaltyFrom2027(t *testing.T) {
 	zw := consumerSale()
 	zw.Lines, zw.ExemptionBasis = []ksef.Line{line("Szkolenie BHP", "1", "100.00", "zw")}, "art. 43 ust. 1 pkt 29 ustawy o VAT"
 	exempt := issue("zw", zw) // no VAT: 18.7% of 100.00 = 18.70
-	kor, err := u.agent.Correct(ctx, plain.ID, agent.CorrectionRequest{Key: "kor", Reason: "rabat", Type: 2, AfterRows: true,
+	// A correction is issued only once its original is in KSeF
+	// (tryby-offline.md); it is then overdue on its own, with a negative VAT
+	// that must not lower the others' exposure.
+	orig := issue("orig", consumerSale())
+	acceptInStore(t, u.store, orig.ID)
+	kor, err := u.agent.Correct(ctx, orig.ID, agent.CorrectionRequest{Key: "kor", Reason: "rabat", Type: 2, AfterRows: true,
 		Lines: []ksef.Line{line("Kawa czarna", "2", "1.00", "23"), line("Drożdżówka", "1", "4.99", "5")}})
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +77,7 @@ func TestPenaltyFrom2027(t *testing.T) {
 		plain.ID:    {a("4.84"), "100% VAT"},
 		inEUR.ID:    {a("337.12"), "100% VAT"},
 		exempt.ID:   {a("18.70"), "18.7% gross"},
-		kor.View.ID: {0, "100% VAT"}, // its lower VAT does not cancel its original's exposure
+		kor.View.ID: {0, "100% VAT"}, // its negative VAT lowers no other invoice's exposure
 	}
 	if len(st.Overdue) != len(want) {
 		t.Fatalf("%d overdue, want %d: %+v", len(st.Overdue), len(want), st.Overdue)
