@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/outbox"
 )
 
@@ -84,7 +85,7 @@ func storeErr(op string, err error) error {
 		sentinel = ErrStoreFull
 	case errors.Is(err, outbox.ErrIllegalTransition):
 		sentinel = ErrIllegalState
-	case errors.Is(err, outbox.ErrInvalidRequest):
+	case errors.Is(err, outbox.ErrInvalidRequest), errors.Is(err, ksef.ErrInvoiceTooLarge):
 		sentinel = ErrInvalidRequest
 	default:
 		return fmt.Errorf("agent: %s: %w", op, err)

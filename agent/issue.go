@@ -204,6 +204,12 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 		if err != nil {
 			return nil, err
 		}
+		// KSeF refuses an oversized file whatever it holds, so such a sale is
+		// refused here, on the exact bytes, before the number is committed:
+		// the transaction rolls back and no number is used.
+		if err := ksef.CheckSize(xml); err != nil {
+			return nil, err
+		}
 		tot, err := inv.Totals()
 		if err != nil {
 			return nil, err

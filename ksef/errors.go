@@ -51,6 +51,10 @@ var (
 
 	// ErrInvalidSale is matched (errors.Is) by every ValidationError and ValidationErrors.
 	ErrInvalidSale = errors.New("ksef: invalid sale")
+
+	// ErrInvoiceTooLarge is matched (errors.Is) by every *SizeError: the
+	// invoice's XML is over the size KSeF accepts.
+	ErrInvoiceTooLarge = errors.New("ksef: invoice too large for KSeF")
 )
 
 // ValidationError names one problem with a sale or invoice: Field is the JSON

@@ -100,6 +100,7 @@
 //	discount_exceeds_line      422     A discount above the line value.
 //	unknown_payment_form       422     An unknown payment form.
 //	split_payment_not_allowed  422     split_payment for a buyer without a NIP.
+//	invoice_too_large          422     The invoice's XML would exceed KSeF's size limit (size and limit in bytes are given).
 //	internal                   500     An internal error; details are in the agent's log.
 //	unavailable                503     The agent cannot take requests now (closing); retry after Retry-After.
 //	store_full                 503     The invoice store is at its cap or the disk is full: no new sale until the queue drains; retry after Retry-After.

@@ -51,6 +51,10 @@ type Problem struct {
 	Detail string       `json:"detail"`
 	Code   string       `json:"code"`
 	Errors []FieldError `json:"errors,omitempty"`
+	// Size and Limit are set for invoice_too_large: the bytes of the
+	// invoice's XML and the most KSeF accepts.
+	Size  int `json:"size,omitempty"`
+	Limit int `json:"limit,omitempty"`
 
 	err error // the cause, for errors.Is; never serialised
 }

@@ -63,8 +63,14 @@ func (s *Server) routes() {
 // known, lets validation errors get precise codes.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, sale *ksef.Sale) {
 	var p *Problem
+	var size *ksef.SizeError
 	switch {
 	case errors.As(err, &p):
+	case errors.As(err, &size):
+		// Nothing was stored and no number used: the till may split the sale.
+		p = newProblem(http.StatusUnprocessableEntity, CodeInvoiceTooLarge, fmt.Sprintf(
+			"the invoice's XML would be %d bytes and KSeF accepts at most %d: split the sale into smaller invoices", size.Size, size.Limit))
+		p.Size, p.Limit = size.Size, size.Limit
 	case errors.Is(err, ksef.ErrInvalidSale):
 		p = validationProblem(sale, err)
 	case errors.Is(err, ErrNotFound):

@@ -67,6 +67,7 @@ const (
 	CodeUnknownPaymentForm = "unknown_payment_form"
 	CodeSplitNotAllowed    = "split_payment_not_allowed"
 	CodeInvalidCorrection  = "invalid_correction_type"
+	CodeInvoiceTooLarge    = "invoice_too_large"
 )
 
 // ProblemTypeBase prefixes a problem's code to form its type URI.
