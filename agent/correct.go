@@ -12,7 +12,7 @@ import (
 // CorrectionRequest asks for a correcting invoice (KOR) of an earlier one.
 type CorrectionRequest struct {
 	Key    string // idempotency key, as for Issue
-	Body   []byte // raw request body; nil means the canonical JSON of the request
+	Body   []byte // raw request body, optional: as IssueRequest.Body
 	Reason string // PrzyczynaKorekty; optional
 	Type   int    // TypKorekty: 1, 2 or 3; 0 leaves it out
 	// Lines are difference rows (negative quantities or prices allowed), or
@@ -99,14 +99,16 @@ func (a *Agent) Correct(ctx context.Context, id string, req CorrectionRequest) (
 	}
 	inv := ksef.Invoice{Seller: a.opts.Seller, Kind: ksef.KindKOR, GeneratedAt: now,
 		SystemInfo: a.opts.SystemInfo, Sale: sale, Correction: corr}
-	body := req.Body
-	if body == nil {
-		body, _ = json.Marshal(struct {
-			ID  string
-			Req CorrectionRequest
-		}{id, CorrectionRequest{Reason: req.Reason, Type: req.Type, Lines: req.Lines, AfterRows: req.AfterRows, Payment: req.Payment}})
+	// The key is bound to the decoded request (its JSON encoding is
+	// canonical), as a sale's is.
+	canon, err := json.Marshal(struct {
+		ID  string
+		Req CorrectionRequest
+	}{id, CorrectionRequest{Reason: req.Reason, Type: req.Type, Lines: req.Lines, AfterRows: req.AfterRows, Payment: req.Payment}})
+	if err != nil {
+		return nil, fmt.Errorf("agent: encode correction: %w", err)
 	}
-	return a.issue(ctx, req.Key, outbox.HashOf(body), inv, orig.ID, now)
+	return a.issue(ctx, req.Key, binding{fp: outbox.HashOf(canon), alt: rawHash(req.Body)}, inv, orig.ID, now)
 }
 
 // TechnicalCorrection re-issues an invoice KSeF rejected, with the operator's

@@ -22,12 +22,14 @@ const (
 
 // IssueRequest is one sale from the till.
 type IssueRequest struct {
-	// Key is the till's Idempotency-Key (1-200 bytes); a replay with the same
-	// Body returns the stored invoice, with another Body fails with
-	// ErrIdempotencyConflict.
+	// Key is the till's Idempotency-Key (1-200 bytes). It is bound to the
+	// sale as received, in its canonical form (ksef.Sale.Canonical): a
+	// replay of the same sale, however re-serialized, returns the stored
+	// invoice; another sale fails with ErrIdempotencyConflict.
 	Key string
-	// Body is the raw request body the key is bound to; nil means the
-	// canonical JSON of Sale.
+	// Body is the raw request body, optional: a replay whose raw body
+	// matches what an earlier version stored (the body's hash) is a replay
+	// too.
 	Body []byte
 	Sale ksef.Sale
 }
@@ -68,6 +70,8 @@ func (a *Agent) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 		return nil, err
 	}
 	now := a.now()
+	// Bound before the defaults are filled in: the issue date's is the day.
+	bind := binding{fp: outbox.HashOf(req.Sale.Canonical()), alt: rawHash(req.Body)}
 	sale := req.Sale
 	if err := a.prepareSale(&sale, now, true); err != nil {
 		return nil, err
@@ -76,7 +80,19 @@ func (a *Agent) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 		return nil, &RequestError{Field: "kind", Reason: "a correction is made with Correct on the original invoice"}
 	}
 	inv := ksef.Invoice{Seller: a.opts.Seller, GeneratedAt: now, SystemInfo: a.opts.SystemInfo, Sale: sale}
-	return a.issue(ctx, req.Key, fingerprint(req.Body, sale), inv, "", now)
+	return a.issue(ctx, req.Key, bind, inv, "", now)
+}
+
+// binding is what an idempotency key is bound to: the hash of the
+// request's canonical form, stored, and the raw body's hash, which earlier
+// versions stored and a replay may still match.
+type binding struct{ fp, alt outbox.Hash }
+
+func rawHash(body []byte) outbox.Hash {
+	if body == nil {
+		return outbox.Hash{}
+	}
+	return outbox.HashOf(body)
 }
 
 // prepareSale fills the defaults a till may leave out and validates the
@@ -122,13 +138,6 @@ func checkKey(k string) error {
 	return nil
 }
 
-func fingerprint(body []byte, v any) outbox.Hash {
-	if body == nil {
-		body, _ = json.Marshal(v)
-	}
-	return outbox.HashOf(body)
-}
-
 // classify returns the buyer class of a sale.
 func classify(b ksef.Buyer) string {
 	switch b.Kind {
@@ -145,7 +154,7 @@ func classify(b ksef.Buyer) string {
 // issue runs the outbox transaction for inv (a sale or a correction of
 // correctionOf), then the online attempt if the decision asks for one, then
 // queues the print.
-func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.Invoice, correctionOf string, now time.Time) (*Issued, error) {
+func (a *Agent) issue(ctx context.Context, key string, bind binding, inv ksef.Invoice, correctionOf string, now time.Time) (*Issued, error) {
 	d := a.decide()
 	if correctionOf != "" && inv.Correction != nil && inv.Correction.OriginalKSeF == "" {
 		d.online = false // the outbox holds it until the original is accepted
@@ -162,7 +171,7 @@ func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.
 	}
 	build := a.builder(inv, d, now)
 	rec, replayed, err := a.store.Issue(ctx, outbox.IssueRequest{
-		SaleID: key, Fingerprint: fp, Series: a.opts.Series, Now: now,
+		SaleID: key, Fingerprint: bind.fp, AltFingerprint: bind.alt, Series: a.opts.Series, Now: now,
 		CorrectionOf: correctionOf, Build: build,
 	})
 	if err != nil {

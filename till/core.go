@@ -27,9 +27,10 @@ type Core interface {
 	SetMode(ctx context.Context, override string) error
 }
 
-// IssueRequest is a validated sale with its idempotency key. Body is the exact
-// request body, so that a replay with the same key can be told apart from a
-// different sale under a reused key.
+// IssueRequest is a validated sale with its idempotency key. The key is
+// bound to Sale as decoded (ksef.Sale.Canonical), so a re-serialized replay
+// is a replay; Body is the exact request body, which a Core may also match
+// (records of earlier versions were bound to it).
 type IssueRequest struct {
 	Key  string
 	Body []byte

@@ -21,8 +21,8 @@ var (
 	ErrNotFound = errors.New("till: invoice not found")
 
 	// ErrKeyConflict is returned by a Core when an idempotency key is reused
-	// with a different request body.
-	ErrKeyConflict = errors.New("till: idempotency key reused with a different body")
+	// with a different request (compared decoded, not byte for byte).
+	ErrKeyConflict = errors.New("till: idempotency key reused with a different request")
 
 	// ErrNotCorrectable is returned by a Core when an invoice cannot be
 	// corrected (a correction itself, or one that was rejected).

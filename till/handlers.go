@@ -76,7 +76,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, sale *k
 	case errors.Is(err, ErrNotFound):
 		p = newProblem(http.StatusNotFound, CodeNotFound, "no invoice with id "+strconv.Quote(r.PathValue("id")))
 	case errors.Is(err, ErrKeyConflict):
-		p = newProblem(http.StatusConflict, CodeKeyReused, "this Idempotency-Key was used with a different request body")
+		p = newProblem(http.StatusConflict, CodeKeyReused, "this Idempotency-Key was used with a different sale (requests are compared as decoded, not byte for byte)")
 	case errors.Is(err, ErrNotCorrectable):
 		p = newProblem(http.StatusConflict, CodeNotCorrectable, "invoice "+strconv.Quote(r.PathValue("id"))+" cannot be corrected")
 	case errors.Is(err, ErrInvalidMode):

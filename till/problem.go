@@ -68,6 +68,7 @@ const (
 	CodeSplitNotAllowed    = "split_payment_not_allowed"
 	CodeInvalidCorrection  = "invalid_correction_type"
 	CodeInvoiceTooLarge    = "invoice_too_large"
+	CodeHostNotAllowed     = "host_not_allowed"
 )
 
 // ProblemTypeBase prefixes a problem's code to form its type URI.

@@ -5,6 +5,7 @@ package tilltest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -15,8 +16,8 @@ import (
 )
 
 // Core is an in-memory till.Core. It keeps issued invoices and idempotency
-// keys like the real agent (a replay returns the stored invoice; a reused key
-// with another body is till.ErrKeyConflict) and counts every call, so tests
+// keys like the real agent (a replay of the same decoded request returns the
+// stored invoice; a reused key with another request is till.ErrKeyConflict) and counts every call, so tests
 // can prove that rejected input stored nothing. Err, when set, is returned by
 // every method instead of doing the work.
 type Core struct {
@@ -163,7 +164,9 @@ func (c *Core) Issue(ctx context.Context, req till.IssueRequest) (*till.Issued, 
 	if err := c.enter("Issue"); err != nil {
 		return nil, err
 	}
-	if res, ok, err := c.idempotent(req.Key, req.Body); ok || err != nil {
+	// Keys are bound to the decoded sale, as the agent binds them.
+	canon := req.Sale.Canonical()
+	if res, ok, err := c.idempotent(req.Key, canon); ok || err != nil {
 		return res, err
 	}
 	if err := req.Sale.Validate(); err != nil {
@@ -181,7 +184,7 @@ func (c *Core) Issue(ctx context.Context, req till.IssueRequest) (*till.Issued, 
 	if kind == "" {
 		kind = ksef.KindVAT
 	}
-	return c.store(req.Key, req.Body, c.newView(kind, cur, req.Sale.IssueDate, t.Gross, t.VAT)), nil
+	return c.store(req.Key, canon, c.newView(kind, cur, req.Sale.IssueDate, t.Gross, t.VAT)), nil
 }
 
 // Invoice returns a stored invoice.
@@ -259,7 +262,16 @@ func (c *Core) Correct(ctx context.Context, id string, req till.CorrectionReques
 	if i < 0 {
 		return nil, till.ErrNotFound
 	}
-	if res, ok, err := c.idempotent(req.Key, req.Body); ok || err != nil {
+	canon, err := json.Marshal(struct {
+		ID     string
+		Reason string
+		Type   int
+		Lines  []ksef.Line
+	}{id, req.Reason, req.Type, req.Lines})
+	if err != nil {
+		return nil, err
+	}
+	if res, ok, err := c.idempotent(req.Key, canon); ok || err != nil {
 		return res, err
 	}
 	orig := c.invoices[i]
@@ -284,7 +296,7 @@ func (c *Core) Correct(ctx context.Context, id string, req till.CorrectionReques
 	if orig.Upload != "accepted" {
 		v.Upload = "blocked"
 	}
-	return c.store(req.Key, req.Body, v), nil
+	return c.store(req.Key, canon, v), nil
 }
 
 // Status returns the configured status with the Core's mode override and backlog.
