@@ -43,6 +43,9 @@ var (
 
 	// ErrAlreadyRunning is returned by a second call of Run.
 	ErrAlreadyRunning = errors.New("agent: already running")
+
+	// ErrNoUPO is returned by InvoiceUPO for an invoice without a UPO yet.
+	ErrNoUPO = errors.New("agent: no UPO for this invoice yet")
 )
 
 // OptionError reports an Options or Deps field New cannot work with.

@@ -12,6 +12,8 @@
 //
 //	POST /v1/sales                      issue (Idempotency-Key required) → 201 + Location, replay → 200
 //	GET  /v1/invoices/{id}              one invoice
+//	GET  /v1/invoices/{id}/xml          its stored FA(3) XML, byte for byte (application/xml)
+//	GET  /v1/invoices/{id}/upo          its UPO as KSeF sent it (application/xml); 404 upo_not_available before
 //	GET  /v1/invoices?state=&limit=&after=   a page of invoices in id order
 //	POST /v1/invoices/{id}/reprint      print a duplicate → 202
 //	POST /v1/invoices/{id}/corrections  issue a KOR (Idempotency-Key required)
@@ -112,6 +114,7 @@
 //	split_payment_not_allowed  422     split_payment for a buyer without a NIP.
 //	invoice_too_large          422     The invoice's XML would exceed KSeF's size limit (size and limit in bytes are given).
 //	host_not_allowed           403     No token is configured and the Host header is not localhost or a loopback address.
+//	upo_not_available          404     The invoice has no UPO yet (not accepted, or its UPO still to be downloaded).
 //	internal                   500     An internal error; details are in the agent's log.
 //	unavailable                503     The agent cannot take requests now (closing); retry after Retry-After.
 //	store_full                 503     The invoice store is at its cap or the disk is full: no new sale until the queue drains; retry after Retry-After.

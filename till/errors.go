@@ -39,6 +39,10 @@ var (
 	// sales (its cap or the disk is reached); everything stored is kept and
 	// still uploaded, and sales are taken again as the queue drains.
 	ErrStoreFull = errors.New("till: invoice store full")
+
+	// ErrNoUPO is returned by a Core for an invoice that has no UPO yet (not
+	// accepted by KSeF, or its UPO not downloaded yet).
+	ErrNoUPO = errors.New("till: no UPO for this invoice yet")
 )
 
 // Problem is an RFC 9457 problem detail, the body of every error response

@@ -69,6 +69,7 @@ const (
 	CodeInvalidCorrection  = "invalid_correction_type"
 	CodeInvoiceTooLarge    = "invoice_too_large"
 	CodeHostNotAllowed     = "host_not_allowed"
+	CodeUPONotAvailable    = "upo_not_available"
 )
 
 // ProblemTypeBase prefixes a problem's code to form its type URI.

@@ -24,6 +24,8 @@ type api interface {
 	Status(ctx context.Context) (*agent.Status, error)
 	SetMode(ctx context.Context, override string) error
 	Flush(ctx context.Context) error
+	InvoiceXML(ctx context.Context, id string) (*agent.Document, error)
+	InvoiceUPO(ctx context.Context, id string) (*agent.Document, error)
 }
 
 var (
@@ -43,6 +45,8 @@ type Agent struct {
 	StatusFunc              func(ctx context.Context) (*agent.Status, error)
 	SetModeFunc             func(ctx context.Context, override string) error
 	FlushFunc               func(ctx context.Context) error
+	InvoiceXMLFunc          func(ctx context.Context, id string) (*agent.Document, error)
+	InvoiceUPOFunc          func(ctx context.Context, id string) (*agent.Document, error)
 
 	mu    sync.Mutex // guards calls
 	calls []string
@@ -142,4 +146,22 @@ func (a *Agent) Flush(ctx context.Context) error {
 		return notSet("Flush")
 	}
 	return a.FlushFunc(ctx)
+}
+
+// InvoiceXML calls InvoiceXMLFunc.
+func (a *Agent) InvoiceXML(ctx context.Context, id string) (*agent.Document, error) {
+	a.record("InvoiceXML")
+	if a.InvoiceXMLFunc == nil {
+		return nil, notSet("InvoiceXML")
+	}
+	return a.InvoiceXMLFunc(ctx, id)
+}
+
+// InvoiceUPO calls InvoiceUPOFunc.
+func (a *Agent) InvoiceUPO(ctx context.Context, id string) (*agent.Document, error) {
+	a.record("InvoiceUPO")
+	if a.InvoiceUPOFunc == nil {
+		return nil, notSet("InvoiceUPO")
+	}
+	return a.InvoiceUPOFunc(ctx, id)
 }

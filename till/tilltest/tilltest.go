@@ -299,6 +299,40 @@ func (c *Core) Correct(ctx context.Context, id string, req till.CorrectionReques
 	return c.store(req.Key, canon, v), nil
 }
 
+// InvoiceXML returns a small stand-in XML naming the invoice's number.
+func (c *Core) InvoiceXML(ctx context.Context, id string) (*till.Document, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("InvoiceXML"); err != nil {
+		return nil, err
+	}
+	i := c.find(id)
+	if i < 0 {
+		return nil, till.ErrNotFound
+	}
+	v := c.invoices[i]
+	return &till.Document{ID: v.ID, Number: v.Number, Data: []byte(`<?xml version="1.0" encoding="UTF-8"?><Faktura><P_2>` + v.Number + `</P_2></Faktura>`)}, nil
+}
+
+// InvoiceUPO returns a stand-in UPO once the invoice is accepted (SetState),
+// else till.ErrNoUPO.
+func (c *Core) InvoiceUPO(ctx context.Context, id string) (*till.Document, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("InvoiceUPO"); err != nil {
+		return nil, err
+	}
+	i := c.find(id)
+	if i < 0 {
+		return nil, till.ErrNotFound
+	}
+	v := c.invoices[i]
+	if v.Upload != "accepted" {
+		return nil, till.ErrNoUPO
+	}
+	return &till.Document{ID: v.ID, Number: v.Number, Data: []byte(`<?xml version="1.0" encoding="UTF-8"?><Potwierdzenie><NumerKSeFDokumentu>` + v.KSeFNumber + `</NumerKSeFDokumentu></Potwierdzenie>`)}, nil
+}
+
 // Status returns the configured status with the Core's mode override and backlog.
 func (c *Core) Status(ctx context.Context) (*till.Status, error) {
 	c.mu.Lock()
