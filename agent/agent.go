@@ -117,6 +117,9 @@ type Options struct {
 	PrintInterval  time.Duration // sweep of pending and failed print jobs; default 5s
 	RetryMin       time.Duration // first upload retry delay; default 1s
 	RetryMax       time.Duration // cap of the jittered upload backoff; default 5m
+	// LinkProbeInterval is how often, while the link to KSeF is down, a
+	// cheap call (LinkProber) asks whether KSeF answers again; default 2s.
+	LinkProbeInterval time.Duration
 	AlarmInterval  time.Duration // minimum gap between overdue alarms in the log; default 15m
 	// BatchMax is the most invoices sent in one batch session; default and
 	// maximum ksefapi.MaxSessionInvoices (10 000). Their XML is streamed from
@@ -262,6 +265,7 @@ func New(opts Options, deps Deps) (*Agent, error) {
 	setDefault(&opts.PrintInterval, DefaultPrintInterval)
 	setDefault(&opts.RetryMin, DefaultRetryMin)
 	setDefault(&opts.RetryMax, DefaultRetryMax)
+	setDefault(&opts.LinkProbeInterval, DefaultLinkProbeInterval)
 	setDefault(&opts.AlarmInterval, DefaultAlarmInterval)
 	setDefault(&opts.SendGrace, DefaultSendGrace)
 	if opts.BatchThreshold == 0 {

@@ -14,6 +14,7 @@ type agentMetrics struct {
 	deadline      *metrics.Gauge
 	certDays      *metrics.Gauge
 	ksefErrors    *metrics.CounterVec
+	linkUp        *metrics.Gauge
 }
 
 func newMetrics(r *metrics.Registry) *agentMetrics {
@@ -27,5 +28,6 @@ func newMetrics(r *metrics.Registry) *agentMetrics {
 		deadline:   r.Gauge("posagent_earliest_deadline_seconds", "Seconds to the earliest upload deadline; negative when overdue, 0 when none."),
 		certDays:   r.Gauge("posagent_offline_cert_days_left", "Days until the KSeF Offline certificate expires."),
 		ksefErrors: r.CounterVec("posagent_ksef_errors_total", "KSeF call failures by code (KSeF code, HTTP status or transport).", "code"),
+		linkUp:     r.Gauge("posagent_ksef_link_up", "1 when the last KSeF call (or link probe) got an answer, 0 when the link is down or not yet known."),
 	}
 }
