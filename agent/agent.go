@@ -117,10 +117,10 @@ type Options struct {
 	PrintInterval  time.Duration // sweep of pending and failed print jobs; default 5s
 	RetryMin       time.Duration // first upload retry delay; default 1s
 	RetryMax       time.Duration // cap of the jittered upload backoff; default 5m
+	AlarmInterval  time.Duration // minimum gap between overdue alarms in the log; default 15m
 	// LinkProbeInterval is how often, while the link to KSeF is down, a
 	// cheap call (LinkProber) asks whether KSeF answers again; default 2s.
 	LinkProbeInterval time.Duration
-	AlarmInterval  time.Duration // minimum gap between overdue alarms in the log; default 15m
 	// BatchMax is the most invoices sent in one batch session; default and
 	// maximum ksefapi.MaxSessionInvoices (10 000). Their XML is streamed from
 	// the store one invoice at a time, so memory does not grow with it.
