@@ -103,11 +103,13 @@ func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) (time.Dura
 	} else {
 		var stop int
 		stop, err = a.sendTrickle(ctx, planned(due[:min(len(due), DefaultTrickleMax)]), bo)
-		if rest := due[min(stop+1, len(due)):]; isRateLimit(err) && len(rest) > 0 {
-			// KSeF limits interactive sends (429): the rest of the backlog
-			// goes in a batch session at once, whose limits are apart
-			// (ksef-api.md §6: "use batch sessions for backlog flushes").
-			// The refused invoice waits for its Retry-After.
+		if rest := due[stop:]; isRateLimit(err) && len(rest) > 1 {
+			// KSeF limits interactive sends (429): the rest of the backlog,
+			// the refused invoice with it, goes in a batch session at once,
+			// whose limits are apart (ksef-api.md §6: "use batch sessions
+			// for backlog flushes"). A refused invoice left alone waits for
+			// its Retry-After (its not-before); rateLimited prefers batches
+			// until then.
 			a.log.Info("interactive sends rate-limited; the rest goes in a batch session", "invoices", len(rest))
 			err = a.sendBatches(ctx, rest, bo)
 		}
@@ -305,9 +307,9 @@ func (a *Agent) sendOffline(inv *outbox.Invoice, now time.Time) bool {
 }
 
 // sendTrickle sends due invoices one by one in the online session, earliest
-// deadline first. A failure stops the round with the invoice it hit, by its
-// index in due (len(due) when none did), putting the invoice back with a
-// not-before.
+// deadline first. A failure stops it at the invoice it hit, whose index in
+// due it returns (len(due) when none did): that invoice and the ones after
+// it were not sent, or were refused and put back with a not-before.
 func (a *Agent) sendTrickle(ctx context.Context, due []outbox.Invoice, bo *backoff.Backoff) (stop int, err error) {
 	for i := range due {
 		inv := &due[i]
@@ -318,7 +320,7 @@ func (a *Agent) sendTrickle(ctx context.Context, due []outbox.Invoice, bo *backo
 		a.noteLink(err)
 		if err != nil {
 			a.noteErr("upload", err)
-			return i - 1, a.maybeRateLimit(err) // inv untouched: it may go in the batch
+			return i, a.maybeRateLimit(err)
 		}
 		xml := inv.XML
 		if xml == nil {
