@@ -12,6 +12,7 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/internal/metrics"
 	"github.com/posagent/posagent/ksef/ksefapi"
+	"github.com/posagent/posagent/ksef/ksefsim"
 	"github.com/posagent/posagent/ksef/ksefsim/ksefsimtest"
 	"github.com/posagent/posagent/outbox"
 )
@@ -196,3 +197,19 @@ func ioNopCloser(s string) *nopBody { return &nopBody{strings.NewReader(s)} }
 type nopBody struct{ *strings.Reader }
 
 func (nopBody) Close() error { return nil }
+
+// TestProbeBoundedOn5xx: when KSeF answers the probe but fails the uploads
+// (5xx), the probe starts one extra round per backoff step, not one every
+// LinkProbeInterval.
+func TestProbeBoundedOn5xx(t *testing.T) {
+	e, w := wiredEnv(t)
+	if err := e.Sim.InjectFault(ksefsim.Fault{Kind: ksefsim.Fault500, Count: ksefsim.Forever, PathPrefix: "/v2/auth/challenge"}); err != nil {
+		t.Fatal(err)
+	}
+	e.start(slowRetries(nil), true)
+	waitFor(t, "probes", 0, func() bool { return w.count("GET /v2/security/public-key-certificates") >= 1 })
+	time.Sleep(time.Second) // ten probe intervals
+	if n := w.count("POST /v2/auth/challenge"); n > 2 {
+		t.Errorf("%d login attempts in a second of 5xx with the first retry a minute away, want at most 2 (the first round and one the probe started)", n)
+	}
+}

@@ -24,8 +24,8 @@ import (
 // outage every sale kicks, and each kicked round used to count a failure,
 // so fifteen sales pushed the wait to its cap in two seconds). While the
 // link is down a probe (LinkProber) asks every LinkProbeInterval whether
-// KSeF answers; when it does, the backoff is reset and a round starts at
-// once.
+// KSeF answers; when it does, a round starts at once (its success resets
+// the backoff).
 func (a *Agent) uploadLoop(ctx context.Context) {
 	bo := &backoff.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax}
 	timer := time.NewTimer(0)
@@ -35,6 +35,7 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 	defer probe.Stop()
 	held := false
 	for {
+		probed := false
 		select {
 		case <-ctx.Done():
 			return
@@ -49,7 +50,7 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 				continue
 			}
 			a.log.Info("KSeF answers again; uploads resume", "consecutive_errors", bo.Failures())
-			bo.Reset()
+			probed = true
 		}
 		probe.Stop()
 		wait, failed := a.uploadRound(ctx, bo)
@@ -57,7 +58,10 @@ func (a *Agent) uploadLoop(ctx context.Context) {
 			return
 		}
 		held = failed
-		if failed && a.linkDown() && a.canProbe() {
+		// A round the probe started that fails again (KSeF answers the
+		// probe but fails the uploads, a 5xx) waits out its backoff step:
+		// at most one extra round per step.
+		if failed && !probed && a.linkDown() && a.canProbe() {
 			probe.Reset(a.probeEvery())
 		}
 		timer.Reset(wait)

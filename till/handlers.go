@@ -185,15 +185,17 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request, get func(conte
 	h := w.Header()
 	h.Set("Content-Type", "application/xml")
 	h.Set("Content-Length", strconv.Itoa(len(doc.Data)))
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fileStem(doc.Number) + suffix}))
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": FileStem(doc.Number) + suffix}))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	w.Write(doc.Data)
 }
 
-// fileStem makes an invoice number (FV/T1/2026/000001) a file name.
-func fileStem(number string) string {
+// FileStem makes an invoice number (FV/T1/2026/000001) a file name stem
+// (FV_T1_2026_000001): letters, digits, '-' and '.' stay, anything else
+// becomes '_'.
+func FileStem(number string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':

@@ -383,16 +383,9 @@ func findViaTill(ctx context.Context, tc *tillClient, ref string) (*till.View, e
 	return found, nil
 }
 
-// fileName turns an invoice number into a safe file name stem.
-func fileName(number string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
-			return r
-		}
-		return '_'
-	}, number)
-}
+// fileName turns an invoice number into a safe file name stem, the one the
+// till API names the invoice's files with.
+var fileName = till.FileStem
 
 // progress prints "label n/total" on one line when n changes, at most every
 // 100 ms, and always the final count.

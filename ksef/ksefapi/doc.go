@@ -29,6 +29,9 @@
 // close, poll), the session reference once KSeF named one, and MayProcess,
 // which says whether KSeF may still process the session.
 //
+// Ping is the link probe: one unauthenticated GET of the public keys
+// (limited only per second), whose answer is not parsed.
+//
 // # Errors
 //
 // A failed call returns *APIError (HTTP status, KSeF codes, description,
