@@ -58,16 +58,6 @@ func uploadState(s string) (outbox.UploadState, error) {
 	return "", usagef("--state %q is not one of queued, sending, accepted, rejected, blocked", s)
 }
 
-// openStore loads the configuration named by --config and opens its store
-// as openStoreFor does.
-func (f *flags) openStore() (*outbox.Store, error) {
-	cfg, err := f.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	return openStoreFor(cfg)
-}
-
 // invoiceRow is one invoice in `invoices list --json`.
 type invoiceRow struct {
 	ID         string    `json:"id"`
@@ -430,18 +420,21 @@ func runInvoicesExport(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
+	st, err := openStoreFor(cfg)
+	busy := errors.Is(err, errStoreBusy)
+	if err != nil && !busy {
+		return err
+	}
+	if st != nil {
+		defer st.Close()
+	}
 	if err := os.MkdirAll(*dir, 0o750); err != nil {
 		return fmt.Errorf("invoices export: %w", err)
 	}
 	ex := &exporter{dir: *dir, done: []exported{}, seen: map[string]bool{}}
-	st, err := openStoreFor(cfg)
-	switch {
-	case errors.Is(err, errStoreBusy):
+	if busy {
 		err = ex.viaTill(ctx, m, m.tillClient(cfg), *state)
-	case err != nil:
-		return err
-	default:
-		defer st.Close()
+	} else {
 		err = ex.fromStore(ctx, m, st, us)
 	}
 	if err != nil {
