@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -187,6 +189,36 @@ func FuzzTextProblems(f *testing.F) {
 		literal := bytes.Contains(raw, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`))
 		if strings.Contains(err.Error(), "U+FFFD") && !literal {
 			t.Fatalf("DecodeSale(%q) = %v: blames U+FFFD, which the body does not hold", raw, err)
+		}
+	})
+}
+
+// FuzzHostCheck: without a token, a Host is served only when net/url reads
+// it as localhost or a loopback IP literal — names no DNS answer can move.
+func FuzzHostCheck(f *testing.F) {
+	for _, h := range []string{"127.0.0.1:8080", "localhost", "[::1]:1", "[::1]", "::1", "evil.example", "127.0.0.1.nip.io", "[::ffff:127.0.0.1]:80", "LOCALHOST:0", "localhost:", "[fe80::1%25lo]:80", ""} {
+		f.Add(h)
+	}
+	srv, err := till.New(tilltest.New(), till.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		if rec.Code == http.StatusForbidden || host == "" {
+			return
+		}
+		u, err := url.Parse("http://" + host + "/")
+		name := ""
+		if err == nil {
+			name = u.Hostname()
+		}
+		ip := net.ParseIP(name)
+		if !strings.EqualFold(name, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			t.Fatalf("Host %q served (%d) without a token; net/url reads its name as %q", host, rec.Code, name)
 		}
 	})
 }

@@ -248,7 +248,10 @@ func loopbackHost(host string) bool {
 	if host == "" {
 		return true // HTTP/1.0 without Host: no browser sends that
 	}
-	if h, _, err := net.SplitHostPort(host); err == nil {
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if strings.Trim(port, "0123456789") != "" {
+			return false
+		}
 		host = h
 	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		host = host[1 : len(host)-1]
