@@ -72,8 +72,10 @@
 //	invalid_query              400     An unknown, repeated or malformed query parameter.
 //	invalid_state              400     An unknown state filter.
 //	unauthorized               401     Missing or wrong bearer token.
+//	host_not_allowed           403     No token is configured and the Host header is not localhost or a loopback address.
 //	not_found                  404     No invoice with this id.
 //	route_not_found            404     No such endpoint.
+//	upo_not_available          404     The invoice has no UPO yet (not accepted, or its UPO still to be downloaded).
 //	method_not_allowed         405     The endpoint does not take this method (see Allow).
 //	idempotency_key_reused     409     The Idempotency-Key was used with a different request (compared decoded, in canonical form, not byte for byte).
 //	not_correctable            409     The invoice cannot be corrected.
@@ -113,8 +115,6 @@
 //	unknown_payment_form       422     An unknown payment form.
 //	split_payment_not_allowed  422     split_payment for a buyer without a NIP.
 //	invoice_too_large          422     The invoice's XML would exceed KSeF's size limit (size and limit in bytes are given).
-//	host_not_allowed           403     No token is configured and the Host header is not localhost or a loopback address.
-//	upo_not_available          404     The invoice has no UPO yet (not accepted, or its UPO still to be downloaded).
 //	internal                   500     An internal error; details are in the agent's log.
 //	unavailable                503     The agent cannot take requests now (closing); retry after Retry-After.
 //	store_full                 503     The invoice store is at its cap or the disk is full: no new sale until the queue drains; retry after Retry-After.
