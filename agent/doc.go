@@ -49,15 +49,16 @@
 // failed round's wait is held — the kick of each new sale does not start
 // another round inside it. While the link is down a [LinkProber] (the
 // client's unauthenticated Ping) asks every LinkProbeInterval whether KSeF
-// answers; when it does, a round starts at once.
-// A 429's Retry-After is honoured as given and never grows the backoff; a
-// 429 in the middle of an interactive trickle sends the rest of the
-// backlog, the refused invoice with it, in a batch session at once. An
-// acceptance wakes the scheduler, so invoices sent before are settled in the
-// next round. The link state (Status.Link, posagent_ksef_link_up) is "up"
-// after any answer below 500 and "down" after none or a 5xx; an idle agent
-// probes it once a ProbeInterval. Records left
-// sending — after a crash, a timeout or a batch — are settled by asking KSeF
+// answers; when it does, a round starts at once. A 429's Retry-After is
+// honoured as given and never grows the backoff; a 429 in the middle of an
+// interactive trickle sends the rest of the backlog, the refused invoice
+// with it, in a batch session at once. An acceptance wakes the scheduler,
+// so invoices sent before are settled in the next round. The link state
+// (Status.Link, posagent_ksef_link_up) is "up" after any answer below 500
+// and "down" after none or a 5xx; an idle agent probes it once a
+// ProbeInterval.
+//
+// Records left sending — after a crash, a timeout or a batch — are settled by asking KSeF
 // (the invoice status by reference, or the session's invoices matched by
 // hash) before any resend — a send whose outcome is unknown is given
 // SendGrace to land — and a 440 duplicate counts as accepted only when the
