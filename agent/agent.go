@@ -135,6 +135,9 @@ type Options struct {
 	RetryMin       time.Duration // first upload retry delay; default 1s
 	RetryMax       time.Duration // cap of the jittered upload backoff; default 5m
 	AlarmInterval  time.Duration // minimum gap between overdue alarms in the log; default 15m
+	// LinkProbeInterval is how often, while the link to KSeF is down, a
+	// cheap call (LinkProber) asks whether KSeF answers again; default 2s.
+	LinkProbeInterval time.Duration
 	// BatchMax is the most invoices sent in one batch session; default and
 	// maximum ksefapi.MaxSessionInvoices (10 000). Their XML is streamed from
 	// the store one invoice at a time, so memory does not grow with it.
@@ -295,6 +298,7 @@ func New(opts Options, deps Deps) (*Agent, error) {
 	setDefault(&opts.PrintInterval, DefaultPrintInterval)
 	setDefault(&opts.RetryMin, DefaultRetryMin)
 	setDefault(&opts.RetryMax, DefaultRetryMax)
+	setDefault(&opts.LinkProbeInterval, DefaultLinkProbeInterval)
 	setDefault(&opts.AlarmInterval, DefaultAlarmInterval)
 	setDefault(&opts.SendGrace, DefaultSendGrace)
 	if opts.BatchThreshold == 0 {

@@ -14,7 +14,7 @@ import (
 // CorrectionRequest asks for a correcting invoice (KOR) of an earlier one.
 type CorrectionRequest struct {
 	Key    string // idempotency key, as for Issue
-	Body   []byte // raw request body; nil means the canonical JSON of the request
+	Body   []byte // raw request body, optional: as IssueRequest.Body
 	Reason string // PrzyczynaKorekty; optional
 	Type   int    // TypKorekty: 1, 2 or 3; 0 leaves it out
 	// Lines are difference rows (negative quantities or prices allowed), or
@@ -79,14 +79,16 @@ func (a *Agent) Correct(ctx context.Context, id string, req CorrectionRequest) (
 	if err != nil {
 		return nil, err
 	}
-	body := req.Body
-	if body == nil {
-		body, _ = json.Marshal(struct {
-			ID  string
-			Req CorrectionRequest
-		}{id, CorrectionRequest{Reason: req.Reason, Type: req.Type, Lines: req.Lines, AfterRows: req.AfterRows, Payment: req.Payment}})
+	// The key is bound to the decoded request (its JSON encoding is
+	// canonical), as a sale's is.
+	canon, err := json.Marshal(struct {
+		ID  string
+		Req CorrectionRequest
+	}{id, CorrectionRequest{Reason: req.Reason, Type: req.Type, Lines: req.Lines, AfterRows: req.AfterRows, Payment: req.Payment}})
+	if err != nil {
+		return nil, fmt.Errorf("agent: encode correction: %w", err)
 	}
-	fp := outbox.HashOf(body)
+	bind := binding{fp: outbox.HashOf(canon), alt: rawHash(req.Body)}
 	now := a.now()
 	inv, err := a.correctionInvoice(orig, req, now)
 	if err != nil {
@@ -102,7 +104,7 @@ func (a *Agent) Correct(ctx context.Context, id string, req CorrectionRequest) (
 		if err := probe.Validate(); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 		}
-		res, err := a.requestCorrection(ctx, orig, req, fp, now)
+		res, err := a.requestCorrection(ctx, orig, req, bind.fp, now)
 		if !errors.Is(err, outbox.ErrIssueNow) {
 			return res, err
 		}
@@ -116,7 +118,7 @@ func (a *Agent) Correct(ctx context.Context, id string, req CorrectionRequest) (
 			return nil, err
 		}
 	}
-	return a.issue(ctx, req.Key, fp, *inv, orig.ID, now)
+	return a.issue(ctx, req.Key, bind, *inv, orig.ID, now)
 }
 
 // correctable returns the invoice a correction of id corrects: id, or the

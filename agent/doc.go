@@ -68,8 +68,22 @@
 // anything issued offline, any online-first sale that missed its budget and
 // anything sent after its P_1 day (Europe/Warsaw). Failures become a
 // persisted not-before on the record (429 Retry-After included) and a
-// jittered, capped backoff; nothing is given up or dropped. Records left
-// sending — after a crash, a timeout or a batch — are settled by asking KSeF
+// jittered, capped backoff; nothing is given up or dropped.
+//
+// Recovery after an outage: the backoff grows once per failed round, and a
+// failed round's wait is held — the kick of each new sale does not start
+// another round inside it. While the link is down a [LinkProber] (the
+// client's unauthenticated Ping) asks every LinkProbeInterval whether KSeF
+// answers; when it does, a round starts at once. A 429's Retry-After is
+// honoured as given and never grows the backoff; a 429 in the middle of an
+// interactive trickle sends the rest of the backlog, the refused invoice
+// with it, in a batch session at once. An acceptance wakes the scheduler,
+// so invoices sent before are settled in the next round. The link state
+// (Status.Link, posagent_ksef_link_up) is "up" after any answer below 500
+// and "down" after none or a 5xx; an idle agent probes it once a
+// ProbeInterval.
+//
+// Records left sending — after a crash, a timeout or a batch — are settled by asking KSeF
 // (the invoice status by reference, or the session's invoices matched by
 // hash) before any resend — a send whose outcome is unknown is given
 // SendGrace to land — and a 440 duplicate counts as accepted only when the
@@ -139,9 +153,18 @@
 // Requests that cannot be accepted wrap [ErrInvalidRequest]: a sale's
 // problems are ksef.ValidationErrors (errors.As finds each
 // *ksef.ValidationError with its JSON field path), other fields a
-// *[RequestError]. Store outcomes map to [ErrIdempotencyConflict],
+// *[RequestError]. A sale whose FA(3) XML would be over KSeF's size limit
+// wraps ErrInvalidRequest and a *ksef.SizeError (the size and the limit),
+// found on the exact bytes inside the issue transaction, so no number is
+// used. Store outcomes map to [ErrIdempotencyConflict],
 // [ErrStoreFull], [ErrNotFound] and [ErrIllegalState]; [ErrInvalidMode]
-// comes from SetMode. Nothing is stored when an error is returned.
+// comes from SetMode; [ErrNoUPO] from InvoiceUPO. Nothing is stored when an
+// error is returned.
+//
+// An idempotency key is bound to the sale as the till sent it, decoded, in
+// its canonical form (ksef.Sale.Canonical): a re-serialized replay is a
+// replay; a record issued before keys were bound that way still replays for
+// the same raw body.
 //
 // # Caveats
 //

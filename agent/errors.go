@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/outbox"
 )
 
@@ -50,6 +51,9 @@ var (
 	// stored; the till may hand over a receipt instead. Online issuing and
 	// total failure (no QR codes) are not affected.
 	ErrOfflineCertificateInvalid = errors.New("agent: the KSeF Offline certificate cannot sign offline invoices")
+
+	// ErrNoUPO is returned by InvoiceUPO for an invoice without a UPO yet.
+	ErrNoUPO = errors.New("agent: no UPO for this invoice yet")
 )
 
 // OptionError reports an Options or Deps field New cannot work with.
@@ -105,7 +109,7 @@ func storeErr(op string, err error) error {
 		sentinel = ErrStoreFull
 	case errors.Is(err, outbox.ErrIllegalTransition):
 		sentinel = ErrIllegalState
-	case errors.Is(err, outbox.ErrInvalidRequest):
+	case errors.Is(err, outbox.ErrInvalidRequest), errors.Is(err, ksef.ErrInvoiceTooLarge):
 		sentinel = ErrInvalidRequest
 	default:
 		return fmt.Errorf("agent: %s: %w", op, err)

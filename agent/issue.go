@@ -22,12 +22,14 @@ const (
 
 // IssueRequest is one sale from the till.
 type IssueRequest struct {
-	// Key is the till's Idempotency-Key (1-200 bytes); a replay with the same
-	// Body returns the stored invoice, with another Body fails with
-	// ErrIdempotencyConflict.
+	// Key is the till's Idempotency-Key (1-200 bytes). It is bound to the
+	// sale as received, in its canonical form (ksef.Sale.Canonical): a
+	// replay of the same sale, however re-serialized, returns the stored
+	// invoice; another sale fails with ErrIdempotencyConflict.
 	Key string
-	// Body is the raw request body the key is bound to; nil means the
-	// canonical JSON of Sale.
+	// Body is the raw request body, optional: a replay whose raw body
+	// matches what an earlier version stored (the body's hash) is a replay
+	// too.
 	Body []byte
 	Sale ksef.Sale
 }
@@ -76,6 +78,8 @@ func (a *Agent) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 		return nil, err
 	}
 	now := a.now()
+	// Bound before the defaults are filled in: the issue date's is the day.
+	bind := binding{fp: outbox.HashOf(req.Sale.Canonical()), alt: rawHash(req.Body)}
 	sale := req.Sale
 	if err := a.prepareSale(&sale, now, true, true); err != nil {
 		return nil, err
@@ -84,7 +88,19 @@ func (a *Agent) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 		return nil, &RequestError{Field: "kind", Reason: "a correction is made with Correct on the original invoice"}
 	}
 	inv := ksef.Invoice{Seller: a.opts.Seller, GeneratedAt: now, SystemInfo: a.opts.SystemInfo, Sale: sale}
-	return a.issue(ctx, req.Key, fingerprint(req.Body, sale), inv, "", now)
+	return a.issue(ctx, req.Key, bind, inv, "", now)
+}
+
+// binding is what an idempotency key is bound to: the hash of the
+// request's canonical form, stored, and the raw body's hash, which earlier
+// versions stored and a replay may still match.
+type binding struct{ fp, alt outbox.Hash }
+
+func rawHash(body []byte) outbox.Hash {
+	if body == nil {
+		return outbox.Hash{}
+	}
+	return outbox.HashOf(body)
 }
 
 // prepareSale fills the defaults a till may leave out and validates the
@@ -139,13 +155,6 @@ func checkKey(k string) error {
 	return nil
 }
 
-func fingerprint(body []byte, v any) outbox.Hash {
-	if body == nil {
-		body, _ = json.Marshal(v)
-	}
-	return outbox.HashOf(body)
-}
-
 // classify returns the buyer class of a sale.
 func classify(b ksef.Buyer) string {
 	switch b.Kind {
@@ -162,7 +171,7 @@ func classify(b ksef.Buyer) string {
 // issue runs the outbox transaction for inv (a sale or a correction of
 // correctionOf), then the online attempt if the decision asks for one, then
 // queues the print.
-func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.Invoice, correctionOf string, now time.Time) (*Issued, error) {
+func (a *Agent) issue(ctx context.Context, key string, bind binding, inv ksef.Invoice, correctionOf string, now time.Time) (*Issued, error) {
 	d := a.decide()
 	if correctionOf != "" && inv.Correction != nil && inv.Correction.OriginalKSeF == "" {
 		d.online = false // an original outside KSeF: offline, as the original
@@ -170,11 +179,11 @@ func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.
 			d.mode = ksef.ModeOffline24
 		}
 	}
-	return a.issueAs(ctx, key, fp, inv, correctionOf, now, d)
+	return a.issueAs(ctx, key, bind, inv, correctionOf, now, d)
 }
 
 // issueAs is issue with the decision taken.
-func (a *Agent) issueAs(ctx context.Context, key string, fp outbox.Hash, inv ksef.Invoice, correctionOf string, now time.Time, d decision) (*Issued, error) {
+func (a *Agent) issueAs(ctx context.Context, key string, bind binding, inv ksef.Invoice, correctionOf string, now time.Time, d decision) (*Issued, error) {
 	// Validate with a placeholder number so a bad request fails before the
 	// transaction, with the field paths of the sale.
 	probe := inv
@@ -184,7 +193,7 @@ func (a *Agent) issueAs(ctx context.Context, key string, fp outbox.Hash, inv kse
 	}
 	build := a.builder(inv, d, now)
 	rec, replayed, err := a.store.Issue(ctx, outbox.IssueRequest{
-		SaleID: key, Fingerprint: fp, Series: a.opts.Series, Now: now,
+		SaleID: key, Fingerprint: bind.fp, AltFingerprint: bind.alt, Series: a.opts.Series, Now: now,
 		CorrectionOf: correctionOf, Build: build,
 	})
 	var ce *OfflineCertError
@@ -236,6 +245,12 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 		inv.Number = number
 		xml, err := inv.XML()
 		if err != nil {
+			return nil, err
+		}
+		// KSeF refuses an oversized file whatever it holds, so such a sale is
+		// refused here, on the exact bytes, before the number is committed:
+		// the transaction rolls back and no number is used.
+		if err := ksef.CheckSize(xml); err != nil {
 			return nil, err
 		}
 		tot, err := inv.Totals()

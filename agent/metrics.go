@@ -27,6 +27,7 @@ type agentMetrics struct {
 	storeBytes *metrics.Gauge
 	storeCap   *metrics.Gauge
 	printer    *metrics.GaugeVec
+	linkUp     *metrics.Gauge
 }
 
 func newMetrics(r *metrics.Registry) *agentMetrics {
@@ -55,5 +56,6 @@ func newMetrics(r *metrics.Registry) *agentMetrics {
 		storeBytes: r.Gauge("posagent_store_bytes", "Bytes the store file uses."),
 		storeCap:   r.Gauge("posagent_store_cap_bytes", "The store's cap (store.cap_mb) in bytes; sales are refused beyond it."),
 		printer:    printerStateGauge(r),
+		linkUp:     r.Gauge("posagent_ksef_link_up", "1 when the last KSeF call (or link probe) got an answer, 0 when the link is down or not yet known."),
 	}
 }

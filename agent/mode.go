@@ -232,18 +232,32 @@ func feedReference(av *ksefapi.Availability) string {
 	return ""
 }
 
-// noteLink records the outcome of a KSeF call for the link state.
+// noteLink records the outcome of a KSeF call for the link state: any
+// answer below 500 (a 4xx, 429 included) means the link is up; no answer
+// (a transport failure or a timeout) or a 5xx means it is down. A call its
+// caller cancelled tells nothing.
 func (a *Agent) noteLink(err error) {
+	var ae *ksefapi.APIError
+	link := ""
+	switch {
+	case err == nil:
+		link = "up"
+	case !errors.As(err, &ae), errors.Is(err, context.Canceled):
+		return
+	case ae.Status > 0 && ae.Status < 500:
+		link = "up"
+	default:
+		link = "down"
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.linkChecked = a.now()
-	if err == nil {
-		a.link = "up"
-		return
-	}
-	var ae *ksefapi.APIError
-	if errors.As(err, &ae) && (ae.Status == 0 || ae.Status >= 500) {
-		a.link = "down"
+	a.link, a.linkChecked = link, a.now()
+	if a.m != nil {
+		up := 0.0
+		if link == "up" {
+			up = 1
+		}
+		a.m.linkUp.Set(up)
 	}
 }
 

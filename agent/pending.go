@@ -117,7 +117,7 @@ func (a *Agent) issueOnePending(ctx context.Context, orig *outbox.Invoice, pc *o
 		d = decision{mode: ksef.ModeOffline24}
 	}
 	d.online = false
-	res, err := a.issueAs(ctx, pc.SaleID, pc.Fingerprint, *inv, pc.OriginalID, now, d)
+	res, err := a.issueAs(ctx, pc.SaleID, binding{fp: pc.Fingerprint}, *inv, pc.OriginalID, now, d)
 	if err != nil {
 		return err
 	}

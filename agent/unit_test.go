@@ -137,8 +137,8 @@ func TestIssueRejectsBadInput(t *testing.T) {
 	}
 }
 
-// TestIdempotency: a replay returns the same invoice; another body under the
-// same key is a conflict.
+// TestIdempotency: a replay of the same sale returns the same invoice,
+// whatever its raw body; another sale under the same key is a conflict.
 func TestIdempotency(t *testing.T) {
 	u := newUnit(t, nil)
 	ctx := context.Background()
@@ -147,16 +147,21 @@ func TestIdempotency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := u.agent.Issue(ctx, agent.IssueRequest{Key: "same", Body: body, Sale: consumerSale()})
-	if err != nil {
-		t.Fatal(err)
+	// The same sale re-serialized: another raw body, the same decoded sale.
+	for _, replay := range [][]byte{body, []byte(`{ "lines" : "…" }`), nil} {
+		b, err := u.agent.Issue(ctx, agent.IssueRequest{Key: "same", Body: replay, Sale: consumerSale()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !b.Replayed || b.ID != a.ID || b.Number != a.Number || a.Replayed {
+			t.Errorf("replay with body %q = %+v, want the same invoice replayed", replay, b)
+		}
 	}
-	if !b.Replayed || b.ID != a.ID || b.Number != a.Number || a.Replayed {
-		t.Errorf("replay = %+v, want the same invoice replayed", b)
-	}
-	_, err = u.agent.Issue(ctx, agent.IssueRequest{Key: "same", Body: []byte(`{}`), Sale: consumerSale()})
+	other := consumerSale()
+	other.Lines[0].Quantity = ksef.MustParseQuantity("3")
+	_, err = u.agent.Issue(ctx, agent.IssueRequest{Key: "same", Body: body, Sale: other})
 	if !errors.Is(err, agent.ErrIdempotencyConflict) {
-		t.Errorf("other body = %v, want ErrIdempotencyConflict", err)
+		t.Errorf("other sale = %v, want ErrIdempotencyConflict", err)
 	}
 	if n := len(u.prn.Jobs()); n != 1 {
 		t.Errorf("%d print jobs, want 1", n)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/http"
 	"strings"
 	"time"
 
@@ -17,44 +18,76 @@ import (
 // uploadLoop is the upload scheduler: one goroutine owned by Run. It never
 // gives up and never drops an invoice: every failure becomes a persisted
 // not-before on the record and a jittered, capped wait here.
+//
+// The backoff grows once per failed round, and a failed round's wait is
+// held: the kick of each new sale does not start another round (during an
+// outage every sale kicks, and each kicked round used to count a failure,
+// so fifteen sales pushed the wait to its cap in two seconds). While the
+// link is down a probe (LinkProber) asks every LinkProbeInterval whether
+// KSeF answers; when it does, a round starts at once (its success resets
+// the backoff).
 func (a *Agent) uploadLoop(ctx context.Context) {
 	bo := &backoff.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	probe := time.NewTimer(time.Hour) // armed only while the link is down
+	probe.Stop()
+	defer probe.Stop()
+	held := false
 	for {
+		probed := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		case <-a.kickUpload:
+			if held {
+				continue
+			}
+		case <-probe.C:
+			if !a.pingLink(ctx) {
+				probe.Reset(a.probeEvery())
+				continue
+			}
+			a.log.Info("KSeF answers again; uploads resume", "consecutive_errors", bo.Failures())
+			probed = true
 		}
-		wait := a.uploadRound(ctx, bo)
+		probe.Stop()
+		wait, failed := a.uploadRound(ctx, bo)
 		if ctx.Err() != nil {
 			return
+		}
+		held = failed
+		// A round the probe started that fails again (KSeF answers the
+		// probe but fails the uploads, a 5xx) waits out its backoff step:
+		// at most one extra round per step.
+		if failed && !probed && a.linkDown() && a.canProbe() {
+			probe.Reset(a.probeEvery())
 		}
 		timer.Reset(wait)
 	}
 }
 
-// uploadRound does one pass and returns how long to sleep before the next.
-func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) time.Duration {
+// uploadRound does one pass and returns how long to sleep before the next
+// and whether it failed (its wait is then held against kicks).
+func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) (time.Duration, bool) {
 	a.probe(ctx, false)
 	a.syncDeadlines(ctx) // the feed may have opened or ended a period
 	if err := a.ensureAuth(ctx); err != nil {
-		return a.roundFailed(ctx, bo, "authenticate", err)
+		return a.roundFailed(ctx, bo, "authenticate", err), true
 	}
 	a.fetchUPOs(ctx)
 	a.archiveNearFull(ctx)
 	pending, err := a.resolveSending(ctx)
 	if err != nil {
-		return a.roundFailed(ctx, bo, "resolve", err)
+		return a.roundFailed(ctx, bo, "resolve", err), true
 	}
 	now := a.now()
 	// Without the XML: a batch streams it from the store one invoice at a
 	// time, a trickle reads each just before sending it.
 	due, err := a.store.ListDue(ctx, now, a.opts.BatchMax)
 	if err != nil {
-		return a.roundFailed(ctx, bo, "list uploads", err)
+		return a.roundFailed(ctx, bo, "list uploads", err), true
 	}
 	if len(due) == 0 {
 		a.sessMu.Lock()
@@ -63,7 +96,8 @@ func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) time.Durat
 		if idle && !pending {
 			a.closeSession(ctx)
 		}
-		return a.nextWake(ctx, pending)
+		a.probeIdleLink(ctx)
+		return a.nextWake(ctx, pending), false
 	}
 	a.mu.Lock()
 	limited := now.Before(a.rateLimited)
@@ -71,26 +105,52 @@ func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) time.Durat
 	if len(due) >= a.opts.BatchThreshold || (limited && len(due) > 1) {
 		err = a.sendBatches(ctx, due, bo)
 	} else {
-		if len(due) > DefaultTrickleMax {
-			due = due[:DefaultTrickleMax]
+		var stop int
+		stop, err = a.sendTrickle(ctx, planned(due[:min(len(due), DefaultTrickleMax)]), bo)
+		if rest := due[stop:]; isRateLimit(err) && len(rest) > 1 {
+			// KSeF limits interactive sends (429): the rest of the backlog,
+			// the refused invoice with it, goes in a batch session at once,
+			// whose limits are apart (ksef-api.md §6: "use batch sessions
+			// for backlog flushes"). A refused invoice left alone waits for
+			// its Retry-After (its not-before); rateLimited prefers batches
+			// until then.
+			a.log.Info("interactive sends rate-limited; the rest goes in a batch session", "invoices", len(rest))
+			err = a.sendBatches(ctx, rest, bo)
 		}
-		err = a.sendTrickle(ctx, planned(due), bo)
+	}
+	if isRateLimit(err) {
+		// Answered: the records refused carry the Retry-After as their
+		// not-before, which nextWake honours, and the link is up.
+		return max(a.opts.PollInterval, a.nextWake(ctx, false)), false
 	}
 	if err != nil {
-		return a.roundFailed(ctx, bo, "upload", err)
+		return a.roundFailed(ctx, bo, "upload", err), true
 	}
 	if bo.Failures() > 0 {
 		a.log.Info("upload recovered", "consecutive_errors", bo.Failures())
 	}
 	bo.Reset()
 	// Something was sent: look at its status soon.
-	return a.opts.PollInterval
+	return a.opts.PollInterval, false
 }
 
-// roundFailed logs (rate-limited by the backoff count) and returns the wait.
+// isRateLimit reports whether err is KSeF's 429.
+func isRateLimit(err error) bool {
+	var ae *ksefapi.APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests
+}
+
+// roundFailed logs (rate-limited by the backoff count) and returns the wait:
+// one backoff step per failed round, or a 429's Retry-After as given
+// (ksefapi clamps it to MaxRetryAfter), which does not grow the backoff.
 func (a *Agent) roundFailed(ctx context.Context, bo *backoff.Backoff, op string, err error) time.Duration {
 	if ctx.Err() != nil {
 		return 0
+	}
+	var ae *ksefapi.APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests && ae.RetryAfter > 0 {
+		a.log.Info("KSeF asks to wait", "op", op, "retry_after", ae.RetryAfter)
+		return ae.RetryAfter
 	}
 	d := bo.Next()
 	if n := bo.Failures(); n == 1 || n%10 == 0 {
@@ -260,9 +320,10 @@ func (a *Agent) sendOffline(inv *outbox.Invoice, now time.Time) bool {
 }
 
 // sendTrickle sends due invoices one by one in the online session, earliest
-// deadline first. It returns an error when the link or KSeF failed, after
-// putting the invoice back with a not-before.
-func (a *Agent) sendTrickle(ctx context.Context, due []outbox.Invoice, bo *backoff.Backoff) error {
+// deadline first. A failure stops it at the invoice it hit, whose index in
+// due it returns (len(due) when none did): that invoice and the ones after
+// it were not sent, or were refused and put back with a not-before.
+func (a *Agent) sendTrickle(ctx context.Context, due []outbox.Invoice, bo *backoff.Backoff) (stop int, err error) {
 	for i := range due {
 		inv := &due[i]
 		if a.isInflight(inv.ID) || a.inBudget(inv, a.now()) {
@@ -272,12 +333,12 @@ func (a *Agent) sendTrickle(ctx context.Context, due []outbox.Invoice, bo *backo
 		a.noteLink(err)
 		if err != nil {
 			a.noteErr("upload", err)
-			return a.maybeRateLimit(err)
+			return i, a.maybeRateLimit(err)
 		}
 		xml := inv.XML
 		if xml == nil {
 			if xml, err = a.store.XML(ctx, inv.ID); err != nil {
-				return err
+				return i, err
 			}
 		}
 		if err := a.store.MarkSending(ctx, inv.ID, sess.Reference); err != nil {
@@ -297,13 +358,13 @@ func (a *Agent) sendTrickle(ctx context.Context, due []outbox.Invoice, bo *backo
 			if errors.Is(err, ksefapi.ErrSessionFull) {
 				continue // a fresh session takes the rest
 			}
-			return err
+			return i, err
 		}
 		if err := a.store.SetInvoiceRef(ctx, inv.ID, ref); err != nil {
 			a.log.Warn("record invoice reference", "id", inv.ID, "error", err)
 		}
 	}
-	return nil
+	return len(due), nil
 }
 
 func (a *Agent) isInflight(id string) bool {
@@ -327,8 +388,13 @@ func (a *Agent) failedSend(ctx context.Context, inv *outbox.Invoice, sess *ksefa
 	case errors.Is(err, ksefapi.ErrTechnicalCorrectionUnavailable), errors.Is(err, ksefapi.ErrTechnicalCorrectionNotAllowed):
 		a.reject(ctx, inv, code, err.Error())
 	case isAPI && ae.Status == 429:
+		// Retry-After as given (ksefapi clamps it); without one, a backoff step.
 		a.maybeRateLimit(err)
-		a.retry(ctx, inv.ID, now.Add(max(ae.RetryAfter, a.opts.RetryMin)), code)
+		wait := ae.RetryAfter
+		if wait <= 0 {
+			wait = nextStep(bo)
+		}
+		a.retry(ctx, inv.ID, now.Add(wait), code)
 	case errors.Is(err, ksefapi.ErrUnauthorized), errors.Is(err, ksefapi.ErrSessionClosed):
 		a.authLost(err)
 		a.dropSession(sess)
@@ -702,7 +768,8 @@ func (a *Agent) sendBatches(ctx context.Context, due []outbox.Due, bo *backoff.B
 		}
 	}
 	if len(tech) > 0 {
-		return a.sendTrickle(ctx, planned(tech), &backoff.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax})
+		_, err := a.sendTrickle(ctx, planned(tech), &backoff.Backoff{Min: a.opts.RetryMin, Max: a.opts.RetryMax})
+		return err
 	}
 	return nil
 }

@@ -63,6 +63,10 @@ var (
 	// ErrSaleDateOutOfRange is matched by the ValidationError of a sale date
 	// (P_6) the VAT Act does not allow for the issue date (SaleDateRange).
 	ErrSaleDateOutOfRange = errors.New("ksef: sale date out of range")
+
+	// ErrInvoiceTooLarge is matched (errors.Is) by every *SizeError: the
+	// invoice's XML is over the size KSeF accepts.
+	ErrInvoiceTooLarge = errors.New("ksef: invoice too large for KSeF")
 )
 
 // ValidationError names one problem with a sale or invoice: Field is the JSON

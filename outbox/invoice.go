@@ -225,6 +225,11 @@ type IssueRequest struct {
 	Now          time.Time // issue time; the period comes from its Europe/Warsaw date
 	CorrectionOf string    // id of the corrected invoice for a KOR, or ""
 	Build        BuildFunc
+
+	// AltFingerprint, when not zero, also matches on a replay and is never
+	// stored: the agent binds keys to the canonical form of a request and
+	// passes here the raw body's hash, which earlier versions stored.
+	AltFingerprint Hash
 }
 
 // Acceptance is what KSeF returned for an accepted invoice.

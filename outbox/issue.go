@@ -21,10 +21,11 @@ const issueOverhead = 4 << 10
 // callback-built XML with its hash, the record, a print job and an upload job.
 // Any error rolls everything back and the number is not consumed.
 //
-// A replay of a stored sale id with the same fingerprint returns the stored
-// invoice unchanged and replayed = true; with another fingerprint it fails with
-// ErrIdempotencyConflict. A correction (CorrectionOf) of an invoice not yet
-// accepted is stored blocked and released when the original is accepted.
+// A replay of a stored sale id with the same fingerprint (or AltFingerprint)
+// returns the stored invoice unchanged and replayed = true; with another
+// fingerprint it fails with ErrIdempotencyConflict. A correction
+// (CorrectionOf) of an invoice not yet accepted is stored blocked and
+// released when the original is accepted.
 func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, replayed bool, err error) {
 	if err := validateRequest(&req); err != nil {
 		return nil, false, err
@@ -34,7 +35,7 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 			if len(v) != 40 {
 				return fmt.Errorf("%w: sale %q index is %d bytes", ErrCorrupt, req.SaleID, len(v))
 			}
-			if !bytes.Equal(v[8:], req.Fingerprint[:]) {
+			if !bytes.Equal(v[8:], req.Fingerprint[:]) && (req.AltFingerprint == Hash{} || !bytes.Equal(v[8:], req.AltFingerprint[:])) {
 				return fmt.Errorf("%w: sale id %q", ErrIdempotencyConflict, req.SaleID)
 			}
 			stored, _, err := s.lookup(tx, v[:8], true)

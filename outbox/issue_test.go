@@ -82,6 +82,17 @@ func TestIssueIdempotency(t *testing.T) {
 	if _, _, err := s.Issue(ctx, conflict); !errors.Is(err, outbox.ErrIdempotencyConflict) {
 		t.Errorf("different body = %v, want ErrIdempotencyConflict", err)
 	}
+	// The stored fingerprint matched as the alternative one: a record bound
+	// to a raw body before keys were bound to the canonical form.
+	alt := conflict
+	alt.AltFingerprint = req.Fingerprint
+	if got, replayed, err := s.Issue(ctx, alt); err != nil || !replayed || got.ID != first.ID {
+		t.Errorf("replay by AltFingerprint = %v, replayed %v, want the stored invoice", err, replayed)
+	}
+	alt.AltFingerprint[1] ^= 1
+	if _, _, err := s.Issue(ctx, alt); !errors.Is(err, outbox.ErrIdempotencyConflict) {
+		t.Errorf("neither fingerprint matches = %v, want ErrIdempotencyConflict", err)
+	}
 	next := mustIssue(t, s, outboxtest.Request("sale-2", t0))
 	if next.Seq != 2 {
 		t.Errorf("next seq = %d, want 2 (replays consume no numbers)", next.Seq)

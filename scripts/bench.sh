@@ -36,6 +36,7 @@ step drain-batch go test -count 1 -timeout 30m -run TestDrain -v ./bench -drain.
 # Interactive sending is limited to 180 invoices an hour; at time scale 3600
 # the simulator's hour lasts a second, so the wall time × 3600 is the real one.
 step drain-interactive go test -count 1 -timeout 30m -run TestDrain -v ./bench -drain.n "$((N < 10000 ? N : 9999))" -drain.mode interactive -drain.scale 3600
+step recovery go test -count 1 -timeout 30m -run '^$' -bench BenchmarkRecovery -benchtime 7x ./internal/faults
 step store-180-days go test -count 1 -timeout 30m -run TestStoreSize -v ./bench -store.days 180 -store.perday 500
 
 if [ ${#failed[@]} -gt 0 ]; then echo "bench: failed steps: ${failed[*]}"; exit 1; fi

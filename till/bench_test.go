@@ -23,6 +23,7 @@ func BenchmarkPostSale(b *testing.B) {
 	for b.Loop() {
 		i++
 		req := httptest.NewRequest("POST", "/v1/sales", strings.NewReader(validSale))
+		req.Host = "127.0.0.1:8080"
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", fmt.Sprint("k", i))
 		rec := httptest.NewRecorder()

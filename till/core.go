@@ -13,7 +13,8 @@ import (
 // Errors: a Core reports a bad sale or correction as ksef.ValidationErrors, an
 // unknown invoice with [ErrNotFound], an idempotency key reused with another
 // body with [ErrKeyConflict], a correction of an invoice that cannot be
-// corrected with [ErrNotCorrectable], an unknown mode with [ErrInvalidMode]
+// corrected with [ErrNotCorrectable], an unknown mode with [ErrInvalidMode],
+// an invoice without a UPO yet with [ErrNoUPO]
 // and a temporary inability to store (disk full, store closing) with
 // [ErrUnavailable]. Any other error is an internal error: the client sees a
 // generic 500 and the error itself is only logged.
@@ -31,11 +32,23 @@ type Core interface {
 	Announce(ctx context.Context, mode, reference string) error
 	// Journal returns the announcements journal, oldest first.
 	Journal(ctx context.Context) ([]Announcement, error)
+	// InvoiceXML returns the invoice's stored FA(3) XML, byte for byte.
+	InvoiceXML(ctx context.Context, id string) (*Document, error)
+	// InvoiceUPO returns the invoice's UPO as KSeF sent it, or ErrNoUPO.
+	InvoiceUPO(ctx context.Context, id string) (*Document, error)
 }
 
-// IssueRequest is a validated sale with its idempotency key. Body is the exact
-// request body, so that a replay with the same key can be told apart from a
-// different sale under a reused key.
+// Document is a stored file of an invoice: its XML or its UPO, as stored.
+type Document struct {
+	ID     string
+	Number string
+	Data   []byte
+}
+
+// IssueRequest is a validated sale with its idempotency key. The key is
+// bound to Sale as decoded (ksef.Sale.Canonical), so a re-serialized replay
+// is a replay; Body is the exact request body, which a Core may also match
+// (records of earlier versions were bound to it).
 type IssueRequest struct {
 	Key  string
 	Body []byte

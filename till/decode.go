@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/posagent/posagent/ksef"
 )
@@ -84,11 +85,17 @@ func decodeStrict(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return newProblem(http.StatusBadRequest, CodeTrailingData, fmt.Sprintf("unexpected data after the JSON value at offset %d", dec.InputOffset()))
 	}
-	if p := duplicateKey(body); p != nil {
-		return p
+	dup, text := scanStrings(body)
+	if dup != nil {
+		return dup
 	}
 	if p := walk(reflect.TypeOf(v).Elem(), tree, ""); p != nil {
 		return p
+	}
+	if text != nil {
+		// encoding/json turns these into U+FFFD, which the rules would
+		// report as a forbidden character: name the real problem.
+		return text
 	}
 	dec = json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -99,12 +106,16 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
-// duplicateKey finds the first object key given twice in a syntactically
-// valid body: encoding/json would silently keep the last, so that
+// scanStrings finds, in a syntactically valid body, the first object key
+// given twice (dup) and the first string value that is not text (text).
+//
+// Duplicates: encoding/json would silently keep the last, so that
 // {"quantity":"1","quantity":"-5"} could mean different things to the till
-// and to a proxy that logged it. It is a byte scanner, not json.Decoder.Token,
-// which would cost more than the decoding itself.
-func duplicateKey(body []byte) *Problem {
+// and to a proxy that logged it. Text: a lone UTF-16 surrogate escape
+// ("\ud800" without its pair) or bytes that are not UTF-8, which
+// encoding/json replaces with U+FFFD. It is a byte scanner, not
+// json.Decoder.Token, which would cost more than the decoding itself.
+func scanStrings(body []byte) (dup, text *Problem) {
 	type frame struct {
 		path      string
 		object    bool
@@ -152,27 +163,98 @@ func duplicateKey(body []byte) *Problem {
 				}
 			}
 			if j >= len(body) {
-				return nil // unterminated: the syntax check reports it
+				return nil, text // unterminated: the syntax check reports it
 			}
+			isKey := false
 			if len(stack) > 0 {
 				if f := stack[len(stack)-1]; f.object && f.expectKey {
+					isKey = true
 					key := string(body[i+1 : j])
 					if escaped {
 						if json.Unmarshal(body[i:j+1], &key) != nil {
-							return nil
+							return nil, text
 						}
 					}
 					if f.keys[key] {
-						return fieldProblem(http.StatusBadRequest, CodeDuplicateField, join(f.path, key), "given more than once")
+						return fieldProblem(http.StatusBadRequest, CodeDuplicateField, join(f.path, key), "given more than once"), text
 					}
 					f.keys[key] = true
 					f.key, f.expectKey = key, false
 				}
 			}
+			if !isKey && text == nil {
+				// A key that is not text is an unknown field: walk says so.
+				if reason := notText(body[i+1:j], i+1); reason != "" {
+					field := child()
+					if field == "" {
+						field = "(body)"
+					}
+					text = fieldProblem(http.StatusUnprocessableEntity, CodeInvalidText, field, reason)
+				}
+			}
 			i = j
 		}
 	}
-	return nil
+	return nil, text
+}
+
+// notText says why the raw content of a JSON string literal starting at
+// body offset off is not text, or returns "".
+func notText(lit []byte, off int) string {
+	if !utf8.Valid(lit) {
+		for k := 0; k < len(lit); {
+			r, n := utf8.DecodeRune(lit[k:])
+			if r == utf8.RuneError && n <= 1 {
+				return fmt.Sprintf("not valid UTF-8: byte 0x%02X at offset %d of the body", lit[k], off+k)
+			}
+			k += n
+		}
+	}
+	for k := 0; k+1 < len(lit); k++ {
+		if lit[k] != '\\' {
+			continue
+		}
+		if lit[k+1] != 'u' {
+			k++ // a two-character escape, such as \\ or \"
+			continue
+		}
+		u, ok := hex4(lit[k+2:])
+		switch {
+		case !ok:
+			return "" // malformed: the syntax check reports it
+		case u >= 0xD800 && u <= 0xDBFF:
+			if v, ok := hex4(lit[min(k+8, len(lit)):]); ok && k+7 < len(lit) && lit[k+6] == '\\' && lit[k+7] == 'u' && v >= 0xDC00 && v <= 0xDFFF {
+				k += 11 // a whole pair: one character beyond U+FFFF
+				continue
+			}
+			return fmt.Sprintf("a lone UTF-16 surrogate \\u%04X at offset %d of the body: the high half of a pair without its low half is not a character", u, off+k)
+		case u >= 0xDC00 && u <= 0xDFFF:
+			return fmt.Sprintf("a lone UTF-16 surrogate \\u%04X at offset %d of the body: the low half of a pair without its high half is not a character", u, off+k)
+		}
+		k += 5
+	}
+	return ""
+}
+
+// hex4 reads four hex digits.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 func syntaxProblem(err error) *Problem {

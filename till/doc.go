@@ -12,6 +12,8 @@
 //
 //	POST /v1/sales                      issue (Idempotency-Key required) → 201 + Location, replay → 200
 //	GET  /v1/invoices/{id}              one invoice
+//	GET  /v1/invoices/{id}/xml          its stored FA(3) XML, byte for byte (application/xml)
+//	GET  /v1/invoices/{id}/upo          its UPO as KSeF sent it (application/xml); 404 upo_not_available before
 //	GET  /v1/invoices?state=&limit=&after=   a page of invoices in id order
 //	POST /v1/invoices/{id}/reprint      print a duplicate → 202
 //	POST /v1/invoices/{id}/corrections  issue a KOR (Idempotency-Key required) → 201; 202 while
@@ -33,6 +35,16 @@
 // address, GET /metrics only, for a fleet's Prometheus: its token reads counts
 // and can neither issue nor read invoices. Off loopback it needs a token
 // ([ErrTokenRequired]); with one, every request needs it.
+//
+// Without a token, every request must name the machine itself in its Host
+// header — localhost or a loopback address (127.0.0.1, [::1]), any port —
+// or it gets 403 host_not_allowed: a web page opened in a browser on the
+// till could otherwise reach the API by making its own host name resolve to
+// 127.0.0.1 (DNS rebinding). With a token the token is the guard.
+//
+// Paths are taken as given: one with "." or ".." segments or doubled
+// slashes is no endpoint (404 route_not_found, problem+json; ServeMux's
+// redirect is not used).
 //
 // The till owns its wire types ([View], [Status] …) so that the HTTP contract
 // stays put when the agent changes; package tillagent implements Core on top of
@@ -68,10 +80,12 @@
 //	invalid_query              400     An unknown, repeated or malformed query parameter.
 //	invalid_state              400     An unknown state filter.
 //	unauthorized               401     Missing or wrong bearer token.
+//	host_not_allowed           403     No token is configured and the Host header is not localhost or a loopback address.
 //	not_found                  404     No invoice with this id.
 //	route_not_found            404     No such endpoint.
+//	upo_not_available          404     The invoice has no UPO yet (not accepted, or its UPO still to be downloaded).
 //	method_not_allowed         405     The endpoint does not take this method (see Allow).
-//	idempotency_key_reused     409     The Idempotency-Key was used with a different body.
+//	idempotency_key_reused     409     The Idempotency-Key was used with a different request (compared decoded, in canonical form, not byte for byte).
 //	not_correctable            409     The invoice cannot be corrected.
 //	body_too_large             413     The body exceeds the limit (1 MiB by default).
 //	unsupported_media_type     415     The body is not application/json.
@@ -112,6 +126,7 @@
 //	unknown_payment_form       422     An unknown payment form.
 //	split_payment_not_allowed  422     split_payment for a buyer without a NIP.
 //	offline_certificate_invalid 422    The sale would be issued offline but the KSeF Offline certificate is expired, revoked or suspended: nothing issued; hand over a receipt (online sales still work).
+//	invoice_too_large          422     The invoice's XML would exceed KSeF's size limit (size and limit in bytes are given).
 //	internal                   500     An internal error; details are in the agent's log.
 //	unavailable                503     The agent cannot take requests now (closing); retry after Retry-After.
 //	store_full                 503     The invoice store is at its cap or the disk is full: no new sale until the queue drains; retry after Retry-After.

@@ -21,8 +21,8 @@ var (
 	ErrNotFound = errors.New("till: invoice not found")
 
 	// ErrKeyConflict is returned by a Core when an idempotency key is reused
-	// with a different request body.
-	ErrKeyConflict = errors.New("till: idempotency key reused with a different body")
+	// with a different request (compared decoded, not byte for byte).
+	ErrKeyConflict = errors.New("till: idempotency key reused with a different request")
 
 	// ErrNotCorrectable is returned by a Core when an invoice cannot be
 	// corrected (a correction itself, or one that was rejected).
@@ -45,6 +45,10 @@ var (
 	// expired, revoked or suspended; nothing was stored. Online sales and
 	// total failure are still issued.
 	ErrOfflineCertificateInvalid = errors.New("till: the KSeF Offline certificate cannot sign offline invoices")
+
+	// ErrNoUPO is returned by a Core for an invoice that has no UPO yet (not
+	// accepted by KSeF, or its UPO not downloaded yet).
+	ErrNoUPO = errors.New("till: no UPO for this invoice yet")
 )
 
 // Problem is an RFC 9457 problem detail, the body of every error response
@@ -57,6 +61,10 @@ type Problem struct {
 	Detail string       `json:"detail"`
 	Code   string       `json:"code"`
 	Errors []FieldError `json:"errors,omitempty"`
+	// Size and Limit are set for invoice_too_large: the bytes of the
+	// invoice's XML and the most KSeF accepts.
+	Size  int `json:"size,omitempty"`
+	Limit int `json:"limit,omitempty"`
 
 	err error // the cause, for errors.Is; never serialised
 }

@@ -28,6 +28,7 @@ func ExampleServer_Handler() {
 	body := `{"buyer":{"kind":"consumer"},"lines":[{"name":"Kawa","quantity":"2","unit_price":"12.30","vat_rate":"23"}],"issue_date":"2026-11-21"}`
 	for range 2 {
 		req := httptest.NewRequest("POST", "/v1/sales", strings.NewReader(body))
+		req.Host = "127.0.0.1:8080"
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", "till-7/sale-1024")
 		rec := httptest.NewRecorder()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -23,6 +24,8 @@ var routeTable = []route{
 	{"POST", "/v1/sales", (*Server).postSale},
 	{"GET", "/v1/invoices", (*Server).listInvoices},
 	{"GET", "/v1/invoices/{id}", (*Server).getInvoice},
+	{"GET", "/v1/invoices/{id}/xml", (*Server).getXML},
+	{"GET", "/v1/invoices/{id}/upo", (*Server).getUPO},
 	{"POST", "/v1/invoices/{id}/reprint", (*Server).reprint},
 	{"POST", "/v1/invoices/{id}/corrections", (*Server).correct},
 	{"GET", "/v1/status", (*Server).status},
@@ -64,14 +67,23 @@ func (s *Server) routes() {
 // known, lets validation errors get precise codes.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, sale *ksef.Sale) {
 	var p *Problem
+	var size *ksef.SizeError
 	switch {
 	case errors.As(err, &p):
+	case errors.As(err, &size):
+		// Nothing was stored and no number used: the till may split the sale.
+		p = newProblem(http.StatusUnprocessableEntity, CodeInvoiceTooLarge, fmt.Sprintf(
+			"the invoice's XML would be %d bytes and KSeF accepts at most %d: split the sale into smaller invoices", size.Size, size.Limit))
+		p.Size, p.Limit = size.Size, size.Limit
 	case errors.Is(err, ksef.ErrInvalidSale):
 		p = validationProblem(sale, err)
+	case errors.Is(err, ErrNoUPO):
+		p = newProblem(http.StatusNotFound, CodeUPONotAvailable, "invoice "+strconv.Quote(r.PathValue("id"))+
+			" has no UPO yet: KSeF has not accepted it, or its UPO is still to be downloaded; see upload_state")
 	case errors.Is(err, ErrNotFound):
 		p = newProblem(http.StatusNotFound, CodeNotFound, "no invoice with id "+strconv.Quote(r.PathValue("id")))
 	case errors.Is(err, ErrKeyConflict):
-		p = newProblem(http.StatusConflict, CodeKeyReused, "this Idempotency-Key was used with a different request body")
+		p = newProblem(http.StatusConflict, CodeKeyReused, "this Idempotency-Key was used with a different sale (requests are compared as decoded, not byte for byte)")
 	case errors.Is(err, ErrNotCorrectable):
 		p = newProblem(http.StatusConflict, CodeNotCorrectable, "invoice "+strconv.Quote(r.PathValue("id"))+" cannot be corrected")
 	case errors.Is(err, ErrInvalidMode):
@@ -159,6 +171,51 @@ func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) getXML(w http.ResponseWriter, r *http.Request) {
+	s.document(w, r, s.core.InvoiceXML, ".xml")
+}
+
+func (s *Server) getUPO(w http.ResponseWriter, r *http.Request) {
+	s.document(w, r, s.core.InvoiceUPO, ".upo.xml")
+}
+
+// document answers with a stored file of an invoice, byte for byte, as
+// application/xml (both the FA(3) invoice and the UPO are XML documents
+// that declare their encoding), named after the invoice's number.
+func (s *Server) document(w http.ResponseWriter, r *http.Request, get func(context.Context, string) (*Document, error), suffix string) {
+	id, p := pathID(r)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	doc, err := get(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", strconv.Itoa(len(doc.Data)))
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": FileStem(doc.Number) + suffix}))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	w.Write(doc.Data)
+}
+
+// FileStem makes an invoice number (FV/T1/2026/000001) a file name stem
+// (FV_T1_2026_000001): letters, digits, '-' and '.' stay, anything else
+// becomes '_'.
+func FileStem(number string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			return r
+		}
+		return '_'
+	}, number)
 }
 
 // invoiceList is the body of GET /v1/invoices.

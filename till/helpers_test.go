@@ -42,6 +42,7 @@ type request struct {
 	contentType  string // default application/json
 	token        string // bearer token, if any
 	header       http.Header
+	host         string // Host header; default 127.0.0.1:8080
 }
 
 func (h *harness) do(r request) *httptest.ResponseRecorder {
@@ -52,6 +53,10 @@ func (h *harness) do(r request) *httptest.ResponseRecorder {
 	}
 	req := httptest.NewRequest(r.method, r.path, body)
 	req.RemoteAddr = "127.0.0.1:40000"
+	req.Host = "127.0.0.1:8080" // what a till on the machine sends; see TestHostCheck
+	if r.host != "" {
+		req.Host = r.host
+	}
 	if r.body != "" || r.contentType != "" {
 		ct := r.contentType
 		if ct == "" {

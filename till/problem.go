@@ -73,6 +73,9 @@ const (
 	CodeOfflineCertificateInvalid = "offline_certificate_invalid"
 	CodeIssueDateNotToday         = "issue_date_not_today"
 	CodeSaleDateOutOfRange        = "sale_date_out_of_range"
+	CodeInvoiceTooLarge           = "invoice_too_large"
+	CodeHostNotAllowed            = "host_not_allowed"
+	CodeUPONotAvailable           = "upo_not_available"
 )
 
 // ProblemTypeBase prefixes a problem's code to form its type URI.

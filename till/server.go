@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,10 @@ const (
 	// MaxKeyLen is the longest accepted Idempotency-Key.
 	MaxKeyLen = 128
 )
+
+// maxDrain bounds what is read and discarded of a body over the limit before
+// the 413 goes out; a larger one is cut off.
+const maxDrain = 16 << 20
 
 // Options configure a Server. Zero values take the documented defaults.
 type Options struct {
@@ -216,6 +221,21 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 			// Never headers or bodies: they carry the token and buyers' data.
 			s.log.DebugContext(r.Context(), "till request", "method", r.Method, "route", route, "status", code, "duration", d)
 		}()
+		if s.opts.Token == "" && !loopbackHost(r.Host) {
+			// Without a token only the machine itself may call, and a page in
+			// a browser on the till reaches 127.0.0.1 under its own host name
+			// once that name resolves there (DNS rebinding): refuse any name
+			// but loopback.
+			writeProblem(sw, newProblem(http.StatusForbidden, CodeHostNotAllowed, fmt.Sprintf(
+				"the Host header %q names neither localhost nor a loopback address; call http://127.0.0.1:PORT, or configure a token", r.Host)))
+			return
+		}
+		if p := r.URL.Path; r.Method != http.MethodConnect && p != cleanPath(p) {
+			// ServeMux would answer a redirect with an HTML body.
+			writeProblem(sw, newProblem(http.StatusNotFound, CodeRouteNotFound, fmt.Sprintf(
+				"no such endpoint: %q (paths are taken as given: no \".\" or \"..\" segments, no doubled slashes)", p)))
+			return
+		}
 		if s.needsAuth(r) && !s.authorized(r) {
 			sw.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)
 			writeProblem(sw, newProblem(http.StatusUnauthorized, CodeUnauthorized, "a valid Authorization: Bearer token is required"))
@@ -223,6 +243,46 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// loopbackHost reports whether a request's Host (name or address, with or
+// without a port) names this machine in a way no DNS answer can move:
+// localhost or a loopback IP literal, IPv6 in brackets.
+func loopbackHost(host string) bool {
+	if host == "" {
+		return true // HTTP/1.0 without Host: no browser sends that
+	}
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	} else if strings.Contains(host, ":") {
+		return false // an IPv6 literal without brackets, or a bad port
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// cleanPath is the path ServeMux serves p under (path.Clean, keeping a
+// trailing slash); ServeMux redirects any other form to it.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 func (s *Server) needsAuth(r *http.Request) bool {
@@ -239,10 +299,16 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Prob
 	if !isJSON(r.Header.Get("Content-Type")) {
 		return nil, newProblem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "the request body must be application/json")
 	}
+	orig := r.Body
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
+			// Read what the client is still sending, within a bound, so the
+			// connection closes after the answer instead of being reset under
+			// it: a client busy writing its body then reads the 413, not a
+			// broken pipe.
+			_, _ = io.CopyN(io.Discard, orig, maxDrain)
 			return nil, newProblem(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("the request body exceeds %d bytes", mbe.Limit))
 		}
 		return nil, newProblem(http.StatusBadRequest, CodeMalformedJSON, "reading the request body failed")

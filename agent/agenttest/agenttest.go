@@ -27,6 +27,8 @@ type api interface {
 	Announce(ctx context.Context, an agent.Announcement) error
 	Journal(ctx context.Context) ([]outbox.Announcement, error)
 	Flush(ctx context.Context) error
+	InvoiceXML(ctx context.Context, id string) (*agent.Document, error)
+	InvoiceUPO(ctx context.Context, id string) (*agent.Document, error)
 }
 
 var (
@@ -48,6 +50,8 @@ type Agent struct {
 	AnnounceFunc            func(ctx context.Context, an agent.Announcement) error
 	JournalFunc             func(ctx context.Context) ([]outbox.Announcement, error)
 	FlushFunc               func(ctx context.Context) error
+	InvoiceXMLFunc          func(ctx context.Context, id string) (*agent.Document, error)
+	InvoiceUPOFunc          func(ctx context.Context, id string) (*agent.Document, error)
 
 	mu    sync.Mutex // guards calls
 	calls []string
@@ -165,4 +169,22 @@ func (a *Agent) Flush(ctx context.Context) error {
 		return notSet("Flush")
 	}
 	return a.FlushFunc(ctx)
+}
+
+// InvoiceXML calls InvoiceXMLFunc.
+func (a *Agent) InvoiceXML(ctx context.Context, id string) (*agent.Document, error) {
+	a.record("InvoiceXML")
+	if a.InvoiceXMLFunc == nil {
+		return nil, notSet("InvoiceXML")
+	}
+	return a.InvoiceXMLFunc(ctx, id)
+}
+
+// InvoiceUPO calls InvoiceUPOFunc.
+func (a *Agent) InvoiceUPO(ctx context.Context, id string) (*agent.Document, error) {
+	a.record("InvoiceUPO")
+	if a.InvoiceUPOFunc == nil {
+		return nil, notSet("InvoiceUPO")
+	}
+	return a.InvoiceUPOFunc(ctx, id)
 }

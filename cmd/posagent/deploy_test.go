@@ -27,7 +27,6 @@ import (
 var parallelMetrics = map[string]bool{
 	"posagent_print_pending":      true,
 	"posagent_receipts_uncertain": true,
-	"posagent_ksef_link_up":       true,
 }
 
 // stackFamilies builds the stack `posagent run` builds and lists the metric

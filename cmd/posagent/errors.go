@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/posagent/posagent/config"
 )
@@ -84,4 +85,14 @@ func exitCode(err error) int {
 		return exitConfig
 	}
 	return exitFailure
+}
+
+// reportError prints the error a verb returned, once, on standard error,
+// prefixed "posagent: " — the prefix this package's own sentinels already
+// carry is not doubled.
+func (m *Main) reportError(err error) {
+	if err == nil || errors.Is(err, flag.ErrHelp) || errors.Is(err, errSilent) {
+		return
+	}
+	fmt.Fprintln(m.Stderr, "posagent:", strings.TrimPrefix(err.Error(), "posagent: "))
 }

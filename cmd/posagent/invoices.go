@@ -61,16 +61,6 @@ func uploadState(s string) (outbox.UploadState, error) {
 	return "", usagef("--state %q is not one of queued, sending, accepted, rejected, blocked, outside", s)
 }
 
-// openStore loads the configuration named by --config and opens its store
-// as openStoreFor does.
-func (f *flags) openStore() (*outbox.Store, error) {
-	cfg, err := f.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	return openStoreFor(cfg)
-}
-
 // invoiceRow is one invoice in `invoices list --json`.
 type invoiceRow struct {
 	ID         string    `json:"id"`
@@ -166,6 +156,20 @@ func runInvoicesList(ctx context.Context, m *Main, args []string) error {
 // listViaTill pages through GET /v1/invoices of the running agent.
 func listViaTill(ctx context.Context, tc *tillClient, state string, limit int) ([]invoiceRow, error) {
 	rows := []invoiceRow{}
+	err := eachViaTill(ctx, tc, state, func(v *till.View) bool {
+		r := invoiceRow{ID: v.ID, Number: v.Number, Kind: v.Kind, P1: v.IssueDate.String(), Mode: v.Mode,
+			Upload: v.Upload, Print: v.Print, KSeFNumber: v.KSeFNumber, Gross: v.Gross.String()}
+		if v.Deadline != nil {
+			r.Deadline = *v.Deadline
+		}
+		rows = append(rows, r)
+		return limit <= 0 || len(rows) < limit
+	})
+	return rows, err
+}
+
+// eachViaTill pages through GET /v1/invoices in id order until fn says stop.
+func eachViaTill(ctx context.Context, tc *tillClient, state string, fn func(*till.View) bool) error {
 	after := ""
 	for {
 		var page struct {
@@ -180,21 +184,15 @@ func listViaTill(ctx context.Context, tc *tillClient, state string, limit int) (
 			q.Set("after", after)
 		}
 		if err := tc.do(ctx, http.MethodGet, "/v1/invoices?"+q.Encode(), nil, nil, &page); err != nil {
-			return nil, fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
+			return fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
 		}
-		for _, v := range page.Invoices {
-			r := invoiceRow{ID: v.ID, Number: v.Number, Kind: v.Kind, P1: v.IssueDate.String(), Mode: v.Mode,
-				Upload: v.Upload, Print: v.Print, KSeFNumber: v.KSeFNumber, Gross: v.Gross.String()}
-			if v.Deadline != nil {
-				r.Deadline = *v.Deadline
-			}
-			rows = append(rows, r)
-			if limit > 0 && len(rows) >= limit {
-				return rows, nil
+		for i := range page.Invoices {
+			if !fn(&page.Invoices[i]) {
+				return nil
 			}
 		}
 		if page.Next == "" {
-			return rows, nil
+			return nil
 		}
 		after = page.Next
 	}
@@ -253,13 +251,23 @@ type invoiceDetail struct {
 func runInvoicesShow(ctx context.Context, m *Main, args []string) error {
 	f := m.newFlags("invoices show", "[--xml] [--json] ID|NUMBER",
 		"Shows one invoice: its numbers, mode, deadline, states, QR links and the event\n"+
-			"log of everything that happened to it. --xml prints the exact stored XML.").withConfig().withJSON()
+			"log of everything that happened to it. --xml prints the exact stored XML.\n"+
+			"While the service runs (and holds the store) the invoice comes from its till\n"+
+			"API: --xml is the same bytes, the table has no event log, and --json prints\n"+
+			"the API's invoice object (docs/openapi-till.json).").withConfig().withJSON()
 	xml := f.Bool("xml", false, "print the stored FA(3) XML bytes instead")
 	pos, err := f.parseN(args, 1)
 	if err != nil {
 		return err
 	}
-	st, err := f.openStore()
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := openStoreFor(cfg)
+	if errors.Is(err, errStoreBusy) {
+		return showViaTill(ctx, m, m.tillClient(cfg), pos[0], *xml, f.json)
+	}
 	if err != nil {
 		return err
 	}
@@ -300,16 +308,78 @@ func runInvoicesShow(ctx context.Context, m *Main, args []string) error {
 	return t.flush()
 }
 
-// fileName turns an invoice number into a safe file name stem.
-func fileName(number string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
-			return r
+// showViaTill is invoices show while the service holds the store: bbolt
+// cannot open it even read-only then (a read-only open takes a shared flock,
+// which the service's exclusive one excludes), so the running agent answers.
+func showViaTill(ctx context.Context, m *Main, tc *tillClient, ref string, xml, asJSON bool) error {
+	v, err := findViaTill(ctx, tc, ref)
+	if err != nil {
+		return err
+	}
+	if xml {
+		data, err := tc.raw(ctx, "/v1/invoices/"+url.PathEscape(v.ID)+"/xml")
+		if err != nil {
+			return fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
 		}
-		return '_'
-	}, number)
+		_, err = m.Stdout.Write(data)
+		return err
+	}
+	if asJSON {
+		return printJSON(m.Stdout, v)
+	}
+	deadline := time.Time{}
+	if v.Deadline != nil {
+		deadline = *v.Deadline
+	}
+	kv := newTable(m.Stdout, "FIELD", "VALUE")
+	for _, r := range [][2]string{
+		{"id", v.ID}, {"number", v.Number}, {"kind", v.Kind}, {"p1", v.IssueDate.String()}, {"mode", v.Mode},
+		{"gross", v.Gross.String()}, {"vat", v.VAT.String()}, {"deadline", fmtDeadline(deadline)},
+		{"upload", v.Upload}, {"print", dash(v.Print)}, {"ksef number", dash(v.KSeFNumber)}, {"hash", dash(v.Hash)},
+		{"kod1", dash(v.Kod1)}, {"kod2", dash(v.Kod2)}, {"correction of", dash(v.Corrects)}, {"rejected", dash(v.Error)},
+	} {
+		kv.row(r[0], r[1])
+	}
+	if err := kv.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, "\n(from the running service's till API; the event log shows once it is stopped)")
+	return nil
 }
+
+// findViaTill finds an invoice by id, or else by number, through the till
+// API.
+func findViaTill(ctx context.Context, tc *tillClient, ref string) (*till.View, error) {
+	var v till.View
+	err := tc.do(ctx, http.MethodGet, "/v1/invoices/"+url.PathEscape(ref), nil, nil, &v)
+	var te *tillError
+	switch {
+	case err == nil:
+		return &v, nil
+	case !errors.As(err, &te) || te.Status != http.StatusNotFound:
+		return nil, fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
+	}
+	// Not an id: a number. The API lists in id order; a technical correction
+	// shares its number with the rejected original and comes later.
+	var found *till.View
+	err = eachViaTill(ctx, tc, "", func(v *till.View) bool {
+		if v.Number == ref {
+			found = v
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("invoice %q: %w", ref, outbox.ErrNotFound)
+	}
+	return found, nil
+}
+
+// fileName turns an invoice number into a safe file name stem, the one the
+// till API names the invoice's files with.
+var fileName = till.FileStem
 
 // progress prints "label n/total" when n changes, and always the final
 // count: on a terminal rewritten in place (\r) at most every 100 ms,
@@ -350,7 +420,9 @@ func (p *progress) step(n int) {
 func runInvoicesExport(ctx context.Context, m *Main, args []string) error {
 	f := m.newFlags("invoices export", "--dir DIR [--state STATE]",
 		"Writes each invoice's exact stored XML to DIR/<number>.xml and its UPO, when KSeF\n"+
-			"sent one, to DIR/<number>.upo.xml. Progress goes to standard error.").withConfig().withJSON()
+			"sent one, to DIR/<number>.upo.xml. Progress goes to standard error. While the\n"+
+			"service runs (and holds the store) the files come from its till API, byte for\n"+
+			"byte the same.").withConfig().withJSON()
 	dir := f.String("dir", "", "output `directory` (created)")
 	state := f.String("state", "", "only invoices in this upload `state`")
 	if _, err := f.parseN(args, 0); err != nil {
@@ -363,11 +435,84 @@ func runInvoicesExport(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := f.openStore()
+	cfg, err := f.loadConfig()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	st, err := openStoreFor(cfg)
+	busy := errors.Is(err, errStoreBusy)
+	if err != nil && !busy {
+		return err
+	}
+	if st != nil {
+		defer st.Close()
+	}
+	if err := os.MkdirAll(*dir, 0o750); err != nil {
+		return fmt.Errorf("invoices export: %w", err)
+	}
+	ex := &exporter{dir: *dir, done: []exported{}, seen: map[string]bool{}}
+	if busy {
+		err = ex.viaTill(ctx, m, m.tillClient(cfg), *state)
+	} else {
+		err = ex.fromStore(ctx, m, st, us)
+	}
+	if err != nil {
+		return fmt.Errorf("invoices export: %w", err)
+	}
+	if f.json {
+		return printJSON(m.Stdout, ex.done)
+	}
+	fmt.Fprintf(m.Stdout, "exported %d invoice(s) to %s\n", len(ex.done), *dir)
+	return nil
+}
+
+// exported is one invoice in `invoices export --json`.
+type exported struct {
+	Number string `json:"number"`
+	XML    string `json:"xml"`
+	UPO    string `json:"upo,omitempty"`
+}
+
+// exporter writes invoices' files into dir.
+type exporter struct {
+	dir  string
+	prog *progress
+	done []exported
+	seen map[string]bool // numbers written in this run
+}
+
+// write writes one invoice's XML and, if any, its UPO. A technical
+// correction has its rejected original's number: it is told apart by its id.
+func (ex *exporter) write(id, number string, tech bool, xml, upo []byte) error {
+	stem := fileName(number)
+	if tech || ex.seen[number] {
+		stem += ".tech-" + id
+	}
+	ex.seen[number] = true
+	e := exported{Number: number, XML: filepath.Join(ex.dir, stem+".xml")}
+	if err := writeFileAtomic(e.XML, xml, 0o640); err != nil {
+		return err
+	}
+	if len(upo) > 0 {
+		e.UPO = filepath.Join(ex.dir, stem+".upo.xml")
+		if err := writeFileAtomic(e.UPO, upo, 0o640); err != nil {
+			return err
+		}
+	}
+	ex.done = append(ex.done, e)
+	ex.prog.step(len(ex.done))
+	return nil
+}
+
+// finish prints the final count when fewer than announced were written.
+func (ex *exporter) finish() {
+	if ex.prog.total == 0 || len(ex.done) < ex.prog.total {
+		ex.prog.total = len(ex.done)
+		ex.prog.step(len(ex.done))
+	}
+}
+
+func (ex *exporter) fromStore(ctx context.Context, m *Main, st *outbox.Store, us outbox.UploadState) error {
 	stats, err := st.Stats(ctx, m.now())
 	if err != nil {
 		return err
@@ -378,16 +523,7 @@ func runInvoicesExport(ctx context.Context, m *Main, args []string) error {
 			total += n
 		}
 	}
-	if err := os.MkdirAll(*dir, 0o750); err != nil {
-		return fmt.Errorf("invoices export: %w", err)
-	}
-	prog := newProgress(m.Stderr, "export", total)
-	type exported struct {
-		Number string `json:"number"`
-		XML    string `json:"xml"`
-		UPO    string `json:"upo,omitempty"`
-	}
-	done := []exported{}
+	ex.prog = newProgress(m.Stderr, "export", total)
 	err = eachInvoice(ctx, st, us, func(row *outbox.Invoice) (bool, error) {
 		if err := ctx.Err(); err != nil {
 			return false, err
@@ -396,35 +532,43 @@ func runInvoicesExport(ctx context.Context, m *Main, args []string) error {
 		if err != nil {
 			return false, err
 		}
-		stem := fileName(inv.Number)
-		if inv.TechnicalCorrectionOf != "" {
-			stem += ".tech-" + inv.ID
+		return true, ex.write(inv.ID, inv.Number, inv.TechnicalCorrectionOf != "", inv.XML, inv.UPO)
+	})
+	ex.finish()
+	return err
+}
+
+// viaTill exports through the running agent's till API: the list, then each
+// invoice's stored XML and, once accepted, its UPO.
+func (ex *exporter) viaTill(ctx context.Context, m *Main, tc *tillClient, state string) error {
+	var list []till.View
+	if err := eachViaTill(ctx, tc, state, func(v *till.View) bool { list = append(list, *v); return true }); err != nil {
+		return err
+	}
+	ex.prog = newProgress(m.Stderr, "export", len(list))
+	for i := range list {
+		v := &list[i]
+		base := "/v1/invoices/" + url.PathEscape(v.ID)
+		xml, err := tc.raw(ctx, base+"/xml")
+		if err != nil {
+			return fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
 		}
-		e := exported{Number: inv.Number, XML: filepath.Join(*dir, stem+".xml")}
-		if err := writeFileAtomic(e.XML, inv.XML, 0o640); err != nil {
-			return false, err
-		}
-		if len(inv.UPO) > 0 {
-			e.UPO = filepath.Join(*dir, stem+".upo.xml")
-			if err := writeFileAtomic(e.UPO, inv.UPO, 0o640); err != nil {
-				return false, err
+		var upo []byte
+		if v.Upload == string(outbox.UploadAccepted) {
+			upo, err = tc.raw(ctx, base+"/upo")
+			var te *tillError
+			if errors.As(err, &te) && te.Problem.Code == till.CodeUPONotAvailable {
+				err = nil // accepted, its UPO not downloaded yet
+			}
+			if err != nil {
+				return fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
 			}
 		}
-		done = append(done, e)
-		prog.step(len(done))
-		return true, nil
-	})
-	if err != nil {
-		return fmt.Errorf("invoices export: %w", err)
+		if err := ex.write(v.ID, v.Number, false, xml, upo); err != nil {
+			return err
+		}
 	}
-	if total == 0 || len(done) < total {
-		prog.total = len(done)
-		prog.step(len(done))
-	}
-	if f.json {
-		return printJSON(m.Stdout, done)
-	}
-	fmt.Fprintf(m.Stdout, "exported %d invoice(s) to %s\n", len(done), *dir)
+	ex.finish()
 	return nil
 }
 

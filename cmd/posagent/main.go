@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,11 +25,7 @@ func main() {
 	defer stop()
 	m := NewMain()
 	err := m.Run(ctx, os.Args[1:])
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		if !errors.Is(err, errSilent) {
-			fmt.Fprintln(m.Stderr, "posagent:", err)
-		}
-	}
+	m.reportError(err)
 	os.Exit(exitCode(err))
 }
 

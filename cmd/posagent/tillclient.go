@@ -123,14 +123,26 @@ func (c *tillClient) do(ctx context.Context, method, path string, hdr map[string
 	if out == nil {
 		return nil
 	}
-	if raw, ok := out.(*json.RawMessage); ok {
+	switch raw := out.(type) {
+	case *json.RawMessage:
 		*raw = append((*raw)[:0], data...)
+		return nil
+	case *[]byte:
+		*raw = data
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("till API %s %s: %w", method, path, err)
 	}
 	return nil
+}
+
+// raw GETs path and returns the answer's bytes as they came (an invoice's
+// XML or UPO).
+func (c *tillClient) raw(ctx context.Context, path string) ([]byte, error) {
+	var b []byte
+	err := c.do(ctx, http.MethodGet, path, nil, nil, &b)
+	return b, err
 }
 
 // notRunning reports whether err means nobody answered.

@@ -2,7 +2,9 @@
 // (posagent run) against the KSeF simulator and a printer, injects one
 // failure, and checks the outcome the product promises — on the KSeF side
 // 5xx HTML pages, timeouts, dropped connections, 429 with Retry-After,
-// rotated keys and expired tokens and sessions; on the printer side paper
+// rotated keys and expired tokens and sessions, and an outage with sales
+// made during it and KSeF's return (TestRecoveryAfterOutage; the same rig
+// times the recovery in BenchmarkRecovery); on the printer side paper
 // out, cover open, unplug/replug and garbage bytes; a full store; and a
 // terminal clock that disagrees with the server's Date.
 //

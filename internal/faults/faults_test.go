@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 }
 
 // posagent returns the binary, skipping under -short.
-func posagent(t *testing.T) string {
+func posagent(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("the fault matrix runs the real binary; skipped under -short")
@@ -62,7 +62,7 @@ func posagent(t *testing.T) string {
 
 // rig is one agent process with its simulator.
 type rig struct {
-	t    *testing.T
+	t    testing.TB
 	sim  *ksefsim.Server
 	site *soak.Site
 	proc *soak.Proc
@@ -76,7 +76,7 @@ type rigOptions struct {
 	noStart    bool
 }
 
-func newRig(t *testing.T, o rigOptions) *rig {
+func newRig(t testing.TB, o rigOptions) *rig {
 	t.Helper()
 	b := posagent(t)
 	sim, err := ksefsim.New(&ksefsim.Options{Tokens: map[string]string{soak.KSeFToken: soak.SellerNIP}, DisableRateLimits: !o.rateLimits})
@@ -102,12 +102,16 @@ func newRig(t *testing.T, o rigOptions) *rig {
 
 func (r *rig) start() {
 	r.proc = r.site.Start()
-	r.t.Cleanup(func() {
-		if r.proc != nil {
-			_ = r.proc.Cmd.Process.Signal(syscall.SIGTERM)
-			_ = r.proc.Wait(r.t)
-		}
-	})
+	r.t.Cleanup(r.stop)
+}
+
+// stop ends the agent with SIGTERM and waits for it.
+func (r *rig) stop() {
+	if r.proc != nil {
+		_ = r.proc.Cmd.Process.Signal(syscall.SIGTERM)
+		_ = r.proc.Wait(r.t)
+		r.proc = nil
+	}
 }
 
 // sell posts n sales and returns their acknowledgements.
@@ -417,7 +421,7 @@ func TestPrinterFaults(t *testing.T) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,9 @@
 // Every answer's Date header measures the client's clock against KSeF's
 // (ClockSkew), for the agent's clock-skew gauge.
 //
+// Ping is the link probe: one unauthenticated GET of the public keys
+// (limited only per second), whose answer is not parsed.
+//
 // # Errors
 //
 // A failed call returns *APIError (HTTP status, KSeF codes, description,

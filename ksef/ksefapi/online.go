@@ -24,8 +24,9 @@ type FormCode struct {
 // FormFA3 is the FA(3) form code (note the space in "FA (3)").
 var FormFA3 = FormCode{SystemCode: "FA (3)", SchemaVersion: "1-0E", Value: "FA"}
 
-// MaxInvoiceSize is the default KSeF limit for an invoice without attachments.
-const MaxInvoiceSize = 1_000_000
+// MaxInvoiceSize is the default KSeF limit for an invoice without
+// attachments (ksef.MaxInvoiceSize).
+const MaxInvoiceSize = ksef.MaxInvoiceSize
 
 // OnlineSession is an open interactive session. Its key never leaves the
 // process; a session lost in a restart is left to expire and a new one opened.
@@ -132,8 +133,8 @@ func (s *OnlineSession) buildSend(xml []byte, opts SendOptions) (*sendInvoiceReq
 	if len(xml) == 0 {
 		return nil, fmt.Errorf("%w: empty invoice", ErrInvalidInput)
 	}
-	if len(xml) > 3*MaxInvoiceSize { // the largest limit (with attachments); KSeF enforces the exact one
-		return nil, fmt.Errorf("%w: invoice of %d bytes exceeds %d", ErrInvalidInput, len(xml), 3*MaxInvoiceSize)
+	if len(xml) > ksef.MaxInvoiceWithAttachmentsSize { // the largest limit; KSeF enforces the exact one
+		return nil, fmt.Errorf("%w: invoice of %d bytes exceeds %d", ErrInvalidInput, len(xml), ksef.MaxInvoiceWithAttachmentsSize)
 	}
 	var corrected *string
 	if opts.HashOfCorrected != nil {

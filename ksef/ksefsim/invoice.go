@@ -205,8 +205,10 @@ func (s *Server) acceptInvoice(sess *session, plain []byte, name string, offline
 	inv := s.newInvoice(sess, b64sha(plain), int64(len(plain)), name, invoicingDate, now)
 	inv.CorrectsHash = correctsHash
 	defer s.storeInvoice(sess, inv)
-	if len(plain) > maxInvoiceLen {
-		inv.setStatus(invFormat, fmt.Sprintf("Rozmiar faktury %d B przekracza limit %d B.", len(plain), maxInvoiceLen))
+	// The limit is the agent's own (ksef.MaxInvoiceSize): what the agent
+	// issues, the simulator takes.
+	if len(plain) > ksef.MaxInvoiceSize {
+		inv.setStatus(invFormat, fmt.Sprintf("Rozmiar faktury %d B przekracza limit %d B.", len(plain), ksef.MaxInvoiceSize))
 		return inv
 	}
 	facts, err := ParseInvoice(plain)

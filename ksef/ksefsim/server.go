@@ -30,11 +30,10 @@ const (
 	DefaultOnlineSessionTTL    = 12 * time.Hour
 	DefaultUPOLinkTTL          = time.Hour
 
-	challengeTTL  = 10 * time.Minute
-	maxBodyAPI    = 16 << 20
-	maxPartSize   = 100_000_000
-	maxParts      = 50
-	maxInvoiceLen = 1_000_000
+	challengeTTL = 10 * time.Minute
+	maxBodyAPI   = 16 << 20
+	maxPartSize  = 100_000_000
+	maxParts     = 50
 )
 
 // Options configure a Server. A nil *Options means all defaults.

@@ -43,6 +43,8 @@ type Agent interface {
 	SetMode(ctx context.Context, override string) error
 	Announce(ctx context.Context, an agent.Announcement) error
 	Journal(ctx context.Context) ([]outbox.Announcement, error)
+	InvoiceXML(ctx context.Context, id string) (*agent.Document, error)
+	InvoiceUPO(ctx context.Context, id string) (*agent.Document, error)
 }
 
 var _ Agent = (*agent.Agent)(nil)
@@ -129,6 +131,23 @@ func (c *Core) Correct(ctx context.Context, id string, req till.CorrectionReques
 		return nil, mapErr(err)
 	}
 	return issued(res), nil
+}
+
+// InvoiceXML implements till.Core.
+func (c *Core) InvoiceXML(ctx context.Context, id string) (*till.Document, error) {
+	return document(c.a.InvoiceXML(ctx, id))
+}
+
+// InvoiceUPO implements till.Core.
+func (c *Core) InvoiceUPO(ctx context.Context, id string) (*till.Document, error) {
+	return document(c.a.InvoiceUPO(ctx, id))
+}
+
+func document(d *agent.Document, err error) (*till.Document, error) {
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &till.Document{ID: d.ID, Number: d.Number, Data: d.Data}, nil
 }
 
 // SetMode implements till.Core; "auto" clears the override.
@@ -305,6 +324,8 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", till.ErrInvalidMode, err)
 	case errors.Is(err, agent.ErrStoreFull):
 		return fmt.Errorf("%w: %w", till.ErrStoreFull, err)
+	case errors.Is(err, agent.ErrNoUPO):
+		return fmt.Errorf("%w: %w", till.ErrNoUPO, err)
 	}
 	return err
 }

@@ -27,6 +27,8 @@ func TestErrors(t *testing.T) {
 		{"illegal state", agent.ErrIllegalState, till.ErrNotCorrectable, ""},
 		{"bad mode", agent.ErrInvalidMode, till.ErrInvalidMode, ""},
 		{"store full", agent.ErrStoreFull, till.ErrStoreFull, ""},
+		{"no UPO", agent.ErrNoUPO, till.ErrNoUPO, ""},
+		{"too large", fmt.Errorf("agent: issue: %w: %w", agent.ErrInvalidRequest, &ksef.SizeError{Size: 1_629_169, Limit: ksef.MaxInvoiceSize}), ksef.ErrInvoiceTooLarge, ""},
 		{"request field", &agent.RequestError{Field: "key", Reason: "too long"}, nil, till.CodeInvalidRequest},
 		{"offline certificate", &agent.OfflineCertError{Reason: "KSeF reports certificate 0321C82DA41B4362 revoked"}, till.ErrOfflineCertificateInvalid, till.CodeOfflineCertificateInvalid},
 		{"validation", ksef.ValidationErrors{{Field: "lines", Reason: "at least one line required"}}, ksef.ErrInvalidSale, ""},

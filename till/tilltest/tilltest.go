@@ -5,6 +5,7 @@ package tilltest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -15,8 +16,8 @@ import (
 )
 
 // Core is an in-memory till.Core. It keeps issued invoices and idempotency
-// keys like the real agent (a replay returns the stored invoice; a reused key
-// with another body is till.ErrKeyConflict) and counts every call, so tests
+// keys like the real agent (a replay of the same decoded request returns the
+// stored invoice; a reused key with another request is till.ErrKeyConflict) and counts every call, so tests
 // can prove that rejected input stored nothing. Err, when set, is returned by
 // every method instead of doing the work.
 type Core struct {
@@ -170,7 +171,9 @@ func (c *Core) Issue(ctx context.Context, req till.IssueRequest) (*till.Issued, 
 	if err := c.enter("Issue"); err != nil {
 		return nil, err
 	}
-	if res, ok, err := c.idempotent(req.Key, req.Body); ok || err != nil {
+	// Keys are bound to the decoded sale, as the agent binds them.
+	canon := req.Sale.Canonical()
+	if res, ok, err := c.idempotent(req.Key, canon); ok || err != nil {
 		return res, err
 	}
 	// The agent's date rules: P_1 is today, P_6 within the Act's range.
@@ -196,7 +199,7 @@ func (c *Core) Issue(ctx context.Context, req till.IssueRequest) (*till.Issued, 
 	if kind == "" {
 		kind = ksef.KindVAT
 	}
-	return c.store(req.Key, req.Body, c.newView(kind, cur, req.Sale.IssueDate, t.Gross, t.VAT)), nil
+	return c.store(req.Key, canon, c.newView(kind, cur, req.Sale.IssueDate, t.Gross, t.VAT)), nil
 }
 
 // Invoice returns a stored invoice.
@@ -274,7 +277,16 @@ func (c *Core) Correct(ctx context.Context, id string, req till.CorrectionReques
 	if i < 0 {
 		return nil, till.ErrNotFound
 	}
-	if res, ok, err := c.idempotent(req.Key, req.Body); ok || err != nil {
+	canon, err := json.Marshal(struct {
+		ID     string
+		Reason string
+		Type   int
+		Lines  []ksef.Line
+	}{id, req.Reason, req.Type, req.Lines})
+	if err != nil {
+		return nil, err
+	}
+	if res, ok, err := c.idempotent(req.Key, canon); ok || err != nil {
 		return res, err
 	}
 	orig := c.invoices[i]
@@ -298,14 +310,48 @@ func (c *Core) Correct(ctx context.Context, id string, req till.CorrectionReques
 		c.pending++
 		p := &till.PendingCorrection{State: till.StatePending, ID: fmt.Sprintf("%010d", c.pending), Corrects: orig.ID,
 			OriginalNumber: orig.Number, RequestedAt: c.now(), SlipPrint: "pending"}
-		c.keys[req.Key] = keyRecord{body: bytes.Clone(req.Body), pending: p}
+		c.keys[req.Key] = keyRecord{body: bytes.Clone(canon), pending: p}
 		c.invoices[i].PendingCorrections = append(c.invoices[i].PendingCorrections, p.ID)
 		return &till.Issued{Pending: p}, nil
 	}
 	v := c.newView(ksef.KindKOR, orig.Currency, ksef.DateOf(c.now()), after.Gross-orig.Gross, after.VAT-orig.VAT)
 	v.Corrects = orig.ID
 	v.Print = "none"
-	return c.store(req.Key, req.Body, v), nil
+	return c.store(req.Key, canon, v), nil
+}
+
+// InvoiceXML returns a small stand-in XML naming the invoice's number.
+func (c *Core) InvoiceXML(ctx context.Context, id string) (*till.Document, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("InvoiceXML"); err != nil {
+		return nil, err
+	}
+	i := c.find(id)
+	if i < 0 {
+		return nil, till.ErrNotFound
+	}
+	v := c.invoices[i]
+	return &till.Document{ID: v.ID, Number: v.Number, Data: []byte(`<?xml version="1.0" encoding="UTF-8"?><Faktura><P_2>` + v.Number + `</P_2></Faktura>`)}, nil
+}
+
+// InvoiceUPO returns a stand-in UPO once the invoice is accepted (SetState),
+// else till.ErrNoUPO.
+func (c *Core) InvoiceUPO(ctx context.Context, id string) (*till.Document, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter("InvoiceUPO"); err != nil {
+		return nil, err
+	}
+	i := c.find(id)
+	if i < 0 {
+		return nil, till.ErrNotFound
+	}
+	v := c.invoices[i]
+	if v.Upload != "accepted" {
+		return nil, till.ErrNoUPO
+	}
+	return &till.Document{ID: v.ID, Number: v.Number, Data: []byte(`<?xml version="1.0" encoding="UTF-8"?><Potwierdzenie><NumerKSeFDokumentu>` + v.KSeFNumber + `</NumerKSeFDokumentu></Potwierdzenie>`)}, nil
 }
 
 // Status returns the configured status with the Core's mode override and backlog.

@@ -19,11 +19,15 @@ func TestCoreIdempotency(t *testing.T) {
 	if err != nil || first.Replayed {
 		t.Fatalf("Issue = %+v, %v", first, err)
 	}
-	again, err := c.Issue(ctx, till.IssueRequest{Key: "k", Body: []byte("a"), Sale: sale})
+	// Another raw body of the same sale is a replay: keys bind the decoded sale.
+	again, err := c.Issue(ctx, till.IssueRequest{Key: "k", Body: []byte("b"), Sale: sale})
 	if err != nil || !again.Replayed || again.ID != first.ID {
 		t.Errorf("replay = %+v, %v; want the first invoice replayed", again, err)
 	}
-	if _, err := c.Issue(ctx, till.IssueRequest{Key: "k", Body: []byte("b"), Sale: sale}); !errors.Is(err, till.ErrKeyConflict) {
+	other := sale
+	other.Lines = []ksef.Line{sale.Lines[0]}
+	other.Lines[0].Quantity = ksef.MustParseQuantity("2")
+	if _, err := c.Issue(ctx, till.IssueRequest{Key: "k", Body: []byte("a"), Sale: other}); !errors.Is(err, till.ErrKeyConflict) {
 		t.Errorf("reused key = %v, want ErrKeyConflict", err)
 	}
 	if _, err := c.Issue(ctx, till.IssueRequest{Key: "k2", Body: []byte("c")}); !errors.Is(err, ksef.ErrInvalidSale) {
