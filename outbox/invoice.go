@@ -26,11 +26,16 @@ type PrintState string
 
 // Print states. PrintNone means the invoice has no print job of its own (a
 // technical correction: the receipt already handed out stays valid).
+// PrintUncertain is a job a restart found unfinished and too old to print
+// again (SettlePrints): it may or may not have reached the paper, and it is
+// never printed on its own. An invoice whose original job is uncertain shows
+// uncertain until a duplicate of it is printed, and printed after.
 const (
-	PrintNone    PrintState = ""
-	PrintPending PrintState = "pending"
-	PrintPrinted PrintState = "printed"
-	PrintFailed  PrintState = "failed"
+	PrintNone      PrintState = ""
+	PrintPending   PrintState = "pending"
+	PrintPrinted   PrintState = "printed"
+	PrintFailed    PrintState = "failed"
+	PrintUncertain PrintState = "uncertain"
 )
 
 // uploadEdges and printEdges are the moves callers may make: any other is a
@@ -42,8 +47,8 @@ var (
 		UploadSending: {UploadAccepted, UploadRejected, UploadQueued},
 	}
 	printEdges = map[PrintState][]PrintState{
-		PrintPending: {PrintPrinted, PrintFailed},
-		PrintFailed:  {PrintPending},
+		PrintPending: {PrintPrinted, PrintFailed, PrintUncertain},
+		PrintFailed:  {PrintPending, PrintUncertain},
 	}
 )
 
@@ -171,7 +176,19 @@ type PrintJob struct {
 	RequestedAt time.Time  `json:"requested_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	Code        string     `json:"code,omitempty"` // last failure code
+	// StartedAt is when the job's first attempt began: RecordPrint stores it
+	// before the job's first byte goes to the printer, so after a crash a
+	// job with it may have reached the paper and one without it has not.
+	StartedAt time.Time `json:"started_at,omitzero"`
+	// Repeat marks a job a restart found started and prints again
+	// (SettlePrints): its receipt says it is a repeated print, with StartedAt.
+	Repeat bool `json:"repeat,omitempty"`
 }
+
+// Started reports whether the job was ever tried, so it may have reached
+// the paper. A failed job counts even without StartedAt (written before it
+// was recorded).
+func (j *PrintJob) Started() bool { return !j.StartedAt.IsZero() || j.State == PrintFailed }
 
 // Built is what the build callback returns: the invoice made with the reserved number.
 type Built struct {
