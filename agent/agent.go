@@ -126,6 +126,10 @@ type Options struct {
 	// KSeF; until it has passed, a record missing from its session is not
 	// resent. Default 2m (twice the client's HTTP timeout would be safest).
 	SendGrace time.Duration
+	// ReprintWindow is the age up to which a receipt a restart finds
+	// unfinished is still printed (marked as a repeated print if it may have
+	// reached the paper); an older one is parked uncertain. Default 2m.
+	ReprintWindow time.Duration
 	// StateFile, if set, keeps the mode override and the announced
 	// unavailability and failure periods across restarts (JSON, replaced
 	// atomically). Empty keeps them in memory only.
@@ -175,6 +179,7 @@ type Agent struct {
 	results       []printer.JobResult  // from PrintResult, for the dispatcher
 	ready         []string             // print jobs Issue or Reprint queued, dispatched first
 	waiting       map[string]string    // print job id -> invoice id, held until KSeF accepts it
+	leftovers     jobQueue             // print jobs fed at the printer's pace; the print loop's own
 	rateLimited   time.Time            // prefer batch sessions until then (429 seen)
 	archivedAt    time.Time            // last archiveNearFull run
 	authed        bool
@@ -260,6 +265,7 @@ func New(opts Options, deps Deps) (*Agent, error) {
 	setDefault(&opts.ProbeInterval, DefaultProbeInterval)
 	setDefault(&opts.PollInterval, DefaultPollInterval)
 	setDefault(&opts.PrintInterval, DefaultPrintInterval)
+	setDefault(&opts.ReprintWindow, DefaultReprintWindow)
 	setDefault(&opts.RetryMin, DefaultRetryMin)
 	setDefault(&opts.RetryMax, DefaultRetryMax)
 	setDefault(&opts.AlarmInterval, DefaultAlarmInterval)
@@ -345,7 +351,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.mu.Unlock()
 	}()
 
-	a.recover(ctx)
+	a.recover()
 	a.syncDeadlines(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { a.uploadLoop(ctx) })
@@ -361,20 +367,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// recover puts back what a previous run left unfinished: print jobs that
-// failed are made pending again (a second copy is acceptable, a missing
-// receipt is not). Invoices left sending are resolved by the upload
-// scheduler, which asks KSeF before any resend.
-func (a *Agent) recover(ctx context.Context) {
-	rec := a.store.Recovered()
-	for _, j := range rec.PrintJob {
-		if j.State == outbox.PrintFailed {
-			if err := a.store.RetryPrint(ctx, j.ID); err != nil {
-				a.log.Warn("recover print job", "job", j.ID, "error", err)
-			}
-		}
-	}
-	if n := len(rec.Sending); n > 0 {
+// recover reports what a previous run left unfinished. Invoices left
+// sending are resolved by the upload scheduler, which asks KSeF before any
+// resend; print jobs by the print loop (settlePrints) before it prints.
+func (a *Agent) recover() {
+	if n := len(a.store.Recovered().Sending); n > 0 {
 		a.log.Info("resolving invoices left sending by the previous run", "count", n)
 	}
 }

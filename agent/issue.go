@@ -169,7 +169,7 @@ func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.
 		return nil, storeErr("issue", err)
 	}
 	if replayed {
-		v, err := a.view(rec)
+		v, err := a.view(ctx, rec)
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +187,7 @@ func (a *Agent) issue(ctx context.Context, key string, fp outbox.Hash, inv ksef.
 	}
 	a.queuePrint(ctx, rec.PrintJobID)
 	kick(a.kickUpload)
-	v, err := a.view(rec)
+	v, err := a.view(ctx, rec)
 	if err != nil {
 		return nil, err
 	}

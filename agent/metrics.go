@@ -14,6 +14,10 @@ type agentMetrics struct {
 	deadline      *metrics.Gauge
 	certDays      *metrics.Gauge
 	ksefErrors    *metrics.CounterVec
+
+	// The store's counts of receipts, refreshed with the backlog.
+	printPending *metrics.Gauge
+	uncertain    *metrics.Gauge
 }
 
 func newMetrics(r *metrics.Registry) *agentMetrics {
@@ -27,5 +31,9 @@ func newMetrics(r *metrics.Registry) *agentMetrics {
 		deadline:   r.Gauge("posagent_earliest_deadline_seconds", "Seconds to the earliest upload deadline; negative when overdue, 0 when none."),
 		certDays:   r.Gauge("posagent_offline_cert_days_left", "Days until the KSeF Offline certificate expires."),
 		ksefErrors: r.CounterVec("posagent_ksef_errors_total", "KSeF call failures by code (KSeF code, HTTP status or transport).", "code"),
+
+		printPending: r.Gauge("posagent_print_pending", "Print jobs not yet printed, as the store counts them (not the worker's queue)."),
+		uncertain: r.Gauge("posagent_receipts_uncertain",
+			"Receipts a restart left uncertain (may or may not have printed; not printed again); reprint them as DUPLIKAT."),
 	}
 }

@@ -156,6 +156,7 @@ func (a *Agent) receiptDoc(inv *outbox.Invoice, snap *snapshot, job *outbox.Prin
 	if job != nil && job.Duplicate {
 		doc.Duplicate = ksef.DateOf(job.RequestedAt).String()
 	}
+	doc.Repeat = repeatMark(job)
 	return doc, nil
 }
 

@@ -33,6 +33,10 @@ const (
 	DefaultUploadInterval = 30 * time.Second
 	DefaultLogLevel       = "info"
 	DefaultLogFormat      = "auto"
+	// DefaultReprintWindow is printer.reprint_window: how old a receipt a
+	// restart finds unfinished may be and still print (marked as repeated
+	// if it may have reached the paper); older ones are parked uncertain.
+	DefaultReprintWindow = 2 * time.Minute
 )
 
 // Config is the whole configuration file. Field comments give each key's allowed
@@ -97,6 +101,10 @@ type Printer struct {
 	// Codepage overrides the profile's ESC t number for Polish text (0-255);
 	// nil keeps the profile's choice.
 	Codepage *int `toml:"codepage,omitempty"`
+	// ReprintWindow: after a restart, an unfinished receipt younger than this
+	// prints (marked PONOWNY WYDRUK if it may have reached the paper), an
+	// older one is parked uncertain; 1s-1h, default 2m.
+	ReprintWindow Duration `toml:"reprint_window"`
 }
 
 // Till is the local HTTP API the till program calls.
@@ -163,6 +171,8 @@ func Default() *Config {
 			Profile:   DefaultProfile,
 			Paper:     DefaultPaper,
 			QR:        DefaultQR,
+
+			ReprintWindow: Duration(DefaultReprintWindow),
 		},
 		Till: Till{Listen: DefaultListen, MaxBody: DefaultMaxBody},
 		Store: Store{

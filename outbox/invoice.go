@@ -190,6 +190,16 @@ type PrintJob struct {
 // was recorded).
 func (j *PrintJob) Started() bool { return !j.StartedAt.IsZero() || j.State == PrintFailed }
 
+// FirstAttempt is when the job was first tried: StartedAt, or for a failed
+// job written before StartedAt was recorded, when it was requested; zero
+// for a job never tried.
+func (j *PrintJob) FirstAttempt() time.Time {
+	if j.StartedAt.IsZero() && j.State == PrintFailed {
+		return j.RequestedAt
+	}
+	return j.StartedAt
+}
+
 // Built is what the build callback returns: the invoice made with the reserved number.
 type Built struct {
 	XML        []byte    // FA(3) bytes; hashed and stored as given

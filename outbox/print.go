@@ -102,7 +102,7 @@ func (s *Store) SettlePrints(ctx context.Context, park, repeat []string, at time
 			}
 			note := "print uncertain after a restart: never tried, requested " + warsawTime(j.RequestedAt) + ", too old to print now"
 			if j.Started() {
-				note = "print uncertain after a restart: may have reached the paper, first tried " + warsawTime(firstTry(j)) + ", too old to repeat"
+				note = "print uncertain after a restart: may have reached the paper, first tried " + warsawTime(j.FirstAttempt()) + ", too old to repeat"
 			}
 			if err := s.moveJob(tx, j, PrintUncertain, "", note, at); err != nil {
 				return err
@@ -133,15 +133,6 @@ func (s *Store) SettlePrints(ctx context.Context, park, repeat []string, at time
 		}
 		return nil
 	})
-}
-
-// firstTry is when j was first tried: StartedAt, or for a failed job from
-// before StartedAt was recorded, when it was requested.
-func firstTry(j *PrintJob) time.Time {
-	if !j.StartedAt.IsZero() {
-		return j.StartedAt
-	}
-	return j.RequestedAt
 }
 
 func warsawTime(t time.Time) string { return t.In(warsaw).Format("2006-01-02 15:04:05") }

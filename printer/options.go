@@ -112,6 +112,14 @@ type Journal interface {
 	Record(ctx context.Context, printed []string, started string) error
 }
 
+// JournalFunc adapts a function to Journal.
+type JournalFunc func(ctx context.Context, printed []string, started string) error
+
+// Record calls f.
+func (f JournalFunc) Record(ctx context.Context, printed []string, started string) error {
+	return f(ctx, printed, started)
+}
+
 func (o *Options) withDefaults() (Options, error) {
 	var r Options
 	if o != nil {

@@ -76,8 +76,8 @@ type Doc struct {
 	Duplicate string // date the duplicate was issued; empty = original
 	// Repeat is the time of the first attempt of a print repeated after a
 	// restart (the first may have reached the paper), e.g.
-	// "2026-11-21 10:42:13"; empty = not repeated.
-	Repeat string
+	// "2026-11-21 10:42:13"; empty = not repeated, and left out of JSON.
+	Repeat string `json:",omitempty"`
 	Footer []string
 }
 
