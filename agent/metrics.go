@@ -32,7 +32,7 @@ func newMetrics(r *metrics.Registry) *agentMetrics {
 		certDays:   r.Gauge("posagent_offline_cert_days_left", "Days until the KSeF Offline certificate expires."),
 		ksefErrors: r.CounterVec("posagent_ksef_errors_total", "KSeF call failures by code (KSeF code, HTTP status or transport).", "code"),
 
-		printPending: r.Gauge("posagent_print_pending", "Print jobs not yet printed, as the store counts them (not the worker's queue)."),
+		printPending: r.Gauge("posagent_print_pending", "Receipts not yet printed, as the store counts them: print jobs pending or failed (waiting for the printer), not the worker's queue."),
 		uncertain: r.Gauge("posagent_receipts_uncertain",
 			"Receipts a restart left uncertain (may or may not have printed; not printed again); reprint them as DUPLIKAT."),
 	}

@@ -119,6 +119,9 @@ func (a *Agent) feedLeftovers(ctx context.Context) {
 // recordResult persists one attempt's outcome.
 func (a *Agent) recordResult(ctx context.Context, r printer.JobResult) {
 	job, err := a.store.PrintJob(ctx, r.ID)
+	if err != nil && ctx.Err() != nil {
+		return // stopping: the store keeps the job as it was
+	}
 	if err != nil {
 		a.log.Warn("print result for unknown job", "job", r.ID, "error", err)
 		return

@@ -239,7 +239,7 @@ func (a *Agent) monitor(ctx context.Context) {
 	backlog := st.Upload[outbox.UploadQueued] + st.Upload[outbox.UploadSending] + st.Upload[outbox.UploadBlocked]
 	if a.m != nil {
 		a.m.backlog.Set(float64(backlog))
-		a.m.printPending.Set(float64(st.Print[outbox.PrintPending]))
+		a.m.printPending.Set(float64(st.Print[outbox.PrintPending] + st.Print[outbox.PrintFailed]))
 		a.m.uncertain.Set(float64(st.Uncertain))
 		if st.EarliestDeadline.IsZero() {
 			a.m.deadline.Set(0)
