@@ -32,6 +32,11 @@ func fullStatus(now time.Time) till.Status {
 		},
 		Certificate: till.Certificate{Serial: "0123456789ABCDEF", NotAfter: &notAfter, DaysLeft: 5},
 	}
+	st.Printer.Uncertain = 2
+	st.Printer.UncertainReceipts = []till.UncertainReceipt{
+		{ID: "00000011", Number: "FV/T1/2026/000011", IssuedAt: checked.Add(-10 * time.Minute), FirstAttempt: &checked},
+		{ID: "00000012", Number: "FV/T1/2026/000012", IssuedAt: checked.Add(-9 * time.Minute)},
+	}
 	for i := range 25 {
 		st.Errors = append(st.Errors, till.ErrorItem{
 			Time: now.Add(-time.Duration(i) * time.Minute), Source: "ksef", Code: fmt.Sprint(21400 + i),
