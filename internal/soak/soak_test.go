@@ -27,6 +27,36 @@ var (
 	logDump  = flag.String("soak.logs", "", "write the agent's logs to this `file`")
 )
 
+// The posagent binary, built once for the package's soaks.
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+func posagentBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "posagent-soak-"); binErr == nil {
+			binPath, binErr = soak.BuildPosagentTo(binDir)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // pending is a posted sale: its idempotency key and body index.
 type pending struct {
 	key string
@@ -51,7 +81,7 @@ func TestSoakKill9(t *testing.T) {
 	// them: 1 000 cycles issue about 20 000 invoices, which would meet the
 	// default 256 MiB cap and turn the soak into a store-full test (that one
 	// is in the fault matrix). The cap is raised so the kills stay the subject.
-	s := soak.NewSite(t, soak.BuildPosagent(t), soak.SiteOptions{KSeFURL: srv.URL, CapMB: 1024})
+	s := soak.NewSite(t, posagentBin(t), soak.SiteOptions{KSeFURL: srv.URL, CapMB: 1024})
 	t.Cleanup(func() { dumpLogs(t, s) })
 
 	seed := uint64(time.Now().UnixNano())
@@ -184,62 +214,12 @@ func dumpLogs(t *testing.T, s *soak.Site) {
 // checkInvariants opens the store the agent left and compares it with the
 // acknowledgements and the simulator. It returns the number of invoices.
 func checkInvariants(path string, simInv []ksefsim.StoredInvoice, acks map[string]soak.Acked) (int, error) {
-	ctx := context.Background()
-	st, err := outbox.Open(path, &outbox.Options{Timeout: 5 * time.Second})
+	all, err := storedInvoices(path)
 	if err != nil {
-		return 0, fmt.Errorf("open store: %w", err)
+		return 0, err
 	}
-	defer st.Close()
-	if err := st.Check(ctx); err != nil {
-		return 0, fmt.Errorf("%w: store check: %w", soak.ErrInvariant, err)
-	}
-	var all []outbox.Invoice
-	after := ""
-	for {
-		page, err := st.List(ctx, outbox.Filter{After: after, Limit: 1000})
-		if err != nil {
-			return 0, err
-		}
-		all = append(all, page...)
-		if len(page) < 1000 {
-			break
-		}
-		after = page[len(page)-1].ID
-	}
-	// Every acknowledged sale present exactly once, with the number the till got.
-	bySale := map[string][]outbox.Invoice{}
-	for _, inv := range all {
-		bySale[inv.SaleID] = append(bySale[inv.SaleID], inv)
-	}
-	for k, a := range acks {
-		got := bySale[k]
-		if len(got) != 1 {
-			return 0, fmt.Errorf("%w: acknowledged sale %s stored %d times", soak.ErrInvariant, k, len(got))
-		}
-		if got[0].Number != a.Number || got[0].ID != a.ID {
-			return 0, fmt.Errorf("%w: sale %s acknowledged as %s/%s, stored as %s/%s", soak.ErrInvariant, k, a.ID, a.Number, got[0].ID, got[0].Number)
-		}
-	}
-	for k, invs := range bySale {
-		if len(invs) != 1 {
-			return 0, fmt.Errorf("%w: sale key %s stored %d times", soak.ErrInvariant, k, len(invs))
-		}
-	}
-	// Gap-free numbering without duplicates: sequence numbers 1..n.
-	seqs := make([]uint64, 0, len(all))
-	numbers := map[string]bool{}
-	for _, inv := range all {
-		seqs = append(seqs, inv.Seq)
-		if numbers[inv.Number] {
-			return 0, fmt.Errorf("%w: number %s issued twice", soak.ErrInvariant, inv.Number)
-		}
-		numbers[inv.Number] = true
-	}
-	slices.Sort(seqs)
-	for i, q := range seqs {
-		if q != uint64(i+1) {
-			return 0, fmt.Errorf("%w: numbering has a gap or duplicate at position %d: seq %d", soak.ErrInvariant, i+1, q)
-		}
+	if err := checkSales(all, acks); err != nil {
+		return 0, err
 	}
 	// The simulator holds each invoice exactly once, and each is accepted
 	// with the KSeF number the store recorded.
@@ -286,4 +266,73 @@ func scanSecrets(t *testing.T, s *soak.Site) {
 		t.Fatal(err)
 	}
 	t.Logf("secret scan: %d bytes of logs clean of %d secret forms", len(logs), len(secrets))
+}
+
+// storedInvoices opens the store the agent left, runs its Check and lists
+// every invoice.
+func storedInvoices(path string) ([]outbox.Invoice, error) {
+	ctx := context.Background()
+	st, err := outbox.Open(path, &outbox.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	if err := st.Check(ctx); err != nil {
+		return nil, fmt.Errorf("%w: store check: %w", soak.ErrInvariant, err)
+	}
+	var all []outbox.Invoice
+	after := ""
+	for {
+		page, err := st.List(ctx, outbox.Filter{After: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	return all, nil
+}
+
+// checkSales holds that every acknowledged sale is stored exactly once with
+// the number the till got, and that the numbering is 1..n without gaps.
+func checkSales(all []outbox.Invoice, acks map[string]soak.Acked) error {
+	// Every acknowledged sale present exactly once, with the number the till got.
+	bySale := map[string][]outbox.Invoice{}
+	for _, inv := range all {
+		bySale[inv.SaleID] = append(bySale[inv.SaleID], inv)
+	}
+	for k, a := range acks {
+		got := bySale[k]
+		if len(got) != 1 {
+			return fmt.Errorf("%w: acknowledged sale %s stored %d times", soak.ErrInvariant, k, len(got))
+		}
+		if got[0].Number != a.Number || got[0].ID != a.ID {
+			return fmt.Errorf("%w: sale %s acknowledged as %s/%s, stored as %s/%s", soak.ErrInvariant, k, a.ID, a.Number, got[0].ID, got[0].Number)
+		}
+	}
+	for k, invs := range bySale {
+		if len(invs) != 1 {
+			return fmt.Errorf("%w: sale key %s stored %d times", soak.ErrInvariant, k, len(invs))
+		}
+	}
+	// Gap-free numbering without duplicates: sequence numbers 1..n.
+	seqs := make([]uint64, 0, len(all))
+	numbers := map[string]bool{}
+	for _, inv := range all {
+		seqs = append(seqs, inv.Seq)
+		if numbers[inv.Number] {
+			return fmt.Errorf("%w: number %s issued twice", soak.ErrInvariant, inv.Number)
+		}
+		numbers[inv.Number] = true
+	}
+	slices.Sort(seqs)
+	for i, q := range seqs {
+		if q != uint64(i+1) {
+			return fmt.Errorf("%w: numbering has a gap or duplicate at position %d: seq %d", soak.ErrInvariant, i+1, q)
+		}
+	}
+	return nil
 }
