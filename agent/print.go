@@ -84,8 +84,9 @@ func (a *Agent) printRound(ctx context.Context, sweep bool) {
 	a.feedLeftovers(ctx)
 }
 
-// sweepPrints adds every pending job nothing holds (submitted, waiting for
-// KSeF) to the leftovers, with no cap.
+// sweepPrints adds every pending job not with the worker to the leftovers,
+// with no cap. Jobs held for KSeF are looked at again too: one whose
+// acceptance came while it was being put on hold is released here.
 func (a *Agent) sweepPrints(ctx context.Context) {
 	jobs, err := a.store.PrintJobs(ctx, 0)
 	if err != nil {
@@ -97,7 +98,7 @@ func (a *Agent) sweepPrints(ctx context.Context) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, j := range jobs {
-		if _, held := a.waiting[j.ID]; !held && !a.submitted[j.ID] {
+		if !a.submitted[j.ID] {
 			a.leftovers.add(j.ID)
 		}
 	}
