@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sync"
 	"syscall"
@@ -26,6 +27,7 @@ var (
 	pacedPause  = flag.Duration("soak.paced.pause", 4*time.Second, "longest pause between a kill and the restart in the paced soak")
 	pacedEvery  = flag.Duration("soak.paced.every", time.Second, "how often each of the two tills posts a sale in the paced soak")
 	pacedBaud   = flag.Int("soak.paced.baud", 9600, "line rate of the paced soak's serial printer")
+	pacedPaper  = flag.String("soak.paced.paper", "", "write what reached the paced soak's printer to this `file`")
 )
 
 // TestSoakKill9Paced is the kill -9 soak of issue 16 with a paced printer: a
@@ -101,8 +103,7 @@ func TestSoakKill9Paced(t *testing.T) {
 		}
 	}
 
-	var mu sync.Mutex // guards next
-	next := 0
+	nextSale := counter()
 	started := time.Now()
 	for c := range *pacedCycles {
 		p := s.Start()
@@ -119,41 +120,7 @@ func TestSoakKill9Paced(t *testing.T) {
 		alive := time.Duration(rng.Int64N(int64(*pacedAlive)))
 		killAt := time.Now().Add(alive)
 		var hold sync.RWMutex // the tills post under RLock; a sample holds them
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		results := make(chan soak.Acked, 1024)
-		lost := make(chan pending, 2)
-		errs := make(chan error, 2)
-		for w := range 2 {
-			wg.Go(func() {
-				tick := time.NewTicker(*pacedEvery)
-				defer tick.Stop()
-				for {
-					mu.Lock()
-					next++
-					i := next
-					mu.Unlock()
-					key := fmt.Sprintf("paced-%06d-%d", i, w)
-					hold.RLock()
-					a, ok, err := s.Post(key, i)
-					hold.RUnlock()
-					switch {
-					case err != nil:
-						errs <- err
-						return
-					case !ok:
-						lost <- pending{key, i}
-						return
-					}
-					results <- a
-					select {
-					case <-stop:
-						return
-					case <-tick.C:
-					}
-				}
-			})
-		}
+		tl := startTills(s, "paced", nextSale, *pacedEvery, &hold)
 		if alive > time.Second {
 			time.Sleep(alive / 2)
 			hold.Lock()
@@ -164,20 +131,7 @@ func TestSoakKill9Paced(t *testing.T) {
 		if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("cycle %d: SIGKILL: %v", c, err)
 		}
-		close(stop)
-		wg.Wait()
-		close(results)
-		close(lost)
-		close(errs)
-		for err := range errs {
-			t.Fatalf("cycle %d: %v", c, err)
-		}
-		for a := range results {
-			acks[a.Key] = a
-		}
-		for u := range lost {
-			unanswered = append(unanswered, u)
-		}
+		tl.collect(t, c, acks, &unanswered)
 		_ = p.Wait(t)
 		time.Sleep(time.Duration(rng.Int64N(int64(*pacedPause))))
 	}
@@ -221,7 +175,7 @@ func TestSoakKill9Paced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reprinted := min(3, len(uncertain))
+	parked, reprinted := len(uncertain), min(3, len(uncertain))
 	for _, u := range uncertain[:reprinted] {
 		if err := s.Reprint(u.ID); err != nil {
 			t.Fatal(err)
@@ -265,6 +219,11 @@ func TestSoakKill9Paced(t *testing.T) {
 		facts = append(facts, soak.PrintFacts{Number: inv.Number, Printed: inv.Print == outbox.PrintPrinted, Uncertain: isUncertain[inv.Number]})
 	}
 	paper := prn.Bytes()
+	if *pacedPaper != "" {
+		if err := os.WriteFile(*pacedPaper, paper, 0o600); err != nil {
+			t.Error(err)
+		}
+	}
 	receipts := soak.ScanReceipts(paper)
 	tally, err := soak.CheckPrints(receipts, facts)
 	if err != nil {
@@ -273,8 +232,8 @@ func TestSoakKill9Paced(t *testing.T) {
 	if slices.ContainsFunc(all, func(inv outbox.Invoice) bool { return inv.Print == outbox.PrintPending }) {
 		t.Error("a receipt is still pending after the final drain")
 	}
-	t.Logf("paced soak holds: %d invoices, %d acknowledged sales; %v; %d DUPLIKAT asked for; printer.pending matched the store at %d samples; "+
-		"%d bytes reached the printer (%v at %d baud)",
-		len(all), len(acks), tally, reprinted, samples, len(paper), time.Duration(len(paper)*10)*time.Second/time.Duration(*pacedBaud), *pacedBaud)
+	t.Logf("paced soak holds: %d invoices, %d acknowledged sales; %d parked uncertain, %d of them reprinted as DUPLIKAT; %v; "+
+		"printer.pending matched the store at %d samples; %d bytes reached the printer (%v at %d baud)",
+		len(all), len(acks), parked, reprinted, tally, samples, len(paper), time.Duration(len(paper)*10)*time.Second/time.Duration(*pacedBaud), *pacedBaud)
 	scanSecrets(t, s)
 }

@@ -68,13 +68,13 @@ type PrintFacts struct {
 // PrintTally counts what CheckPrints found.
 type PrintTally struct {
 	Receipts, Originals, Repeats, Duplicates, CutShort int
-	Uncertain                                          int // invoices listed uncertain
+	Uncertain                                          int // invoices still listed uncertain
 	UncertainUnprinted                                 int // of them, never on paper in full
 }
 
 func (t PrintTally) String() string {
 	return fmt.Sprintf("%d receipts on paper: %d originals, %d marked PONOWNY WYDRUK, %d DUPLIKAT, %d cut short by a kill; "+
-		"%d invoices listed uncertain (%d of them never printed in full)",
+		"%d invoices still listed uncertain (%d of them never printed in full)",
 		t.Receipts, t.Originals, t.Repeats, t.Duplicates, t.CutShort, t.Uncertain, t.UncertainUnprinted)
 }
 

@@ -63,6 +63,93 @@ type pending struct {
 	i   int
 }
 
+// counter returns a function that numbers sales 1, 2, … from any goroutine.
+func counter() func() int {
+	var mu sync.Mutex
+	n := 0
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return n
+	}
+}
+
+// tills are two tills posting sales to a Site until the agent dies under a
+// request, or stop is closed.
+type tills struct {
+	wg      sync.WaitGroup
+	stop    chan struct{}
+	results chan soak.Acked
+	lost    chan pending
+	errs    chan error
+}
+
+// startTills starts two tills posting sales keyed prefix-NNNNNN-till,
+// numbered by next: back to back when every is 0, else one every every per
+// till. Each post holds hold (if set) for reading, so a writer can pause them.
+func startTills(s *soak.Site, prefix string, next func() int, every time.Duration, hold *sync.RWMutex) *tills {
+	tl := &tills{stop: make(chan struct{}), results: make(chan soak.Acked, 4096), lost: make(chan pending, 2), errs: make(chan error, 2)}
+	for w := range 2 {
+		tl.wg.Go(func() {
+			var tick <-chan time.Time
+			if every > 0 {
+				t := time.NewTicker(every)
+				defer t.Stop()
+				tick = t.C
+			}
+			for {
+				i := next()
+				key := fmt.Sprintf("%s-%06d-%d", prefix, i, w)
+				if hold != nil {
+					hold.RLock()
+				}
+				a, ok, err := s.Post(key, i)
+				if hold != nil {
+					hold.RUnlock()
+				}
+				switch {
+				case err != nil:
+					tl.errs <- err
+					return
+				case !ok:
+					tl.lost <- pending{key, i} // the agent died under this request
+					return
+				}
+				tl.results <- a
+				if tick != nil {
+					select {
+					case <-tl.stop:
+						return
+					case <-tick:
+					}
+				}
+			}
+		})
+	}
+	return tl
+}
+
+// collect stops the tills once the agent is killed, and files what they got:
+// acknowledgements into acks, sales left without an answer into unanswered.
+func (tl *tills) collect(t *testing.T, cycle int, acks map[string]soak.Acked, unanswered *[]pending) {
+	t.Helper()
+	close(tl.stop)
+	tl.wg.Wait()
+	close(tl.results)
+	close(tl.lost)
+	close(tl.errs)
+	for err := range tl.errs {
+		t.Fatalf("cycle %d: %v", cycle, err)
+	}
+	for a := range tl.results {
+		acks[a.Key] = a
+	}
+	for u := range tl.lost {
+		*unanswered = append(*unanswered, u)
+	}
+}
+
 // TestSoakKill9 runs the whole agent (posagent run) against the KSeF
 // simulator, posts sales from two tills while it prints and uploads, kills
 // it with SIGKILL at random moments and restarts it, then checks the
@@ -89,8 +176,7 @@ func TestSoakKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0x50a4))
 	acks := map[string]soak.Acked{} // by idempotency key
 	var unanswered []pending        // posted without an acknowledgement
-	var mu sync.Mutex               // guards next
-	next := 0
+	nextSale := counter()
 	record := func(a soak.Acked, ok bool, err error, u pending) {
 		if err != nil {
 			t.Fatal(err)
@@ -115,50 +201,14 @@ func TestSoakKill9(t *testing.T) {
 			record(a, ok, err, u)
 		}
 		killAt := time.Now().Add(time.Duration(rng.Int64N(int64(*maxAlive))))
-		var wg sync.WaitGroup
-		results := make(chan soak.Acked, 4096)
-		lost := make(chan pending, 2)
-		errs := make(chan error, 2)
 		// Two tills post at once, so the kill lands inside commits, prints
 		// and uploads alike.
-		for w := range 2 {
-			wg.Go(func() {
-				for {
-					mu.Lock()
-					next++
-					i := next
-					mu.Unlock()
-					key := fmt.Sprintf("sale-%06d-%d", i, w)
-					a, ok, err := s.Post(key, i)
-					switch {
-					case err != nil:
-						errs <- err
-						return
-					case !ok:
-						lost <- pending{key, i} // the agent died under this request
-						return
-					}
-					results <- a
-				}
-			})
-		}
+		tl := startTills(s, "sale", nextSale, 0, nil)
 		time.Sleep(time.Until(killAt))
 		if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("cycle %d: SIGKILL: %v", c, err)
 		}
-		wg.Wait()
-		close(results)
-		close(lost)
-		close(errs)
-		for err := range errs {
-			t.Fatalf("cycle %d: %v", c, err)
-		}
-		for a := range results {
-			acks[a.Key] = a
-		}
-		for u := range lost {
-			unanswered = append(unanswered, u)
-		}
+		tl.collect(t, c, acks, &unanswered)
 		_ = p.Wait(t) // "signal: killed"
 	}
 	t.Logf("soak: %d cycles in %v, %d sales acknowledged, %d left unanswered by a kill",
