@@ -245,6 +245,9 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 			snap.OnlineUntil = now.Add(a.opts.OnlineBudget)
 		}
 		snap.Hold = b.BuyerClass == BuyerB2B && !a.opts.B2BOfflineHandover
+		// A receipt that goes to an idle printer at once is recorded started
+		// here, so its first byte waits for no second fsync (the journal's).
+		b.PrintStarted = !d.online && !a.held(&outbox.Invoice{Mode: b.Mode}, &snap) && a.printerIdle()
 		if b.Doc, err = json.Marshal(snap); err != nil {
 			return nil, fmt.Errorf("agent: encode snapshot: %w", err)
 		}

@@ -82,6 +82,12 @@ func (a *Agent) settlePrints(ctx context.Context) bool {
 	return true
 }
 
+// printerIdle reports whether the worker prints nothing and holds nothing.
+func (a *Agent) printerIdle() bool {
+	st := a.printer.State()
+	return st.Printing == "" && st.Queued == 0
+}
+
 // heldJob reports whether job j's receipt waits for KSeF's acceptance.
 func (a *Agent) heldJob(ctx context.Context, j *outbox.PrintJob) bool {
 	inv, err := a.store.GetForPrint(ctx, j.InvoiceID)

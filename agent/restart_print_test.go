@@ -31,6 +31,9 @@ func TestRestartPrintRules(t *testing.T) {
 	x := e.start(hold, false)
 	x.vp.SetFaults(printer.Faults{PaperOut: true})
 	a := x.issue("a", consumerSale())
+	// a went to an idle printer, so its issue recorded it started; the
+	// sales after it wait behind it and are not.
+	waitFor(t, "a at the printer", 0, func() bool { return x.prn.State().Printing != "" })
 	b := x.issue("b", consumerSale())
 	eInv := x.issue("e", consumerSale())
 	if _, err := x.agent.Reprint(context.Background(), eInv.ID); err != nil {
@@ -45,6 +48,7 @@ func TestRestartPrintRules(t *testing.T) {
 	y := e.start(hold, false)
 	y.vp.SetFaults(printer.Faults{PaperOut: true})
 	c := y.issue("c", consumerSale())
+	waitFor(t, "c at the printer", 0, func() bool { return y.prn.State().Printing != "" })
 	d := y.issue("d", consumerSale())
 	waitFor(t, "c tried", 0, func() bool { return job(t, y.store, y.get(c.ID).PrintJobID).Started() })
 	cFirst := job(t, y.store, y.get(c.ID).PrintJobID).StartedAt

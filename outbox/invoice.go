@@ -211,6 +211,11 @@ type Built struct {
 	Kind       string // VAT, UPR, KOR, ...
 	Gross, VAT int64  // grosze, for penalty exposure
 	Doc        []byte // opaque snapshot for re-rendering receipts
+	// PrintStarted records the print job started (StartedAt = the issue
+	// time) in the issue transaction: for a receipt the caller hands to an
+	// idle printer at once, it spares the printer's journal a transaction,
+	// and an fsync, before the first byte (see RecordPrint).
+	PrintStarted bool
 }
 
 // BuildFunc builds the invoice for a reserved number. It runs inside the issue

@@ -32,6 +32,9 @@ func (s *Store) RecordPrint(ctx context.Context, printed []string, started strin
 			return err
 		}
 	}
+	if len(printed) == 0 && started != "" && s.startedAlready(ctx, started) {
+		return nil // recorded at issue: no writer lock, no fsync
+	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		changed := false
 		for _, id := range printed {
@@ -57,15 +60,11 @@ func (s *Store) RecordPrint(ctx context.Context, printed []string, started strin
 			if err != nil {
 				return err
 			}
-			if j.State != PrintPending && j.State != PrintFailed {
-				return &TransitionError{ID: j.ID, Machine: "print", From: j.State.String(), To: "started"}
-			}
 			if j.StartedAt.IsZero() {
-				j.StartedAt = at.UTC()
-				if err := putJob(tx, j); err != nil {
-					return err
-				}
 				changed = true
+			}
+			if err := s.startJob(tx, started, at); err != nil {
+				return err
 			}
 		}
 		if !changed {
@@ -77,6 +76,29 @@ func (s *Store) RecordPrint(ctx context.Context, printed []string, started strin
 		return nil
 	}
 	return err
+}
+
+// startJob sets the StartedAt of a pending or failed job, unless it has one.
+func (s *Store) startJob(tx *bolt.Tx, id string, at time.Time) error {
+	j, err := getJob(tx, id)
+	if err != nil {
+		return err
+	}
+	if j.State != PrintPending && j.State != PrintFailed {
+		return &TransitionError{ID: j.ID, Machine: "print", From: j.State.String(), To: "started"}
+	}
+	if !j.StartedAt.IsZero() {
+		return nil
+	}
+	j.StartedAt = at.UTC()
+	return putJob(tx, j)
+}
+
+// startedAlready reports whether job id is pending or failed with its start
+// recorded, by a read that does not wait for the writer.
+func (s *Store) startedAlready(ctx context.Context, id string) bool {
+	j, err := s.PrintJob(ctx, id)
+	return err == nil && !j.StartedAt.IsZero() && (j.State == PrintPending || j.State == PrintFailed)
 }
 
 // SettlePrints applies a restart's decision to the print jobs it found

@@ -222,3 +222,33 @@ func TestSettlePrints(t *testing.T) {
 		t.Errorf("repeat of an uncertain job = %v, want ErrIllegalTransition", err)
 	}
 }
+
+// TestIssuePrintStarted: a receipt handed to an idle printer at once is
+// recorded started by its issue transaction, and the journal's start mark
+// then finds nothing to write.
+func TestIssuePrintStarted(t *testing.T) {
+	s := outboxtest.MustOpen(t, nil)
+	req := outboxtest.Request("now", t0)
+	build := req.Build
+	req.Build = func(n string) (*outbox.Built, error) {
+		b, err := build(n)
+		if err == nil {
+			b.PrintStarted = true
+		}
+		return b, err
+	}
+	inv := mustIssue(t, s, req)
+	plain := mustIssue(t, s, outboxtest.Request("later", t0))
+	if j := job(t, s, inv.PrintJobID); !j.StartedAt.Equal(t0) || j.State != outbox.PrintPending {
+		t.Errorf("job issued started: %+v, want pending, started at the issue time %v", j, t0)
+	}
+	if j := job(t, s, plain.PrintJobID); j.Started() {
+		t.Errorf("job issued without PrintStarted is started: %+v", j)
+	}
+	if err := s.RecordPrint(ctx, nil, inv.PrintJobID, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if j := job(t, s, inv.PrintJobID); !j.StartedAt.Equal(t0) {
+		t.Errorf("StartedAt %v after the journal's start mark, want the issue's %v", j.StartedAt, t0)
+	}
+}
