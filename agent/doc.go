@@ -65,7 +65,8 @@
 // behind new sales. Results come back through [Agent.PrintResult], which
 // the caller wires to printer.Options.OnResult; [Agent.RecordPrint] is the
 // worker's printer.Options.Journal, which stores each job's first attempt
-// before its first byte and its printed mark as it leaves the port. A
+// before its first byte and its printed mark as it leaves the port (a sale
+// going to an idle printer is recorded started by its issue transaction). A
 // failed print (paper out) never undoes a sale: the job is retried after
 // recovery. Reprints are marked DUPLIKAT with the date; before acceptance
 // they carry both offline codes, after acceptance KOD I labelled with the
