@@ -50,9 +50,9 @@ func (j *fakeJournal) Calls() []journalCall {
 }
 
 // queuedWorker submits jobs of the given sizes before the worker runs, so
-// they are all queued when the first one starts, and waits for their final
-// results.
-func queuedWorker(t *testing.T, j *fakeJournal, sizes ...int) map[string]printer.JobResult {
+// they are all queued when the first one starts, and returns each job's
+// results up to its final one.
+func queuedWorker(t *testing.T, j *fakeJournal, sizes ...int) map[string][]printer.JobResult {
 	t.Helper()
 	results := make(chan printer.JobResult, 64)
 	w, err := printer.NewWorker(j.v.Open, &printer.Options{NoStatus: true, Journal: j,
@@ -71,19 +71,20 @@ func queuedWorker(t *testing.T, j *fakeJournal, sizes ...int) map[string]printer
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	final := map[string]printer.JobResult{}
+	all := map[string][]printer.JobResult{}
 	timeout := time.After(30 * time.Second)
-	for len(final) < len(sizes) {
+	for final := 0; final < len(sizes); {
 		select {
 		case r := <-results:
+			all[r.ID] = append(all[r.ID], r)
 			if r.Done {
-				final[r.ID] = r
+				final++
 			}
 		case <-timeout:
-			t.Fatalf("final results %v of %d jobs", final, len(sizes))
+			t.Fatalf("results %v of %d jobs", all, len(sizes))
 		}
 	}
-	return final
+	return all
 }
 
 // TestJournalMarks checks the order that makes a crash safe: a job's start
@@ -91,10 +92,9 @@ func queuedWorker(t *testing.T, j *fakeJournal, sizes ...int) map[string]printer
 // byte is out, together with the next job's start when one is queued.
 func TestJournalMarks(t *testing.T) {
 	j := &fakeJournal{v: printer.NewVirtual(nil)}
-	res := queuedWorker(t, j, 100, 200, 50)
-	for id, r := range res {
-		if r.Err != nil {
-			t.Errorf("%s: %v", id, r.Err)
+	for id, rs := range queuedWorker(t, j, 100, 200, 50) {
+		if len(rs) != 1 || rs[0].Err != nil {
+			t.Errorf("%s: %+v, want printed at once", id, rs)
 		}
 	}
 	want := []journalCall{
@@ -121,19 +121,7 @@ func TestJournalStartFails(t *testing.T) {
 		}
 		return nil
 	}
-	results := make(chan printer.JobResult, 8)
-	w, err := printer.NewWorker(j.v.Open, &printer.Options{NoStatus: true, Journal: j,
-		Backoff:  printer.Backoff{Clock: &instantClock{}},
-		OnResult: func(r printer.JobResult) { results <- r }}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = w.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	submit(t, w, "j1", jobBytes(80))
-	got := collect(t, results, "j1")
+	got := queuedWorker(t, j, 80)["j1"]
 	if len(got) != 2 || !errors.Is(got[0].Err, printer.ErrJournal) || !printer.Retryable(got[0].Err) || got[1].Err != nil {
 		t.Fatalf("results %+v, want a retryable journal error, then printed", got)
 	}
@@ -154,8 +142,8 @@ func TestJournalGroupFails(t *testing.T) {
 		return nil
 	}
 	res := queuedWorker(t, j, 10, 20)
-	if res["j1"].Err != nil || res["j2"].Err != nil {
-		t.Fatalf("results %+v", res)
+	if len(res["j1"]) != 1 || res["j1"][0].Err != nil || len(res["j2"]) != 1 || res["j2"][0].Err != nil {
+		t.Fatalf("results %+v, want both printed at once", res)
 	}
 	want := []journalCall{
 		{nil, "j1", 0},
