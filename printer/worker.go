@@ -353,11 +353,13 @@ func (r *run) do(ctx context.Context, job Job) {
 		if err == nil {
 			err = r.attempt(ctx, job, tail)
 		}
+		if err == nil {
+			r.leftPort(ctx, job.ID) // even when stopping: the receipt is out
+		}
 		if ctx.Err() != nil {
 			return // shutting down: the caller's outbox still holds the job
 		}
 		if err == nil {
-			r.leftPort(ctx, job.ID)
 			if r.failures > 0 {
 				w.log.Info("printer recovered", "job", job.ID, "consecutive_errors", r.failures)
 			}
@@ -405,13 +407,15 @@ func (r *run) leftPort(ctx context.Context, id string) {
 		return
 	}
 	next := ""
-	select {
-	case job := <-r.w.jobs:
-		r.next, next = &job, job.ID
-		r.w.mu.Lock()
-		r.w.peeked = 1
-		r.w.mu.Unlock()
-	default:
+	if ctx.Err() == nil {
+		select {
+		case job := <-r.w.jobs:
+			r.next, next = &job, job.ID
+			r.w.mu.Lock()
+			r.w.peeked = 1
+			r.w.mu.Unlock()
+		default:
+		}
 	}
 	ctx = context.WithoutCancel(ctx)
 	err := j.Record(ctx, []string{id}, next)
