@@ -350,7 +350,7 @@ func (s *Store) recover() error {
 }
 
 // Recovered returns what was unfinished when the store was opened: invoices left
-// sending (to reconcile with KSeF) and print jobs not printed (to print again).
+// sending (to reconcile with KSeF) and print jobs pending or failed (to settle: see SettlePrints).
 func (s *Store) Recovered() Recovery {
 	return Recovery{Sending: cloneSlice(s.recovered.Sending), PrintJob: cloneSlice(s.recovered.PrintJob)}
 }
