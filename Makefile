@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X main.Version=$(VERSION)
 PKG      := ./cmd/posagent
 OUT      := bin
 
-.PHONY: all demo test test-short test-race test-386 test-arm fuzz fuzz-long soak bench build build-arm deb fmt lint vet clean
+.PHONY: all demo test test-short test-race test-386 test-arm fuzz fuzz-long soak soak-paced bench build build-arm deb fmt lint vet clean
 
 all: build
 
@@ -46,6 +46,12 @@ fuzz-long:
 SOAK_CYCLES ?= 1000
 soak:
 	$(GO) test -count=1 -timeout 90m -run '^TestSoakKill9$$' -v ./internal/soak -soak.cycles=$(SOAK_CYCLES)
+
+## soak-paced: the kill -9 soak with a serial printer on a pty at 9600 baud (issue 16), 200 cycles
+## (CI runs 6 inside make test)
+SOAK_PACED_CYCLES ?= 200
+soak-paced:
+	$(GO) test -count=1 -timeout 120m -run '^TestSoakKill9Paced$$' -v ./internal/soak -soak.paced.cycles=$(SOAK_PACED_CYCLES)
 
 ## bench: every benchmark and measurement behind docs/BENCHMARKS.md, printed
 bench:

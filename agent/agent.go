@@ -146,6 +146,10 @@ type Options struct {
 	// KSeF; until it has passed, a record missing from its session is not
 	// resent. Default 2m (twice the client's HTTP timeout would be safest).
 	SendGrace time.Duration
+	// ReprintWindow is the age up to which a receipt a restart finds
+	// unfinished is still printed (marked as a repeated print if it may have
+	// reached the paper); an older one is parked uncertain. Default 2m.
+	ReprintWindow time.Duration
 	// StateFile, if set, keeps the mode override across restarts (JSON,
 	// replaced atomically). Empty keeps it in memory only. The announced
 	// periods live in the store's journal. A file written before also held
@@ -200,6 +204,7 @@ type Agent struct {
 	results       []printer.JobResult  // from PrintResult, for the dispatcher
 	ready         []string             // print jobs Issue or Reprint queued, dispatched first
 	waiting       map[string]string    // print job id -> invoice id, held until KSeF accepts it
+	leftovers     jobQueue             // print jobs fed at the printer's pace; the print loop's own
 	rateLimited   time.Time            // prefer batch sessions until then (429 seen)
 	archivedAt    time.Time            // last archiveNearFull run
 	authed        bool
@@ -296,6 +301,7 @@ func New(opts Options, deps Deps) (*Agent, error) {
 	setDefault(&opts.ProbeInterval, DefaultProbeInterval)
 	setDefault(&opts.PollInterval, DefaultPollInterval)
 	setDefault(&opts.PrintInterval, DefaultPrintInterval)
+	setDefault(&opts.ReprintWindow, DefaultReprintWindow)
 	setDefault(&opts.RetryMin, DefaultRetryMin)
 	setDefault(&opts.RetryMax, DefaultRetryMax)
 	setDefault(&opts.LinkProbeInterval, DefaultLinkProbeInterval)
@@ -423,20 +429,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// recover puts back what a previous run left unfinished: print jobs that
-// failed are made pending again (a second copy is acceptable, a missing
-// receipt is not). Invoices left sending are resolved by the upload
-// scheduler, which asks KSeF before any resend.
+// recover takes up what a previous run left unfinished: corrections whose
+// original was accepted before a crash are issued. Invoices left sending are
+// resolved by the upload scheduler, which asks KSeF before any resend; print
+// jobs by the print loop (settlePrints) before it prints.
 func (a *Agent) recover(ctx context.Context) {
-	rec := a.store.Recovered()
-	for _, j := range rec.PrintJob {
-		if j.State == outbox.PrintFailed {
-			if err := a.store.RetryPrint(ctx, j.ID); err != nil {
-				a.log.Warn("recover print job", "job", j.ID, "error", err)
-			}
-		}
-	}
-	if n := len(rec.Sending); n > 0 {
+	if n := len(a.store.Recovered().Sending); n > 0 {
 		a.log.Info("resolving invoices left sending by the previous run", "count", n)
 	}
 	a.issueAllPending(ctx) // accepted before a crash, not yet issued

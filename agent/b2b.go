@@ -155,7 +155,7 @@ func (a *Agent) confirmationDoc(inv *outbox.Invoice, snap *snapshot, job *outbox
 		Invoice: doc.Number, Date: doc.Date, Place: doc.Place,
 		BuyerNIP: b.NIP, Buyer: buyerLines(ksef.Buyer{Name: b.Name, Address: b.Address}),
 		Lines: doc.Lines, TotalNet: doc.TotalNet, TotalVAT: doc.TotalVAT, TotalGross: doc.TotalGross,
-		Currency: doc.Currency, Payment: doc.Payment, Duplicate: doc.Duplicate, Footer: doc.Footer,
+		Currency: doc.Currency, Payment: doc.Payment, Duplicate: doc.Duplicate, Repeat: doc.Repeat, Footer: doc.Footer,
 	}
 	notice := fmt.Sprintf("Faktura %s zostanie przesłana do KSeF", inv.Number)
 	if !inv.Deadline.IsZero() {

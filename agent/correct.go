@@ -257,5 +257,5 @@ func (a *Agent) TechnicalCorrection(ctx context.Context, id string, fixed ksef.S
 	}
 	a.log.Info("technical correction stored", "id", rec.ID, "number", rec.Number, "corrects", id)
 	kick(a.kickUpload)
-	return a.view(rec)
+	return a.view(ctx, rec)
 }

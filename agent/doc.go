@@ -128,13 +128,27 @@
 // reach KSeF are written to its journal entry.
 //
 // The print dispatcher (owned by Run) renders pending jobs from the stored
-// snapshot (receipt.Doc), new sales first, and submits them to the print
-// worker, so Issue answers without waiting for the rendering; results come back
-// through [Agent.PrintResult], which the caller wires to
-// printer.Options.OnResult. A failed print (paper out) never undoes a sale:
-// the job is retried after recovery. Reprints are marked DUPLIKAT with the
-// date; before acceptance they carry both offline codes, after acceptance
-// KOD I labelled with the KSeF number and no KOD II.
+// snapshot (receipt.Doc) and submits them to the print worker, so Issue
+// answers without waiting for the rendering: new sales at once, other jobs
+// (left by a previous run, retried after a failure) one at a time as the
+// worker finishes one, so they go out at the printer's pace, with no cap,
+// behind new sales. Results come back through [Agent.PrintResult], which
+// the caller wires to printer.Options.OnResult; [Agent.RecordPrint] is the
+// worker's printer.Options.Journal, which stores each job's first attempt
+// before its first byte and its printed mark as it leaves the port (a sale
+// going to an idle printer is recorded started by its issue transaction). A
+// failed print (paper out) never undoes a sale: the job is retried after
+// recovery. Reprints are marked DUPLIKAT with the date; before acceptance
+// they carry both offline codes, after acceptance KOD I labelled with the
+// KSeF number and no KOD II.
+//
+// Before it prints anything after a restart, the dispatcher settles the
+// jobs the previous run left: younger than Options.ReprintWindow (by the
+// time of their first attempt, or their request if never tried) they print,
+// and one that was tried is marked PONOWNY WYDRUK with that time; older
+// ones are parked uncertain and never printed on their own ([View].PrintState
+// "uncertain", Status.Printer.UncertainReceipts); Reprint prints a DUPLIKAT
+// of one. A duplicate never tried and a receipt held for KSeF keep waiting.
 //
 // The deadline monitor keeps the backlog and deadline gauges, and logs a
 // rate-limited alarm for overdue invoices with their penalty exposure, the
@@ -191,6 +205,9 @@
 //     for an original kept outside KSeF (total failure). If the operator
 //     later opts in to send that original, its earlier corrections still
 //     say NrKSeFN=1: the bytes are fixed at issue and never rewritten.
+//   - The restart rule covers what a crash leaves. Within one run, a job
+//     whose bytes partly went out before the port failed (an unplug in the
+//     middle of a receipt) is resent whole by the worker, without a mark.
 //   - A UPO that cannot be downloaded at acceptance is retried while the
 //     process runs, not after a restart (its pre-signed link expires).
 //   - The print PrintOnAcceptance starts is queued after the acceptance is

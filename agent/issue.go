@@ -205,7 +205,7 @@ func (a *Agent) issueAs(ctx context.Context, key string, bind binding, inv ksef.
 		return nil, storeErr("issue", err)
 	}
 	if replayed {
-		v, err := a.view(rec)
+		v, err := a.view(ctx, rec)
 		if err != nil {
 			return nil, err
 		}
@@ -223,7 +223,7 @@ func (a *Agent) issueAs(ctx context.Context, key string, bind binding, inv ksef.
 	}
 	a.queuePrint(ctx, rec.PrintJobID)
 	kick(a.kickUpload)
-	v, err := a.view(rec)
+	v, err := a.view(ctx, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -320,6 +320,9 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 		// Offline certificate it waits for its KSeF number instead (a B2B
 		// buyer's own policy, which prints no codes, wins: b2bPolicyOf).
 		snap.Hold = d.online && certProblem != ""
+		// A receipt that goes to an idle printer at once is recorded started
+		// here, so its first byte waits for no second fsync (the journal's).
+		b.PrintStarted = !d.online && a.handoutOf(&outbox.Invoice{Mode: b.Mode}, &snap, nil) != handHeld && a.printerIdle()
 		if b.Doc, err = json.Marshal(snap); err != nil {
 			return nil, fmt.Errorf("agent: encode snapshot: %w", err)
 		}

@@ -28,6 +28,10 @@ type agentMetrics struct {
 	storeCap   *metrics.Gauge
 	printer    *metrics.GaugeVec
 	linkUp     *metrics.Gauge
+
+	// The store's counts of receipts, refreshed with the backlog.
+	printPending *metrics.Gauge
+	uncertain    *metrics.Gauge
 }
 
 func newMetrics(r *metrics.Registry) *agentMetrics {
@@ -57,5 +61,9 @@ func newMetrics(r *metrics.Registry) *agentMetrics {
 		storeCap:   r.Gauge("posagent_store_cap_bytes", "The store's cap (store.cap_mb) in bytes; sales are refused beyond it."),
 		printer:    printerStateGauge(r),
 		linkUp:     r.Gauge("posagent_ksef_link_up", "1 when the last KSeF call (or link probe) got an answer, 0 when the link is down or not yet known."),
+
+		printPending: r.Gauge("posagent_print_pending", "Receipts not yet printed, as the store counts them: print jobs pending or failed (waiting for the printer), not the worker's queue."),
+		uncertain: r.Gauge("posagent_receipts_uncertain",
+			"Receipts a restart left uncertain (may or may not have printed; not printed again); reprint them as DUPLIKAT."),
 	}
 }

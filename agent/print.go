@@ -20,15 +20,19 @@ func (a *Agent) PrintResult(r printer.JobResult) {
 	kick(a.kickPrint)
 }
 
-// printLoop is the print dispatcher, one goroutine owned by Run: it records
-// the worker's results, submits pending jobs (also those left by a previous
-// run) and puts failed jobs back after PrintInterval.
+// printLoop is the print dispatcher, one goroutine owned by Run: it first
+// settles the jobs a previous run left (settlePrints), then records the
+// worker's results, submits new jobs at once and feeds the others (left by
+// a previous run, retried after a failure) at the printer's pace, and puts
+// failed jobs back after PrintInterval.
 //
-// Only the first round and the ticker's sweep the store's pending jobs: a
-// kick (a new sale, a printer result, an acceptance) names its jobs, and a
-// sweep reads every print job record, which made a drained backlog's
-// acceptances cost a sweep each.
+// Only the first round and the ticker's rounds with nothing left to feed
+// read the store's pending jobs: a kick (a new sale, a printer result, an
+// acceptance) names its jobs, and a sweep reads every print job record.
 func (a *Agent) printLoop(ctx context.Context) {
+	if !a.settlePrints(ctx) {
+		return
+	}
 	t := time.NewTicker(a.opts.PrintInterval)
 	defer t.Stop()
 	sweep := true
@@ -71,39 +75,64 @@ func (a *Agent) printRound(ctx context.Context, sweep bool) {
 		if err := a.store.RetryPrint(ctx, id); err != nil && !errors.Is(err, outbox.ErrIllegalTransition) {
 			a.log.Warn("retry print job", "job", id, "error", err)
 		}
-		if !sweep {
-			a.dispatchJob(ctx, id, false)
-		}
+		a.leftovers.add(id)
 	}
-	if !sweep {
-		return
+	if sweep && a.leftovers.empty() {
+		a.sweepPrints(ctx)
 	}
-	jobs, err := a.store.PrintJobs(ctx, 100)
+	a.feedLeftovers(ctx)
+}
+
+// sweepPrints adds every pending job not with the worker to the leftovers,
+// with no cap. Jobs held for KSeF are looked at again too: one whose
+// acceptance came while it was being put on hold is released here.
+func (a *Agent) sweepPrints(ctx context.Context) {
+	jobs, err := a.store.PrintJobs(ctx, 0)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.Warn("list print jobs", "error", err)
 		}
 		return
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for _, j := range jobs {
-		a.dispatchJob(ctx, j.ID, false)
+		if !a.submitted[j.ID] {
+			a.leftovers.add(j.ID)
+		}
 	}
 }
 
-// recordResult persists one attempt's outcome. A job that failed and then
-// printed goes failed → pending → printed, the only path the store allows.
+// feedLeftovers submits leftover jobs, oldest first, while the worker has none
+// queued: the printer sets the pace, and a new sale waits behind at most
+// the receipt being printed and one leftover.
+func (a *Agent) feedLeftovers(ctx context.Context) {
+	for a.printer.State().Queued == 0 && ctx.Err() == nil {
+		id, ok := a.leftovers.pop()
+		if !ok {
+			return
+		}
+		a.dispatchJob(ctx, id, false)
+	}
+}
+
+// recordResult persists one attempt's outcome.
 func (a *Agent) recordResult(ctx context.Context, r printer.JobResult) {
 	job, err := a.store.PrintJob(ctx, r.ID)
+	if err != nil && ctx.Err() != nil {
+		return // stopping: the store keeps the job as it was
+	}
 	if err != nil {
 		a.log.Warn("print result for unknown job", "job", r.ID, "error", err)
 		return
 	}
 	if r.Err == nil {
-		if job.State == outbox.PrintFailed {
-			_ = a.store.RetryPrint(ctx, r.ID)
-		}
-		if err := a.store.MarkPrinted(ctx, r.ID); err != nil && !errors.Is(err, outbox.ErrIllegalTransition) {
-			a.log.Warn("mark printed", "job", r.ID, "error", err)
+		// The worker's journal marked it as it left the port; this is for a
+		// printer without one, or a mark the journal failed to write.
+		if job.State != outbox.PrintPrinted {
+			if err := a.store.RecordPrint(ctx, []string{r.ID}, "", a.now()); err != nil {
+				a.log.Warn("mark printed", "job", r.ID, "error", err)
+			}
 		}
 		if a.m != nil {
 			a.m.printJobs.Inc()

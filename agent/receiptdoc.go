@@ -158,6 +158,7 @@ func (a *Agent) receiptDoc(inv *outbox.Invoice, snap *snapshot, job *outbox.Prin
 	if job != nil && job.Duplicate && !(firstInvoicePrint(inv, job) && a.handoutOf(inv, snap, nil) == handConfirmation) {
 		doc.Duplicate = ksef.DateOf(job.RequestedAt).String()
 	}
+	doc.Repeat = repeatMark(job)
 	return doc, nil
 }
 

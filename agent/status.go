@@ -65,9 +65,29 @@ type PrinterStatus struct {
 	CoverOpen    bool      `json:"cover_open,omitempty"`
 	Offline      bool      `json:"offline,omitempty"`
 	LastError    string    `json:"last_error,omitempty"`
-	Queued       int       `json:"queued"`
+	Queued       int       `json:"queued"` // the worker's in-memory queue
 	Updated      time.Time `json:"updated,omitzero"`
+	// Pending is the store's count of print jobs not yet printed: the
+	// receipts still to come out, whatever the worker holds.
+	Pending int `json:"pending"`
+	// Uncertain counts the receipts a restart parked uncertain that no
+	// duplicate has settled; UncertainReceipts lists the first of them.
+	Uncertain         int             `json:"uncertain"`
+	UncertainReceipts []UncertainView `json:"uncertain_receipts,omitempty"`
 }
+
+// UncertainView is a receipt that may or may not have reached the paper
+// before a crash and was too old to print again; reprint it as DUPLIKAT.
+type UncertainView struct {
+	ID           string    `json:"id"`
+	Number       string    `json:"number"`
+	IssuedAt     time.Time `json:"issued_at"`
+	FirstAttempt time.Time `json:"first_attempt,omitzero"` // zero: never tried
+}
+
+// MaxUncertainListed is how many uncertain receipts Status lists; the till
+// API's state filter print_uncertain lists all.
+const MaxUncertainListed = 20
 
 // OverdueView is an invoice past its upload deadline; it is still uploaded.
 type OverdueView struct {
@@ -128,7 +148,12 @@ func (a *Agent) Status(ctx context.Context) (*Status, error) {
 	ps := a.printer.State()
 	out.Printer = PrinterStatus{Connected: ps.Connected, Known: ps.Known, PaperOut: ps.Status.PaperOut,
 		PaperNearEnd: ps.Status.PaperNearEnd, CoverOpen: ps.Status.CoverOpen, Offline: ps.Status.Offline,
-		Queued: ps.Queued, Updated: ps.Updated}
+		Queued: ps.Queued, Updated: ps.Updated, Pending: st.Print[outbox.PrintPending], Uncertain: st.Uncertain}
+	if st.Uncertain > 0 {
+		if out.Printer.UncertainReceipts, err = a.uncertainViews(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if ps.LastErr != nil {
 		out.Printer.LastError = ps.LastErr.Error()
 	}
@@ -141,6 +166,23 @@ func (a *Agent) Status(ctx context.Context) (*Status, error) {
 	out.OfflineRefused = a.offlineCertProblem(now)
 	out.Certificates = a.Certificates()
 	out.Auth = a.authStatus(now)
+	return out, nil
+}
+
+// uncertainViews lists the first MaxUncertainListed uncertain receipts.
+func (a *Agent) uncertainViews(ctx context.Context) ([]UncertainView, error) {
+	list, err := a.store.List(ctx, outbox.Filter{Print: outbox.PrintUncertain, Limit: MaxUncertainListed})
+	if err != nil {
+		return nil, storeErr("status", err)
+	}
+	out := make([]UncertainView, 0, len(list))
+	for _, inv := range list {
+		u := UncertainView{ID: inv.ID, Number: inv.Number, IssuedAt: inv.IssuedAt}
+		if j, err := a.store.PrintJob(ctx, inv.PrintJobID); err == nil {
+			u.FirstAttempt = j.FirstAttempt()
+		}
+		out = append(out, u)
+	}
 	return out, nil
 }
 
@@ -235,6 +277,8 @@ func (a *Agent) monitor(ctx context.Context) {
 	backlog := st.Upload[outbox.UploadQueued] + st.Upload[outbox.UploadSending] + st.Upload[outbox.UploadBlocked]
 	if a.m != nil {
 		a.m.backlog.Set(float64(backlog))
+		a.m.printPending.Set(float64(st.Print[outbox.PrintPending] + st.Print[outbox.PrintFailed]))
+		a.m.uncertain.Set(float64(st.Uncertain))
 		if st.EarliestDeadline.IsZero() {
 			a.m.deadline.Set(0)
 		} else {

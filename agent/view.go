@@ -34,11 +34,16 @@ type View struct {
 	RejectInfo      string    `json:"reject_info,omitempty"`
 	Attempts        int       `json:"attempts,omitempty"`
 
-	PrintState string `json:"print_state"`          // pending, printed, failed ("" for none)
+	PrintState string `json:"print_state"`          // pending, printed, failed, uncertain ("" for none)
 	PrintHeld  bool   `json:"print_held,omitempty"` // a B2B print waiting for acceptance
 	// Confirmation: the buyer was handed a transaction confirmation, not the
 	// invoice, which prints once KSeF accepts it (B2BConfirmation).
 	Confirmation bool `json:"confirmation,omitempty"`
+	// PrintFirstAttempt is when the receipt's print was first tried; zero
+	// while it never was. PrintRepeated says a restart prints (or printed)
+	// it again, marked PONOWNY WYDRUK with that time.
+	PrintFirstAttempt time.Time `json:"print_first_attempt,omitzero"`
+	PrintRepeated     bool      `json:"print_repeated,omitempty"`
 
 	Deadline   string      `json:"deadline,omitempty"` // last Warsaw day for the upload
 	DeadlineAt time.Time   `json:"deadline_at,omitzero"`
@@ -67,7 +72,7 @@ type View struct {
 type Filter struct {
 	// State is an upload state (queued, sending, accepted, rejected, blocked)
 	// or a print state prefixed "print:" (print:pending, print:failed,
-	// print:printed); "" matches all.
+	// print:printed, print:uncertain); "" matches all.
 	State string
 	Limit int    // at most this many; 0 means 100, at most 1000
 	After string // paging: only ids after this one
@@ -79,7 +84,7 @@ func (a *Agent) Invoice(ctx context.Context, id string) (*View, error) {
 	if err != nil {
 		return nil, storeErr("get invoice", err)
 	}
-	return a.view(inv)
+	return a.view(ctx, inv)
 }
 
 var uploadStates = map[string]outbox.UploadState{
@@ -89,6 +94,7 @@ var uploadStates = map[string]outbox.UploadState{
 
 var printStates = map[string]outbox.PrintState{
 	"print:pending": outbox.PrintPending, "print:printed": outbox.PrintPrinted, "print:failed": outbox.PrintFailed,
+	"print:uncertain": outbox.PrintUncertain,
 }
 
 // Invoices lists invoices of the live store in id order.
@@ -121,7 +127,7 @@ func (a *Agent) Invoices(ctx context.Context, f Filter) ([]View, error) {
 		if err != nil {
 			return nil, storeErr("get invoice", err)
 		}
-		v, err := a.view(full)
+		v, err := a.view(ctx, full)
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +141,7 @@ func isNotFound(err error) bool {
 }
 
 // view builds the View of a stored invoice.
-func (a *Agent) view(inv *outbox.Invoice) (*View, error) {
+func (a *Agent) view(ctx context.Context, inv *outbox.Invoice) (*View, error) {
 	snap, err := decodeSnapshot(inv.Doc)
 	if err != nil {
 		return nil, err
@@ -170,5 +176,11 @@ func (a *Agent) view(inv *outbox.Invoice) (*View, error) {
 		v.Duplicates = append(v.Duplicates, r.At)
 	}
 	v.PendingCorrections = a.pendingOf(context.Background(), inv)
+	if inv.PrintJobID != "" {
+		// An archived invoice's job is not in the live file: it printed long ago.
+		if j, err := a.store.PrintJob(ctx, inv.PrintJobID); err == nil {
+			v.PrintFirstAttempt, v.PrintRepeated = j.FirstAttempt(), j.Repeat
+		}
+	}
 	return v, nil
 }

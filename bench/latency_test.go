@@ -89,7 +89,9 @@ func (p *stampPort) Write(b []byte) (int, error) {
 }
 
 // rig is an agent with a real bbolt store (fsync on), a real print worker
-// on a virtual printer, and the KSeF simulator on loopback (agenttest.Env).
+// on a virtual printer with the agent's journal (as in production, so each
+// job's start is committed, fsynced, before its first byte), and the KSeF
+// simulator on loopback (agenttest.Env).
 // It does not use agenttest.Stack: the port is wrapped to stamp the first
 // byte, the worker is the agent's printer with no recorder in the timed
 // path, and the options are production's defaults. The agent's Run
@@ -132,7 +134,7 @@ func newRig(tb testing.TB, dir string, qr receipt.QRMode) *rig {
 			}
 		}
 		relay.PrintResult(res)
-	}}, nil)
+	}, Journal: &relay}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -39,6 +39,10 @@ const (
 	DefaultUploadInterval = 30 * time.Second
 	DefaultLogLevel       = "info"
 	DefaultLogFormat      = "auto"
+	// DefaultReprintWindow is printer.reprint_window: how old a receipt a
+	// restart finds unfinished may be and still print (marked as repeated
+	// if it may have reached the paper); older ones are parked uncertain.
+	DefaultReprintWindow = 2 * time.Minute
 )
 
 // Config is the whole configuration file. Field comments give each key's allowed
@@ -116,6 +120,10 @@ type Printer struct {
 	// confirmation (policy.b2b_offline) as soon as KSeF accepts it; without
 	// it the invoice is printed on reprint. Default false.
 	PrintOnAcceptance bool `toml:"print_on_acceptance"`
+	// ReprintWindow: after a restart, an unfinished receipt younger than this
+	// prints (marked PONOWNY WYDRUK if it may have reached the paper), an
+	// older one is parked uncertain; 1s-1h, default 2m.
+	ReprintWindow Duration `toml:"reprint_window"`
 }
 
 // Till is the local HTTP API the till program calls.
@@ -225,6 +233,8 @@ func Default() *Config {
 			Profile:   DefaultProfile,
 			Paper:     DefaultPaper,
 			QR:        DefaultQR,
+
+			ReprintWindow: Duration(DefaultReprintWindow),
 		},
 		Till: Till{Listen: DefaultListen, MaxBody: DefaultMaxBody},
 		Store: Store{

@@ -149,7 +149,7 @@ func TestParseErrors(t *testing.T) {
 		{"context type", map[string]string{"ksef.context_type": `"nip"`}, "", "ksef.context_type", config.ErrInvalid,
 			`ksef.context_type: "nip" is not one of Nip, InternalId, NipVatUe`},
 		{"unknown key", map[string]string{"printer.handshak": `"none"`}, "", "printer.handshak", config.ErrUnknownKey,
-			`printer.handshak: unknown key; [printer] accepts port, baud, data_bits, parity, stop_bits, handshake, profile, paper, qr, codepage, print_on_acceptance`},
+			`printer.handshak: unknown key; [printer] accepts port, baud, data_bits, parity, stop_bits, handshake, profile, paper, qr, codepage, print_on_acceptance, reprint_window`},
 		{"unknown table", nil, "[printers]\nport = \"virtual\"\n", "printers", config.ErrUnknownKey, ""},
 		{"ksef token in file", map[string]string{"ksef.token": `"abc"`}, "", "ksef.token", config.ErrSecretInFile,
 			`ksef.token: secrets are never read from the configuration file; use ksef.token_file or the environment variable POSAGENT_KSEF_TOKEN (a file readable only by its owner)`},
@@ -160,6 +160,8 @@ func TestParseErrors(t *testing.T) {
 		{"duration range", map[string]string{"policy.online_budget": `"2m"`}, "", "policy.online_budget", config.ErrInvalid,
 			`policy.online_budget: "2m0s" is not a duration between 100ms and 30s`},
 		{"duration as number", map[string]string{"ksef.timeout": `30`}, "", "ksef.timeout", config.ErrInvalid, ""},
+		{"reprint window range", map[string]string{"printer.reprint_window": `"0s"`}, "", "printer.reprint_window", config.ErrInvalid,
+			`printer.reprint_window: "0s" is not a duration between 1s and 1h0m0s`},
 		{"mode", map[string]string{"policy.mode": `"online"`}, "", "policy.mode", config.ErrInvalid, ""},
 		{"reset", map[string]string{"terminal.reset": `"daily"`}, "", "terminal.reset", config.ErrInvalid, ""},
 		{"numbering without seq", map[string]string{"terminal.numbering": `"{terminal}/{yyyy}/{mm}"`}, "", "terminal.numbering", config.ErrInvalid, ""},
@@ -307,5 +309,13 @@ func TestRoundTrip(t *testing.T) {
 func TestDefaultRetention(t *testing.T) {
 	if got, want := config.Default().Store.RetentionDays, 30; got != want {
 		t.Errorf("Default().Store.RetentionDays = %d, want %d", got, want)
+	}
+}
+
+// TestDefaultReprintWindow pins printer.reprint_window's default of issue 16:
+// two minutes, while the customer may still be at the till.
+func TestDefaultReprintWindow(t *testing.T) {
+	if got, want := config.Default().Printer.ReprintWindow.D(), 2*time.Minute; got != want {
+		t.Errorf("Default().Printer.ReprintWindow = %v, want %v", got, want)
 	}
 }

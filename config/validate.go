@@ -95,6 +95,7 @@ func (c *Config) Validate() error {
 	}
 	v.intOneOf("printer.paper", c.Printer.Paper, 58, 80)
 	v.oneOf("printer.qr", c.Printer.QR, "native", "raster", "auto")
+	v.duration("printer.reprint_window", c.Printer.ReprintWindow, time.Second, time.Hour)
 	if cp := c.Printer.Codepage; cp != nil && (*cp < 0 || *cp > 255) {
 		v.badRaw("printer.codepage", strconv.Itoa(*cp), "an ESC t table number 0-255")
 	}

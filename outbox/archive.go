@@ -139,7 +139,7 @@ type moved struct {
 }
 
 // Archive moves accepted invoices whose acceptance is older than Options.Retention
-// (and whose print jobs are all printed) to the archive file of their issue year,
+// (and whose print jobs are all printed or uncertain) to the archive file of their issue year,
 // and returns how many moved. The archive still answers Get, ByNumber and BySaleID
 // for audits; numbers, sale ids and counters stay in the live file so numbering
 // and idempotency hold.
@@ -313,7 +313,9 @@ func (s *Store) hook(stage string) error {
 	return s.crashAt(stage)
 }
 
-// invoiceJobs returns the print jobs of inv and whether all of them are printed.
+// invoiceJobs returns the print jobs of inv and whether all of them are done:
+// printed, or parked uncertain (an uncertain receipt nobody reprinted within
+// the retention leaves the live file with its record).
 func invoiceJobs(tx *bolt.Tx, inv *Invoice) ([]*PrintJob, bool, error) {
 	ids := make([]string, 0, 1+len(inv.Reprints))
 	if inv.PrintJobID != "" {
@@ -331,7 +333,7 @@ func invoiceJobs(tx *bolt.Tx, inv *Invoice) ([]*PrintJob, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if j.State != PrintPrinted {
+		if j.State != PrintPrinted && j.State != PrintUncertain {
 			return nil, false, nil
 		}
 		out = append(out, j)

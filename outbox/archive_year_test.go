@@ -135,14 +135,18 @@ func keys(t *testing.T, path string) int {
 func TestArchiveRotatesByYear(t *testing.T) {
 	r := newYearRig(t)
 	unprinted := r.acceptedPrinted("2025-06-29", false) // stays: its receipt may still print
+	parked := r.acceptedPrinted("2025-06-29", false)    // goes: a restart parked it uncertain
+	if err := r.s.SettlePrints(context.Background(), []string{parked.PrintJobID}, nil, r.now); err != nil {
+		t.Fatal(err)
+	}
 	old := r.accepted("2025-06-30")
 	dec := r.accepted("2026-12-31")
 	jan := r.accepted("2027-01-01")
 	r.now = r.now.Add(48 * time.Hour)
-	if n, err := r.s.Archive(context.Background()); err != nil || n != 3 {
-		t.Fatalf("Archive() = %d, %v; want 3", n, err)
+	if n, err := r.s.Archive(context.Background()); err != nil || n != 4 {
+		t.Fatalf("Archive() = %d, %v; want 4", n, err)
 	}
-	for year, want := range map[int]int{2025: 1, 2026: 1, 2027: 1} {
+	for year, want := range map[int]int{2025: 2, 2026: 1, 2027: 1} {
 		if got := keys(t, r.s.archiveYearPath(year)); got != want {
 			t.Errorf("archive %d holds %d invoices, want %d", year, got, want)
 		}
@@ -153,7 +157,7 @@ func TestArchiveRotatesByYear(t *testing.T) {
 	if _, err := os.Stat(r.s.archive); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("single archive file %s exists (%v); want only year files", r.s.archive, err)
 	}
-	for _, inv := range []*Invoice{old, dec, jan} {
+	for _, inv := range []*Invoice{parked, old, dec, jan} {
 		r.mustFind(inv)
 	}
 	// A lookup opens the one file the index names: without the 2027 file the

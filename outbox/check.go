@@ -149,7 +149,7 @@ func (s *Store) Check(ctx context.Context) error {
 				bad("invoice %s: no sale id", id)
 			}
 			if inv.TechnicalCorrectionOf == "" {
-				if j := jobs[inv.PrintJobID]; j == nil || j.InvoiceID != id || j.Duplicate || j.State != inv.Print {
+				if j := jobs[inv.PrintJobID]; j == nil || j.InvoiceID != id || j.Duplicate || j.State != inv.Print && !settledByDuplicate(inv, j, jobs) {
 					bad("invoice %s: print state %s does not match job %q", id, inv.Print, inv.PrintJobID)
 				}
 			} else if inv.PrintJobID != "" || inv.Print != PrintNone {
@@ -208,4 +208,13 @@ func (s *Store) Check(ctx context.Context) error {
 		return err
 	}
 	return errors.Join(errs...)
+}
+
+// settledByDuplicate reports whether inv shows printed because a duplicate
+// printed after its original job j was parked uncertain.
+func settledByDuplicate(inv *Invoice, j *PrintJob, jobs map[string]*PrintJob) bool {
+	return j.State == PrintUncertain && inv.Print == PrintPrinted && slices.ContainsFunc(inv.Reprints, func(r Reprint) bool {
+		d := jobs[r.JobID]
+		return d != nil && d.State == PrintPrinted
+	})
 }

@@ -52,6 +52,17 @@
 // them to be in KSeF. The mark is stored in its own bucket, made on first
 // use, and dropped when the record is accepted or rejected.
 //
+// The print worker reports its progress through RecordPrint, one transaction
+// between two jobs: the receipt that just left the port is printed, and the
+// next job's StartedAt (its first attempt) is stored before its first byte.
+// So after a crash a job without StartedAt never reached the paper, and at
+// most one receipt that left the port lacks its printed mark. A restart
+// settles what it finds with SettlePrints: a job is repeated (Repeat: its
+// receipt says it is a repeated print, with the first attempt's time) or
+// parked uncertain (pending | failed -> uncertain, never printed on its own).
+// An invoice whose original job is uncertain shows uncertain until a
+// duplicate of it prints; Stats.Uncertain counts them and List finds them.
+//
 // A deadline that depends on a period still running (a KSeF unavailability or
 // failure) is stored as the earliest it can be; ExtendDeadline(s) moves it later
 // as announcements come, never earlier and never after acceptance, so the

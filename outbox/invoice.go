@@ -35,11 +35,16 @@ type PrintState string
 
 // Print states. PrintNone means the invoice has no print job of its own (a
 // technical correction: the receipt already handed out stays valid).
+// PrintUncertain is a job a restart found unfinished and too old to print
+// again (SettlePrints): it may or may not have reached the paper, and it is
+// never printed on its own. An invoice whose original job is uncertain shows
+// uncertain until a duplicate of it is printed, and printed after.
 const (
-	PrintNone    PrintState = ""
-	PrintPending PrintState = "pending"
-	PrintPrinted PrintState = "printed"
-	PrintFailed  PrintState = "failed"
+	PrintNone      PrintState = ""
+	PrintPending   PrintState = "pending"
+	PrintPrinted   PrintState = "printed"
+	PrintFailed    PrintState = "failed"
+	PrintUncertain PrintState = "uncertain"
 )
 
 // uploadEdges and printEdges are the moves callers may make: any other is a
@@ -52,8 +57,8 @@ var (
 		UploadOutside: {UploadQueued},
 	}
 	printEdges = map[PrintState][]PrintState{
-		PrintPending: {PrintPrinted, PrintFailed},
-		PrintFailed:  {PrintPending},
+		PrintPending: {PrintPrinted, PrintFailed, PrintUncertain},
+		PrintFailed:  {PrintPending, PrintUncertain},
 	}
 )
 
@@ -189,6 +194,28 @@ type PrintJob struct {
 	RequestedAt time.Time  `json:"requested_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	Code        string     `json:"code,omitempty"` // last failure code
+	// StartedAt is when the job's first attempt began: RecordPrint stores it
+	// before the job's first byte goes to the printer, so after a crash a
+	// job with it may have reached the paper and one without it has not.
+	StartedAt time.Time `json:"started_at,omitzero"`
+	// Repeat marks a job a restart found started and prints again
+	// (SettlePrints): its receipt says it is a repeated print, with StartedAt.
+	Repeat bool `json:"repeat,omitempty"`
+}
+
+// Started reports whether the job was ever tried, so it may have reached
+// the paper. A failed job counts even without StartedAt (written before it
+// was recorded).
+func (j *PrintJob) Started() bool { return !j.StartedAt.IsZero() || j.State == PrintFailed }
+
+// FirstAttempt is when the job was first tried: StartedAt, or for a failed
+// job written before StartedAt was recorded, when it was requested; zero
+// for a job never tried.
+func (j *PrintJob) FirstAttempt() time.Time {
+	if j.StartedAt.IsZero() && j.State == PrintFailed {
+		return j.RequestedAt
+	}
+	return j.StartedAt
 }
 
 // Built is what the build callback returns: the invoice made with the reserved number.
@@ -211,6 +238,11 @@ type Built struct {
 	// Outside stores the invoice in UploadOutside instead of queued: issued
 	// outside KSeF in a total failure, not uploaded unless opted in.
 	Outside bool
+	// PrintStarted records the print job started (StartedAt = the issue
+	// time) in the issue transaction: for a receipt the caller hands to an
+	// idle printer at once, it spares the printer's journal a transaction,
+	// and an fsync, before the first byte (see RecordPrint).
+	PrintStarted bool
 }
 
 // BuildFunc builds the invoice for a reserved number. It runs inside the issue

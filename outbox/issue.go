@@ -114,6 +114,11 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 		if err := s.addPrintJob(tx, rec, false, req.Now); err != nil {
 			return err
 		}
+		if built.PrintStarted {
+			if err := s.startJob(tx, rec.PrintJobID, req.Now); err != nil {
+				return err
+			}
+		}
 		if orig != nil {
 			rec.CorrectionOf = orig.ID
 			if !origArchived { // an archived original is immutable; the link is kept one way

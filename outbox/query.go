@@ -327,13 +327,17 @@ func (s *Store) PrintJob(ctx context.Context, jobID string) (*PrintJob, error) {
 	return j, err
 }
 
-// PrintJobs returns up to limit pending print jobs, oldest first.
+// PrintJobs returns up to limit pending print jobs, oldest first; a limit of
+// 0 returns every one (what a dispatcher feeds the printer, with no cap).
 func (s *Store) PrintJobs(ctx context.Context, limit int) ([]PrintJob, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if limit <= 0 {
-		return nil, &RequestError{Field: "limit", Reason: "must be positive"}
+	if limit < 0 {
+		return nil, &RequestError{Field: "limit", Reason: "must not be negative"}
+	}
+	if limit == 0 {
+		limit = math.MaxInt
 	}
 	var out []PrintJob
 	err := s.view(func(tx *bolt.Tx) error {
@@ -371,6 +375,9 @@ type Stats struct {
 	EarliestDeadline time.Time           // of invoices not accepted; zero if none
 	Overdue          []Overdue           // not accepted, deadline before now, earliest first
 	Used, Limit      int64               // bytes in use and the file cap
+	// Uncertain counts the invoices whose receipt is uncertain: their
+	// original job was parked by a restart and no duplicate has printed.
+	Uncertain int
 }
 
 // Stats counts invoices and jobs by state and lists overdue invoices at now. A
@@ -389,6 +396,9 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (*Stats, error) {
 			s.touched(tx, len(k)+len(v))
 			e := decodeIndex(v)
 			st.Upload[e.upload]++
+			if e.print == PrintUncertain {
+				st.Uncertain++
+			}
 			if e.upload == UploadAccepted || e.deadline == 0 {
 				return nil
 			}

@@ -179,9 +179,11 @@ func encodeAll(tx *bolt.Tx) error {
 //     KSeF (session/invoice status by the recorded references, or a resend that
 //     answers 440 for a duplicate with our hash) and then calls MarkAccepted,
 //     MarkRejected or Retry. The store never resends on its own.
-//   - Print job pending or failed: the paper may or may not have come out. The job
-//     stays pending and the print worker prints it again; a second copy is
-//     acceptable, a missing receipt is not.
+//   - Print job pending or failed: if it has a StartedAt the paper may or may not
+//     have come out; if not, nothing of it was sent. Recovered lists these jobs
+//     and the agent settles them by their age (SettlePrints): printed again
+//     with a mark that says so, or parked uncertain. A second unmarked copy is
+//     never made by the store's choice.
 //   - Crash during Archive: records are written to their year's archive file
 //     before they are deleted here and indexed, so a record may exist in both;
 //     the next Archive copies it again and finishes it. The same holds for
@@ -339,7 +341,7 @@ func (s *Store) recover() error {
 			if err := json.Unmarshal(v, &j); err != nil {
 				return fmt.Errorf("%w: print job %x: %w", ErrCorrupt, k, err)
 			}
-			if j.State != PrintPrinted {
+			if j.State == PrintPending || j.State == PrintFailed {
 				s.recovered.PrintJob = append(s.recovered.PrintJob, j)
 			}
 			return nil
@@ -348,7 +350,7 @@ func (s *Store) recover() error {
 }
 
 // Recovered returns what was unfinished when the store was opened: invoices left
-// sending (to reconcile with KSeF) and print jobs not printed (to print again).
+// sending (to reconcile with KSeF) and print jobs pending or failed (to settle: see SettlePrints).
 func (s *Store) Recovered() Recovery {
 	return Recovery{Sending: cloneSlice(s.recovered.Sending), PrintJob: cloneSlice(s.recovered.PrintJob)}
 }
@@ -555,7 +557,7 @@ type indexEntry struct {
 
 var (
 	uploadCodes = map[UploadState]byte{UploadQueued: 'q', UploadSending: 's', UploadAccepted: 'a', UploadRejected: 'r', UploadBlocked: 'b', UploadOutside: 'o'}
-	printCodes  = map[PrintState]byte{PrintNone: '-', PrintPending: 'p', PrintPrinted: 'P', PrintFailed: 'f'}
+	printCodes  = map[PrintState]byte{PrintNone: '-', PrintPending: 'p', PrintPrinted: 'P', PrintFailed: 'f', PrintUncertain: 'u'}
 )
 
 func nanos(t time.Time) int64 {

@@ -412,35 +412,49 @@ func (s *Store) movePrint(ctx context.Context, jobID string, to PrintState, code
 		if err != nil {
 			return err
 		}
-		if !j.State.CanMove(to) {
-			return &TransitionError{ID: jobID, Machine: "print", From: j.State.String(), To: to.String()}
-		}
-		now := s.now()
-		if to != PrintPending {
-			j.Attempts++
-		}
-		j.State, j.UpdatedAt, j.Code = to, now.UTC(), code
-		if err := putJob(tx, j); err != nil {
-			return err
-		}
-		ikey, err := parseID(j.InvoiceID)
-		if err != nil {
-			return err
-		}
-		inv, err := getInvoice(tx, ikey, false)
-		if err != nil {
-			return err
-		}
-		if inv.PrintJobID == j.ID {
-			inv.Print = to
-		}
-		what := map[PrintState]string{PrintPrinted: "printed", PrintFailed: "print failed", PrintPending: "print retry"}[to]
-		if j.Slip != "" {
-			what = "correction slip " + what
-		}
-		inv.log(now, what+" (job "+j.ID+")", code)
-		return s.put(tx, inv)
+		return s.moveJob(tx, j, to, code, "", s.now())
 	})
+}
+
+// moveJob moves print job j to state to, stores it and mirrors the move on
+// its invoice: the invoice's Print follows its original job, and a printed
+// duplicate settles an invoice whose original is uncertain (the buyer has a
+// receipt, marked DUPLIKAT). note, if set, replaces the event's text.
+func (s *Store) moveJob(tx *bolt.Tx, j *PrintJob, to PrintState, code, note string, now time.Time) error {
+	if !j.State.CanMove(to) {
+		return &TransitionError{ID: j.ID, Machine: "print", From: j.State.String(), To: to.String()}
+	}
+	if to == PrintPrinted || to == PrintFailed {
+		j.Attempts++
+	}
+	j.State, j.UpdatedAt, j.Code = to, now.UTC(), code
+	if err := putJob(tx, j); err != nil {
+		return err
+	}
+	ikey, err := parseID(j.InvoiceID)
+	if err != nil {
+		return err
+	}
+	inv, err := getInvoice(tx, ikey, false)
+	if err != nil {
+		return err
+	}
+	s.touched(tx, recordCost)
+	if note == "" {
+		note = map[PrintState]string{PrintPrinted: "printed", PrintFailed: "print failed", PrintPending: "print retry", PrintUncertain: "print uncertain"}[to]
+		if j.Slip != "" {
+			note = "correction slip " + note
+		}
+	}
+	inv.log(now, note+" (job "+j.ID+")", code)
+	switch {
+	case inv.PrintJobID == j.ID:
+		inv.Print = to
+	case to == PrintPrinted && inv.Print == PrintUncertain && j.Slip == "": // a slip is no copy of the invoice
+		inv.Print = PrintPrinted
+		inv.log(now, "uncertain receipt settled by the duplicate of job "+j.ID, "")
+	}
+	return s.put(tx, inv)
 }
 
 // Reprint asks for a duplicate print of an invoice in the live file; the request

@@ -90,11 +90,14 @@ func TestPrintTransitions(t *testing.T) {
 		"printed": func(s *outbox.Store, j string) error { return s.MarkPrinted(ctx, j) },
 		"failed":  func(s *outbox.Store, j string) error { return s.MarkPrintFailed(ctx, j, "paper_out") },
 		"pending": func(s *outbox.Store, j string) error { return s.RetryPrint(ctx, j) },
+		// Only a restart parks a job (SettlePrints), and nothing leaves uncertain.
+		"uncertain": func(s *outbox.Store, j string) error { return s.SettlePrints(ctx, []string{j}, nil, t0) },
 	}
-	legal := map[[2]string]bool{{"pending", "printed"}: true, {"pending", "failed"}: true, {"failed", "pending"}: true}
+	legal := map[[2]string]bool{{"pending", "printed"}: true, {"pending", "failed"}: true, {"failed", "pending"}: true,
+		{"pending", "uncertain"}: true, {"failed", "uncertain"}: true}
 	s := outboxtest.MustOpen(t, nil)
 	i := 0
-	for _, from := range []string{"pending", "printed", "failed"} {
+	for _, from := range []string{"pending", "printed", "failed", "uncertain"} {
 		for to, do := range ops {
 			t.Run(from+"->"+to, func(t *testing.T) {
 				i++

@@ -45,6 +45,23 @@
 //
 // The tail is computed once; retries resend Data and the same tail bytes.
 //
+// With Options.Journal the worker keeps a durable record of its progress for
+// its owner's crash recovery: a job's start is recorded before its first
+// byte, and its printed mark as soon as it has left the port, in one write
+// with the next job's start when one is queued:
+//
+//	Record(nil, A) ── A's bytes ── Record([A], B) ── B's bytes ── Record([B], "")
+//
+// A job has left the port when its last write returned and, on a port that
+// can tell (Drainer: tcdrain on a serial line), Drain returned: its bytes are
+// in the UART, the USB adapter or the socket, and no crash of this process
+// can stop them. The pacing above bounds what an adapter may still hold at
+// that moment to one chunk (128 B: 11 ms at 115200 baud, 133 ms at 9600), so
+// the mark may come that much before the last byte reaches the printer,
+// never later than one journal write after it has left. With Options.Confirm
+// a job counts as printed only once the printer answered GS r 1, which
+// widens that gap by the printer's own printing time.
+//
 // # Caveats
 //
 // A printer that lost bytes (overflow, unplug in the middle of a raster) may

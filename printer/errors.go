@@ -37,6 +37,8 @@ var (
 	ErrInvalidJob = errors.New("printer: invalid job")
 	// ErrTail is matched by every *TailError.
 	ErrTail = errors.New("printer: job tail failed")
+	// ErrJournal is matched by every *JournalError.
+	ErrJournal = errors.New("printer: journal")
 	// ErrInvalidOptions is wrapped by *OptionError.
 	ErrInvalidOptions = errors.New("printer: invalid options")
 	// ErrNotSupported is returned when a port lacks a capability a mode needs,
@@ -122,6 +124,21 @@ func (e *TailError) Unwrap() []error { return []error{ErrTail, e.Err} }
 // Retryable is always false: the tail is computed once per job, so another
 // attempt would fail the same way.
 func (e *TailError) Retryable() bool { return false }
+
+// JournalError reports that Options.Journal could not record a job's start,
+// so the worker sent nothing of it.
+type JournalError struct {
+	Err error
+}
+
+func (e *JournalError) Error() string { return "printer: journal: " + e.Err.Error() }
+
+// Unwrap returns ErrJournal and the journal's error.
+func (e *JournalError) Unwrap() []error { return []error{ErrJournal, e.Err} }
+
+// Retryable is always true: a store that is busy or briefly full may record
+// the start on the next attempt.
+func (e *JournalError) Retryable() bool { return true }
 
 // OptionError reports an invalid Options or SerialConfig field.
 type OptionError struct {

@@ -1,6 +1,7 @@
 package printer
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -88,6 +89,35 @@ type Options struct {
 	// OnResult is called from the worker goroutine after every attempt. It
 	// must not block for long and must not call Submit synchronously.
 	OnResult func(JobResult)
+
+	// Journal, if set, makes the worker's progress durable: which job is
+	// about to start and which left the port (see Journal).
+	Journal Journal
+}
+
+// Journal keeps a durable record of the print worker's progress, so that
+// after a crash its owner knows which jobs may have reached the paper. The
+// worker calls Record on its own goroutine, with a job's ID in started
+// before that job's first attempt (nothing of it is sent until Record
+// returns), and in printed as soon as the job left the port. When another
+// job is queued as one leaves the port, both go in one call: one durable
+// write per receipt, and never more than one receipt out of the port
+// without its mark.
+//
+// A failed Record fails the attempt of the job it would have started, with a
+// *JournalError, retried like a printer fault. A printed mark that fails is
+// logged; the job's JobResult still reports it printed, so the owner can
+// record it another way.
+type Journal interface {
+	Record(ctx context.Context, printed []string, started string) error
+}
+
+// JournalFunc adapts a function to Journal.
+type JournalFunc func(ctx context.Context, printed []string, started string) error
+
+// Record calls f.
+func (f JournalFunc) Record(ctx context.Context, printed []string, started string) error {
+	return f(ctx, printed, started)
 }
 
 func (o *Options) withDefaults() (Options, error) {

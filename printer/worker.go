@@ -93,10 +93,11 @@ type Worker struct {
 	cancel  chan struct{} // 1-slot: a job was cancelled
 	stopped chan struct{} // closed when Run returns
 
-	mu        sync.Mutex // guards state and cancelled
+	mu        sync.Mutex // guards state, cancelled and peeked
 	state     State
 	cancelled map[string]bool
 	running   bool
+	peeked    int // a job taken from the queue early, to journal its start (0 or 1)
 }
 
 // NewWorker returns a worker that opens the port with open. A nil opts
@@ -170,7 +171,7 @@ func (w *Worker) State() State {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := w.state
-	s.Queued = len(w.jobs)
+	s.Queued = len(w.jobs) + w.peeked
 	return s
 }
 
@@ -216,6 +217,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		poll = t.C
 	}
 	for {
+		if job, ok := r.takeNext(); ok && ctx.Err() == nil {
+			r.do(ctx, job)
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -239,6 +244,8 @@ type run struct {
 	desync    bool // the printer may be inside an interrupted command
 	failures  int
 	lastLogAt time.Time
+	next      *Job   // taken from the queue as the last job left the port
+	begun     string // the job whose start the journal recorded last
 }
 
 func (r *run) disconnect() {
@@ -342,7 +349,13 @@ func (r *run) do(ctx context.Context, job Job) {
 			w.report(JobResult{ID: job.ID, Err: ErrCancelled, Attempts: attempt - 1, Done: true})
 			return
 		}
-		err := r.attempt(ctx, job, tail)
+		err := r.begin(ctx, job.ID)
+		if err == nil {
+			err = r.attempt(ctx, job, tail)
+		}
+		if err == nil {
+			r.leftPort(ctx, job.ID) // even when stopping: the receipt is out
+		}
 		if ctx.Err() != nil {
 			return // shutting down: the caller's outbox still holds the job
 		}
@@ -366,6 +379,73 @@ func (r *run) do(ctx context.Context, job Job) {
 			return
 		}
 	}
+}
+
+// begin records in the journal that job id is about to be tried, unless it
+// was (the last printed mark carried it, or an earlier attempt). Nothing of
+// the job may be sent before this returns nil.
+func (r *run) begin(ctx context.Context, id string) error {
+	j := r.w.opts.Journal
+	if j == nil || r.begun == id {
+		return nil
+	}
+	if err := j.Record(ctx, nil, id); err != nil {
+		return &JournalError{Err: err}
+	}
+	r.begun = id
+	return nil
+}
+
+// leftPort records in the journal that job id left the port: its last
+// write returned and, on a port that can tell, Drain did too, so the bytes
+// are beyond the reach of this process. A job already queued is taken now
+// and its start goes in the same record (group commit); the mark is written
+// even while the worker stops, since the receipt is out.
+func (r *run) leftPort(ctx context.Context, id string) {
+	j := r.w.opts.Journal
+	if j == nil {
+		return
+	}
+	next := ""
+	if ctx.Err() == nil {
+		select {
+		case job := <-r.w.jobs:
+			r.next, next = &job, job.ID
+			r.w.mu.Lock()
+			r.w.peeked = 1
+			r.w.mu.Unlock()
+		default:
+		}
+	}
+	ctx = context.WithoutCancel(ctx)
+	err := j.Record(ctx, []string{id}, next)
+	if err == nil {
+		if next != "" {
+			r.begun = next
+		}
+		return
+	}
+	if next != "" {
+		// The next job's start may be what failed: the mark goes alone, and
+		// the next job asks for its start again.
+		err = j.Record(ctx, []string{id}, "")
+	}
+	if err != nil {
+		r.w.log.Warn("journal: printed mark not recorded", "job", id, "error", err)
+	}
+}
+
+// takeNext returns the job leftPort took from the queue, if any.
+func (r *run) takeNext() (Job, bool) {
+	if r.next == nil {
+		return Job{}, false
+	}
+	job := *r.next
+	r.next = nil
+	r.w.mu.Lock()
+	r.w.peeked = 0
+	r.w.mu.Unlock()
+	return job, true
 }
 
 // logFailure logs at most one warning a minute per run of failures, so a

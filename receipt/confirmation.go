@@ -41,7 +41,8 @@ type Confirmation struct {
 
 	// Notice says that, and when, the invoice will be in KSeF; required.
 	Notice    []string
-	Duplicate string // date of a repeated print; empty = first
+	Duplicate string // date of a duplicate (DUPLIKAT); empty = first
+	Repeat    string // first attempt of a print a restart repeats (PONOWNY WYDRUK); empty = none
 	Footer    []string
 }
 
@@ -101,6 +102,9 @@ func RenderConfirmation(c Confirmation, p escpos.Profile) ([]byte, error) {
 func (l *layout) confirmation(c Confirmation) {
 	w := l.w
 	w.Init()
+	// Marks first, as on the invoice: a receipt cut short still shows them.
+	w.Align(escpos.AlignCenter)
+	l.marks(Doc{Duplicate: c.Duplicate, Repeat: c.Repeat})
 	l.seller(c.SellerName, c.SellerAddress, c.SellerNIP)
 	w.Style(emphasis)
 	l.wrap(TitleConfirmation)
@@ -126,5 +130,5 @@ func (l *layout) confirmation(c Confirmation) {
 	for _, n := range c.Notice {
 		l.wrap(n)
 	}
-	l.end(Doc{Duplicate: c.Duplicate, Footer: c.Footer})
+	l.end(Doc{Footer: c.Footer})
 }

@@ -144,10 +144,12 @@ func TestPrintedConfirmation(t *testing.T) {
 				{"notice", y("KSeF")},
 			}
 			if tc.dup != "" {
-				order = append(order, struct {
+				// The mark heads the receipt, as on the invoice: one cut short
+				// by a crash still shows it.
+				order = append([]struct {
 					what string
 					y    int
-				}{"duplicate", y("DUPLIKAT")})
+				}{{"duplicate", y("DUPLIKAT")}}, order...)
 			}
 			order = append(order, struct {
 				what string

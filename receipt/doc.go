@@ -6,12 +6,15 @@
 //
 // Doc holds strings only: amounts, dates and labels arrive formatted by the agent,
 // which maps an invoice onto it, so this package never does arithmetic on money.
-// Render prints, in order: the seller (name, address, NIP); the title, number, date
+// Render prints, in order: the marks of a print that is not the first original
+// (DUPLIKAT with its date; PONOWNY WYDRUK with the time of the first attempt,
+// for a print repeated after a crash), first so that even a receipt cut short
+// shows them; the seller (name, address, NIP); the title, number, date
 // and place; the mode line; the buyer; the lines, the VAT summary per rate, the
 // totals and the payment; KOD I with its label (OFFLINE, or the KSeF number once
 // known); KOD II labelled CERTYFIKAT when present (offline invoices only), or,
 // for an invoice without codes (total failure), the NoCodes line instead; the
-// DUPLIKAT marker with its date on duplicates; the footer; then a cut.
+// footer; then a cut.
 //
 // QR codes print natively (GS ( k) or as rasters (GS v 0, scaled 2×2 to quarter the
 // bytes). Each symbol goes through the escpos fit check, which picks the largest

@@ -77,8 +77,24 @@ type Doc struct {
 	NoCodes string
 
 	Duplicate string // date the duplicate was issued; empty = original
-	Footer    []string
+	// Repeat is the time of the first attempt of a print repeated after a
+	// restart (the first may have reached the paper), e.g.
+	// "2026-11-21 10:42:13"; empty = not repeated, and left out of JSON.
+	Repeat string `json:",omitempty"`
+	Footer []string
 }
+
+// Marks of a print that is not the first original, printed first on the
+// receipt, so a receipt cut short by a crash still shows it.
+const (
+	// MarkDuplicate heads a duplicate; art. 106l ust. 2 ustawy o VAT
+	// requires the word DUPLIKAT and the duplicate's date on it.
+	MarkDuplicate = "DUPLIKAT"
+	// MarkRepeat heads a print repeated after a restart, with the first
+	// attempt's time: the first may have come out, and two copies without
+	// a mark could pass for two originals of one invoice (issue 16).
+	MarkRepeat = "PONOWNY WYDRUK"
+)
 
 // QRMode selects how QR codes are sent.
 type QRMode int
@@ -337,7 +353,10 @@ func (l *layout) head(d Doc) {
 	w := l.w
 	w.Init()
 
-	// Seller, title, number: one centred block.
+	// Seller, title, number: one centred block, after the marks of a print
+	// that is not the first original.
+	w.Align(escpos.AlignCenter)
+	l.marks(d)
 	l.seller(d.SellerName, d.SellerAddress, d.SellerNIP)
 	w.Style(emphasis)
 	l.wrap(d.Title)
@@ -381,7 +400,6 @@ func (l *layout) head(d Doc) {
 // justification stays centred for the title.
 func (l *layout) seller(name string, address []string, nip string) {
 	w := l.w
-	w.Align(escpos.AlignCenter)
 	w.Style(bold)
 	l.wrap(name)
 	w.Style(plain)
@@ -468,16 +486,34 @@ func (l *layout) tail(d Doc) error {
 	return nil
 }
 
-// end lays out the duplicate marker, the footer and the cut, centred.
-func (l *layout) end(d Doc) {
+// marks lays out, centred, the marks of a duplicate and of a repeated print:
+// one marker-styled block for the words, the dates under it in plain.
+func (l *layout) marks(d Doc) {
+	if d.Duplicate == "" && d.Repeat == "" {
+		return
+	}
 	w := l.w
+	w.Style(marker)
 	if d.Duplicate != "" {
-		w.LF()
-		w.Style(marker)
-		w.Line("DUPLIKAT")
-		w.Style(plain)
+		w.Line(MarkDuplicate)
+	}
+	if d.Repeat != "" {
+		w.Line(MarkRepeat)
+	}
+	w.Style(plain)
+	if d.Duplicate != "" {
 		l.wrap("z dnia " + d.Duplicate)
 	}
+	if d.Repeat != "" {
+		l.wrap("pierwsza próba wydruku " + d.Repeat)
+		l.wrap("oryginał mógł już zostać wydrukowany")
+	}
+	l.rule()
+}
+
+// end lays out the footer and the cut, centred.
+func (l *layout) end(d Doc) {
+	w := l.w
 	if len(d.Footer) > 0 {
 		w.LF()
 		for _, f := range d.Footer {

@@ -29,6 +29,7 @@ step first-byte-http go test -count 1 -run TestHTTPFirstByte -v ./bench -http.n 
 if command -v npm >/dev/null && [ ! -d bench/peer/node_modules ]; then
   (cd bench/peer && npm install --no-audit --no-fund --silent) || echo "npm install failed: the peer column stays empty"
 fi
+step printed-mark go test -run '^$' -bench PrintedMark -benchtime 10x -count 3 ./bench
 step wire go test -count 1 -run TestWireBytes -v ./bench
 step sizes scripts/sizes.sh
 step idle-rss go test -count 1 -run TestIdleRSS -v ./bench

@@ -135,7 +135,7 @@ type View struct {
 	Kod1Label  string      `json:"kod1_label,omitempty"` // OFFLINE, or the KSeF number once accepted
 	Kod2       string      `json:"kod2,omitempty"`       // empty in online mode
 	Hash       string      `json:"hash,omitempty"`       // SHA-256 of the stored XML, hex
-	Print      string      `json:"print_state"`          // none, pending, printed, failed
+	Print      string      `json:"print_state"`          // none, pending, printed, failed, uncertain
 	PrintHeld  bool        `json:"print_held,omitempty"` // a B2B receipt waiting for acceptance
 	Upload     string      `json:"upload_state"`         // queued, sending, accepted, rejected, blocked, outside
 	Deadline   *time.Time  `json:"deadline"`             // upload deadline; null when there is no obligation
@@ -149,12 +149,17 @@ type View struct {
 	// PendingCorrections are the corrections waiting for this invoice's
 	// KSeF number (PendingCorrection.ID).
 	PendingCorrections []string `json:"pending_corrections,omitempty"`
+	// PrintFirstAttempt is when the receipt's print was first tried (absent
+	// while it never was); PrintRepeated is true when a restart prints it,
+	// or printed it, again marked PONOWNY WYDRUK with that time.
+	PrintFirstAttempt *time.Time `json:"print_first_attempt,omitempty"`
+	PrintRepeated     bool       `json:"print_repeated,omitempty"`
 }
 
 // Filter selects invoices for Invoices. State is an upload state (queued,
 // sending, accepted, rejected, blocked, outside: kept outside KSeF after a
-// total failure), a print state (print_pending,
-// printed, print_failed) or empty for all. After is the id to page after.
+// total failure), a print state (print_pending, printed, print_failed,
+// print_uncertain) or empty for all. After is the id to page after.
 type Filter struct {
 	State string
 	Limit int
@@ -168,7 +173,7 @@ const (
 )
 
 // States accepted by the state filter of GET /v1/invoices.
-var States = []string{"queued", "sending", "accepted", "rejected", "blocked", "outside", "print_pending", "printed", "print_failed"}
+var States = []string{"queued", "sending", "accepted", "rejected", "blocked", "outside", "print_pending", "printed", "print_failed", "print_uncertain"}
 
 // Mode overrides accepted by POST /v1/mode; "auto" clears the override.
 var Modes = []string{"auto", "online", "offline24", "offline", "emergency", "total_failure"}
@@ -220,8 +225,23 @@ type ModeState struct {
 type Printer struct {
 	State   string `json:"state"`
 	Detail  string `json:"detail,omitempty"`
-	Pending int    `json:"pending"` // print jobs waiting
+	Pending int    `json:"pending"` // the store's print jobs not yet printed (not the worker's queue)
 	Failed  int    `json:"failed"`
+
+	// Uncertain counts the receipts a restart could not tell printed and
+	// did not print again (too old); UncertainReceipts lists the first
+	// MaxUncertain of them. Reprint each as DUPLIKAT, or let it be.
+	Uncertain         int                `json:"uncertain"`
+	UncertainReceipts []UncertainReceipt `json:"uncertain_receipts,omitempty"`
+}
+
+// UncertainReceipt is a receipt that may or may not have reached the paper
+// before a crash. FirstAttempt is absent when it was never tried.
+type UncertainReceipt struct {
+	ID           string     `json:"id"`
+	Number       string     `json:"number"`
+	IssuedAt     time.Time  `json:"issued_at"`
+	FirstAttempt *time.Time `json:"first_attempt,omitempty"`
 }
 
 // Backlog is what is not yet accepted by KSeF.

@@ -35,6 +35,11 @@ func fullStatus(now time.Time) till.Status {
 		Auth: till.Auth{Method: "token", FailedLogins: 2, TokensEnd: &tokensEnd, TokenDaysLeft: 38,
 			Certificate: &till.Certificate{Serial: "0321C82DA41B4362", NotAfter: &notAfter, DaysLeft: 5, KSeFState: "Active"}},
 	}
+	st.Printer.Uncertain = 2
+	st.Printer.UncertainReceipts = []till.UncertainReceipt{
+		{ID: "00000011", Number: "FV/T1/2026/000011", IssuedAt: checked.Add(-10 * time.Minute), FirstAttempt: &checked},
+		{ID: "00000012", Number: "FV/T1/2026/000012", IssuedAt: checked.Add(-9 * time.Minute)},
+	}
 	for i := range 25 {
 		st.Errors = append(st.Errors, till.ErrorItem{
 			Time: now.Add(-time.Duration(i) * time.Minute), Source: "ksef", Code: fmt.Sprint(21400 + i),

@@ -233,6 +233,7 @@ func (e *Env) Start(opts ...Option) *Stack {
 	w, err := printer.NewWorker(s.Virtual.Open, &printer.Options{
 		Backoff:  printer.Backoff{Min: 10 * time.Millisecond, Max: 40 * time.Millisecond},
 		OnResult: relay.PrintResult,
+		Journal:  &relay,
 	}, nil)
 	if err != nil {
 		st.Close()
@@ -310,9 +311,10 @@ func (s *Stack) Flush(d time.Duration) {
 	}
 }
 
-// Relay hands the print worker's results to an agent made after the worker:
-// the worker takes its OnResult when built, and the agent takes the worker.
-// Call Set before the worker runs: a result before Set is dropped.
+// Relay hands the print worker's results and journal to an agent made after
+// the worker: the worker takes its OnResult and Journal when built, and the
+// agent takes the worker. Call Set before the worker runs: a result before
+// Set is dropped, a journal record fails.
 type Relay struct {
 	mu sync.Mutex // guards a
 	a  *agent.Agent
@@ -334,4 +336,16 @@ func (r *Relay) PrintResult(res printer.JobResult) {
 	if a != nil {
 		a.PrintResult(res)
 	}
+}
+
+// Record forwards to the agent's RecordPrint; use the Relay as
+// printer.Options.Journal.
+func (r *Relay) Record(ctx context.Context, printed []string, started string) error {
+	r.mu.Lock()
+	a := r.a
+	r.mu.Unlock()
+	if a == nil {
+		return errors.New("agenttest: journal record before Relay.Set")
+	}
+	return a.RecordPrint(ctx, printed, started)
 }

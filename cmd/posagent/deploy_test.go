@@ -21,14 +21,6 @@ import (
 	"github.com/posagent/posagent/outbox"
 )
 
-// parallelMetrics are agreed names (docs/OPERATIONS.md, the rules and the
-// dashboard use them) that other branches register. Once merged, a name here
-// is registered by the stack and the test logs that it can be removed.
-var parallelMetrics = map[string]bool{
-	"posagent_print_pending":      true,
-	"posagent_receipts_uncertain": true,
-}
-
 // stackFamilies builds the stack `posagent run` builds and lists the metric
 // families it registers.
 func stackFamilies(t *testing.T) []metrics.Family {
@@ -101,11 +93,7 @@ func TestDeployMatchesMetrics(t *testing.T) {
 		}
 	}
 	for name := range doc {
-		_, ok := registered[name]
-		switch {
-		case ok && parallelMetrics[name]:
-			t.Logf("%s is registered now: remove it from parallelMetrics", name)
-		case !ok && !parallelMetrics[name]:
+		if _, ok := registered[name]; !ok {
 			t.Errorf("docs/OPERATIONS.md lists %s, which the agent does not register", name)
 		}
 	}

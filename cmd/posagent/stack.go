@@ -105,6 +105,7 @@ func agentOptions(cfg *config.Config) (agent.Options, error) {
 		UploadTotalFailure: cfg.Policy.UploadTotalFailure,
 		BatchThreshold:     cfg.Policy.BatchThreshold,
 		UploadInterval:     cfg.Policy.UploadInterval.D(),
+		ReprintWindow:      cfg.Printer.ReprintWindow.D(),
 		Calendar:           cal,
 		Profile:            prof,
 		QR:                 qr,
@@ -143,6 +144,16 @@ func newStack(sc stackConfig) (*stack, error) {
 			a.PrintResult(r)
 		}
 	}
+	// The worker journals each receipt's start and printed mark in the store.
+	popts.Journal = printer.JournalFunc(func(ctx context.Context, printed []string, started string) error {
+		mu.Lock()
+		a := s.agent
+		mu.Unlock()
+		if a == nil {
+			return errors.New("print journal used before the agent was made")
+		}
+		return a.RecordPrint(ctx, printed, started)
+	})
 	s.worker, err = printer.NewWorker(sc.open, &popts, sc.logger.With("component", "printer"))
 	if err != nil {
 		return nil, err

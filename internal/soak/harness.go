@@ -74,6 +74,9 @@ type SiteOptions struct {
 	LogLevel       string // log.level; "" means debug
 	PrinterPort    string // printer.port; "" means a file in the site's directory
 	KSeFTimeout    string // ksef.timeout; "" means 10s
+	// PrinterExtra holds more keys of [printer], as TOML lines (baud,
+	// handshake, reprint_window …).
+	PrinterExtra string
 }
 
 // Site is one terminal on this machine: a configuration, a data directory
@@ -138,7 +141,7 @@ timeout = %q
 
 [printer]
 port = %q
-
+%s
 [till]
 listen = %q
 
@@ -153,7 +156,7 @@ batch_threshold = %d
 level = %q
 format = "json"
 `, SellerNIP, Terminal, Numbering, opts.KSeFURL+"/v2", opts.KSeFURL+"/latarnia", opts.KSeFTimeout,
-		opts.PrinterPort, s.Till, s.DataDir, capLine, opts.BatchThreshold, opts.LogLevel)
+		opts.PrinterPort, opts.PrinterExtra, s.Till, s.DataDir, capLine, opts.BatchThreshold, opts.LogLevel)
 	if err := os.WriteFile(s.Config, []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
 	}
@@ -413,4 +416,90 @@ func (s *Site) Backlog() (int, error) {
 		return 0, fmt.Errorf("soak: status without backlog.count %q: %w", b, err)
 	}
 	return *st.Backlog.Count, nil
+}
+
+// getJSON decodes the answer to a GET of the till API into v.
+func (s *Site) getJSON(path string, v any) error {
+	resp, err := s.Do("GET", path, "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("soak: GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("soak: GET %s: %w", path, err)
+	}
+	return nil
+}
+
+// PrintPending returns printer.pending of /v1/status: the print jobs the
+// store holds not yet printed.
+func (s *Site) PrintPending() (int, error) {
+	var st struct {
+		Printer struct {
+			Pending *int `json:"pending"`
+		} `json:"printer"`
+	}
+	if err := s.getJSON("/v1/status", &st); err != nil {
+		return 0, err
+	}
+	if st.Printer.Pending == nil {
+		return 0, errors.New("soak: status without printer.pending")
+	}
+	return *st.Printer.Pending, nil
+}
+
+// Listed is an invoice as GET /v1/invoices lists it.
+type Listed struct {
+	ID     string `json:"id"`
+	Number string `json:"number"`
+	Print  string `json:"print_state"`
+}
+
+// Invoices returns every invoice in state (the till API's filter; "" for
+// all), paging through GET /v1/invoices.
+func (s *Site) Invoices(state string) ([]Listed, error) {
+	var all []Listed
+	after := ""
+	for {
+		path := "/v1/invoices?limit=500"
+		if state != "" {
+			path += "&state=" + state
+		}
+		if after != "" {
+			path += "&after=" + after
+		}
+		var page struct {
+			Invoices []Listed `json:"invoices"`
+			Next     string   `json:"next"`
+		}
+		if err := s.getJSON(path, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Invoices...)
+		if page.Next == "" || len(page.Invoices) == 0 {
+			return all, nil
+		}
+		after = page.Next
+	}
+}
+
+// Reprint asks for a duplicate of invoice id.
+func (s *Site) Reprint(id string) error {
+	resp, err := s.Do("POST", "/v1/invoices/"+id+"/reprint", "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("soak: reprint %s: %d %s", id, resp.StatusCode, b)
+	}
+	return nil
 }

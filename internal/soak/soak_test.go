@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,7 +50,7 @@ func TestSoakKill9(t *testing.T) {
 	// them: 1 000 cycles issue about 20 000 invoices, which would meet the
 	// default 256 MiB cap and turn the soak into a store-full test (that one
 	// is in the fault matrix). The cap is raised so the kills stay the subject.
-	s := soak.NewSite(t, soak.BuildPosagent(t), soak.SiteOptions{KSeFURL: srv.URL, CapMB: 1024})
+	s := soak.NewSite(t, posagentBin(t), soak.SiteOptions{KSeFURL: srv.URL, CapMB: 1024})
 	t.Cleanup(func() { dumpLogs(t, s) })
 
 	seed := uint64(time.Now().UnixNano())
@@ -59,8 +58,7 @@ func TestSoakKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0x50a4))
 	acks := map[string]soak.Acked{} // by idempotency key
 	var unanswered []pending        // posted without an acknowledgement
-	var mu sync.Mutex               // guards next
-	next := 0
+	nextSale := counter()
 	record := func(a soak.Acked, ok bool, err error, u pending) {
 		if err != nil {
 			t.Fatal(err)
@@ -85,50 +83,14 @@ func TestSoakKill9(t *testing.T) {
 			record(a, ok, err, u)
 		}
 		killAt := time.Now().Add(time.Duration(rng.Int64N(int64(*maxAlive))))
-		var wg sync.WaitGroup
-		results := make(chan soak.Acked, 4096)
-		lost := make(chan pending, 2)
-		errs := make(chan error, 2)
 		// Two tills post at once, so the kill lands inside commits, prints
 		// and uploads alike.
-		for w := range 2 {
-			wg.Go(func() {
-				for {
-					mu.Lock()
-					next++
-					i := next
-					mu.Unlock()
-					key := fmt.Sprintf("sale-%06d-%d", i, w)
-					a, ok, err := s.Post(key, i)
-					switch {
-					case err != nil:
-						errs <- err
-						return
-					case !ok:
-						lost <- pending{key, i} // the agent died under this request
-						return
-					}
-					results <- a
-				}
-			})
-		}
+		tl := startTills(s, "sale", nextSale, 0, nil)
 		time.Sleep(time.Until(killAt))
 		if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("cycle %d: SIGKILL: %v", c, err)
 		}
-		wg.Wait()
-		close(results)
-		close(lost)
-		close(errs)
-		for err := range errs {
-			t.Fatalf("cycle %d: %v", c, err)
-		}
-		for a := range results {
-			acks[a.Key] = a
-		}
-		for u := range lost {
-			unanswered = append(unanswered, u)
-		}
+		tl.collect(t, c, acks, &unanswered)
 		_ = p.Wait(t) // "signal: killed"
 	}
 	t.Logf("soak: %d cycles in %v, %d sales acknowledged, %d left unanswered by a kill",
@@ -184,62 +146,12 @@ func dumpLogs(t *testing.T, s *soak.Site) {
 // checkInvariants opens the store the agent left and compares it with the
 // acknowledgements and the simulator. It returns the number of invoices.
 func checkInvariants(path string, simInv []ksefsim.StoredInvoice, acks map[string]soak.Acked) (int, error) {
-	ctx := context.Background()
-	st, err := outbox.Open(path, &outbox.Options{Timeout: 5 * time.Second})
+	all, err := storedInvoices(path)
 	if err != nil {
-		return 0, fmt.Errorf("open store: %w", err)
+		return 0, err
 	}
-	defer st.Close()
-	if err := st.Check(ctx); err != nil {
-		return 0, fmt.Errorf("%w: store check: %w", soak.ErrInvariant, err)
-	}
-	var all []outbox.Invoice
-	after := ""
-	for {
-		page, err := st.List(ctx, outbox.Filter{After: after, Limit: 1000})
-		if err != nil {
-			return 0, err
-		}
-		all = append(all, page...)
-		if len(page) < 1000 {
-			break
-		}
-		after = page[len(page)-1].ID
-	}
-	// Every acknowledged sale present exactly once, with the number the till got.
-	bySale := map[string][]outbox.Invoice{}
-	for _, inv := range all {
-		bySale[inv.SaleID] = append(bySale[inv.SaleID], inv)
-	}
-	for k, a := range acks {
-		got := bySale[k]
-		if len(got) != 1 {
-			return 0, fmt.Errorf("%w: acknowledged sale %s stored %d times", soak.ErrInvariant, k, len(got))
-		}
-		if got[0].Number != a.Number || got[0].ID != a.ID {
-			return 0, fmt.Errorf("%w: sale %s acknowledged as %s/%s, stored as %s/%s", soak.ErrInvariant, k, a.ID, a.Number, got[0].ID, got[0].Number)
-		}
-	}
-	for k, invs := range bySale {
-		if len(invs) != 1 {
-			return 0, fmt.Errorf("%w: sale key %s stored %d times", soak.ErrInvariant, k, len(invs))
-		}
-	}
-	// Gap-free numbering without duplicates: sequence numbers 1..n.
-	seqs := make([]uint64, 0, len(all))
-	numbers := map[string]bool{}
-	for _, inv := range all {
-		seqs = append(seqs, inv.Seq)
-		if numbers[inv.Number] {
-			return 0, fmt.Errorf("%w: number %s issued twice", soak.ErrInvariant, inv.Number)
-		}
-		numbers[inv.Number] = true
-	}
-	slices.Sort(seqs)
-	for i, q := range seqs {
-		if q != uint64(i+1) {
-			return 0, fmt.Errorf("%w: numbering has a gap or duplicate at position %d: seq %d", soak.ErrInvariant, i+1, q)
-		}
+	if err := checkSales(all, acks); err != nil {
+		return 0, err
 	}
 	// The simulator holds each invoice exactly once, and each is accepted
 	// with the KSeF number the store recorded.
@@ -286,4 +198,73 @@ func scanSecrets(t *testing.T, s *soak.Site) {
 		t.Fatal(err)
 	}
 	t.Logf("secret scan: %d bytes of logs clean of %d secret forms", len(logs), len(secrets))
+}
+
+// storedInvoices opens the store the agent left, runs its Check and lists
+// every invoice.
+func storedInvoices(path string) ([]outbox.Invoice, error) {
+	ctx := context.Background()
+	st, err := outbox.Open(path, &outbox.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	if err := st.Check(ctx); err != nil {
+		return nil, fmt.Errorf("%w: store check: %w", soak.ErrInvariant, err)
+	}
+	var all []outbox.Invoice
+	after := ""
+	for {
+		page, err := st.List(ctx, outbox.Filter{After: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	return all, nil
+}
+
+// checkSales holds that every acknowledged sale is stored exactly once with
+// the number the till got, and that the numbering is 1..n without gaps.
+func checkSales(all []outbox.Invoice, acks map[string]soak.Acked) error {
+	// Every acknowledged sale present exactly once, with the number the till got.
+	bySale := map[string][]outbox.Invoice{}
+	for _, inv := range all {
+		bySale[inv.SaleID] = append(bySale[inv.SaleID], inv)
+	}
+	for k, a := range acks {
+		got := bySale[k]
+		if len(got) != 1 {
+			return fmt.Errorf("%w: acknowledged sale %s stored %d times", soak.ErrInvariant, k, len(got))
+		}
+		if got[0].Number != a.Number || got[0].ID != a.ID {
+			return fmt.Errorf("%w: sale %s acknowledged as %s/%s, stored as %s/%s", soak.ErrInvariant, k, a.ID, a.Number, got[0].ID, got[0].Number)
+		}
+	}
+	for k, invs := range bySale {
+		if len(invs) != 1 {
+			return fmt.Errorf("%w: sale key %s stored %d times", soak.ErrInvariant, k, len(invs))
+		}
+	}
+	// Gap-free numbering without duplicates: sequence numbers 1..n.
+	seqs := make([]uint64, 0, len(all))
+	numbers := map[string]bool{}
+	for _, inv := range all {
+		seqs = append(seqs, inv.Seq)
+		if numbers[inv.Number] {
+			return fmt.Errorf("%w: number %s issued twice", soak.ErrInvariant, inv.Number)
+		}
+		numbers[inv.Number] = true
+	}
+	slices.Sort(seqs)
+	for i, q := range seqs {
+		if q != uint64(i+1) {
+			return fmt.Errorf("%w: numbering has a gap or duplicate at position %d: seq %d", soak.ErrInvariant, i+1, q)
+		}
+	}
+	return nil
 }

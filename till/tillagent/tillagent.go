@@ -100,6 +100,8 @@ func (c *Core) Invoices(ctx context.Context, f till.Filter) ([]till.View, error)
 		state = "print:printed"
 	case "print_failed":
 		state = "print:failed"
+	case "print_uncertain":
+		state = "print:uncertain"
 	}
 	list, err := c.a.Invoices(ctx, agent.Filter{State: state, Limit: f.Limit, After: f.After})
 	if err != nil {
@@ -199,7 +201,7 @@ func (c *Core) Status(ctx context.Context) (*till.Status, error) {
 		KSeF: till.KSeFState{State: ksefState(st.KSeF), Environment: c.opts.Environment},
 		Mode: till.ModeState{Current: st.Mode, Override: st.Override, Policy: st.Policy},
 		Printer: till.Printer{State: printerState(st.Printer), Detail: st.Printer.LastError,
-			Pending: st.Printer.Queued, Failed: st.Print["failed"]},
+			Pending: st.Printer.Pending, Failed: st.Print["failed"], Uncertain: st.Printer.Uncertain},
 		Backlog: till.Backlog{Count: st.Backlog, EarliestDeadline: timePtr(st.EarliestDeadline),
 			Overdue: []till.Overdue{}, Exposure: st.PenaltyExposure},
 		Certificate: till.Certificate{Serial: st.CertSerial, NotAfter: timePtr(st.CertNotAfter), DaysLeft: st.CertDaysLeft,
@@ -218,6 +220,10 @@ func (c *Core) Status(ctx context.Context) (*till.Status, error) {
 			out.Auth.Certificate = &till.Certificate{Serial: c.Serial, NotAfter: timePtr(c.NotAfter),
 				DaysLeft: c.DaysLeft(out.Now), KSeFState: c.KSeF}
 		}
+	}
+	for _, u := range st.Printer.UncertainReceipts {
+		out.Printer.UncertainReceipts = append(out.Printer.UncertainReceipts,
+			till.UncertainReceipt{ID: u.ID, Number: u.Number, IssuedAt: u.IssuedAt, FirstAttempt: timePtr(u.FirstAttempt)})
 	}
 	for _, o := range st.Overdue {
 		out.Backlog.Overdue = append(out.Backlog.Overdue, till.Overdue{ID: o.ID, Number: o.Number, Deadline: o.Deadline, Exposure: o.Penalty, Basis: o.Basis})
@@ -289,6 +295,7 @@ func View(v *agent.View) till.View {
 		Print: v.PrintState, PrintHeld: v.PrintHeld, Confirmation: v.Confirmation, Upload: v.UploadState,
 		Deadline: timePtr(v.DeadlineAt), Overdue: v.Overdue, KSeFNumber: v.KSeFNumber, Error: v.RejectCode,
 		PendingCorrections: v.PendingCorrections,
+		PrintFirstAttempt:  timePtr(v.PrintFirstAttempt), PrintRepeated: v.PrintRepeated,
 	}
 	if out.Print == "" {
 		out.Print = "none"

@@ -63,7 +63,8 @@ func TestFilterAndMode(t *testing.T) {
 		SetModeFunc: func(_ context.Context, m string) error { gotMode = m; return nil },
 	}
 	c := tillagent.New(fake, tillagent.Options{})
-	for in, want := range map[string]string{"print_pending": "print:pending", "printed": "print:printed", "print_failed": "print:failed", "queued": "queued", "": ""} {
+	for in, want := range map[string]string{"print_pending": "print:pending", "printed": "print:printed", "print_failed": "print:failed",
+		"print_uncertain": "print:uncertain", "queued": "queued", "": ""} {
 		c.Invoices(context.Background(), till.Filter{State: in})
 		if gotState != want {
 			t.Errorf("state %q became %q, want %q", in, gotState, want)
@@ -80,10 +81,12 @@ func TestFilterAndMode(t *testing.T) {
 func TestStatus(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	t0 := now.Add(-time.Hour)
+	printer := agent.PrinterStatus{Known: true, Connected: true, PaperOut: true, Queued: 2, Pending: 40, Uncertain: 1,
+		UncertainReceipts: []agent.UncertainView{{ID: "7", Number: "FV/7", IssuedAt: t0}}}
 	fake := &agenttest.Agent{StatusFunc: func(context.Context) (*agent.Status, error) {
 		return &agent.Status{
 			Link: "down", LinkChecked: t0, KSeF: "FAILURE", Mode: "emergency", Override: "emergency", Policy: "offline-first",
-			Printer: agent.PrinterStatus{Known: true, Connected: true, PaperOut: true, Queued: 2},
+			Printer: printer,
 			Print:   map[string]int{"failed": 1}, Backlog: 3, EarliestDeadline: t0,
 			Overdue:         []agent.OverdueView{{ID: "1", Number: "FV/1", Deadline: t0, Penalty: 460}},
 			PenaltyExposure: 460,
@@ -100,5 +103,9 @@ func TestStatus(t *testing.T) {
 	if st.Link.State != "down" || st.Link.LastError != "older" || st.KSeF.State != "emergency" || st.Printer.State != "paper_out" ||
 		st.Printer.Failed != 1 || st.Backlog.Overdue[0].Exposure != 460 || st.Errors[0].Message != "newer" || st.Certificate.NotAfter != nil {
 		t.Errorf("status = %+v", st)
+	}
+	// printer.pending is the store's count, not the worker's queue.
+	if p := st.Printer; p.Pending != 40 || p.Uncertain != 1 || len(p.UncertainReceipts) != 1 || p.UncertainReceipts[0].FirstAttempt != nil {
+		t.Errorf("printer = %+v, want 40 pending from the store and one uncertain receipt never tried", p)
 	}
 }

@@ -246,6 +246,8 @@ func printState(p string) string {
 		return "print_pending"
 	case "failed":
 		return "print_failed"
+	case "uncertain":
+		return "print_uncertain"
 	}
 	return p
 }
