@@ -76,6 +76,12 @@ func b2bPolicyOf(snap *snapshot) B2BPolicy {
 // confirmation even when it prints after the acceptance: the invoice is a
 // print of its own (print_on_acceptance, or a reprint).
 func (a *Agent) handoutOf(inv *outbox.Invoice, snap *snapshot, job *outbox.PrintJob) handout {
+	if snap.Hold && snap.B2B == "" && inv.Upload != outbox.UploadAccepted && inv.Mode != ksef.ModeTotalFailure.String() {
+		// Held whatever the mode: an online-first sale whose Offline
+		// certificate cannot sign a KOD II that verifies (ksef-api.md §1.2),
+		// or a B2B invoice stored before the policy existed.
+		return handHeld
+	}
 	policy := b2bPolicyOf(snap)
 	if policy == "" || policy == B2BHandover || !restrictedMode(effectiveMode(inv, snap, a.isInflight(inv.ID))) {
 		return handInvoice

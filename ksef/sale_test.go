@@ -219,6 +219,9 @@ func FuzzSaleValidate(f *testing.F) {
 		if s.Number != "" {
 			inv.Number = s.Number
 		}
+		if s.IssueDate.IsZero() {
+			inv.Sale.IssueDate = ksef.DateOf(inv.GeneratedAt) // the issuer sets P_1
+		}
 		out, err := inv.XML()
 		if err != nil {
 			t.Fatalf("valid sale, XML() = %v", err)
