@@ -12,7 +12,10 @@
 #              exec a 386 binary)
 #   qemuarm    build/arm/qemu-test.sh: outbox, escpos, printer, ksef, certstore as armv7
 #   buildarm   make build-arm, armv7 stripped must be < 15 MB
-#   deb        build/deb/check.sh: nfpm packages, dpkg-deb, install, version, doctor
+#   deb        build/deb/check.sh: nfpm packages, dpkg-deb, the amd64 package extracted
+#              into a throwaway root: version, doctor against its own simulator on
+#              loopback; installed on this machine only under CI=true or
+#              POSAGENT_TEST_INSTALL=1
 #   demoarm    posagent demo cross-built for armv7, run under qemu-arm-static
 #   fuzz       every fuzz target for FUZZTIME (default 3s)
 #   race       go test -race -short: the data-race detector over every package
