@@ -91,12 +91,13 @@ type Env struct {
 // store path in tb.TempDir.
 func NewEnv(tb testing.TB, sim *ksefsim.Options) *Env {
 	tb.Helper()
-	return newEnv(tb, sim, &Clock{}, nil)
+	return newEnv(tb, sim, &Clock{}, nil, time.Now())
 }
 
 // NewEnvAt is NewEnv with one clock, stopped at start, for everything: the
-// simulator, the client, the store and the agent. A test of a legal date
-// (a Warsaw midnight, a holiday) moves it with Env.Clock.
+// simulator, the client, the store and the agent; the certificates are valid
+// from an hour before start, whatever today is. A test of a legal date (a
+// Warsaw midnight, a holiday) moves it with Env.Clock.
 func NewEnvAt(tb testing.TB, sim *ksefsim.Options, start time.Time) *Env {
 	tb.Helper()
 	c := NewClock(start)
@@ -105,10 +106,11 @@ func NewEnvAt(tb testing.TB, sim *ksefsim.Options, start time.Time) *Env {
 		o = *sim
 	}
 	o.Now = c.Now
-	return newEnv(tb, &o, c, c.Now)
+	return newEnv(tb, &o, c, c.Now, start)
 }
 
-func newEnv(tb testing.TB, sim *ksefsim.Options, clock *Clock, clientNow func() time.Time) *Env {
+// newEnv builds the Env; its certificates are valid at certsAt.
+func newEnv(tb testing.TB, sim *ksefsim.Options, clock *Clock, clientNow func() time.Time, certsAt time.Time) *Env {
 	tb.Helper()
 	var o ksefsim.Options
 	if sim != nil {
@@ -119,7 +121,7 @@ func newEnv(tb testing.TB, sim *ksefsim.Options, clock *Clock, clientNow func() 
 	// Its own transport: a test's idle connections die with its simulator.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tb.Cleanup(tr.CloseIdleConnections)
-	auth := certstoretest.Cert(tb, certstore.Authentication, certstore.KeyEC)
+	auth := certstoretest.CertAt(tb, certstore.Authentication, certstore.KeyEC, certsAt)
 	c, err := ksefapi.New(ksefapi.Config{
 		BaseURL: s.Base, AvailabilityURL: s.Latarnia, HTTPClient: &http.Client{Transport: tr},
 		Context:      ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: ksefsimtest.NIP},
@@ -131,7 +133,7 @@ func newEnv(tb testing.TB, sim *ksefsim.Options, clock *Clock, clientNow func() 
 		tb.Fatalf("agenttest: ksefapi.New: %v", err)
 	}
 	return &Env{tb: tb, Sim: s, Client: c, AuthCert: auth,
-		Cert:  certstoretest.Cert(tb, certstore.Offline, certstore.KeyEC),
+		Cert:  certstoretest.CertAt(tb, certstore.Offline, certstore.KeyEC, certsAt),
 		Path:  filepath.Join(tb.TempDir(), "outbox.db"),
 		Clock: clock}
 }

@@ -36,7 +36,14 @@ func NewStore(t testing.TB, now func() time.Time) *certstore.Store {
 // valid from an hour ago for two years.
 func Generate(t testing.TB, usage certstore.Usage, kt certstore.KeyType) (certPEM, keyPEM []byte) {
 	t.Helper()
-	certPEM, keyPEM, err := certstore.Generate(usage, NIP, kt, time.Now().Add(-time.Hour), 2*365*24*time.Hour)
+	return GenerateAt(t, usage, kt, time.Now())
+}
+
+// GenerateAt is Generate for a test whose clock reads at: the certificate is
+// valid from an hour before at for two years, whatever today is.
+func GenerateAt(t testing.TB, usage certstore.Usage, kt certstore.KeyType, at time.Time) (certPEM, keyPEM []byte) {
+	t.Helper()
+	certPEM, keyPEM, err := certstore.Generate(usage, NIP, kt, at.Add(-time.Hour), 2*365*24*time.Hour)
 	if err != nil {
 		t.Fatalf("certstore.Generate(%v, %q): %v", usage, kt, err)
 	}
@@ -47,8 +54,14 @@ func Generate(t testing.TB, usage certstore.Usage, kt certstore.KeyType) (certPE
 // kt ("ec" or "rsa"), parsed without a store. It satisfies ksef.Signer.
 func Cert(t testing.TB, usage certstore.Usage, kt certstore.KeyType) *certstore.Cert {
 	t.Helper()
-	certPEM, keyPEM := Generate(t, usage, kt)
-	c, err := certstore.Parse(usage, append(certPEM, keyPEM...), "", time.Now())
+	return CertAt(t, usage, kt, time.Now())
+}
+
+// CertAt is Cert valid at a test clock's at (see GenerateAt).
+func CertAt(t testing.TB, usage certstore.Usage, kt certstore.KeyType, at time.Time) *certstore.Cert {
+	t.Helper()
+	certPEM, keyPEM := GenerateAt(t, usage, kt, at)
+	c, err := certstore.Parse(usage, append(certPEM, keyPEM...), "", at)
 	if err != nil {
 		t.Fatalf("certstore.Parse: %v", err)
 	}
