@@ -18,6 +18,10 @@
 #              POSAGENT_TEST_INSTALL=1
 #   demoarm    posagent demo cross-built for armv7, run under qemu-arm-static
 #   fuzz       every fuzz target for FUZZTIME (default 3s)
+#   dates      the date-sensitive paths at fixed instants (month and year ends, New
+#              Year's midnight, Christmas Eve, both DST switches, a leap day): the
+#              tests on injected clocks, then `posagent demo --date` at each
+#              instant checked by democheck -date (never against today)
 #   race       go test -race -short: the data-race detector over every package
 #              (-short leaves out the soak and the fault matrix, minutes each)
 #   prom       deploy/prometheus: promtool check and unit tests of the rules, the
@@ -36,7 +40,7 @@ STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # v1.9.0 needs a golang.org/x/telemetry version the module proxy refuses (403).
 GOVULNCHECK=golang.org/x/vuln/cmd/govulncheck@v1.8.0
 FUZZTIME=${FUZZTIME:-3s}
-ALL_STAGES="vet test386 qemuarm buildarm deb demoarm fuzz race prom staticcheck govulncheck gotest"
+ALL_STAGES="vet test386 qemuarm buildarm deb demoarm dates fuzz race prom staticcheck govulncheck gotest"
 STAGES=${STAGES:-$ALL_STAGES}
 MAX_ARMV7_BYTES=$((15 * 1024 * 1024))
 LOG=${TEST_LOG:-/tmp/posagent-test.log}
@@ -169,6 +173,42 @@ stage_deb() {
 stage_demoarm() {
   need qemu-arm-static; local rc=$?; [ $rc -ne 0 ] && return $rc
   build/arm/demo-arm.sh
+}
+
+# The tests of dates on injected clocks the dates stage runs by name; each
+# must be seen passing, so a renamed one fails the stage instead of vanishing.
+DATE_TESTS=(TestAtInstants TestIssueDates TestOfflineClassificationAtMidnight TestOnlineAttemptAtMidnight
+  TestDeadline TestStatutoryHolidays TestEaster TestCalendarOverrides TestTokenEndsAtNewYear TestPenaltyFrom2027
+  TestArchiveYear TestArchiveRotatesByYear TestParse TestSince TestCheckDemoDates
+  TestDemoDate TestDoctorDate TestKSeFSimDate TestDateFlagRefused TestRunDateNeedsLoopbackKSeF)
+# The instants `posagent demo --date` rehearses, Warsaw time; on the DST days
+# next to the switch (simclock refuses the hour October repeats). A demo takes
+# about a second: TestAtInstants is the one that crosses midnight and the
+# switches within one run.
+DATE_INSTANTS=(2026-11-30 2026-11-30T23:59:30 2026-12-24 2026-12-31 2026-12-31T23:59:30 2027-01-01T00:00:30
+  2027-03-28T01:59:30 2027-03-28T03:00 2027-10-31T01:59:30 2027-10-31T03:00 2028-02-29)
+
+stage_dates() {
+  local out rc name
+  out=$(go test -count=1 -v -run "^($(IFS='|'; echo "${DATE_TESTS[*]}"))\$" \
+    ./agent/ ./ksef/ ./ksef/ksefe2e/ ./outbox/ ./internal/simclock/ ./internal/soak/ ./cmd/posagent/ 2>&1)
+  rc=$?
+  grep -E '^(--- FAIL|FAIL|ok )|^ +[a-z_]+_test\.go:[0-9]+: ' <<<"$out"
+  [ $rc -eq 0 ] || return 1
+  for name in "${DATE_TESTS[@]}"; do
+    grep -q -- "^--- PASS: $name " <<<"$out" || { echo "dates: $name did not run" >&2; return 1; }
+  done
+  local tmp at i=0
+  tmp=$(mktemp -d) || return 1
+  go build -o "$tmp/posagent" ./cmd/posagent && go build -o "$tmp/democheck" ./internal/soak/cmd/democheck || { rm -rf "$tmp"; return 1; }
+  for at in "${DATE_INSTANTS[@]}"; do
+    i=$((i + 1))
+    if ! "$tmp/posagent" demo --dir "$tmp/demo$i" --date "$at" >"$tmp/demo$i.log" 2>&1; then
+      echo "posagent demo --date $at failed:" >&2; tail -20 "$tmp/demo$i.log" >&2; rm -rf "$tmp"; return 1
+    fi
+    "$tmp/democheck" -date "$at" "$tmp/demo$i/demo.json" | tail -1 || { rm -rf "$tmp"; return 1; }
+  done
+  rm -rf "$tmp"
 }
 
 stage_fuzz() {
