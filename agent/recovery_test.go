@@ -56,10 +56,11 @@ func wiredEnv(t *testing.T) (*env, *wire) {
 	t.Helper()
 	e := newEnv(t, nil)
 	w := &wire{next: http.DefaultTransport.(*http.Transport).Clone(), calls: map[string]int{}}
+	// XAdES, as the Env's own client: token logins end on 2026-12-31.
 	c, err := ksefapi.New(ksefapi.Config{
 		BaseURL: e.Sim.Base, AvailabilityURL: e.Sim.Latarnia, HTTPClient: &http.Client{Transport: w},
 		Context:      ksefapi.ContextIdentifier{Type: ksefapi.ContextNip, Value: ksefsimtest.NIP},
-		Auth:         ksefapi.TokenAuth{Token: ksefsimtest.Token},
+		Auth:         ksefapi.XAdESAuth{Signer: e.AuthCert, Certificate: e.AuthCert.Certificate()},
 		PollInterval: 10 * time.Millisecond, PollMax: 50 * time.Millisecond, PollTimeout: 10 * time.Second,
 	})
 	if err != nil {

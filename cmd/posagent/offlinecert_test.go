@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/certstore"
-	"github.com/posagent/posagent/ksef"
 	"github.com/posagent/posagent/till"
 )
 
@@ -26,11 +25,10 @@ func (r *offlineRig) sale(t *testing.T, key string) (till.View, error) {
 	t.Helper()
 	var v till.View
 	err := r.tc.do(context.Background(), http.MethodPost, "/v1/sales", map[string]string{"Idempotency-Key": key}, map[string]any{
-		"buyer":      map[string]any{"kind": "consumer"},
-		"lines":      []any{demoLine("Kawa", "szt.", "1", "9.90", "8")},
-		"payment":    map[string]any{"form": "card", "paid": true},
-		"issue_date": ksef.DateOf(time.Now()).String(),
-	}, &v)
+		"buyer":   map[string]any{"kind": "consumer"},
+		"lines":   []any{demoLine("Kawa", "szt.", "1", "9.90", "8")},
+		"payment": map[string]any{"form": "card", "paid": true},
+	}, &v) // no issue_date: the service dates it by its own clock
 	return v, err
 }
 

@@ -32,6 +32,8 @@ func runningService(t *testing.T) (tm *testMain, listen string, logs *syncBuffer
 	tm.writeConfig(t, testConfig{ksefURL: srv.URL + "/v2", availURL: srv.URL + "/latarnia", listen: listen,
 		extra: "[policy]\nupload_interval = \"1s\"\n\n[log]\nlevel = \"debug\"\nformat = \"json\"\n"})
 	tm.mustRun(t, "cert", "import", writeCertFile(t, certstore.Offline, certstore.KeyRSA, time.Now().Add(-time.Hour), 365*24*time.Hour))
+	// XAdES: token logins end on 2026-12-31.
+	tm.mustRun(t, "cert", "import", "--usage", "authentication", writeCertFile(t, certstore.Authentication, certstore.KeyEC, time.Now().Add(-time.Hour), 365*24*time.Hour))
 	logs = &syncBuffer{}
 	svc := &Main{Stdout: logs, Stderr: logs, Root: tm.root, Getenv: tm.Getenv, certKDF: tm.certKDF}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -98,8 +100,9 @@ func problemBody(t *testing.T, raw []byte) till.Problem {
 // UPO through the API and the CLI while the service holds the store.
 func TestRunTillDeveloper(t *testing.T) {
 	tm, listen, logs, stop := runningService(t)
-	today := time.Now().In(ksef.Warsaw).Format(time.DateOnly)
-	sale := `{"buyer":{"kind":"consumer"},"lines":[{"name":"Kawa zbożowa","unit":"szt.","quantity":"2","unit_price":"7.50","vat_rate":"8"}],"payment":{"form":"cash","paid":true},"issue_date":"` + today + `"}`
+	// No issue_date: the service dates the sale by its own clock (the
+	// test's today differs from it for a moment at midnight).
+	sale := `{"buyer":{"kind":"consumer"},"lines":[{"name":"Kawa zbożowa","unit":"szt.","quantity":"2","unit_price":"7.50","vat_rate":"8"}],"payment":{"form":"cash","paid":true}}`
 
 	// An invoice KSeF would refuse for its size: refused at issue, nothing
 	// stored, no number used.
@@ -107,7 +110,7 @@ func TestRunTillDeveloper(t *testing.T) {
 	for i := range ksef.MaxLines {
 		lines = append(lines, fmt.Sprintf(`{"name":"Towar %d","quantity":"1","unit_price":"1.00","vat_rate":"23"}`, i))
 	}
-	big := `{"buyer":{"kind":"consumer"},"lines":[` + strings.Join(lines, ",") + `],"issue_date":"` + today + `"}`
+	big := `{"buyer":{"kind":"consumer"},"lines":[` + strings.Join(lines, ",") + `]}`
 	code, _, raw := post(t, listen, "/v1/sales", "", "big", big)
 	p := problemBody(t, raw)
 	if code != http.StatusUnprocessableEntity || p.Code != till.CodeInvoiceTooLarge || p.Limit != ksef.MaxInvoiceSize || p.Size <= p.Limit {
