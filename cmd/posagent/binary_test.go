@@ -154,6 +154,8 @@ func TestBinaryB2BAndDates(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustBinary(t, tm, "cert", "import", writeCertFile(t, certstore.Offline, certstore.KeyEC, time.Now().Add(-time.Hour), 365*24*time.Hour))
+	// XAdES: token logins end on 2026-12-31.
+	mustBinary(t, tm, "cert", "import", "--usage", "authentication", writeCertFile(t, certstore.Authentication, certstore.KeyEC, time.Now().Add(-time.Hour), 365*24*time.Hour))
 
 	if err := sim.InjectFault(ksefsim.Fault{Kind: ksefsim.FaultDrop, Count: ksefsim.Forever, PathPrefix: "/v2"}); err != nil {
 		t.Fatal(err)
