@@ -93,7 +93,11 @@ func newOfflineRig(t *testing.T) *offlineRig {
 	srv := simServer(t)
 	tm := newTestMain(t)
 	listen := freePort(t)
-	tm.writeConfig(t, testConfig{ksefURL: srv.URL + "/v2", listen: listen, extra: "[log]\nlevel = \"info\"\nformat = \"json\"\n"})
+	// No renewal: the rig holds an unusable Offline certificate on purpose,
+	// and certs.auto_renew would enroll a good one from the simulator while
+	// the test checks the refusals (it did, in 1 run of 15 or more).
+	tm.writeConfig(t, testConfig{ksefURL: srv.URL + "/v2", listen: listen,
+		extra: "[log]\nlevel = \"info\"\nformat = \"json\"\n\n[certs]\nauto_renew = false\n"})
 	tm.mustRun(t, "cert", "import", "--usage", "authentication",
 		writeCertFile(t, certstore.Authentication, certstore.KeyEC, time.Now().Add(-time.Hour), 365*24*time.Hour))
 	return &offlineRig{tm: tm, sim: srv.URL, tc: &tillClient{base: "http://" + listen, http: &http.Client{Timeout: 10 * time.Second}}}
