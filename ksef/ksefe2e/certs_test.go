@@ -18,7 +18,7 @@ import (
 // XAdES-logged-in client: limits, data, a CSR with those attributes made by
 // a certstore, enroll, poll, retrieve, import; then it queries the new
 // certificate and revokes it. It returns the installed certificate.
-func enrollCert(t *testing.T, c *ksefapi.Client, typ ksefapi.CertificateType) *certstore.Info {
+func enrollCert(t *testing.T, h *harness, c *ksefapi.Client, typ ksefapi.CertificateType) *certstore.Info {
 	t.Helper()
 	lim, err := c.CertificateLimits(ctx(t))
 	if err != nil || !lim.Allows() {
@@ -32,7 +32,8 @@ func enrollCert(t *testing.T, c *ksefapi.Client, typ ksefapi.CertificateType) *c
 	if typ == ksefapi.CertAuthentication {
 		usage = certstore.Authentication
 	}
-	store := certstoretest.NewStore(t, nil)
+	// On the harness clock: KSeF dated the certificate by it.
+	store := certstoretest.NewStore(t, h.clk.Now)
 	subj := certstore.Subject{CommonName: data.CommonName, CountryName: data.CountryName, Surname: data.Surname,
 		SerialNumber: data.SerialNumber, UniqueIdentifier: data.UniqueIdentifier,
 		OrganizationName: data.OrganizationName, OrganizationIdentifier: data.OrganizationIdentifier}

@@ -66,7 +66,7 @@ func TestConformance(t *testing.T) {
 
 	// Certificates, after the XAdES login: limits, data, enroll, status,
 	// retrieve, query, revoke; and the refusals after a token login.
-	enrollCert(t, x, ksefapi.CertOffline)
+	enrollCert(t, h, x, ksefapi.CertOffline)
 	if _, err := c.EnrollmentData(ctx(t)); err == nil {
 		t.Error("enrollment data after a token login succeeded")
 	}
