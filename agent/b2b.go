@@ -89,6 +89,13 @@ func (a *Agent) handoutOf(inv *outbox.Invoice, snap *snapshot, job *outbox.Print
 	return handInvoice
 }
 
+// handedConfirmation reports whether the buyer of inv was handed a
+// transaction confirmation instead of the invoice: what its original print
+// carries.
+func (a *Agent) handedConfirmation(inv *outbox.Invoice, snap *snapshot) bool {
+	return a.handoutOf(inv, snap, nil) == handConfirmation
+}
+
 // wantsPriority reports whether an invoice is uploaded ahead of the queue:
 // its buyer waits for it to be in KSeF.
 func wantsPriority(policy B2BPolicy, mode ksef.Mode) bool {
@@ -129,7 +136,7 @@ func (a *Agent) printAccepted(ctx context.Context, inv *outbox.Invoice) {
 		a.log.Warn("print on acceptance", "id", inv.ID, "error", err)
 		return
 	}
-	if a.handoutOf(rec, snap, nil) != handConfirmation {
+	if !a.handedConfirmation(rec, snap) {
 		return
 	}
 	job, err := a.store.Reprint(ctx, inv.ID)

@@ -202,10 +202,10 @@ func (a *Agent) queuePrint(ctx context.Context, jobID string) {
 	a.dispatchJob(ctx, jobID, true)
 }
 
-// dispatchJob renders a pending job and submits it once. A job for a held
-// B2B invoice waits until KSeF accepts the invoice; so does an online-first
-// sale within its budget, unless Issue itself dispatches it after the
-// attempt (afterAttempt).
+// dispatchJob renders a pending job and submits it once. A held job
+// (handoutOf: B2BHold, or an unusable Offline certificate) waits until KSeF
+// accepts the invoice; so does an online-first sale within its budget,
+// unless Issue itself dispatches it after the attempt (afterAttempt).
 func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool) {
 	if jobID == "" {
 		return

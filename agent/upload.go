@@ -729,7 +729,7 @@ func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, 
 	if !inv.LastSendAt.IsZero() && a.m != nil {
 		a.m.uploadSeconds.ObserveDuration(a.now().Sub(inv.LastSendAt))
 	}
-	a.releaseWaiting(inv.ID) // held B2B prints may go now
+	a.releaseWaiting(inv.ID) // held prints may go now
 	a.printAccepted(ctx, inv)
 	a.issuePending(ctx, inv.ID)
 	if inv.TechnicalCorrectionOf != "" {
