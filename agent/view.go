@@ -175,7 +175,7 @@ func (a *Agent) view(ctx context.Context, inv *outbox.Invoice) (*View, error) {
 	for _, r := range inv.Reprints {
 		v.Duplicates = append(v.Duplicates, r.At)
 	}
-	v.PendingCorrections = a.pendingOf(context.Background(), inv)
+	v.PendingCorrections = a.pendingOf(ctx, inv)
 	if inv.PrintJobID != "" {
 		// An archived invoice's job is not in the live file: it printed long ago.
 		if j, err := a.store.PrintJob(ctx, inv.PrintJobID); err == nil {
