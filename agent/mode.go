@@ -253,11 +253,7 @@ func (a *Agent) noteLink(err error) {
 	defer a.mu.Unlock()
 	a.link, a.linkChecked = link, a.now()
 	if a.m != nil {
-		up := 0.0
-		if link == "up" {
-			up = 1
-		}
-		a.m.linkUp.Set(up)
+		a.m.linkUp.Set(oneIf(link == "up"))
 	}
 }
 
