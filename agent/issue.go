@@ -175,10 +175,7 @@ func classify(b ksef.Buyer) string {
 func (a *Agent) issue(ctx context.Context, key string, bind binding, inv ksef.Invoice, correctionOf string, now time.Time) (*Issued, error) {
 	d := a.decide()
 	if correctionOf != "" && inv.Correction != nil && inv.Correction.OriginalKSeF == "" {
-		d.online = false // an original outside KSeF: offline, as the original
-		if d.mode == ksef.ModeOnline {
-			d.mode = ksef.ModeOffline24
-		}
+		d = d.offline() // an original outside KSeF: offline, as the original
 	}
 	return a.issueAs(ctx, key, bind, inv, correctionOf, now, d)
 }

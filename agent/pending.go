@@ -112,12 +112,7 @@ func (a *Agent) issueOnePending(ctx context.Context, orig *outbox.Invoice, pc *o
 	// KSeF just accepted the original: the correction goes out with the next
 	// upload round, handed over offline24 meanwhile (no online attempt here,
 	// inside the scheduler).
-	d := a.decide()
-	if d.mode == ksef.ModeOnline {
-		d = decision{mode: ksef.ModeOffline24}
-	}
-	d.online = false
-	res, err := a.issueAs(ctx, pc.SaleID, binding{fp: pc.Fingerprint}, *inv, pc.OriginalID, now, d)
+	res, err := a.issueAs(ctx, pc.SaleID, binding{fp: pc.Fingerprint}, *inv, pc.OriginalID, now, a.decide().offline())
 	if err != nil {
 		return err
 	}
