@@ -36,8 +36,7 @@ const SlipNoCodes = "To nie jest faktura: faktura korygująca zostanie wystawion
 // requestCorrection stores req as a pending correction of orig, prints its
 // slip and puts orig at the front of the upload queue.
 func (a *Agent) requestCorrection(ctx context.Context, orig *outbox.Invoice, req CorrectionRequest, fp outbox.Hash, now time.Time) (*Issued, error) {
-	doc, err := json.Marshal(pendingDoc{V: 1, Req: CorrectionRequest{Reason: req.Reason, Type: req.Type,
-		Lines: req.Lines, AfterRows: req.AfterRows, Payment: req.Payment}})
+	doc, err := json.Marshal(pendingDoc{V: 1, Req: req.content()})
 	if err != nil {
 		return nil, fmt.Errorf("agent: encode pending correction: %w", err)
 	}
