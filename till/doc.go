@@ -34,7 +34,8 @@
 // A [MetricsServer] ([NewMetricsServer]) serves the same registry on another
 // address, GET /metrics only, for a fleet's Prometheus: its token reads counts
 // and can neither issue nor read invoices. Off loopback it needs a token
-// ([ErrTokenRequired]); with one, every request needs it.
+// ([ErrTokenRequired]); with one, every request needs it; without one, the
+// Host check below applies to it too.
 //
 // Without a token, every request must name the machine itself in its Host
 // header — localhost or a loopback address (127.0.0.1, [::1]), any port —
