@@ -56,19 +56,17 @@ func (a *Agent) requestCorrection(ctx context.Context, orig *outbox.Invoice, req
 		a.queuePrint(ctx, pc.SlipJobID)
 		kick(a.kickUpload)
 	}
-	v, err := a.pendingView(ctx, orig, pc)
-	if err != nil {
-		return nil, err
-	}
-	return &Issued{Pending: v, Replayed: replayed}, nil
+	return &Issued{Pending: a.pendingView(ctx, orig, pc), Replayed: replayed}, nil
 }
 
-func (a *Agent) pendingView(ctx context.Context, orig *outbox.Invoice, pc *outbox.PendingCorrection) (*PendingView, error) {
+// pendingView describes pc, with its slip's print state when the store has
+// it.
+func (a *Agent) pendingView(ctx context.Context, orig *outbox.Invoice, pc *outbox.PendingCorrection) *PendingView {
 	v := &PendingView{ID: pc.ID, Corrects: orig.ID, OriginalNumber: orig.Number, RequestedAt: pc.RequestedAt}
 	if j, err := a.store.PrintJob(ctx, pc.SlipJobID); err == nil {
 		v.SlipPrint = j.State.String()
 	}
-	return v, nil
+	return v
 }
 
 // issuePending issues, in request order, the corrections waiting for orig
