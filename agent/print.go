@@ -255,7 +255,11 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool
 		a.log.Error("cannot render receipt", "job", jobID, "error", err)
 		return
 	}
-	if a.handoutOf(inv, snap, job) == handHeld || !afterAttempt && inv.Upload != outbox.UploadAccepted && a.inBudget(inv, a.now()) {
+	held := a.handoutOf(inv, snap, job) == handHeld
+	// Within the budget only the online attempt knows whether the sale is
+	// handed over online or offline24: the receipt waits for its answer.
+	inAttempt := !afterAttempt && inv.Upload != outbox.UploadAccepted && a.inBudget(inv, a.now())
+	if held || inAttempt {
 		a.mu.Lock()
 		a.waiting[jobID] = inv.ID
 		a.mu.Unlock()
