@@ -60,7 +60,8 @@ func (a *Agent) settlePrints(ctx context.Context) bool {
 		case young:
 			// never tried: it prints as any new job
 		case !started && (j.Duplicate || a.heldJob(ctx, &j)):
-			// waits by design, whatever its age
+			// left pending whatever its age: someone asked for the
+			// duplicate; the held receipt waits for KSeF by design
 		default:
 			park = append(park, j.ID)
 		}
