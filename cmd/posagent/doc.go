@@ -37,7 +37,8 @@
 //
 // The service logs in to KSeF with its Authentication certificate (ksef.auth
 // = "xades", the default); while none is installed a configured KSeF token
-// stands in, with a warning, until tokens end (2027-01-01). It checks its
+// stands in, with a warning (from 2027-01-01 KSeF refuses it and the agent
+// raises an alarm). It checks its
 // certificates' status in KSeF and, with certs.auto_renew, renews them
 // (package certmgr).
 //
