@@ -370,11 +370,7 @@ func New(opts Options, deps Deps) (*Agent, error) {
 	if opts.Metrics != nil {
 		a.m = newMetrics(opts.Metrics)
 		for _, m := range []string{"token", "xades"} {
-			v := 0.0
-			if m == opts.AuthMethod {
-				v = 1
-			}
-			a.m.authMethod.With(m).Set(v)
+			a.m.authMethod.With(m).Set(oneIf(m == opts.AuthMethod))
 		}
 	}
 	a.SetSigner(deps.Signer)

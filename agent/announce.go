@@ -124,7 +124,9 @@ func (a *Agent) openLocked(m ksef.Mode) bool {
 	return false
 }
 
-// endLocked ends the open announcement i on day and records it.
+// endLocked ends the open announcement i on day and records it. The journal
+// write, here and in openFeedLocked, takes no caller's ctx: a legal period
+// must not go unrecorded because a request or a probe was cancelled.
 func (a *Agent) endLocked(i int, day ksef.Date) {
 	an := &a.anns[i]
 	an.End, an.EndedAt = day.String(), a.now().UTC()

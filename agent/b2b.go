@@ -55,19 +55,6 @@ func restrictedMode(mode string) bool {
 	return mode == ksef.ModeOffline24.String() || mode == ksef.ModeOffline.String()
 }
 
-// b2bPolicyOf is the policy stored with an invoice at issue, "" for a buyer
-// it does not restrict. Snapshots from before the policy existed carry Hold
-// (print after acceptance) or nothing (handed over).
-func b2bPolicyOf(snap *snapshot) B2BPolicy {
-	switch {
-	case snap.B2B != "":
-		return snap.B2B
-	case snap.Hold:
-		return B2BHold
-	}
-	return ""
-}
-
 // handoutOf decides what a print job of inv carries. It depends on the
 // policy stored at issue and on the mode the invoice was handed over in
 // (effectiveMode, final once the online attempt is over), so a job renders
@@ -76,17 +63,23 @@ func b2bPolicyOf(snap *snapshot) B2BPolicy {
 // confirmation even when it prints after the acceptance: the invoice is a
 // print of its own (print_on_acceptance, or a reprint).
 func (a *Agent) handoutOf(inv *outbox.Invoice, snap *snapshot, job *outbox.PrintJob) handout {
-	if snap.Hold && snap.B2B == "" && inv.Upload != outbox.UploadAccepted && inv.Mode != ksef.ModeTotalFailure.String() {
-		// Held whatever the mode: an online-first sale whose Offline
-		// certificate cannot sign a KOD II that verifies (ksef-api.md §1.2),
-		// or a B2B invoice stored before the policy existed.
+	accepted := inv.Upload == outbox.UploadAccepted
+	policy := snap.B2B
+	if snap.Hold && (policy == "" || policy == B2BHandover) {
+		// Hold keeps the print until acceptance whatever the mode: an
+		// online-first sale whose Offline certificate cannot sign a KOD II
+		// that verifies (ksef-api.md §1.2) — a B2B buyer under handover as
+		// much as any other buyer — or a B2B invoice stored before the
+		// policy existed (those were held in every mode but total failure).
+		// Confirmation and hold print no codes, so their own rule stands.
+		if accepted || inv.Mode == ksef.ModeTotalFailure.String() {
+			return handInvoice
+		}
 		return handHeld
 	}
-	policy := b2bPolicyOf(snap)
 	if policy == "" || policy == B2BHandover || !restrictedMode(effectiveMode(inv, snap, a.isInflight(inv.ID))) {
 		return handInvoice
 	}
-	accepted := inv.Upload == outbox.UploadAccepted
 	switch {
 	case policy == B2BHold && !accepted:
 		return handHeld
@@ -94,6 +87,13 @@ func (a *Agent) handoutOf(inv *outbox.Invoice, snap *snapshot, job *outbox.Print
 		return handConfirmation
 	}
 	return handInvoice
+}
+
+// handedConfirmation reports whether the buyer of inv was handed a
+// transaction confirmation instead of the invoice: what its original print
+// carries.
+func (a *Agent) handedConfirmation(inv *outbox.Invoice, snap *snapshot) bool {
+	return a.handoutOf(inv, snap, nil) == handConfirmation
 }
 
 // wantsPriority reports whether an invoice is uploaded ahead of the queue:
@@ -136,7 +136,7 @@ func (a *Agent) printAccepted(ctx context.Context, inv *outbox.Invoice) {
 		a.log.Warn("print on acceptance", "id", inv.ID, "error", err)
 		return
 	}
-	if a.handoutOf(rec, snap, nil) != handConfirmation {
+	if !a.handedConfirmation(rec, snap) {
 		return
 	}
 	job, err := a.store.Reprint(ctx, inv.ID)

@@ -59,7 +59,7 @@ func TestHandout(t *testing.T) {
 	tests := []struct {
 		name     string
 		policy   B2BPolicy
-		hold     bool // a snapshot from before the policy
+		hold     bool // a snapshot from before the policy, or an unusable Offline certificate
 		mode     string
 		accepted bool
 		job      *outbox.PrintJob
@@ -79,6 +79,12 @@ func TestHandout(t *testing.T) {
 		{"hold emergency", B2BHold, false, "emergency", false, orig, handInvoice},
 		{"old snapshot held", "", true, "offline", false, orig, handHeld},
 		{"handover", B2BHandover, false, "offline24", false, orig, handInvoice},
+		// An online-first sale past its budget with an Offline certificate
+		// that cannot sign: no buyer gets a KOD II that does not verify.
+		{"unusable certificate", "", true, "online", false, orig, handHeld},
+		{"unusable certificate, handover", B2BHandover, true, "online", false, orig, handHeld},
+		{"unusable certificate, handover accepted", B2BHandover, true, "online", true, orig, handInvoice},
+		{"unusable certificate, confirmation", B2BConfirmation, true, "online", false, orig, handConfirmation},
 	}
 	for _, tt := range tests {
 		inv := &outbox.Invoice{ID: "1", Mode: tt.mode, IssuedAt: at, Upload: outbox.UploadQueued}

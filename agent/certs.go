@@ -176,11 +176,7 @@ func (a *Agent) certMetrics() {
 	}
 	for _, c := range a.Certificates() {
 		a.m.certExpiry.With(c.Usage).SetTime(c.NotAfter)
-		v := 0.0
-		if c.Revoked() {
-			v = 1
-		}
-		a.m.certRevoked.With(c.Usage).Set(v)
+		a.m.certRevoked.With(c.Usage).Set(oneIf(c.Revoked()))
 	}
 }
 

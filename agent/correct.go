@@ -26,6 +26,12 @@ type CorrectionRequest struct {
 	Payment   *ksef.Payment // optional, e.g. a refund
 }
 
+// content is the request without its key and raw body: what the key is
+// bound to and what a pending correction keeps.
+func (r CorrectionRequest) content() CorrectionRequest {
+	return CorrectionRequest{Reason: r.Reason, Type: r.Type, Lines: r.Lines, AfterRows: r.AfterRows, Payment: r.Payment}
+}
+
 // Reprint queues a duplicate of an invoice, marked DUPLIKAT with today's
 // date. Before acceptance it carries both offline codes; after acceptance
 // KOD I labelled with the KSeF number and no KOD II. For a rejected invoice
@@ -84,7 +90,7 @@ func (a *Agent) Correct(ctx context.Context, id string, req CorrectionRequest) (
 	canon, err := json.Marshal(struct {
 		ID  string
 		Req CorrectionRequest
-	}{id, CorrectionRequest{Reason: req.Reason, Type: req.Type, Lines: req.Lines, AfterRows: req.AfterRows, Payment: req.Payment}})
+	}{id, req.content()})
 	if err != nil {
 		return nil, fmt.Errorf("agent: encode correction: %w", err)
 	}

@@ -102,8 +102,9 @@
 // hand over a receipt instead; the check runs inside the issue transaction,
 // so a replayed key still gets the invoice issued before. Online sales are
 // still issued, and one that misses its budget is held until KSeF accepts it
-// rather than handed over with a worthless KOD II; total failure (no codes)
-// and technical corrections are not affected. Status, the alarm log and the
+// rather than handed over with a worthless KOD II (a B2B buyer under
+// B2BConfirmation gets its confirmation, which has no codes); total
+// failure (no codes) and technical corrections are not affected. Status, the alarm log and the
 // metrics (posagent_certificate_expiry_timestamp_seconds,
 // posagent_certificate_revoked) show it. Source: ksef-api.md §1.2 and §2.
 //

@@ -49,10 +49,6 @@ func (m *agentMetrics) observePrinter(ps printer.State) {
 	}
 	on["ready"] = known && !s.PaperOut && !s.CoverOpen && !s.Offline && !errored
 	for _, state := range printerStates {
-		v := 0.0
-		if on[state] {
-			v = 1
-		}
-		m.printer.With(state).Set(v)
+		m.printer.With(state).Set(oneIf(on[state]))
 	}
 }

@@ -52,9 +52,10 @@ type snapshot struct {
 	// OnlineUntil is the end of the online-first budget: a record issued in
 	// mode online that KSeF had not accepted by then was handed over offline24.
 	OnlineUntil time.Time `json:"online_until,omitzero"`
-	// Hold: the invoice is printed only after acceptance (read as B2B =
-	// hold). Versions before B2B wrote it for a domestic B2B buyer; now it
-	// marks an online-first sale whose Offline certificate cannot sign KOD II.
+	// Hold: the invoice is printed only after acceptance, in any mode but
+	// total failure. Versions before B2B wrote it for a domestic B2B buyer;
+	// now it marks an online-first sale whose Offline certificate cannot
+	// sign KOD II (handoutOf).
 	Hold bool `json:"hold,omitempty"`
 	// B2B is the policy.b2b_offline in force at issue for a domestic business
 	// buyer that is not VAT-exempt; empty for every other buyer.
@@ -174,10 +175,7 @@ func classify(b ksef.Buyer) string {
 func (a *Agent) issue(ctx context.Context, key string, bind binding, inv ksef.Invoice, correctionOf string, now time.Time) (*Issued, error) {
 	d := a.decide()
 	if correctionOf != "" && inv.Correction != nil && inv.Correction.OriginalKSeF == "" {
-		d.online = false // an original outside KSeF: offline, as the original
-		if d.mode == ksef.ModeOnline {
-			d.mode = ksef.ModeOffline24
-		}
+		d = d.offline() // an original outside KSeF: offline, as the original
 	}
 	return a.issueAs(ctx, key, bind, inv, correctionOf, now, d)
 }
@@ -318,7 +316,7 @@ func (a *Agent) builder(inv ksef.Invoice, d decision, now time.Time) outbox.Buil
 		// An online-first sale that misses its budget would be handed over
 		// offline24 with a KOD II nobody can verify: with an unusable
 		// Offline certificate it waits for its KSeF number instead (a B2B
-		// buyer's own policy, which prints no codes, wins: b2bPolicyOf).
+		// buyer under confirmation or hold gets no codes anyway: handoutOf).
 		snap.Hold = d.online && certProblem != ""
 		// A receipt that goes to an idle printer at once is recorded started
 		// here, so its first byte waits for no second fsync (the journal's).

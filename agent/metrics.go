@@ -34,6 +34,14 @@ type agentMetrics struct {
 	uncertain    *metrics.Gauge
 }
 
+// oneIf is the value of a 0/1 gauge.
+func oneIf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func newMetrics(r *metrics.Registry) *agentMetrics {
 	return &agentMetrics{
 		sales:         r.Counter("posagent_sales_total", "Sales issued as invoices since start."),

@@ -126,6 +126,16 @@ type decision struct {
 	technical bool
 }
 
+// offline is d without the online attempt: an online decision issues
+// offline24 instead.
+func (d decision) offline() decision {
+	d.online = false
+	if d.mode == ksef.ModeOnline {
+		d.mode = ksef.ModeOffline24
+	}
+	return d
+}
+
 // decide picks the mode of a new sale from the override, the availability
 // feed, the announced periods, the link and the policy. An offline,
 // emergency or total-failure override gives its mode only while an
@@ -253,11 +263,7 @@ func (a *Agent) noteLink(err error) {
 	defer a.mu.Unlock()
 	a.link, a.linkChecked = link, a.now()
 	if a.m != nil {
-		up := 0.0
-		if link == "up" {
-			up = 1
-		}
-		a.m.linkUp.Set(up)
+		a.m.linkUp.Set(oneIf(link == "up"))
 	}
 }
 

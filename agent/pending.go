@@ -36,8 +36,7 @@ const SlipNoCodes = "To nie jest faktura: faktura korygująca zostanie wystawion
 // requestCorrection stores req as a pending correction of orig, prints its
 // slip and puts orig at the front of the upload queue.
 func (a *Agent) requestCorrection(ctx context.Context, orig *outbox.Invoice, req CorrectionRequest, fp outbox.Hash, now time.Time) (*Issued, error) {
-	doc, err := json.Marshal(pendingDoc{V: 1, Req: CorrectionRequest{Reason: req.Reason, Type: req.Type,
-		Lines: req.Lines, AfterRows: req.AfterRows, Payment: req.Payment}})
+	doc, err := json.Marshal(pendingDoc{V: 1, Req: req.content()})
 	if err != nil {
 		return nil, fmt.Errorf("agent: encode pending correction: %w", err)
 	}
@@ -57,19 +56,17 @@ func (a *Agent) requestCorrection(ctx context.Context, orig *outbox.Invoice, req
 		a.queuePrint(ctx, pc.SlipJobID)
 		kick(a.kickUpload)
 	}
-	v, err := a.pendingView(ctx, orig, pc)
-	if err != nil {
-		return nil, err
-	}
-	return &Issued{Pending: v, Replayed: replayed}, nil
+	return &Issued{Pending: a.pendingView(ctx, orig, pc), Replayed: replayed}, nil
 }
 
-func (a *Agent) pendingView(ctx context.Context, orig *outbox.Invoice, pc *outbox.PendingCorrection) (*PendingView, error) {
+// pendingView describes pc, with its slip's print state when the store has
+// it.
+func (a *Agent) pendingView(ctx context.Context, orig *outbox.Invoice, pc *outbox.PendingCorrection) *PendingView {
 	v := &PendingView{ID: pc.ID, Corrects: orig.ID, OriginalNumber: orig.Number, RequestedAt: pc.RequestedAt}
 	if j, err := a.store.PrintJob(ctx, pc.SlipJobID); err == nil {
 		v.SlipPrint = j.State.String()
 	}
-	return v, nil
+	return v
 }
 
 // issuePending issues, in request order, the corrections waiting for orig
@@ -112,12 +109,7 @@ func (a *Agent) issueOnePending(ctx context.Context, orig *outbox.Invoice, pc *o
 	// KSeF just accepted the original: the correction goes out with the next
 	// upload round, handed over offline24 meanwhile (no online attempt here,
 	// inside the scheduler).
-	d := a.decide()
-	if d.mode == ksef.ModeOnline {
-		d = decision{mode: ksef.ModeOffline24}
-	}
-	d.online = false
-	res, err := a.issueAs(ctx, pc.SaleID, binding{fp: pc.Fingerprint}, *inv, pc.OriginalID, now, d)
+	res, err := a.issueAs(ctx, pc.SaleID, binding{fp: pc.Fingerprint}, *inv, pc.OriginalID, now, a.decide().offline())
 	if err != nil {
 		return err
 	}

@@ -202,10 +202,10 @@ func (a *Agent) queuePrint(ctx context.Context, jobID string) {
 	a.dispatchJob(ctx, jobID, true)
 }
 
-// dispatchJob renders a pending job and submits it once. A job for a held
-// B2B invoice waits until KSeF accepts the invoice; so does an online-first
-// sale within its budget, unless Issue itself dispatches it after the
-// attempt (afterAttempt).
+// dispatchJob renders a pending job and submits it once. A held job
+// (handoutOf: B2BHold, or an unusable Offline certificate) waits until KSeF
+// accepts the invoice; so does an online-first sale within its budget,
+// unless Issue itself dispatches it after the attempt (afterAttempt).
 func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool) {
 	if jobID == "" {
 		return
@@ -255,7 +255,11 @@ func (a *Agent) dispatchJob(ctx context.Context, jobID string, afterAttempt bool
 		a.log.Error("cannot render receipt", "job", jobID, "error", err)
 		return
 	}
-	if a.handoutOf(inv, snap, job) == handHeld || !afterAttempt && inv.Upload != outbox.UploadAccepted && a.inBudget(inv, a.now()) {
+	held := a.handoutOf(inv, snap, job) == handHeld
+	// Within the budget only the online attempt knows whether the sale is
+	// handed over online or offline24: the receipt waits for its answer.
+	inAttempt := !afterAttempt && inv.Upload != outbox.UploadAccepted && a.inBudget(inv, a.now())
+	if held || inAttempt {
 		a.mu.Lock()
 		a.waiting[jobID] = inv.ID
 		a.mu.Unlock()

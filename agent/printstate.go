@@ -56,8 +56,12 @@ func (a *Agent) settlePrints(ctx context.Context) bool {
 		}
 		switch young := now.Sub(first) < a.opts.ReprintWindow; {
 		case young && started:
-			repeat = append(repeat, j.ID)
-		case young, !started && (j.Duplicate || a.heldJob(ctx, &j)):
+			repeat = append(repeat, j.ID) // it may have reached the paper: marked
+		case young:
+			// never tried: it prints as any new job
+		case !started && (j.Duplicate || a.heldJob(ctx, &j)):
+			// left pending whatever its age: someone asked for the
+			// duplicate; the held receipt waits for KSeF by design
 		default:
 			park = append(park, j.ID)
 		}

@@ -155,7 +155,7 @@ func (a *Agent) receiptDoc(inv *outbox.Invoice, snap *snapshot, job *outbox.Prin
 	}
 	// The first invoice printed after a confirmation is the buyer's first
 	// copy, not a duplicate (b2b.go).
-	if job != nil && job.Duplicate && !(firstInvoicePrint(inv, job) && a.handoutOf(inv, snap, nil) == handConfirmation) {
+	if job != nil && job.Duplicate && !(firstInvoicePrint(inv, job) && a.handedConfirmation(inv, snap)) {
 		doc.Duplicate = ksef.DateOf(job.RequestedAt).String()
 	}
 	doc.Repeat = repeatMark(job)

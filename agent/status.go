@@ -309,6 +309,8 @@ func (a *Agent) monitor(ctx context.Context) {
 		bases[o.Basis]++
 	}
 	if a.m != nil {
+		// Only the gauge is a float (the exposition format's): the sum is
+		// exact in grosze, and grosze/100 is the double nearest to it in PLN.
 		a.m.penalty.Set(float64(exposure) / 100)
 	}
 	a.mu.Lock()

@@ -107,7 +107,7 @@ func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) (time.Dura
 	} else {
 		var stop int
 		stop, err = a.sendTrickle(ctx, planned(due[:min(len(due), DefaultTrickleMax)]), bo)
-		if rest := due[stop:]; isRateLimit(err) && len(rest) > 1 {
+		if rest := due[stop:]; rateLimit(err) != nil && len(rest) > 1 {
 			// KSeF limits interactive sends (429): the rest of the backlog,
 			// the refused invoice with it, goes in a batch session at once,
 			// whose limits are apart (ksef-api.md §6: "use batch sessions
@@ -118,7 +118,7 @@ func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) (time.Dura
 			err = a.sendBatches(ctx, rest, bo)
 		}
 	}
-	if isRateLimit(err) {
+	if rateLimit(err) != nil {
 		// Answered: the records refused carry the Retry-After as their
 		// not-before, which nextWake honours, and the link is up.
 		return max(a.opts.PollInterval, a.nextWake(ctx, false)), false
@@ -134,10 +134,13 @@ func (a *Agent) uploadRound(ctx context.Context, bo *backoff.Backoff) (time.Dura
 	return a.opts.PollInterval, false
 }
 
-// isRateLimit reports whether err is KSeF's 429.
-func isRateLimit(err error) bool {
+// rateLimit returns KSeF's 429 in err, or nil.
+func rateLimit(err error) *ksefapi.APIError {
 	var ae *ksefapi.APIError
-	return errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests
+	if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests {
+		return ae
+	}
+	return nil
 }
 
 // roundFailed logs (rate-limited by the backoff count) and returns the wait:
@@ -147,8 +150,7 @@ func (a *Agent) roundFailed(ctx context.Context, bo *backoff.Backoff, op string,
 	if ctx.Err() != nil {
 		return 0
 	}
-	var ae *ksefapi.APIError
-	if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests && ae.RetryAfter > 0 {
+	if ae := rateLimit(err); ae != nil && ae.RetryAfter > 0 {
 		a.log.Info("KSeF asks to wait", "op", op, "retry_after", ae.RetryAfter)
 		return ae.RetryAfter
 	}
@@ -436,8 +438,7 @@ func nextStep(bo *backoff.Backoff) time.Duration {
 
 // maybeRateLimit notes a 429 and returns err.
 func (a *Agent) maybeRateLimit(err error) error {
-	var ae *ksefapi.APIError
-	if errors.As(err, &ae) && ae.Status == 429 {
+	if ae := rateLimit(err); ae != nil {
 		a.mu.Lock()
 		a.rateLimited = a.now().Add(max(ae.RetryAfter, time.Minute))
 		a.mu.Unlock()
@@ -729,7 +730,7 @@ func (a *Agent) accept(ctx context.Context, inv *outbox.Invoice, number string, 
 	if !inv.LastSendAt.IsZero() && a.m != nil {
 		a.m.uploadSeconds.ObserveDuration(a.now().Sub(inv.LastSendAt))
 	}
-	a.releaseWaiting(inv.ID) // held B2B prints may go now
+	a.releaseWaiting(inv.ID) // held prints may go now
 	a.printAccepted(ctx, inv)
 	a.issuePending(ctx, inv.ID)
 	if inv.TechnicalCorrectionOf != "" {

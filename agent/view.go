@@ -35,7 +35,7 @@ type View struct {
 	Attempts        int       `json:"attempts,omitempty"`
 
 	PrintState string `json:"print_state"`          // pending, printed, failed, uncertain ("" for none)
-	PrintHeld  bool   `json:"print_held,omitempty"` // a B2B print waiting for acceptance
+	PrintHeld  bool   `json:"print_held,omitempty"` // a print waiting for acceptance (handoutOf)
 	// Confirmation: the buyer was handed a transaction confirmation, not the
 	// invoice, which prints once KSeF accepts it (B2BConfirmation).
 	Confirmation bool `json:"confirmation,omitempty"`
@@ -167,7 +167,7 @@ func (a *Agent) view(ctx context.Context, inv *outbox.Invoice) (*View, error) {
 		v.Currency = "PLN"
 	}
 	v.KOD1, v.KOD1Label, v.KOD2 = codes(inv)
-	v.Confirmation = a.handoutOf(inv, snap, nil) == handConfirmation
+	v.Confirmation = a.handedConfirmation(inv, snap)
 	if dl := inv.Deadline; !dl.IsZero() {
 		v.Deadline = ksef.DateOf(dl).String()
 		v.Overdue = inv.Upload != outbox.UploadAccepted && now.After(dl) && inv.CorrectedBy == ""
@@ -175,7 +175,7 @@ func (a *Agent) view(ctx context.Context, inv *outbox.Invoice) (*View, error) {
 	for _, r := range inv.Reprints {
 		v.Duplicates = append(v.Duplicates, r.At)
 	}
-	v.PendingCorrections = a.pendingOf(context.Background(), inv)
+	v.PendingCorrections = a.pendingOf(ctx, inv)
 	if inv.PrintJobID != "" {
 		// An archived invoice's job is not in the live file: it printed long ago.
 		if j, err := a.store.PrintJob(ctx, inv.PrintJobID); err == nil {

@@ -17,7 +17,13 @@
 // the JSON path of every problem. The agent wraps a valid sale into an
 // [Invoice] (seller, number, generation time) and calls [Invoice.XML] once: the
 // bytes it returns are stored, hashed with [InvoiceHash], printed as QR codes
-// and uploaded unchanged.
+// and uploaded unchanged. [CheckSize] refuses bytes over KSeF's limit
+// ([MaxInvoiceSize]) with a *[SizeError]. [Sale.Canonical] is the form an
+// idempotency key is bound to: two bodies that decode to the same sale have
+// the same form.
+//
+// [TokenAuthEnd] is the instant KSeF tokens stop authenticating
+// (2027-01-01 00:00 Warsaw); only certificate (XAdES) logins remain.
 //
 // [KOD1] is the invoice verification link; [KOD2] is the certificate link
 // signed by the KSeF Offline certificate through the [Signer] interface

@@ -33,11 +33,12 @@
 //
 // RenderConfirmation lays out a Confirmation, the "POTWIERDZENIE TRANSAKCJI"
 // a domestic business buyer is handed while its offline invoice waits for
-// KSeF: the seller, the title and "Dokument nie jest fakturą", the invoice's
+// KSeF: first the same marks as a receipt (DUPLIKAT, PONOWNY WYDRUK), then
+// the seller, the title and "Dokument nie jest fakturą", the invoice's
 // number and date, the buyer with its NIP, the lines (without rates), the
-// totals and the payment, the notice saying where the invoice will be, the
-// DUPLIKAT marker and the footer. It carries no invoice title and no QR
-// code, so it is all text, in the invoice layout's styles.
+// totals and the payment, the notice saying where the invoice will be and
+// the footer. It carries no invoice title and no QR code, so it is all
+// text, in the invoice layout's styles.
 //
 // RenderParts splits a receipt where the printer can start: the head (all text
 // up to the first code) is ready at once; the tail encodes the raster codes, so

@@ -183,8 +183,9 @@ func Render(doc Doc, p escpos.Profile, mode QRMode) ([]byte, error) {
 }
 
 // RenderParts is Render split where a printer can start: head holds everything
-// before the first QR code and is ready at once; tail returns the rest (codes,
-// labels, duplicate marker, footer, cut). In raster mode tail encodes the
+// before the first QR code (the DUPLIKAT and PONOWNY WYDRUK marks included:
+// they head the receipt) and is ready at once; tail returns the rest (codes,
+// labels, footer, cut). In raster mode tail encodes the
 // codes, all at once, which takes milliseconds: a printer calls it once the
 // head is on its way, so the encoding overlaps the serial line instead of
 // delaying the first byte or competing with it for the CPU. head+tail equals

@@ -18,7 +18,7 @@
 //	POST /v1/invoices/{id}/reprint      print a duplicate → 202
 //	POST /v1/invoices/{id}/corrections  issue a KOR (Idempotency-Key required) → 201; 202 while
 //	                                    the original has no KSeF number (kept pending, issued later)
-//	GET  /v1/status                     link, KSeF, mode, printer, backlog, certificate, errors
+//	GET  /v1/status                     link, KSeF, mode, printer, backlog, certificates, KSeF login, errors
 //	POST /v1/mode                       {"mode":"offline24"} sets the operator override, "auto" clears it;
 //	                                    {"mode":"emergency","reference":"…"} records the MF announcement
 //	GET  /v1/journal                    announced KSeF outages and failed probes, for the tax office
@@ -34,7 +34,8 @@
 // A [MetricsServer] ([NewMetricsServer]) serves the same registry on another
 // address, GET /metrics only, for a fleet's Prometheus: its token reads counts
 // and can neither issue nor read invoices. Off loopback it needs a token
-// ([ErrTokenRequired]); with one, every request needs it.
+// ([ErrTokenRequired]); with one, every request needs it; without one, the
+// Host check below applies to it too.
 //
 // Without a token, every request must name the machine itself in its Host
 // header — localhost or a loopback address (127.0.0.1, [::1]), any port —

@@ -55,6 +55,11 @@ func NewMetricsServer(h http.Handler, opts MetricsOptions) (*MetricsServer, erro
 	s := &MetricsServer{opts: opts}
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case opts.Token == "" && !loopbackHost(r.Host):
+			// Tokenless means loopback: refuse a page that made its own host
+			// name resolve to 127.0.0.1 (DNS rebinding), as the till API does.
+			writeProblem(w, newProblem(http.StatusForbidden, CodeHostNotAllowed, fmt.Sprintf(
+				"the Host header %q names neither localhost nor a loopback address; scrape http://127.0.0.1:PORT/metrics, or configure a token", r.Host)))
 		case opts.Token != "" && !bearerIs(r, opts.Token):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="posagent metrics"`)
 			writeProblem(w, newProblem(http.StatusUnauthorized, CodeUnauthorized, "a valid Authorization: Bearer token is required"))

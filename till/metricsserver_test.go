@@ -49,17 +49,22 @@ func TestMetricsServer(t *testing.T) {
 		name, token  string
 		method, path string
 		auth         string
+		host         string // default 127.0.0.1:9464
 		wantCode     int
 	}{
-		{"Scrape", "", "GET", "/metrics", "", 200},
-		{"Head", "", "HEAD", "/metrics", "", 200},
-		{"NoPost", "", "POST", "/metrics", "", 405},
-		{"NoTillAPI", "", "POST", "/v1/sales", "", 404},
-		{"NoStatusPage", "", "GET", "/", "", 404},
-		{"TokenMissing", metricsToken, "GET", "/metrics", "", 401},
-		{"TokenWrong", metricsToken, "GET", "/metrics", "Bearer " + metricsToken + "x", 401},
-		{"TokenRight", metricsToken, "GET", "/metrics", "Bearer " + metricsToken, 200},
-		{"TokenRightNoTillAPI", metricsToken, "GET", "/v1/invoices", "Bearer " + metricsToken, 404},
+		{"Scrape", "", "GET", "/metrics", "", "", 200},
+		{"Head", "", "HEAD", "/metrics", "", "", 200},
+		{"NoPost", "", "POST", "/metrics", "", "", 405},
+		{"NoTillAPI", "", "POST", "/v1/sales", "", "", 404},
+		{"NoStatusPage", "", "GET", "/", "", "", 404},
+		{"TokenMissing", metricsToken, "GET", "/metrics", "", "", 401},
+		{"TokenWrong", metricsToken, "GET", "/metrics", "Bearer " + metricsToken + "x", "", 401},
+		{"TokenRight", metricsToken, "GET", "/metrics", "Bearer " + metricsToken, "", 200},
+		{"TokenRightNoTillAPI", metricsToken, "GET", "/v1/invoices", "Bearer " + metricsToken, "", 404},
+		// Without a token only the machine itself may scrape (DNS rebinding).
+		{"Localhost", "", "GET", "/metrics", "", "localhost:9464", 200},
+		{"RebindingRefused", "", "GET", "/metrics", "", "evil.example:9464", 403},
+		{"TokenAnyHost", metricsToken, "GET", "/metrics", "Bearer " + metricsToken, "metrics.example:9464", 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,6 +73,10 @@ func TestMetricsServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			req := httptest.NewRequest(tt.method, tt.path, nil)
+			req.Host = "127.0.0.1:9464"
+			if tt.host != "" {
+				req.Host = tt.host
+			}
 			if tt.auth != "" {
 				req.Header.Set("Authorization", tt.auth)
 			}

@@ -11,7 +11,11 @@
 // Stack is the real thing: the agent over a bbolt outbox in t.TempDir (fsync
 // on), the KSeF simulator on loopback (ksefsimtest) behind the real
 // ksefapi client, the real print worker on a printer.Virtual, and a
-// generated Offline certificate. An Env holds what outlives a restart (the
+// generated Offline certificate; the client logs in with XAdES and a
+// generated Authentication certificate (the simulator ends token logins on
+// 2027-01-01, on its clock). Its agent hands a B2B buyer the invoice as any
+// other (B2BHandover), so tests of other rules print it; the B2B tests set
+// their policy. An Env holds what outlives a restart (the
 // simulator, the certificate, the store file, the clock); Env.Start runs one
 // agent over it and Stack.Stop ends that run, so stop then start is a
 // restart on the same store. NewStack is both for tests that never restart.

@@ -9,10 +9,10 @@
 //	install|uninstall       the systemd unit, /etc/posagent and /var/lib/posagent
 //	start|stop|status       the installed service
 //	doctor                  pass/warn/fail checks, each failure with its fix
-//	cert import|list|csr    the KSeF certificates
+//	cert import|list|csr|enroll   the KSeF certificates (Offline, Authentication)
 //	printer list|test|status
-//	invoices list|show|export|reprint
-//	mode                    show or override the offline mode
+//	invoices list|show|export|reprint|journal
+//	mode                    show or override the offline mode, or record an MF announcement
 //	ksefsim                 the KSeF simulator on loopback
 //	version, help
 //
@@ -31,8 +31,21 @@
 // The running service is reached through its till API: mode shows or sets the
 // operator's override there (the override lives in the agent's memory, so a
 // restart returns to automatic and a forgotten override cannot outlive an
-// outage), status reads GET /v1/status, and invoices reprint posts there, or
+// outage; an announcement recorded with --reference is kept in the store's
+// journal), status reads GET /v1/status, and invoices reprint posts there, or
 // queues the duplicate in the store when the service is stopped.
+//
+// The service logs in to KSeF with its Authentication certificate (ksef.auth
+// = "xades", the default); while none is installed a configured KSeF token
+// stands in, with a warning (from 2027-01-01 KSeF refuses it and the agent
+// raises an alarm). It checks its
+// certificates' status in KSeF and, with certs.auto_renew, renews them
+// (package certmgr).
+//
+// run, demo, doctor and ksefsim take --date to rehearse on another day
+// (internal/simclock): the whole process runs on a clock that starts there.
+// run refuses it unless KSeF and the availability feed are on loopback, so a
+// rehearsal date never reaches a real KSeF.
 //
 // The service serves its metrics on the till API's /metrics and, when
 // [metrics] listen is set, alone on that address (till.MetricsServer), where
@@ -43,8 +56,9 @@
 //
 // # Caveats
 //
-// bbolt allows one process per file: invoices list, show and export open the
-// store only while the service is stopped, and say so otherwise; doctor then
-// reports the backlog as "in use by the running service". A path in a
+// bbolt allows one process per file: while the service runs, invoices list,
+// show, export and journal read through its till API instead of the store
+// (show then has no event log), and doctor reports the backlog as "in use by
+// the running service". A path in a
 // configuration that already lies inside the install root is taken as it is.
 package main

@@ -153,6 +153,12 @@ func runInvoicesList(ctx context.Context, m *Main, args []string) error {
 	return nil
 }
 
+// tillAPIErr is a failed call to the till API of the service that holds the
+// store: both are said, since neither the store nor the API could answer.
+func tillAPIErr(err error) error {
+	return fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
+}
+
 // listViaTill pages through GET /v1/invoices of the running agent.
 func listViaTill(ctx context.Context, tc *tillClient, state string, limit int) ([]invoiceRow, error) {
 	rows := []invoiceRow{}
@@ -184,7 +190,7 @@ func eachViaTill(ctx context.Context, tc *tillClient, state string, fn func(*til
 			q.Set("after", after)
 		}
 		if err := tc.do(ctx, http.MethodGet, "/v1/invoices?"+q.Encode(), nil, nil, &page); err != nil {
-			return fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
+			return tillAPIErr(err)
 		}
 		for i := range page.Invoices {
 			if !fn(&page.Invoices[i]) {
@@ -319,7 +325,7 @@ func showViaTill(ctx context.Context, m *Main, tc *tillClient, ref string, xml, 
 	if xml {
 		data, err := tc.raw(ctx, "/v1/invoices/"+url.PathEscape(v.ID)+"/xml")
 		if err != nil {
-			return fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
+			return tillAPIErr(err)
 		}
 		_, err = m.Stdout.Write(data)
 		return err
@@ -357,7 +363,7 @@ func findViaTill(ctx context.Context, tc *tillClient, ref string) (*till.View, e
 	case err == nil:
 		return &v, nil
 	case !errors.As(err, &te) || te.Status != http.StatusNotFound:
-		return nil, fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
+		return nil, tillAPIErr(err)
 	}
 	// Not an id: a number. The API lists in id order; a technical correction
 	// shares its number with the rejected original and comes later.
@@ -551,7 +557,7 @@ func (ex *exporter) viaTill(ctx context.Context, m *Main, tc *tillClient, state 
 		base := "/v1/invoices/" + url.PathEscape(v.ID)
 		xml, err := tc.raw(ctx, base+"/xml")
 		if err != nil {
-			return fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
+			return tillAPIErr(err)
 		}
 		var upo []byte
 		if v.Upload == string(outbox.UploadAccepted) {
@@ -561,7 +567,7 @@ func (ex *exporter) viaTill(ctx context.Context, m *Main, tc *tillClient, state 
 				err = nil // accepted, its UPO not downloaded yet
 			}
 			if err != nil {
-				return fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
+				return tillAPIErr(err)
 			}
 		}
 		if err := ex.write(v.ID, v.Number, false, xml, upo); err != nil {
@@ -633,7 +639,7 @@ func runInvoicesJournal(ctx context.Context, m *Main, args []string) error {
 			Announcements []journalRow `json:"announcements"`
 		}
 		if err := m.tillClient(cfg).do(ctx, http.MethodGet, "/v1/journal", nil, nil, &body); err != nil {
-			return fmt.Errorf("%w; the till API: %w", errStoreBusy, err)
+			return tillAPIErr(err)
 		}
 		rows = body.Announcements
 	case err != nil:

@@ -23,6 +23,13 @@
 // report paper out or an open cover. QR codes are decoded from the recorded
 // byte stream with an independent decoder (escpos.Render + escpostest).
 //
+// TestFleetPrometheus (fleet_linux_test.go) uses no harness: it builds the
+// binary, runs `posagent run` processes with their simulators on fixed
+// rehearsal dates (--date) and a real Prometheus configured from
+// deploy/prometheus, and checks the shipped alert rules and dashboard
+// queries against them. It runs only with POSAGENT_E2E_PROMETHEUS=1
+// (scripts/test.sh stage prom).
+//
 // # Caveats
 //
 // The tests need a pty, so they are Linux-only. They run against real time

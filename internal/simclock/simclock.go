@@ -47,7 +47,7 @@ func Parse(s string) (time.Time, error) {
 	}
 	t, err := time.ParseInLocation(layout, s, Warsaw)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %q: %v", ErrSyntax, s, err)
+		return time.Time{}, fmt.Errorf("%w: %q: %w", ErrSyntax, s, err)
 	}
 	if layout == LayoutDate {
 		t = time.Date(t.Year(), t.Month(), t.Day(), DefaultHour, 0, 0, 0, Warsaw)

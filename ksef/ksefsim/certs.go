@@ -323,25 +323,13 @@ func (s *Server) handleEnrollmentData(c *call) (*response, error) {
 // subject attributes as KSeF hands them back for the CSR.
 func subjectData(cert *x509.Certificate, nip string) *wireEnrollmentData {
 	d := &wireEnrollmentData{}
+	fields := d.fields()
 	for _, n := range cert.Subject.Names {
 		v, _ := n.Value.(string)
-		switch {
-		case n.Type.Equal(oidCommonName):
-			d.CommonName = v
-		case n.Type.Equal(oidCountryName):
-			d.CountryName = v
-		case n.Type.Equal(oidGivenName):
-			d.GivenName = v
-		case n.Type.Equal(oidSurname):
-			d.Surname = v
-		case n.Type.Equal(oidSerialNumber):
-			d.SerialNumber = v
-		case n.Type.Equal(oidUniqueIdentifier):
-			d.UniqueIdentifier = v
-		case n.Type.Equal(oidOrganizationName):
-			d.OrganizationName = v
-		case n.Type.Equal(oidOrganizationIdentifier):
-			d.OrganizationIdentifier = v
+		for _, f := range fields {
+			if n.Type.Equal(f.oid) {
+				*f.value = v
+			}
 		}
 	}
 	if d.CommonName == "" {
@@ -361,22 +349,35 @@ var (
 	oidOrganizationName = asn1.ObjectIdentifier{2, 5, 4, 10}
 )
 
+// dataField is one attribute of the enrollment data with its OID.
+type dataField struct {
+	oid   asn1.ObjectIdentifier
+	value *string
+}
+
+// fields lists d's attributes with their OIDs, for reading them from a
+// certificate's subject and comparing them with a CSR's.
+func (d *wireEnrollmentData) fields() []dataField {
+	return []dataField{
+		{oidCommonName, &d.CommonName},
+		{oidCountryName, &d.CountryName},
+		{oidGivenName, &d.GivenName},
+		{oidSurname, &d.Surname},
+		{oidSerialNumber, &d.SerialNumber},
+		{oidUniqueIdentifier, &d.UniqueIdentifier},
+		{oidOrganizationName, &d.OrganizationName},
+		{oidOrganizationIdentifier, &d.OrganizationIdentifier},
+	}
+}
+
 // attrs are the (type, value) pairs of the enrollment data, as "oid=value".
 func (d *wireEnrollmentData) attrs() []string {
 	var out []string
-	add := func(oid asn1.ObjectIdentifier, v string) {
-		if v != "" {
-			out = append(out, oid.String()+"="+v)
+	for _, f := range d.fields() {
+		if *f.value != "" {
+			out = append(out, f.oid.String()+"="+*f.value)
 		}
 	}
-	add(oidCommonName, d.CommonName)
-	add(oidCountryName, d.CountryName)
-	add(oidGivenName, d.GivenName)
-	add(oidSurname, d.Surname)
-	add(oidSerialNumber, d.SerialNumber)
-	add(oidUniqueIdentifier, d.UniqueIdentifier)
-	add(oidOrganizationName, d.OrganizationName)
-	add(oidOrganizationIdentifier, d.OrganizationIdentifier)
 	sort.Strings(out)
 	return out
 }

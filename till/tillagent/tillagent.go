@@ -14,8 +14,9 @@
 //
 // A correction's lines are the rows after the correction (AfterRows); the
 // till API has no difference rows. A correction that waits for its
-// original's KSeF number comes back as till.Issued.Pending (a 202). Status.Link.LastError is the newest error
-// of a KSeF operation in the agent's error list.
+// original's KSeF number comes back as till.Issued.Pending (a 202).
+// Status.Link.LastError is the newest error of a KSeF operation in the
+// agent's error list.
 package tillagent
 
 import (

@@ -121,6 +121,19 @@ func (c *Core) SetState(id, print, upload, ksefNumber string) error {
 	return nil
 }
 
+// enterAt counts a call of the named method on invoice id and returns the
+// invoice's index; called with c.mu held.
+func (c *Core) enterAt(name, id string) (int, error) {
+	if err := c.enter(name); err != nil {
+		return -1, err
+	}
+	i := c.find(id)
+	if i < 0 {
+		return -1, till.ErrNotFound
+	}
+	return i, nil
+}
+
 func (c *Core) find(id string) int {
 	return slices.IndexFunc(c.invoices, func(v till.View) bool { return v.ID == id })
 }
@@ -206,12 +219,9 @@ func (c *Core) Issue(ctx context.Context, req till.IssueRequest) (*till.Issued, 
 func (c *Core) Invoice(ctx context.Context, id string) (*till.View, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.enter("Invoice"); err != nil {
+	i, err := c.enterAt("Invoice", id)
+	if err != nil {
 		return nil, err
-	}
-	i := c.find(id)
-	if i < 0 {
-		return nil, till.ErrNotFound
 	}
 	v := c.invoices[i]
 	return &v, nil
@@ -256,12 +266,9 @@ func printState(p string) string {
 func (c *Core) Reprint(ctx context.Context, id string) (*till.View, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.enter("Reprint"); err != nil {
+	i, err := c.enterAt("Reprint", id)
+	if err != nil {
 		return nil, err
-	}
-	i := c.find(id)
-	if i < 0 {
-		return nil, till.ErrNotFound
 	}
 	c.invoices[i].Print = "pending"
 	v := c.invoices[i]
@@ -272,12 +279,9 @@ func (c *Core) Reprint(ctx context.Context, id string) (*till.View, error) {
 func (c *Core) Correct(ctx context.Context, id string, req till.CorrectionRequest) (*till.Issued, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.enter("Correct"); err != nil {
+	i, err := c.enterAt("Correct", id)
+	if err != nil {
 		return nil, err
-	}
-	i := c.find(id)
-	if i < 0 {
-		return nil, till.ErrNotFound
 	}
 	canon, err := json.Marshal(struct {
 		ID     string
@@ -326,12 +330,9 @@ func (c *Core) Correct(ctx context.Context, id string, req till.CorrectionReques
 func (c *Core) InvoiceXML(ctx context.Context, id string) (*till.Document, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.enter("InvoiceXML"); err != nil {
+	i, err := c.enterAt("InvoiceXML", id)
+	if err != nil {
 		return nil, err
-	}
-	i := c.find(id)
-	if i < 0 {
-		return nil, till.ErrNotFound
 	}
 	v := c.invoices[i]
 	return &till.Document{ID: v.ID, Number: v.Number, Data: []byte(`<?xml version="1.0" encoding="UTF-8"?><Faktura><P_2>` + v.Number + `</P_2></Faktura>`)}, nil
@@ -342,12 +343,9 @@ func (c *Core) InvoiceXML(ctx context.Context, id string) (*till.Document, error
 func (c *Core) InvoiceUPO(ctx context.Context, id string) (*till.Document, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.enter("InvoiceUPO"); err != nil {
+	i, err := c.enterAt("InvoiceUPO", id)
+	if err != nil {
 		return nil, err
-	}
-	i := c.find(id)
-	if i < 0 {
-		return nil, till.ErrNotFound
 	}
 	v := c.invoices[i]
 	if v.Upload != "accepted" {
