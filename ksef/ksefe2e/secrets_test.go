@@ -1,42 +1,23 @@
 package ksefe2e_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/posagent/posagent/internal/testutil"
 	"github.com/posagent/posagent/ksef/ksefapi"
 	"github.com/posagent/posagent/ksef/ksefsim"
 	"github.com/posagent/posagent/ksef/ksefsim/ksefsimtest"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the concurrent writes of two loggers.
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestNoSecretsInLogsOrErrors runs logins, refreshes, re-logins and failures
 // with both sides logging at debug level, and checks that no KSeF token and
 // no bearer token that crossed the wire shows up in a log line or an error.
 func TestNoSecretsInLogsOrErrors(t *testing.T) {
-	var logs lockedBuffer
+	var logs testutil.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := start(t, ksefsim.Options{DisableRateLimits: true, Logger: logger})
 	c := h.client(ksefapi.TokenAuth{Token: ksefsimtest.Token}, func(cfg *ksefapi.Config) { cfg.Logger = logger })
