@@ -37,14 +37,15 @@
 // outside and is only queued by the operator's opt-in (QueueOutside). The
 // agent asks for a correction of an invoice without a KSeF number with
 // RequestCorrection: a PendingCorrection kept under the till's key with a
-// slip print job of the original, consumed when Issue issues that key.
-// Prioritize puts a record ahead of the deadline order. The journal
-// (SaveAnnouncement, AddProbes, Announcements) keeps the announced KSeF
-// outages the deadlines follow. A rejected invoice is resolved by a TechnicalCorrection, a
-// new record with the same number linked via CorrectedBy / TechnicalCorrectionOf.
-// Print: every PrintJob goes pending -> printed | failed, failed -> pending; a
-// Reprint adds a duplicate job recorded on the invoice. Any other move is a
-// *TransitionError. Every change appends to the invoice's Event log.
+// slip print job of the original, consumed when Issue issues that key. The
+// journal (SaveAnnouncement, AddProbes, Announcements) keeps the announced
+// KSeF outages the deadlines follow. A rejected invoice is resolved by a
+// TechnicalCorrection, a new record with the same number linked via
+// CorrectedBy / TechnicalCorrectionOf. Print: every PrintJob goes pending ->
+// printed | failed, failed -> pending, and pending | failed -> uncertain when
+// a restart parks it (SettlePrints, below); a Reprint adds a duplicate job
+// recorded on the invoice. Any other move is a *TransitionError. Every change
+// appends to the invoice's Event log.
 //
 // The upload queue (PendingUploads, DueUploads, ListDue) is in earliest-deadline
 // order, except that records marked by Prioritize, or issued with

@@ -25,7 +25,10 @@ const issueOverhead = 4 << 10
 // returns the stored invoice unchanged and replayed = true; with another
 // fingerprint it fails with ErrIdempotencyConflict. A correction
 // (CorrectionOf) of an invoice not yet accepted is stored blocked and
-// released when the original is accepted.
+// released when the original is accepted; an original kept outside KSeF
+// (UploadOutside) is never accepted, so its correction is queued at once. A
+// sale id that RequestCorrection keeps a pending correction under issues
+// that correction and consumes it.
 func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, replayed bool, err error) {
 	if err := validateRequest(&req); err != nil {
 		return nil, false, err

@@ -71,10 +71,11 @@ func (s *Store) RequestCorrection(ctx context.Context, req CorrectionRequest) (p
 			}
 			return fmt.Errorf("%w: sale id %q is issued", ErrIssueNow, req.SaleID)
 		}
-		if stored, err := pendingBySale(tx, req.SaleID); err != nil || stored != nil {
-			if err != nil {
-				return err
-			}
+		stored, err := pendingBySale(tx, req.SaleID)
+		if err != nil {
+			return err
+		}
+		if stored != nil {
 			if stored.Fingerprint != req.Fingerprint {
 				return fmt.Errorf("%w: sale id %q", ErrIdempotencyConflict, req.SaleID)
 			}

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,7 +25,8 @@ var errUnchanged = errors.New("outbox: nothing to change")
 // The worker calls it between two jobs, so the printed mark of one receipt
 // and the started mark of the next cost one fsync together.
 func (s *Store) RecordPrint(ctx context.Context, printed []string, started string, at time.Time) error {
-	for _, id := range append(printed, started) {
+	// Not append(printed, started): that would write into the caller's array.
+	for _, id := range slices.Concat(printed, []string{started}) {
 		if id == "" {
 			continue
 		}

@@ -116,6 +116,21 @@ func TestRecordPrintRefusals(t *testing.T) {
 	}
 }
 
+// TestRecordPrintKeepsCallerSlice: a printed list with spare capacity (a
+// prefix of the caller's slice) is read, never written into.
+func TestRecordPrintKeepsCallerSlice(t *testing.T) {
+	s := outboxtest.MustOpen(t, nil)
+	a := mustIssue(t, s, outboxtest.Request("a", t0))
+	b := mustIssue(t, s, outboxtest.Request("b", t0))
+	ids := []string{a.PrintJobID, "caller's own"}
+	if err := s.RecordPrint(ctx, ids[:1], b.PrintJobID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids[1], "caller's own"; got != want {
+		t.Errorf("RecordPrint wrote into the caller's slice: ids[1] = %q, want %q", got, want)
+	}
+}
+
 // TestSettlePrints parks and repeats jobs a restart found, and settles an
 // uncertain receipt with a printed duplicate.
 func TestSettlePrints(t *testing.T) {

@@ -389,8 +389,9 @@ func (l *layout) head(d Doc) {
 
 	l.totals(d.TotalNet, d.TotalVAT, d.TotalGross, d.Currency, d.Payment)
 
-	// From here to the cut everything is centred: codes, labels, marker,
-	// footer. The next job's ESC @ resets the justification.
+	// From here to the cut everything is centred: codes, labels, footer
+	// (the marks head the receipt). The next job's ESC @ resets the
+	// justification.
 	w.Align(escpos.AlignCenter)
 	if d.KOD1 == "" {
 		l.noCodes(d)

@@ -93,7 +93,8 @@ func certStateOf(i certstore.Info, r certstore.Record) agent.CertState {
 }
 
 // agentRelay hands callbacks made before the agent exists to it once it does
-// (the KSeF client and the certificate manager are built first).
+// (the KSeF client, the certificate manager and the print worker are built
+// first); until then get returns nil.
 type agentRelay struct {
 	mu sync.Mutex // guards a
 	a  *agent.Agent

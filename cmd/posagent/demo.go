@@ -633,7 +633,7 @@ func (d *demo) artefacts(ctx context.Context) (*demoFile, error) {
 		switch {
 		case printed(page, receipt.TitleConfirmation):
 			name += "-potwierdzenie"
-		case job.Duplicate && printed(page, "DUPLIKAT"):
+		case job.Duplicate && printed(page, receipt.MarkDuplicate):
 			name += "-duplikat"
 		case job.Slip != "":
 			name += "-zlecenie-korekty" // the slip of a pending correction: no codes

@@ -38,9 +38,8 @@
 // The service logs in to KSeF with its Authentication certificate (ksef.auth
 // = "xades", the default); while none is installed a configured KSeF token
 // stands in, with a warning (from 2027-01-01 KSeF refuses it and the agent
-// raises an alarm). It checks its
-// certificates' status in KSeF and, with certs.auto_renew, renews them
-// (package certmgr).
+// raises an alarm). It checks its certificates' status in KSeF and, with
+// certs.auto_renew, renews them (package certmgr).
 //
 // run, demo, doctor and ksefsim take --date to rehearse on another day
 // (internal/simclock): the whole process runs on a clock that starts there.
@@ -59,6 +58,6 @@
 // bbolt allows one process per file: while the service runs, invoices list,
 // show, export and journal read through its till API instead of the store
 // (show then has no event log), and doctor reports the backlog as "in use by
-// the running service". A path in a
-// configuration that already lies inside the install root is taken as it is.
+// the running service". A path in a configuration that already lies inside
+// the install root is taken as it is.
 package main

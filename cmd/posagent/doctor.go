@@ -288,13 +288,8 @@ func (d *doctor) checkCertificate() {
 		return
 	}
 	d.certs = s
-	var info *certstore.Info
 	infos, err := s.List()
-	for i := range infos {
-		if infos[i].Usage == certstore.Offline {
-			info = &infos[i]
-		}
-	}
+	info := installed(infos, certstore.Offline)
 	if err != nil || info == nil {
 		d.add("certificate", resFail, "no Offline certificate installed",
 			"posagent cert import --usage offline FILE (or cert csr and enroll in KSeF)")
@@ -334,6 +329,17 @@ func (d *doctor) checkCertificate() {
 	d.add("certificate", resPass, detail, "")
 }
 
+// installed returns the certificate of usage u in infos, or nil.
+func installed(infos []certstore.Info, u certstore.Usage) *certstore.Info {
+	var info *certstore.Info
+	for i := range infos {
+		if infos[i].Usage == u {
+			info = &infos[i]
+		}
+	}
+	return info
+}
+
 // ksefStateWord writes a KSeF certificate state for people.
 func ksefStateWord(state string) string {
 	if state == certstore.StateBlocked {
@@ -369,11 +375,7 @@ func (d *doctor) checkAuth() {
 			d.add("ksef auth", resFail, oneLine(err.Error()), "re-import the Authentication certificate")
 			return
 		}
-		for i := range infos {
-			if infos[i].Usage == certstore.Authentication {
-				info = &infos[i]
-			}
-		}
+		info = installed(infos, certstore.Authentication)
 		rec, _ = d.certs.Record(certstore.Authentication)
 	}
 	if info == nil {

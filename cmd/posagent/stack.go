@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/posagent/posagent/agent"
@@ -132,23 +131,21 @@ func newStack(sc stackConfig) (*stack, error) {
 		sc.agentMod(&opts)
 	}
 	s := &stack{sc: sc}
-	// The worker reports to the agent, which needs the worker: the agent is
-	// set before the worker runs, and the mutex orders the two.
-	var mu sync.Mutex
+	// The worker reports to the agent, which needs the worker: the relay is
+	// set before the worker runs.
+	relay := sc.relay
+	if relay == nil {
+		relay = &agentRelay{}
+	}
 	popts := sc.popts
 	popts.OnResult = func(r printer.JobResult) {
-		mu.Lock()
-		a := s.agent
-		mu.Unlock()
-		if a != nil {
+		if a := relay.get(); a != nil {
 			a.PrintResult(r)
 		}
 	}
 	// The worker journals each receipt's start and printed mark in the store.
 	popts.Journal = printer.JournalFunc(func(ctx context.Context, printed []string, started string) error {
-		mu.Lock()
-		a := s.agent
-		mu.Unlock()
+		a := relay.get()
 		if a == nil {
 			return errors.New("print journal used before the agent was made")
 		}
@@ -170,12 +167,8 @@ func newStack(sc stackConfig) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	mu.Lock()
 	s.agent = a
-	mu.Unlock()
-	if sc.relay != nil {
-		sc.relay.set(a)
-	}
+	relay.set(a)
 	s.till, err = till.New(tillagent.New(a, tillagent.Options{Environment: sc.cfg.KSeF.Environment, Now: opts.Now}),
 		till.Options{Listen: sc.cfg.Till.Listen, Token: sc.tillToken, MaxBody: int64(sc.cfg.Till.MaxBody),
 			Metrics: sc.metrics, Logger: sc.logger.With("component", "till"), Now: opts.Now})

@@ -398,22 +398,16 @@ const MaxBusy = 10
 
 // Backlog returns backlog.count of /v1/status: invoices not yet accepted.
 func (s *Site) Backlog() (int, error) {
-	resp, err := s.Do("GET", "/v1/status", "", nil)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
 	var st struct {
 		Backlog struct {
 			Count *int `json:"count"`
 		} `json:"backlog"`
 	}
-	b, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(b, &st); err != nil || st.Backlog.Count == nil {
-		if err == nil {
-			err = errors.New("field absent")
-		}
-		return 0, fmt.Errorf("soak: status without backlog.count %q: %w", b, err)
+	if err := s.getJSON("/v1/status", &st); err != nil {
+		return 0, err
+	}
+	if st.Backlog.Count == nil {
+		return 0, errors.New("soak: status without backlog.count")
 	}
 	return *st.Backlog.Count, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/posagent/posagent/receipt"
 )
 
 // PrintedReceipt is one receipt found in what reached a printer.
@@ -24,8 +26,8 @@ var (
 	escInit   = []byte{0x1B, '@'}
 	cut       = []byte{0x1D, 'V'}
 	numberTag = []byte("Nr ")
-	markRep   = []byte("PONOWNY WYDRUK")
-	markDup   = []byte("DUPLIKAT")
+	markRep   = []byte(receipt.MarkRepeat)
+	markDup   = []byte(receipt.MarkDuplicate)
 )
 
 // ScanReceipts splits a printer's byte stream at each ESC @ (every receipt
