@@ -25,7 +25,9 @@
 // moving one invoice queued -> sending -> accepted adds: its UPO (the default
 // allows 8 KiB; a 4 KiB UPO measured 6.2 KiB per invoice in all), event-log
 // lines, references. Accepting releases the reserve, so sales resume as the queue
-// drains. Transitions of many records must be cut into transactions that fit the
+// drains. The one exception is a correction the till was already told is pending
+// (RequestCorrection): it was acknowledged, so its issue may use the reserves
+// (never the Headroom) rather than be refused in a store new sales filled. Transitions of many records must be cut into transactions that fit the
 // Headroom when Room.NearFull (the agent marks batches in chunks).
 //
 // # Concepts

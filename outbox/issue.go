@@ -101,7 +101,12 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (inv *Invoice, repl
 			upload = UploadOutside // not sent, so it waits for nothing either
 		}
 		xmlAt, docAt := encodeBlob(built.XML), encodeDoc(built.Doc)
-		if room := s.room(tx); !room.Fits(int64(len(xmlAt) + len(docAt))) {
+		room := s.room(tx)
+		fits := room.Fits
+		if consumed {
+			fits = room.fitsOwed
+		}
+		if !fits(int64(len(xmlAt) + len(docAt))) {
 			return fmt.Errorf("%w: invoice of %d bytes (%d compressed) does not fit (%d in use, new sales may use %d)", ErrStoreFull, len(built.XML)+len(built.Doc), len(xmlAt)+len(docAt), room.Used, room.SalesLimit-room.Reserve)
 		}
 

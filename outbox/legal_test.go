@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -153,6 +154,57 @@ func TestPendingCorrection(t *testing.T) {
 	}
 	if _, _, err := s.RequestCorrection(ctx, req("k1")); !errors.Is(err, outbox.ErrIssueNow) {
 		t.Errorf("RequestCorrection replay after the issue = %v, want ErrIssueNow", err)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestPendingCorrectionIssuedWhenFull: a correction the till was told is
+// pending (202) is issued once its original is accepted even when new sales
+// have filled the store meanwhile; it may use the drain reserves, so what the
+// store acknowledged is never refused for room.
+func TestPendingCorrectionIssuedWhenFull(t *testing.T) {
+	s := outboxtest.MustOpen(t, &outbox.Options{MaxSize: 1 << 20, Headroom: 256 << 10})
+	orig := mustIssue(t, s, outboxtest.Request("orig", t0))
+	fp := sha256.Sum256([]byte("body:kor"))
+	if _, _, err := s.RequestCorrection(ctx, outbox.CorrectionRequest{SaleID: "kor", Fingerprint: fp, OriginalID: orig.ID, Now: t0, Doc: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkSending(ctx, orig.ID, "S"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkAccepted(ctx, orig.ID, outbox.Acceptance{KSeFNumber: "K"}); err != nil {
+		t.Fatal(err)
+	}
+	fill := func(prefix string, pad int) {
+		for i := range 1000 {
+			req := outboxtest.Request(fmt.Sprintf("%s%d", prefix, i), t0)
+			req.Build = noisyBuild(pad)
+			if _, _, err := s.Issue(ctx, req); errors.Is(err, outbox.ErrStoreFull) {
+				return
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Fatal("the store never filled")
+	}
+	fill("big", 4<<10)
+	fill("small", 64) // what a big sale left, down to the last byte a sale may use
+	if room, _ := s.Room(); !room.Full() {
+		t.Fatalf("Room = %+v, want full", room)
+	}
+	kor := outboxtest.Request("kor", t0)
+	kor.Fingerprint, kor.CorrectionOf = fp, orig.ID
+	inv, _, err := s.Issue(ctx, kor)
+	if err != nil {
+		t.Fatalf("the pending correction in a full store = %v, want issued", err)
+	}
+	if inv.CorrectionOf != orig.ID || inv.Upload != outbox.UploadQueued {
+		t.Errorf("issued %s of %s, want queued of %s", inv.Upload, inv.CorrectionOf, orig.ID)
+	}
+	if _, _, err := s.Issue(ctx, outboxtest.Request("after", t0)); !errors.Is(err, outbox.ErrStoreFull) {
+		t.Errorf("a new sale after it = %v, want ErrStoreFull", err)
 	}
 	if err := s.Check(ctx); err != nil {
 		t.Error(err)

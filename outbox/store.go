@@ -447,6 +447,14 @@ func (r Room) Fits(n int64) bool { return r.Used+n+issueOverhead <= r.SalesLimit
 // Full reports whether Issue refuses every new sale now (ErrStoreFull).
 func (r Room) Full() bool { return !r.Fits(0) }
 
+// fitsOwed is Fits for an invoice the store already owes: a correction the
+// till was told is pending (202) when its original had no KSeF number yet.
+// It may use the pending invoices' drain reserves, never the Headroom a
+// transition needs, so a full store still issues what it acknowledged.
+func (r Room) fitsOwed(n int64) bool {
+	return r.Used+n+issueOverhead <= r.SalesLimit+r.Pending*r.Reserve
+}
+
 // RoomOfFile is the Room of a store whose file is size bytes long, every page
 // in use and nothing pending, under opts (nil: defaults): the most its use
 // can be, for when the store cannot be opened (the service holds it) and
