@@ -101,14 +101,13 @@ func (a *Agent) Correct(ctx context.Context, id string, req CorrectionRequest) (
 		return nil, err
 	}
 	if a.mustWait(orig) {
-		// Validate now: the request must not wait to be refused.
-		probe := *inv
-		probe.Number = "0"
-		probe.Correction = &ksef.Correction{}
-		*probe.Correction = *inv.Correction
-		probe.Correction.OriginalKSeF = ksef.NewKSeFNumber(a.opts.Seller.NIP, now, [6]byte{})
-		if err := probe.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		// Validate now, as it will be issued (naming a KSeF number): the
+		// request must not wait to be refused.
+		draft, corr := *inv, *inv.Correction
+		corr.OriginalKSeF = ksef.NewKSeFNumber(a.opts.Seller.NIP, now, [6]byte{})
+		draft.Correction = &corr
+		if err := validateDraft(draft); err != nil {
+			return nil, err
 		}
 		res, err := a.requestCorrection(ctx, orig, req, bind.fp, now)
 		if !errors.Is(err, outbox.ErrIssueNow) {

@@ -32,10 +32,11 @@
 // offline24 ([View].Mode says so; the scheduler sends it with
 // offlineMode=true). The attempt, like the scheduler, declares
 // offlineMode=true when it sends on a later Warsaw day than P_1 (one helper,
-// sendOffline, decides for both). Nothing is rewritten: the mode handed over is derived
-// from the record (accepted before the budget ended, or not). Within the
-// budget only the attempt may send the record and nothing prints it, so an
-// acceptance inside the budget always means the online version was printed.
+// sendOffline, decides for both). Nothing is rewritten: the mode handed over
+// is derived from the record (accepted before the budget ended, or not).
+// Within the budget only the attempt may send the record and nothing prints
+// it, so an acceptance inside the budget always means the online version was
+// printed.
 //
 // Dates: a new invoice's P_1 is today in Europe/Warsaw on the injected
 // clock; an issue_date other than today, or a sale_date outside
@@ -64,11 +65,11 @@
 // backlog reaches BatchThreshold or after a 429. One batch session takes up
 // to BatchMax invoices (10 000, the KSeF limit); it is planned from small
 // outbox.Due summaries and the archive writer reads each invoice's XML from
-// the store only when it needs it, so memory does not grow with the backlog. offlineMode=true goes with
-// anything issued offline, any online-first sale that missed its budget and
-// anything sent after its P_1 day (Europe/Warsaw). Failures become a
-// persisted not-before on the record (429 Retry-After included) and a
-// jittered, capped backoff; nothing is given up or dropped.
+// the store only when it needs it, so memory does not grow with the backlog.
+// offlineMode=true goes with anything issued offline, any online-first sale
+// that missed its budget and anything sent after its P_1 day (Europe/Warsaw).
+// Failures become a persisted not-before on the record (429 Retry-After
+// included) and a jittered, capped backoff; nothing is given up or dropped.
 //
 // Recovery after an outage: the backoff grows once per failed round, and a
 // failed round's wait is held — the kick of each new sale does not start
@@ -83,13 +84,13 @@
 // and "down" after none or a 5xx; an idle agent probes it once a
 // ProbeInterval.
 //
-// Records left sending — after a crash, a timeout or a batch — are settled by asking KSeF
-// (the invoice status by reference, or the session's invoices matched by
-// hash) before any resend — a send whose outcome is unknown is given
-// SendGrace to land — and a 440 duplicate counts as accepted only when the
-// original KSeF names has our hash. 21155 opens a new session. A rejection
-// (430, 450, …) marks the record rejected and raises an alarm; it waits for
-// [Agent.TechnicalCorrection], which re-issues the SAME number with
+// Records left sending — after a crash, a timeout or a batch — are settled by
+// asking KSeF (the invoice status by reference, or the session's invoices
+// matched by hash) before any resend — a send whose outcome is unknown is
+// given SendGrace to land — and a 440 duplicate counts as accepted only when
+// the original KSeF names has our hash. 21155 opens a new session. A
+// rejection (430, 450, …) marks the record rejected and raises an alarm; it
+// waits for [Agent.TechnicalCorrection], which re-issues the SAME number with
 // hashOfCorrectedInvoice and offlineMode=true in an interactive session.
 //
 // Certificates: the agent knows its Offline certificate (the signer, which
@@ -103,9 +104,9 @@
 // so a replayed key still gets the invoice issued before. Online sales are
 // still issued, and one that misses its budget is held until KSeF accepts it
 // rather than handed over with a worthless KOD II (a B2B buyer under
-// B2BConfirmation gets its confirmation, which has no codes); total
-// failure (no codes) and technical corrections are not affected. Status, the alarm log and the
-// metrics (posagent_certificate_expiry_timestamp_seconds,
+// B2BConfirmation gets its confirmation, which has no codes); total failure
+// (no codes) and technical corrections are not affected. Status, the alarm
+// log and the metrics (posagent_certificate_expiry_timestamp_seconds,
 // posagent_certificate_revoked) show it. Source: ksef-api.md §1.2 and §2.
 //
 // Logins: Options.AuthMethod and [Agent.LoginResult] (wired to
@@ -149,7 +150,8 @@
 // and one that was tried is marked PONOWNY WYDRUK with that time; older
 // ones are parked uncertain and never printed on their own ([View].PrintState
 // "uncertain", Status.Printer.UncertainReceipts); Reprint prints a DUPLIKAT
-// of one. A duplicate never tried and a receipt held for KSeF keep waiting.
+// of one. Whatever their age, a duplicate never tried still prints (someone
+// asked for it) and a receipt held for KSeF keeps waiting for it.
 //
 // The deadline monitor keeps the backlog and deadline gauges, and logs a
 // rate-limited alarm for overdue invoices with their penalty exposure, the

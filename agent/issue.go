@@ -182,12 +182,8 @@ func (a *Agent) issue(ctx context.Context, key string, bind binding, inv ksef.In
 
 // issueAs is issue with the decision taken.
 func (a *Agent) issueAs(ctx context.Context, key string, bind binding, inv ksef.Invoice, correctionOf string, now time.Time, d decision) (*Issued, error) {
-	// Validate with a placeholder number so a bad request fails before the
-	// transaction, with the field paths of the sale.
-	probe := inv
-	probe.Number = "0"
-	if err := probe.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	if err := validateDraft(inv); err != nil {
+		return nil, err
 	}
 	build := a.builder(inv, d, now)
 	rec, replayed, err := a.store.Issue(ctx, outbox.IssueRequest{
@@ -226,6 +222,16 @@ func (a *Agent) issueAs(ctx context.Context, key string, bind binding, inv ksef.
 		return nil, err
 	}
 	return &Issued{View: *v}, nil
+}
+
+// validateDraft validates inv with a placeholder number, so that a bad
+// request fails before the transaction, with the field paths of the sale.
+func validateDraft(inv ksef.Invoice) error {
+	inv.Number = "0"
+	if err := inv.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	return nil
 }
 
 // builder returns the outbox build callback: it runs inside the issue

@@ -36,11 +36,13 @@ var _ printer.Journal = printer.JournalFunc((*Agent)(nil).RecordPrint)
 //     minutes after its customer left; the till lists it, and an explicit
 //     reprint prints it as DUPLIKAT.
 //
-// Two kinds of job that were never tried keep waiting instead: a duplicate
-// (someone asked for it, e.g. `posagent invoices reprint` with the service
-// stopped, and it is marked anyway) and a receipt held for KSeF's acceptance
-// (its wait is by design). It retries a store that fails until ctx ends and
-// returns false then: printing a tried job unmarked is never the fallback.
+// Two kinds of old job that were never tried stay pending instead: a
+// duplicate, which then prints (someone asked for it, e.g. `posagent
+// invoices reprint` with the service stopped, and it is marked anyway), and
+// a receipt held for KSeF's acceptance, which keeps waiting (by design).
+//
+// It retries a store that fails until ctx ends and returns false then:
+// printing a tried job unmarked is never the fallback.
 func (a *Agent) settlePrints(ctx context.Context) bool {
 	rec := a.store.Recovered().PrintJob
 	if len(rec) == 0 {

@@ -19,8 +19,8 @@ import (
 // TestRestartPrintRules runs the restart rule of issue 16 over receipts two
 // crashed runs left: by age (the agent's clock) and by whether the print was
 // ever tried, each is printed as an original, printed again marked PONOWNY
-// WYDRUK, or parked uncertain; a duplicate asked for and a B2B receipt held
-// for KSeF keep waiting whatever their age.
+// WYDRUK, or parked uncertain; whatever their age, a duplicate asked for
+// still prints and a B2B receipt held for KSeF keeps waiting.
 func TestRestartPrintRules(t *testing.T) {
 	e := newEnv(t, nil)
 	e.Down() // nothing accepted: the B2B receipt stays held

@@ -208,10 +208,11 @@ func (a *Agent) dueToday(ctx context.Context, now time.Time) (int, error) {
 }
 
 // Flush wakes the upload scheduler and returns when nothing is left to
-// upload (queued, sending or blocked), or when ctx ends. Rejected invoices,
-// and corrections blocked on them, wait for a technical correction and do
-// not count. It needs Run: without
-// it Flush returns ErrNotRunning after a second.
+// upload (queued, sending or blocked) and no pending correction whose
+// original KSeF accepted waits to be issued, or when ctx ends. Rejected
+// invoices, and corrections blocked or pending on them, wait for a
+// technical correction and do not count. It needs Run: without it Flush
+// returns ErrNotRunning after a second.
 func (a *Agent) Flush(ctx context.Context) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()

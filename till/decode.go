@@ -382,13 +382,16 @@ func walkUnmarshaler(t reflect.Type, v any, path string) *Problem {
 	}
 	u := reflect.New(t).Interface().(json.Unmarshaler)
 	err = u.UnmarshalJSON(raw)
+	if errors.Is(err, ksef.ErrOutOfRange) {
+		// A line's quantity or unit price beyond the bounds breaks a rule
+		// (422) with its documented code; it is not a malformed body (400).
+		if p := outOfRange(path, text); p != nil {
+			return p
+		}
+	}
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ksef.ErrOutOfRange) && outOfRange(path, text) != nil:
-		// A line's quantity or unit price beyond the bounds breaks a rule
-		// (422) with its documented code; it is not a malformed body (400).
-		return outOfRange(path, text)
 	case errors.Is(err, ksef.ErrAmount):
 		if tooManyDecimals(text, 2) {
 			return fieldProblem(http.StatusBadRequest, CodeTooManyDecimals, path, fmt.Sprintf("%q has more than 2 decimals", text))

@@ -18,14 +18,14 @@ func TestDocuments(t *testing.T) {
 	rec := h.do(request{method: "GET", path: base + "/xml"})
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/xml" ||
 		!strings.Contains(rec.Body.String(), "<P_2>"+v.Number+"</P_2>") {
-		t.Fatalf("GET xml = %d %q %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		t.Fatalf("GET xml = %d %q %s, want 200 application/xml naming %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body, v.Number)
 	}
 	want := `attachment; filename=` + strings.ReplaceAll(v.Number, "/", "_") + `.xml`
 	if got := rec.Header().Get("Content-Disposition"); got != want {
 		t.Errorf("Content-Disposition = %q, want %q", got, want)
 	}
 	if rec := h.do(request{method: "HEAD", path: base + "/xml"}); rec.Code != http.StatusOK {
-		t.Errorf("HEAD xml = %d", rec.Code)
+		t.Errorf("HEAD xml = %d, want 200", rec.Code)
 	}
 
 	rec = h.do(request{method: "GET", path: base + "/upo"})
@@ -38,7 +38,7 @@ func TestDocuments(t *testing.T) {
 	rec = h.do(request{method: "GET", path: base + "/upo"})
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/xml" || !strings.Contains(rec.Body.String(), "5265877635-20261121") ||
 		!strings.HasSuffix(rec.Header().Get("Content-Disposition"), ".upo.xml") {
-		t.Fatalf("GET upo after acceptance = %d %v %s", rec.Code, rec.Header(), rec.Body)
+		t.Fatalf("GET upo after acceptance = %d %v %s, want 200 application/xml, a .upo.xml file", rec.Code, rec.Header(), rec.Body)
 	}
 	for _, p := range []string{"/v1/invoices/nope/xml", "/v1/invoices/nope/upo"} {
 		if rec := h.do(request{method: "GET", path: p}); rec.Code != http.StatusNotFound || problemOf(t, rec).Code != till.CodeNotFound {

@@ -26,7 +26,7 @@ func TestPendingCorrectionAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.State != till.StatePending || p.Corrects != orig.ID || p.ID == "" {
-		t.Errorf("pending = %+v", p)
+		t.Errorf("pending = %+v, want state %s correcting %s, with an id", p, till.StatePending, orig.ID)
 	}
 	rec = h.do(request{method: "POST", path: path, key: "p1", body: body})
 	if rec.Code != http.StatusAccepted || rec.Header().Get("Idempotent-Replayed") != "true" {
@@ -44,18 +44,18 @@ func TestPendingCorrectionAnswer(t *testing.T) {
 func TestModeReferenceAndJournal(t *testing.T) {
 	h := newHarness(t, till.Options{})
 	if rec := h.do(request{method: "POST", path: "/v1/mode", body: `{"mode":"offline24","reference":"BIP"}`}); rec.Code != 422 || problemOf(t, rec).Code != till.CodeInvalidRequest {
-		t.Errorf("reference with offline24 = %d %s", rec.Code, rec.Body)
+		t.Errorf("reference with offline24 = %d %s, want 422 %s", rec.Code, rec.Body, till.CodeInvalidRequest)
 	}
 	rec := h.do(request{method: "POST", path: "/v1/mode", body: `{"mode":"total_failure","reference":"komunikat MF 7.12.2026"}`})
 	if rec.Code != 200 {
-		t.Fatalf("announce = %d %s", rec.Code, rec.Body)
+		t.Fatalf("announce = %d %s, want 200", rec.Code, rec.Body)
 	}
 	rec = h.do(request{method: "GET", path: "/v1/journal"})
 	var j struct{ Announcements []till.Announcement }
 	if err := json.Unmarshal(rec.Body.Bytes(), &j); err != nil || rec.Code != 200 {
-		t.Fatalf("journal = %d %s", rec.Code, rec.Body)
+		t.Fatalf("journal = %d %s, want 200 and a JSON body", rec.Code, rec.Body)
 	}
 	if len(j.Announcements) != 1 || j.Announcements[0].Reference != "komunikat MF 7.12.2026" || j.Announcements[0].Mode != "total_failure" {
-		t.Errorf("journal = %+v", j.Announcements)
+		t.Errorf("journal = %+v, want one total_failure with its reference", j.Announcements)
 	}
 }

@@ -39,15 +39,8 @@ func NewMetricsServer(h http.Handler, opts MetricsOptions) (*MetricsServer, erro
 	if h == nil {
 		return nil, errors.New("till: nil metrics handler")
 	}
-	host, _, err := net.SplitHostPort(opts.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("%w %q: %w", ErrListen, opts.Listen, err)
-	}
-	if !isLoopback(host) && opts.Token == "" {
-		return nil, fmt.Errorf("%w (metrics listen %s)", ErrTokenRequired, opts.Listen)
-	}
-	if opts.Token != "" && !validToken(opts.Token) {
-		return nil, ErrTokenInvalid
+	if _, err := checkListen("metrics listen", opts.Listen, opts.Token); err != nil {
+		return nil, err
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -58,8 +51,7 @@ func NewMetricsServer(h http.Handler, opts MetricsOptions) (*MetricsServer, erro
 		case opts.Token == "" && !loopbackHost(r.Host):
 			// Tokenless means loopback: refuse a page that made its own host
 			// name resolve to 127.0.0.1 (DNS rebinding), as the till API does.
-			writeProblem(w, newProblem(http.StatusForbidden, CodeHostNotAllowed, fmt.Sprintf(
-				"the Host header %q names neither localhost nor a loopback address; scrape http://127.0.0.1:PORT/metrics, or configure a token", r.Host)))
+			writeProblem(w, hostNotAllowed(r.Host, "scrape http://127.0.0.1:PORT/metrics"))
 		case opts.Token != "" && !bearerIs(r, opts.Token):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="posagent metrics"`)
 			writeProblem(w, newProblem(http.StatusUnauthorized, CodeUnauthorized, "a valid Authorization: Bearer token is required"))

@@ -71,16 +71,9 @@ func New(core Core, opts Options) (*Server, error) {
 	if opts.Listen == "" {
 		opts.Listen = DefaultListen
 	}
-	host, _, err := net.SplitHostPort(opts.Listen)
+	loop, err := checkListen("listen", opts.Listen, opts.Token)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %w", ErrListen, opts.Listen, err)
-	}
-	loop := isLoopback(host)
-	if !loop && opts.Token == "" {
-		return nil, fmt.Errorf("%w (listen %s)", ErrTokenRequired, opts.Listen)
-	}
-	if opts.Token != "" && !validToken(opts.Token) {
-		return nil, ErrTokenInvalid
+		return nil, err
 	}
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = DefaultMaxBody
@@ -100,6 +93,24 @@ func New(core Core, opts Options) (*Server, error) {
 		[]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}, "route")
 	s.routes()
 	return s, nil
+}
+
+// checkListen checks a listen address (what names it in errors) and its
+// token: a host that is not loopback needs a token (ErrTokenRequired), and a
+// token must be valid (ErrTokenInvalid). It reports whether host is loopback.
+func checkListen(what, listen, token string) (loopback bool, err error) {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false, fmt.Errorf("%w %q: %w", ErrListen, listen, err)
+	}
+	loopback = isLoopback(host)
+	if !loopback && token == "" {
+		return false, fmt.Errorf("%w (%s %s)", ErrTokenRequired, what, listen)
+	}
+	if token != "" && !validToken(token) {
+		return false, ErrTokenInvalid
+	}
+	return loopback, nil
 }
 
 // isLoopback reports whether a listen host is loopback only. An empty host
@@ -226,8 +237,7 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 			// a browser on the till reaches 127.0.0.1 under its own host name
 			// once that name resolves there (DNS rebinding): refuse any name
 			// but loopback.
-			writeProblem(sw, newProblem(http.StatusForbidden, CodeHostNotAllowed, fmt.Sprintf(
-				"the Host header %q names neither localhost nor a loopback address; call http://127.0.0.1:PORT, or configure a token", r.Host)))
+			writeProblem(sw, hostNotAllowed(r.Host, "call http://127.0.0.1:PORT"))
 			return
 		}
 		if p := r.URL.Path; r.Method != http.MethodConnect && p != cleanPath(p) {
@@ -262,11 +272,14 @@ func loopbackHost(host string) bool {
 	} else if strings.Contains(host, ":") {
 		return false // an IPv6 literal without brackets, or a bad port
 	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return isLoopback(host)
+}
+
+// hostNotAllowed is the 403 of a tokenless listener to a request whose Host
+// is not loopback (loopbackHost); call says what to call instead.
+func hostNotAllowed(host, call string) *Problem {
+	return newProblem(http.StatusForbidden, CodeHostNotAllowed, fmt.Sprintf(
+		"the Host header %q names neither localhost nor a loopback address; %s, or configure a token", host, call))
 }
 
 // cleanPath is the path ServeMux serves p under (path.Clean, keeping a

@@ -211,15 +211,15 @@ func (c *Core) Status(ctx context.Context) (*till.Status, error) {
 			TokensEnd: timePtr(st.Auth.TokensEnd), TokenDaysLeft: st.Auth.TokenDaysLeft, Alarm: st.Auth.Alarm},
 		Errors: make([]till.ErrorItem, 0, len(st.Errors)),
 	}
-	for _, c := range st.Certificates {
-		switch c.Usage {
+	for _, cs := range st.Certificates {
+		switch cs.Usage {
 		case agent.UsageOffline:
-			if c.Serial == out.Certificate.Serial {
-				out.Certificate.KSeFState = c.KSeF
+			if cs.Serial == out.Certificate.Serial {
+				out.Certificate.KSeFState = cs.KSeF
 			}
 		case agent.UsageAuthentication:
-			out.Auth.Certificate = &till.Certificate{Serial: c.Serial, NotAfter: timePtr(c.NotAfter),
-				DaysLeft: c.DaysLeft(out.Now), KSeFState: c.KSeF}
+			out.Auth.Certificate = &till.Certificate{Serial: cs.Serial, NotAfter: timePtr(cs.NotAfter),
+				DaysLeft: cs.DaysLeft(out.Now), KSeFState: cs.KSeF}
 		}
 	}
 	for _, u := range st.Printer.UncertainReceipts {

@@ -17,9 +17,10 @@ import (
 
 // Core is an in-memory till.Core. It keeps issued invoices and idempotency
 // keys like the real agent (a replay of the same decoded request returns the
-// stored invoice; a reused key with another request is till.ErrKeyConflict) and counts every call, so tests
-// can prove that rejected input stored nothing. Err, when set, is returned by
-// every method instead of doing the work.
+// stored invoice; a reused key with another request is till.ErrKeyConflict)
+// and counts every call, so tests can prove that rejected input stored
+// nothing. Err, when set, is returned by every method instead of doing the
+// work.
 type Core struct {
 	// Now is the clock for issue dates and deadlines (default: a fixed time).
 	Now func() time.Time
