@@ -225,22 +225,9 @@ func (a *Agent) Flush(ctx context.Context) error {
 		if !running && time.Now().After(grace) {
 			return ErrNotRunning
 		}
-		st, err := a.store.Stats(ctx, a.now())
-		if err != nil {
-			return storeErr("flush", err)
-		}
-		if st.Upload[outbox.UploadQueued]+st.Upload[outbox.UploadSending] == 0 {
-			stuck, err := a.blockedOnRejected(ctx)
-			if err != nil {
-				return err
-			}
-			ready, err := a.pendingReady(ctx)
-			if err != nil {
-				return err
-			}
-			if st.Upload[outbox.UploadBlocked] == stuck && !ready {
-				return nil
-			}
+		done, err := a.flushed(ctx)
+		if err != nil || done {
+			return err
 		}
 		kick(a.kickUpload)
 		select {
@@ -249,6 +236,32 @@ func (a *Agent) Flush(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// flushed reports whether Flush may return. The counts are read again after
+// the pending corrections: the upload loop may issue one (consuming it and
+// queueing its invoice in one transaction) between the two reads, and the
+// first counts alone would then miss the queued correction.
+func (a *Agent) flushed(ctx context.Context) (bool, error) {
+	idle := func() (bool, error) {
+		st, err := a.store.Stats(ctx, a.now())
+		if err != nil {
+			return false, storeErr("flush", err)
+		}
+		if st.Upload[outbox.UploadQueued]+st.Upload[outbox.UploadSending] != 0 {
+			return false, nil
+		}
+		stuck, err := a.blockedOnRejected(ctx)
+		return st.Upload[outbox.UploadBlocked] == stuck, err
+	}
+	if ok, err := idle(); !ok || err != nil {
+		return false, err
+	}
+	ready, err := a.pendingReady(ctx)
+	if err != nil || ready {
+		return false, err
+	}
+	return idle()
 }
 
 // monitorLoop is the deadline monitor, one goroutine owned by Run: it keeps
