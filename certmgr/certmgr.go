@@ -78,7 +78,11 @@ type Manager struct {
 	opts Options
 	log  *slog.Logger
 
-	mu       sync.Mutex // serialises enrollments; guards warnedAt
+	// enrollMu serialises Enroll: two enrollments of one usage would race
+	// for its pending key and its record.
+	enrollMu sync.Mutex
+
+	warnMu   sync.Mutex // guards warnedAt
 	warnedAt map[string]time.Time
 }
 
@@ -140,8 +144,8 @@ func (m *Manager) CertificateName(usage certstore.Usage) string {
 // enrollment a crash interrupted is resumed from its record. The client
 // must log in with XAdES: KSeF refuses enrollment after a token login.
 func (m *Manager) Enroll(ctx context.Context, usage certstore.Usage) (*certstore.Info, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.enrollMu.Lock()
+	defer m.enrollMu.Unlock()
 	if method := m.opts.API.AuthMethod(); method != "xades" {
 		return nil, fmt.Errorf("%w (the client logs in with %s)", ErrNeedsXAdES, method)
 	}
@@ -345,13 +349,13 @@ func (m *Manager) Tick(ctx context.Context) {
 
 // warnOnce logs msg at most once per CheckInterval for key.
 func (m *Manager) warnOnce(key string, now time.Time, msg string, args ...any) {
-	m.mu.Lock()
+	m.warnMu.Lock()
 	last := m.warnedAt[key]
 	due := last.IsZero() || now.Sub(last) >= m.opts.CheckInterval
 	if due {
 		m.warnedAt[key] = now
 	}
-	m.mu.Unlock()
+	m.warnMu.Unlock()
 	if due {
 		m.log.Warn(msg, args...)
 	}
