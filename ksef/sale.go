@@ -388,12 +388,12 @@ func (s *Sale) validateUPRLimit(v *validator) {
 	case "EUR":
 		limit = UPRLimitEUR
 	default:
-		x, err := mulDivRound(int64(t.Gross), int64(s.ExchangeRate), QuantityScale)
+		_, pln, err := s.InPLN(t)
 		if err != nil {
 			v.add("kind", "UPR total cannot be converted to PLN")
 			return
 		}
-		gross, cur = Amount(x), "PLN"
+		gross, cur = pln, "PLN"
 	}
 	if gross > limit {
 		v.add("kind", "UPR is allowed only up to 450 PLN or 100 EUR gross (art. 106e ust. 5 pkt 3 ustawy o VAT); this sale is %v %s", gross, cur)
