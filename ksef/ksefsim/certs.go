@@ -292,7 +292,7 @@ func (s *Server) handleCertLimits(c *call) (*response, error) {
 		Certificate: wireLimit{Limit: s.opts.CertificateLimit, Remaining: max(0, s.opts.CertificateLimit-active)},
 	}
 	op := s.loginOp(c)
-	l.CanRequest = op != nil && op.Method == "XadesSignature" && l.Enrollment.Remaining > 0 && l.Certificate.Remaining > 0
+	l.CanRequest = op != nil && op.Method == methodXAdES && l.Enrollment.Remaining > 0 && l.Certificate.Remaining > 0
 	return jsonResp(http.StatusOK, l), nil
 }
 
@@ -387,7 +387,7 @@ var certNameRe = regexp.MustCompile(`^[a-zA-Z0-9_\- ąćęłńóśźżĄĆĘŁŃ
 
 func (s *Server) handleEnroll(c *call) (*response, error) {
 	op := s.loginOp(c)
-	if op == nil || op.Method != "XadesSignature" || op.Subject == nil {
+	if op == nil || op.Method != methodXAdES || op.Subject == nil {
 		return nil, badRequest(25002)
 	}
 	var req wireEnrollRequest
@@ -412,6 +412,10 @@ func (s *Server) handleEnroll(c *call) (*response, error) {
 	if err != nil || csr.CheckSignature() != nil {
 		return nil, badRequest(25004)
 	}
+	// The keys and CSR signatures KSeF accepts: the description of POST
+	// /certificates/enrollments in open-api.json (ksef-api.md §2 step 3):
+	// RSA of exactly 2048 bits or EC P-256, signed with RSA PKCS#1 v1.5,
+	// RSA-PSS or ECDSA over SHA-1/256/384/512.
 	switch csr.SignatureAlgorithm {
 	case x509.SHA1WithRSA, x509.SHA256WithRSA, x509.SHA384WithRSA, x509.SHA512WithRSA,
 		x509.SHA256WithRSAPSS, x509.SHA384WithRSAPSS, x509.SHA512WithRSAPSS,
@@ -544,7 +548,10 @@ func (s *Server) handleRetrieve(c *call) (*response, error) {
 }
 
 func (s *Server) handleRevoke(c *call) (*response, error) {
-	if op := s.loginOp(c); op == nil || op.Method != "XadesSignature" {
+	// open-api.json, POST /certificates/{certificateSerialNumber}/revoke:
+	// "Operacja nie jest dostępna dla podmiotu uwierzytelnionego tokenem
+	// KSeF" (403, reasonCode auth-method-not-allowed).
+	if op := s.loginOp(c); op == nil || op.Method != methodXAdES {
 		return nil, &apiError{status: http.StatusForbidden, code: 403, reason: "auth-method-not-allowed",
 			desc: "Operacja nie jest dostępna dla podmiotu uwierzytelnionego tokenem KSeF."}
 	}
