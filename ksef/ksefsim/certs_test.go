@@ -20,35 +20,31 @@ import (
 // xadesLogin logs in with id and returns the access token.
 func (e *env) xadesLogin(id identity) string {
 	e.t.Helper()
-	r := e.do("POST", "/v2/auth/xades-signature", "", signXAdES(e.t, authRequestXML(e.challenge().Challenge, testNIP), id, e.clk.Now()))
-	e.want(r, 202, "AuthenticationInitResponse")
-	var init authInit
-	r.json(e.t, &init)
-	e.settle(init)
-	return e.redeem(init).AccessToken.Token
-}
-
-// settle moves the clock on until a login is no longer in progress.
-func (e *env) settle(init authInit) {
-	e.t.Helper()
-	for range 100 {
-		if code, _ := e.authStatus(init); code != 100 {
-			return
-		}
-		e.clk.Add(time.Second)
-	}
+	return e.redeem(e.startXAdES(id)).AccessToken.Token
 }
 
 // xadesStatus starts an XAdES login with id and returns its final status.
 func (e *env) xadesStatus(id identity) (int, string) {
 	e.t.Helper()
+	code, res := e.authStatus(e.startXAdES(id))
+	return code, string(res.body)
+}
+
+// startXAdES starts an XAdES login with id and moves the clock on until it
+// is no longer in progress.
+func (e *env) startXAdES(id identity) authInit {
+	e.t.Helper()
 	r := e.do("POST", "/v2/auth/xades-signature", "", signXAdES(e.t, authRequestXML(e.challenge().Challenge, testNIP), id, e.clk.Now()))
 	e.want(r, 202, "AuthenticationInitResponse")
 	var init authInit
 	r.json(e.t, &init)
-	e.settle(init)
-	code, res := e.authStatus(init)
-	return code, string(res.body)
+	for range 100 {
+		if code, _ := e.authStatus(init); code != 100 {
+			break
+		}
+		e.clk.Add(time.Second)
+	}
+	return init
 }
 
 type enrollData struct {
