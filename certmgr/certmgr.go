@@ -160,11 +160,10 @@ func (m *Manager) Enroll(ctx context.Context, usage certstore.Usage) (*certstore
 	}
 	if pending && rec.Enrollment != "" {
 		info, err := m.finish(ctx, usage, rec.Enrollment)
-		var se *ksefapi.StatusError
-		if err == nil || !errors.As(err, &se) || se.Retryable() {
+		if err == nil || !abandoned(err) {
 			return info, err
 		}
-		m.log.Warn("the enrollment in flight was refused; starting a new one", "usage", usage, "reference", rec.Enrollment, "error", err)
+		m.log.Warn("the enrollment in flight was refused or is unknown to KSeF; starting a new one", "usage", usage, "reference", rec.Enrollment, "error", err)
 	}
 	if err := st.UpdateRecord(usage, func(r *certstore.Record) { r.LastAttempt, r.LastError = m.opts.Now(), "" }); err != nil {
 		return nil, err
@@ -193,6 +192,20 @@ func (m *Manager) Enroll(ctx context.Context, usage certstore.Usage) (*certstore
 		return nil, err
 	}
 	return m.finish(ctx, usage, en.ReferenceNumber)
+}
+
+// abandoned reports whether KSeF will never issue the certificate of an
+// enrollment: it refused it (a final status: 400 or 500), or it no longer
+// knows the reference (25005 in the OpenAPI's 400 table of GET
+// /certificates/enrollments/{referenceNumber}; KSeF keeps an enrollment's
+// status for 30 days, ksef-api.md §2).
+func abandoned(err error) bool {
+	var se *ksefapi.StatusError
+	if errors.As(err, &se) {
+		return !se.Retryable()
+	}
+	var ae *ksefapi.APIError
+	return errors.As(err, &ae) && ae.HasCode(ksefapi.CodeEnrollmentUnknown)
 }
 
 // finish waits for enrollment ref, retrieves and installs its certificate.

@@ -258,6 +258,29 @@ func TestEnrollResumes(t *testing.T) {
 	}
 }
 
+// TestEnrollForgottenReference: an enrollment in flight that KSeF no longer
+// knows (25005: it keeps an enrollment's status for 30 days) is abandoned
+// and a new one is sent, rather than failing on every call.
+func TestEnrollForgottenReference(t *testing.T) {
+	r := newRig(t, ksefsim.Options{}, true, nil)
+	r.api.failWait = true
+	if _, err := r.mgr.Enroll(r.ctx(), certstore.Offline); err == nil {
+		t.Fatal("Enroll with a lost answer succeeded")
+	}
+	if err := r.store.UpdateRecord(certstore.Offline, func(rec *certstore.Record) {
+		rec.Enrollment = "20261105-EH-0000000000-0000000000-00"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := r.mgr.Enroll(r.ctx(), certstore.Offline)
+	if err != nil {
+		t.Fatalf("Enroll after KSeF forgot the reference: %v", err)
+	}
+	if r.api.count() != 2 || info.Serial == "" {
+		t.Errorf("enroll requests = %d, serial %q; want a second request and a certificate", r.api.count(), info.Serial)
+	}
+}
+
 // TestRenewal: on the injected clock, a certificate is renewed once it has
 // 30 days left, not before, and a failed renewal is not retried the same day.
 func TestRenewal(t *testing.T) {
