@@ -265,7 +265,7 @@ func ParseRetrievedCertificates(body []byte) ([]RetrievedCertificate, error) {
 		}
 		der, err := base64.StdEncoding.DecodeString(it.Certificate)
 		if err != nil {
-			return nil, fmt.Errorf("ksefapi: retrieve certificates: %s: certificate is not Base64", it.CertificateSerialNumber)
+			return nil, fmt.Errorf("ksefapi: retrieve certificates: %s: certificate is not Base64: %w", it.CertificateSerialNumber, err)
 		}
 		cert, err := x509.ParseCertificate(der)
 		if err != nil {
