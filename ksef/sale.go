@@ -376,7 +376,9 @@ const (
 
 // validateUPRLimit refuses a UPR over its limit. An invoice in another
 // currency is converted at its exchange rate (PLN per unit) and held to the
-// PLN limit. Called only when the lines are valid, so the totals compute.
+// PLN limit. Called only when no other problem was found so far (an
+// invoice's own fields included), so the lines are valid and the totals
+// compute.
 func (s *Sale) validateUPRLimit(v *validator) {
 	t, err := ComputeTotals(s.priceMode(), s.Lines)
 	if err != nil {
