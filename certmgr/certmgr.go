@@ -195,14 +195,15 @@ func (m *Manager) Enroll(ctx context.Context, usage certstore.Usage) (*certstore
 }
 
 // abandoned reports whether KSeF will never issue the certificate of an
-// enrollment: it refused it (a final status: 400 or 500), or it no longer
-// knows the reference (25005 in the OpenAPI's 400 table of GET
-// /certificates/enrollments/{referenceNumber}; KSeF keeps an enrollment's
-// status for 30 days, ksef-api.md §2).
+// enrollment: its status is final and not "issued" (400 rejected, 500 error,
+// 550 cancelled: a retryable one is retried with a new request, as waiting
+// again reads the same status), or KSeF no longer knows the reference (25005
+// in the OpenAPI's 400 table of GET /certificates/enrollments/{referenceNumber};
+// KSeF keeps an enrollment's status for 30 days, ksef-api.md §2).
 func abandoned(err error) bool {
 	var se *ksefapi.StatusError
 	if errors.As(err, &se) {
-		return !se.Retryable()
+		return true
 	}
 	var ae *ksefapi.APIError
 	return errors.As(err, &ae) && ae.HasCode(ksefapi.CodeEnrollmentUnknown)

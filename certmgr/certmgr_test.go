@@ -36,12 +36,15 @@ func (c *clock) Add(d time.Duration) {
 }
 
 // counting wraps the client and counts enrollment requests; failWait makes
-// the next WaitEnrollment fail as a lost connection would.
+// the next WaitEnrollment fail as a lost connection would, cancelWait makes
+// KSeF cancel the enrollment it waits for (status 550, kept as its state).
 type counting struct {
 	*ksefapi.Client
-	mu       sync.Mutex // guards enrolls and failWait
-	enrolls  int
-	failWait bool
+	mu         sync.Mutex // guards enrolls, failWait, cancelWait and cancelled
+	enrolls    int
+	failWait   bool
+	cancelWait bool
+	cancelled  map[string]bool
 }
 
 func (c *counting) Enroll(ctx context.Context, r ksefapi.EnrollRequest) (*ksefapi.Enrollment, error) {
@@ -55,9 +58,20 @@ func (c *counting) WaitEnrollment(ctx context.Context, ref string) (string, erro
 	c.mu.Lock()
 	fail := c.failWait
 	c.failWait = false
+	if c.cancelWait {
+		c.cancelWait = false
+		if c.cancelled == nil {
+			c.cancelled = map[string]bool{}
+		}
+		c.cancelled[ref] = true
+	}
+	cancelled := c.cancelled[ref]
 	c.mu.Unlock()
 	if fail {
 		return "", &ksefapi.APIError{Op: "enrollment status", Err: errors.New("connection reset")}
+	}
+	if cancelled {
+		return "", &ksefapi.StatusError{Op: "enrollment", Code: ksefapi.EnrollmentCancelled, Description: "Operacja została anulowana przez system"}
 	}
 	return c.Client.WaitEnrollment(ctx, ref)
 }
@@ -275,6 +289,25 @@ func TestEnrollForgottenReference(t *testing.T) {
 	info, err := r.mgr.Enroll(r.ctx(), certstore.Offline)
 	if err != nil {
 		t.Fatalf("Enroll after KSeF forgot the reference: %v", err)
+	}
+	if r.api.count() != 2 || info.Serial == "" {
+		t.Errorf("enroll requests = %d, serial %q; want a second request and a certificate", r.api.count(), info.Serial)
+	}
+}
+
+// TestEnrollCancelled: an enrollment KSeF cancelled (550) stays cancelled:
+// the next call sends a new request rather than waiting for it again.
+func TestEnrollCancelled(t *testing.T) {
+	r := newRig(t, ksefsim.Options{}, true, nil)
+	r.api.cancelWait = true
+	_, err := r.mgr.Enroll(r.ctx(), certstore.Offline)
+	var se *ksefapi.StatusError
+	if !errors.As(err, &se) || se.Code != ksefapi.EnrollmentCancelled {
+		t.Fatalf("Enroll of a cancelled request = %v, want status 550", err)
+	}
+	info, err := r.mgr.Enroll(r.ctx(), certstore.Offline)
+	if err != nil {
+		t.Fatalf("Enroll after a cancellation: %v", err)
 	}
 	if r.api.count() != 2 || info.Serial == "" {
 		t.Errorf("enroll requests = %d, serial %q; want a second request and a certificate", r.api.count(), info.Serial)
