@@ -179,7 +179,8 @@ func (c *Client) EnrollmentStatus(ctx context.Context, ref string) (*EnrollmentS
 
 // WaitEnrollment polls an enrollment until KSeF issued the certificate and
 // returns its serial number. A rejection (400), an error (500) or a
-// cancellation (550, retryable) is a *StatusError.
+// cancellation (550) is a *StatusError; the last two are Retryable, with a
+// new enrollment: the status of this one is final.
 func (c *Client) WaitEnrollment(ctx context.Context, ref string) (string, error) {
 	var (
 		serial string
