@@ -272,45 +272,41 @@ func TestEnrollResumes(t *testing.T) {
 	}
 }
 
-// TestEnrollForgottenReference: an enrollment in flight that KSeF no longer
-// knows (25005: it keeps an enrollment's status for 30 days) is abandoned
-// and a new one is sent, rather than failing on every call.
-func TestEnrollForgottenReference(t *testing.T) {
-	r := newRig(t, ksefsim.Options{}, true, nil)
-	r.api.failWait = true
-	if _, err := r.mgr.Enroll(r.ctx(), certstore.Offline); err == nil {
-		t.Fatal("Enroll with a lost answer succeeded")
+// TestEnrollReplacesDeadRequest: an enrollment in flight that KSeF will
+// never finish is replaced by a new request on the next call, rather than
+// failing on every call: one it cancelled (550 stays its status) or one it
+// no longer knows (25005: it keeps an enrollment's status for 30 days).
+func TestEnrollReplacesDeadRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		kill func(r *rig) // before the first Enroll
+		lose func(r *rig) // after it failed
+	}{
+		{"Cancelled", func(r *rig) { r.api.cancelWait = true }, func(*rig) {}},
+		{"ForgottenReference", func(r *rig) { r.api.failWait = true }, func(r *rig) {
+			if err := r.store.UpdateRecord(certstore.Offline, func(rec *certstore.Record) {
+				rec.Enrollment = "20261105-EH-0000000000-0000000000-00"
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}},
 	}
-	if err := r.store.UpdateRecord(certstore.Offline, func(rec *certstore.Record) {
-		rec.Enrollment = "20261105-EH-0000000000-0000000000-00"
-	}); err != nil {
-		t.Fatal(err)
-	}
-	info, err := r.mgr.Enroll(r.ctx(), certstore.Offline)
-	if err != nil {
-		t.Fatalf("Enroll after KSeF forgot the reference: %v", err)
-	}
-	if r.api.count() != 2 || info.Serial == "" {
-		t.Errorf("enroll requests = %d, serial %q; want a second request and a certificate", r.api.count(), info.Serial)
-	}
-}
-
-// TestEnrollCancelled: an enrollment KSeF cancelled (550) stays cancelled:
-// the next call sends a new request rather than waiting for it again.
-func TestEnrollCancelled(t *testing.T) {
-	r := newRig(t, ksefsim.Options{}, true, nil)
-	r.api.cancelWait = true
-	_, err := r.mgr.Enroll(r.ctx(), certstore.Offline)
-	var se *ksefapi.StatusError
-	if !errors.As(err, &se) || se.Code != ksefapi.EnrollmentCancelled {
-		t.Fatalf("Enroll of a cancelled request = %v, want status 550", err)
-	}
-	info, err := r.mgr.Enroll(r.ctx(), certstore.Offline)
-	if err != nil {
-		t.Fatalf("Enroll after a cancellation: %v", err)
-	}
-	if r.api.count() != 2 || info.Serial == "" {
-		t.Errorf("enroll requests = %d, serial %q; want a second request and a certificate", r.api.count(), info.Serial)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, ksefsim.Options{}, true, nil)
+			tt.kill(r)
+			if _, err := r.mgr.Enroll(r.ctx(), certstore.Offline); err == nil {
+				t.Fatal("the first Enroll succeeded")
+			}
+			tt.lose(r)
+			info, err := r.mgr.Enroll(r.ctx(), certstore.Offline)
+			if err != nil {
+				t.Fatalf("second Enroll: %v", err)
+			}
+			if r.api.count() != 2 || info.Serial == "" {
+				t.Errorf("enroll requests = %d, serial %q; want a second request and a certificate", r.api.count(), info.Serial)
+			}
+		})
 	}
 }
 
