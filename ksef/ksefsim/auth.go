@@ -144,15 +144,12 @@ func (s *Server) handleXAdESAuth(c *call) (*response, error) {
 	subj := SubjectNIP(cert)
 	op.Subject = subjectData(cert, subj)
 	ksefIssued := s.st.issuedBy(cert)
+	var simc *simCert
 	why := ""
 	if ksefIssued {
-		var simc *simCert
 		simc, why = s.ksefCertCheck(cert, c.now)
 		if simc != nil {
 			op.CertSerial = simc.Serial
-			if why == "" {
-				simc.LastUse = ptr(c.now)
-			}
 		}
 	}
 	switch {
@@ -164,6 +161,10 @@ func (s *Server) handleXAdESAuth(c *call) (*response, error) {
 		op.fail(460, "Nie można zweryfikować łańcucha certyfikatów: brak zaufanego wystawcy.")
 	case subj != req.ContextValue:
 		op.fail(415, fmt.Sprintf("Podmiot certyfikatu (NIP %s) nie ma uprawnień w kontekście %s.", subj, req.ContextValue))
+	}
+	if simc != nil && op.Code == 200 {
+		// lastUseDate is the certificate's last login, not one it failed.
+		simc.LastUse = ptr(c.now)
 	}
 	return jsonResp(http.StatusAccepted, wireAuthInit{
 		ReferenceNumber:     op.Ref,
