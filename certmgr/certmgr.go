@@ -78,7 +78,11 @@ type Manager struct {
 	opts Options
 	log  *slog.Logger
 
-	mu       sync.Mutex // serialises enrollments; guards warnedAt
+	// enrollMu serialises Enroll: two enrollments of one usage would race
+	// for its pending key and its record.
+	enrollMu sync.Mutex
+
+	warnMu   sync.Mutex // guards warnedAt
 	warnedAt map[string]time.Time
 }
 
@@ -140,8 +144,8 @@ func (m *Manager) CertificateName(usage certstore.Usage) string {
 // enrollment a crash interrupted is resumed from its record. The client
 // must log in with XAdES: KSeF refuses enrollment after a token login.
 func (m *Manager) Enroll(ctx context.Context, usage certstore.Usage) (*certstore.Info, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.enrollMu.Lock()
+	defer m.enrollMu.Unlock()
 	if method := m.opts.API.AuthMethod(); method != "xades" {
 		return nil, fmt.Errorf("%w (the client logs in with %s)", ErrNeedsXAdES, method)
 	}
@@ -156,11 +160,10 @@ func (m *Manager) Enroll(ctx context.Context, usage certstore.Usage) (*certstore
 	}
 	if pending && rec.Enrollment != "" {
 		info, err := m.finish(ctx, usage, rec.Enrollment)
-		var se *ksefapi.StatusError
-		if err == nil || !errors.As(err, &se) || se.Retryable() {
+		if err == nil || !abandoned(err) {
 			return info, err
 		}
-		m.log.Warn("the enrollment in flight was refused; starting a new one", "usage", usage, "reference", rec.Enrollment, "error", err)
+		m.log.Warn("the enrollment in flight was refused or is unknown to KSeF; starting a new one", "usage", usage, "reference", rec.Enrollment, "error", err)
 	}
 	if err := st.UpdateRecord(usage, func(r *certstore.Record) { r.LastAttempt, r.LastError = m.opts.Now(), "" }); err != nil {
 		return nil, err
@@ -189,6 +192,21 @@ func (m *Manager) Enroll(ctx context.Context, usage certstore.Usage) (*certstore
 		return nil, err
 	}
 	return m.finish(ctx, usage, en.ReferenceNumber)
+}
+
+// abandoned reports whether KSeF will never issue the certificate of an
+// enrollment: its status is final and not "issued" (400 rejected, 500 error,
+// 550 cancelled: a retryable one is retried with a new request, as waiting
+// again reads the same status), or KSeF no longer knows the reference (25005
+// in the OpenAPI's 400 table of GET /certificates/enrollments/{referenceNumber};
+// KSeF keeps an enrollment's status for 30 days, ksef-api.md §2).
+func abandoned(err error) bool {
+	var se *ksefapi.StatusError
+	if errors.As(err, &se) {
+		return true
+	}
+	var ae *ksefapi.APIError
+	return errors.As(err, &ae) && ae.HasCode(ksefapi.CodeEnrollmentUnknown)
 }
 
 // finish waits for enrollment ref, retrieves and installs its certificate.
@@ -345,13 +363,13 @@ func (m *Manager) Tick(ctx context.Context) {
 
 // warnOnce logs msg at most once per CheckInterval for key.
 func (m *Manager) warnOnce(key string, now time.Time, msg string, args ...any) {
-	m.mu.Lock()
+	m.warnMu.Lock()
 	last := m.warnedAt[key]
 	due := last.IsZero() || now.Sub(last) >= m.opts.CheckInterval
 	if due {
 		m.warnedAt[key] = now
 	}
-	m.mu.Unlock()
+	m.warnMu.Unlock()
 	if due {
 		m.log.Warn(msg, args...)
 	}

@@ -36,12 +36,15 @@ func (c *clock) Add(d time.Duration) {
 }
 
 // counting wraps the client and counts enrollment requests; failWait makes
-// the next WaitEnrollment fail as a lost connection would.
+// the next WaitEnrollment fail as a lost connection would, cancelWait makes
+// KSeF cancel the enrollment it waits for (status 550, kept as its state).
 type counting struct {
 	*ksefapi.Client
-	mu       sync.Mutex // guards enrolls and failWait
-	enrolls  int
-	failWait bool
+	mu         sync.Mutex // guards enrolls, failWait, cancelWait and cancelled
+	enrolls    int
+	failWait   bool
+	cancelWait bool
+	cancelled  map[string]bool
 }
 
 func (c *counting) Enroll(ctx context.Context, r ksefapi.EnrollRequest) (*ksefapi.Enrollment, error) {
@@ -55,9 +58,20 @@ func (c *counting) WaitEnrollment(ctx context.Context, ref string) (string, erro
 	c.mu.Lock()
 	fail := c.failWait
 	c.failWait = false
+	if c.cancelWait {
+		c.cancelWait = false
+		if c.cancelled == nil {
+			c.cancelled = map[string]bool{}
+		}
+		c.cancelled[ref] = true
+	}
+	cancelled := c.cancelled[ref]
 	c.mu.Unlock()
 	if fail {
 		return "", &ksefapi.APIError{Op: "enrollment status", Err: errors.New("connection reset")}
+	}
+	if cancelled {
+		return "", &ksefapi.StatusError{Op: "enrollment", Code: ksefapi.EnrollmentCancelled, Description: "Operacja została anulowana przez system"}
 	}
 	return c.Client.WaitEnrollment(ctx, ref)
 }
@@ -255,6 +269,44 @@ func TestEnrollResumes(t *testing.T) {
 	}
 	if info.Serial == "" {
 		t.Error("nothing installed")
+	}
+}
+
+// TestEnrollReplacesDeadRequest: an enrollment in flight that KSeF will
+// never finish is replaced by a new request on the next call, rather than
+// failing on every call: one it cancelled (550 stays its status) or one it
+// no longer knows (25005: it keeps an enrollment's status for 30 days).
+func TestEnrollReplacesDeadRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		kill func(r *rig) // before the first Enroll
+		lose func(r *rig) // after it failed
+	}{
+		{"Cancelled", func(r *rig) { r.api.cancelWait = true }, func(*rig) {}},
+		{"ForgottenReference", func(r *rig) { r.api.failWait = true }, func(r *rig) {
+			if err := r.store.UpdateRecord(certstore.Offline, func(rec *certstore.Record) {
+				rec.Enrollment = "20261105-EH-0000000000-0000000000-00"
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, ksefsim.Options{}, true, nil)
+			tt.kill(r)
+			if _, err := r.mgr.Enroll(r.ctx(), certstore.Offline); err == nil {
+				t.Fatal("the first Enroll succeeded")
+			}
+			tt.lose(r)
+			info, err := r.mgr.Enroll(r.ctx(), certstore.Offline)
+			if err != nil {
+				t.Fatalf("second Enroll: %v", err)
+			}
+			if r.api.count() != 2 || info.Serial == "" {
+				t.Errorf("enroll requests = %d, serial %q; want a second request and a certificate", r.api.count(), info.Serial)
+			}
+		})
 	}
 }
 

@@ -12,9 +12,10 @@
 // /certificates/retrieve and certstore.ImportCertificate. The reference of
 // the request is written to the usage's certstore.Record before polling, so
 // an enrollment a crash interrupted is finished by the next call instead of
-// spending another of the subject's requests. KSeF enrolls only after a
-// certificate (XAdES) login: with a token client Enroll fails with
-// [ErrNeedsXAdES].
+// spending another of the subject's requests; one KSeF refused or cancelled,
+// or no longer knows (it keeps an enrollment 30 days), is replaced by a new
+// request. KSeF enrolls only after a certificate (XAdES) login: with a token
+// client Enroll fails with [ErrNeedsXAdES].
 //
 // [Manager.Check] asks KSeF (POST /certificates/query) about every installed
 // certificate and records the state: Active, Blocked (suspended), Revoked,

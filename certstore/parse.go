@@ -89,6 +89,13 @@ func Parse(usage Usage, data []byte, password string, now time.Time) (*Cert, err
 }
 
 // checkCert checks keyUsage and the validity window.
+func checkCert(usage Usage, cert *x509.Certificate, now time.Time) error {
+	if err := checkUsage(usage, cert); err != nil {
+		return err
+	}
+	return checkValidity(cert, now)
+}
+
 // checkUsage refuses a certificate whose keyUsage lacks the bit of usage:
 // Authentication and Offline are distinct KSeF certificate types.
 func checkUsage(usage Usage, cert *x509.Certificate) error {
@@ -98,10 +105,9 @@ func checkUsage(usage Usage, cert *x509.Certificate) error {
 	return nil
 }
 
-func checkCert(usage Usage, cert *x509.Certificate, now time.Time) error {
-	if err := checkUsage(usage, cert); err != nil {
-		return err
-	}
+// checkValidity returns a *ValidityError when now is outside the
+// certificate's validity window.
+func checkValidity(cert *x509.Certificate, now time.Time) error {
 	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
 		return &ValidityError{NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, Now: now}
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// KSeF certificate states, as GET-style queries report them
+// KSeF certificate states, as POST /certificates/query reports them
 // (CertificateListItemStatus), plus Unknown for a certificate KSeF does not
 // know (a qualified seal, a self-signed test certificate) or was never asked
 // about.
@@ -83,7 +83,7 @@ func (s *Store) SetRecord(usage Usage, r Record) error {
 }
 
 // UpdateRecord reads the record of usage, lets fn change it and writes it
-// back, under the store's writer lock.
+// back; concurrent updates are serialised, so none is lost.
 func (s *Store) UpdateRecord(usage Usage, fn func(*Record)) error {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
@@ -105,9 +105,4 @@ func (s *Store) LoadAnyTime(usage Usage) (*Cert, error) {
 
 // ValidAt returns nil when t is inside the certificate's validity window, or
 // a *ValidityError (ErrExpired or ErrNotYetValid).
-func (c *Cert) ValidAt(t time.Time) error {
-	if t.Before(c.cert.NotBefore) || t.After(c.cert.NotAfter) {
-		return &ValidityError{NotBefore: c.cert.NotBefore, NotAfter: c.cert.NotAfter, Now: t}
-	}
-	return nil
-}
+func (c *Cert) ValidAt(t time.Time) error { return checkValidity(c.cert, t) }

@@ -256,7 +256,7 @@ func (s *Store) Load(usage Usage) (*Cert, error) {
 	return s.load(usage, true)
 }
 
-func (s *Store) load(usage Usage, checkValidity bool) (*Cert, error) {
+func (s *Store) load(usage Usage, validity bool) (*Cert, error) {
 	if err := usage.check(); err != nil {
 		return nil, err
 	}
@@ -274,8 +274,8 @@ func (s *Store) load(usage Usage, checkValidity bool) (*Cert, error) {
 	if err := checkUsage(usage, c); err != nil {
 		return nil, err
 	}
-	if checkValidity {
-		if err := checkCert(usage, c, s.now()); err != nil {
+	if validity {
+		if err := checkValidity(c, s.now()); err != nil {
 			return nil, err
 		}
 	}

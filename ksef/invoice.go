@@ -163,17 +163,16 @@ func (inv *Invoice) validateMarginRows(v *validator) {
 	if inv.Seller.MarginScheme != "" {
 		return
 	}
-	for i, l := range inv.Sale.Lines {
-		if l.VATRate == RateMargin {
-			v.add(fmt.Sprintf("lines[%d].vat_rate", i), "margin rows (%q) need the seller's margin scheme (seller.margin_scheme)", RateMargin)
-		}
-	}
-	if inv.Correction != nil {
-		for i, l := range inv.Correction.Before {
+	check := func(path string, lines []Line) {
+		for i, l := range lines {
 			if l.VATRate == RateMargin {
-				v.add(fmt.Sprintf("correction.before[%d].vat_rate", i), "margin rows (%q) need the seller's margin scheme (seller.margin_scheme)", RateMargin)
+				v.add(fmt.Sprintf("%s[%d].vat_rate", path, i), "margin rows (%q) need the seller's margin scheme (seller.margin_scheme)", RateMargin)
 			}
 		}
+	}
+	check("lines", inv.Sale.Lines)
+	if inv.Correction != nil {
+		check("correction.before", inv.Correction.Before)
 	}
 }
 

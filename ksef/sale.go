@@ -376,7 +376,9 @@ const (
 
 // validateUPRLimit refuses a UPR over its limit. An invoice in another
 // currency is converted at its exchange rate (PLN per unit) and held to the
-// PLN limit. Called only when the lines are valid, so the totals compute.
+// PLN limit. Called only when no other problem was found so far (an
+// invoice's own fields included), so the lines are valid and the totals
+// compute.
 func (s *Sale) validateUPRLimit(v *validator) {
 	t, err := ComputeTotals(s.priceMode(), s.Lines)
 	if err != nil {
@@ -388,12 +390,12 @@ func (s *Sale) validateUPRLimit(v *validator) {
 	case "EUR":
 		limit = UPRLimitEUR
 	default:
-		x, err := mulDivRound(int64(t.Gross), int64(s.ExchangeRate), QuantityScale)
+		_, pln, err := s.InPLN(t)
 		if err != nil {
 			v.add("kind", "UPR total cannot be converted to PLN")
 			return
 		}
-		gross, cur = Amount(x), "PLN"
+		gross, cur = pln, "PLN"
 	}
 	if gross > limit {
 		v.add("kind", "UPR is allowed only up to 450 PLN or 100 EUR gross (art. 106e ust. 5 pkt 3 ustawy o VAT); this sale is %v %s", gross, cur)

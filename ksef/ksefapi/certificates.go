@@ -179,7 +179,8 @@ func (c *Client) EnrollmentStatus(ctx context.Context, ref string) (*EnrollmentS
 
 // WaitEnrollment polls an enrollment until KSeF issued the certificate and
 // returns its serial number. A rejection (400), an error (500) or a
-// cancellation (550, retryable) is a *StatusError.
+// cancellation (550) is a *StatusError; the last two are Retryable, with a
+// new enrollment: the status of this one is final.
 func (c *Client) WaitEnrollment(ctx context.Context, ref string) (string, error) {
 	var (
 		serial string
@@ -216,6 +217,14 @@ var serialRe = regexp.MustCompile(`^[0-9A-F]{16}$`)
 // ValidSerial reports whether s is a KSeF certificate serial number (16
 // uppercase hexadecimal digits).
 func ValidSerial(s string) bool { return serialRe.MatchString(s) }
+
+// checkSerial refuses, before any request, a serial number KSeF cannot know.
+func checkSerial(s string) error {
+	if !ValidSerial(s) {
+		return fmt.Errorf("%w: serial number %q is not 16 uppercase hex digits", ErrInvalidInput, clipText(s, 40))
+	}
+	return nil
+}
 
 // RetrievedCertificate is one certificate of POST /certificates/retrieve.
 type RetrievedCertificate struct {
@@ -257,7 +266,7 @@ func ParseRetrievedCertificates(body []byte) ([]RetrievedCertificate, error) {
 		}
 		der, err := base64.StdEncoding.DecodeString(it.Certificate)
 		if err != nil {
-			return nil, fmt.Errorf("ksefapi: retrieve certificates: %s: certificate is not Base64", it.CertificateSerialNumber)
+			return nil, fmt.Errorf("ksefapi: retrieve certificates: %s: certificate is not Base64: %w", it.CertificateSerialNumber, err)
 		}
 		cert, err := x509.ParseCertificate(der)
 		if err != nil {
@@ -295,8 +304,8 @@ func (c *Client) RetrieveCertificates(ctx context.Context, serials ...string) ([
 		return nil, fmt.Errorf("%w: %d serial numbers (want 1-%d)", ErrInvalidInput, len(serials), maxRetrieve)
 	}
 	for _, s := range serials {
-		if !ValidSerial(s) {
-			return nil, fmt.Errorf("%w: serial number %q is not 16 uppercase hex digits", ErrInvalidInput, clipText(s, 40))
+		if err := checkSerial(s); err != nil {
+			return nil, err
 		}
 	}
 	_, body, err := c.doRaw(ctx, call{op: "retrieve certificates", method: http.MethodPost, path: "/certificates/retrieve",
@@ -329,8 +338,8 @@ type revokeRequest struct {
 // /certificates/{serial}/revoke). KSeF refuses it after a token login.
 // A revoked Offline certificate makes every KOD II it signed fail to verify.
 func (c *Client) RevokeCertificate(ctx context.Context, serial string, reason RevocationReason) error {
-	if !ValidSerial(serial) {
-		return fmt.Errorf("%w: serial number %q is not 16 uppercase hex digits", ErrInvalidInput, clipText(serial, 40))
+	if err := checkSerial(serial); err != nil {
+		return err
 	}
 	_, _, err := c.doRaw(ctx, call{op: "revoke certificate", method: http.MethodPost, path: "/certificates/" + serial + "/revoke",
 		body: revokeRequest{RevocationReason: reason}, auth: accessBearer, wantCode: http.StatusNoContent})
@@ -369,8 +378,10 @@ const certPageSize = 50
 // QueryCertificates lists the subject's certificates that match q, newest
 // request first, following the pages (POST /certificates/query).
 func (c *Client) QueryCertificates(ctx context.Context, q CertificateQuery) ([]CertificateInfo, error) {
-	if q.Serial != "" && !ValidSerial(q.Serial) {
-		return nil, fmt.Errorf("%w: serial number %q is not 16 uppercase hex digits", ErrInvalidInput, clipText(q.Serial, 40))
+	if q.Serial != "" {
+		if err := checkSerial(q.Serial); err != nil {
+			return nil, err
+		}
 	}
 	var all []CertificateInfo
 	for page := 0; page < 1000; page++ { // 50 000 certificates bounds a misbehaving server

@@ -115,10 +115,7 @@ func New(cfg Config) (*Client, error) {
 	if err := validateContext(cfg.Context); err != nil {
 		return nil, err
 	}
-	if cfg.Auth == nil {
-		return nil, fmt.Errorf("%w: Auth is required", ErrInvalidConfig)
-	}
-	if err := cfg.Auth.validate(); err != nil {
+	if err := validateCredentials(cfg.Auth); err != nil {
 		return nil, err
 	}
 	hc := cfg.HTTPClient
@@ -177,10 +174,7 @@ func New(cfg Config) (*Client, error) {
 // Authentication certificate. Tokens already held stay valid until they
 // expire.
 func (c *Client) SetCredentials(auth Credentials) error {
-	if auth == nil {
-		return fmt.Errorf("%w: Auth is required", ErrInvalidConfig)
-	}
-	if err := auth.validate(); err != nil {
+	if err := validateCredentials(auth); err != nil {
 		return err
 	}
 	c.authMu.Lock()
@@ -196,6 +190,13 @@ func (c *Client) credentials() Credentials {
 	c.authMu.Lock()
 	defer c.authMu.Unlock()
 	return c.auth
+}
+
+func validateCredentials(auth Credentials) error {
+	if auth == nil {
+		return fmt.Errorf("%w: Auth is required", ErrInvalidConfig)
+	}
+	return auth.validate()
 }
 
 func validateContext(id ContextIdentifier) error {

@@ -19,6 +19,7 @@ const (
 	CodeTechnicalCorrectionNotAllowed  = 21167 // the original was processed correctly
 	CodeSessionStatusForbids           = 21180 // the session is closed, being processed or cancelled
 	CodeUnknownPublicKey               = 21470 // publicKeyId unknown or retired (key rotation)
+	CodeEnrollmentUnknown              = 25005 // no enrollment has this reference (KSeF keeps one 30 days)
 )
 
 var (

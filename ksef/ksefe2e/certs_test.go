@@ -14,11 +14,11 @@ import (
 	"github.com/posagent/posagent/ksef/ksefsim/ksefsimtest"
 )
 
-// enrollCert runs the documented enrollment (ksef-api.md §2) with an
+// enroll runs the documented enrollment (ksef-api.md §2) with an
 // XAdES-logged-in client: limits, data, a CSR with those attributes made by
-// a certstore, enroll, poll, retrieve, import; then it queries the new
-// certificate and revokes it. It returns the installed certificate.
-func enrollCert(t *testing.T, h *harness, c *ksefapi.Client, typ ksefapi.CertificateType) *certstore.Info {
+// a certstore, enroll, poll, retrieve, import. It returns the store the
+// certificate is installed in and the certificate's facts.
+func enroll(t *testing.T, h *harness, c *ksefapi.Client, typ ksefapi.CertificateType) (*certstore.Store, *certstore.Info) {
 	t.Helper()
 	lim, err := c.CertificateLimits(ctx(t))
 	if err != nil || !lim.Allows() {
@@ -28,10 +28,6 @@ func enrollCert(t *testing.T, h *harness, c *ksefapi.Client, typ ksefapi.Certifi
 	if err != nil {
 		t.Fatal(err)
 	}
-	usage := certstore.Offline
-	if typ == ksefapi.CertAuthentication {
-		usage = certstore.Authentication
-	}
 	// On the harness clock: KSeF dated the certificate by it.
 	store := certstoretest.NewStore(t, h.clk.Now)
 	subj := certstore.Subject{CommonName: data.CommonName, CountryName: data.CountryName, Surname: data.Surname,
@@ -40,7 +36,7 @@ func enrollCert(t *testing.T, h *harness, c *ksefapi.Client, typ ksefapi.Certifi
 	if data.GivenName != "" {
 		subj.GivenNames = []string{data.GivenName}
 	}
-	csr, err := store.CreateCSR(usage, subj, certstore.KeyEC)
+	csr, err := store.CreateCSR(usageOf(typ), subj, certstore.KeyEC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,13 +52,29 @@ func enrollCert(t *testing.T, h *harness, c *ksefapi.Client, typ ksefapi.Certifi
 	if err != nil || len(got) != 1 || got[0].Type != typ {
 		t.Fatalf("RetrieveCertificates = %+v, %v", got, err)
 	}
-	info, err := store.ImportCertificate(usage, got[0].DER)
+	info, err := store.ImportCertificate(usageOf(typ), got[0].DER)
 	if err != nil {
 		t.Fatalf("ImportCertificate: %v", err)
 	}
 	if info.Serial != serial {
 		t.Errorf("installed serial %s, want %s", info.Serial, serial)
 	}
+	return store, info
+}
+
+func usageOf(typ ksefapi.CertificateType) certstore.Usage {
+	if typ == ksefapi.CertAuthentication {
+		return certstore.Authentication
+	}
+	return certstore.Offline
+}
+
+// enrollCert enrolls a certificate (enroll), then queries it and revokes it.
+// It returns the installed certificate.
+func enrollCert(t *testing.T, h *harness, c *ksefapi.Client, typ ksefapi.CertificateType) *certstore.Info {
+	t.Helper()
+	_, info := enroll(t, h, c, typ)
+	serial := info.Serial
 	st, ok, err := c.CertificateStatusOf(ctx(t), serial)
 	if err != nil || !ok || st.Status != ksefapi.CertActive || st.Type != typ {
 		t.Fatalf("CertificateStatusOf = %+v, %v, %v", st, ok, err)
@@ -86,33 +98,8 @@ func TestEnrollAndLogIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, typ := range []ksefapi.CertificateType{ksefapi.CertAuthentication, ksefapi.CertOffline} {
-		store := certstoretest.NewStore(t, h.clk.Now)
-		data, err := seal.EnrollmentData(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		usage := map[ksefapi.CertificateType]certstore.Usage{ksefapi.CertAuthentication: certstore.Authentication, ksefapi.CertOffline: certstore.Offline}[typ]
-		csr, err := store.CreateCSR(usage, certstore.Subject{CommonName: data.CommonName, CountryName: data.CountryName,
-			OrganizationIdentifier: data.OrganizationIdentifier, OrganizationName: data.OrganizationName, SerialNumber: data.SerialNumber}, certstore.KeyEC)
-		if err != nil {
-			t.Fatal(err)
-		}
-		en, err := seal.Enroll(ctx(t), ksefapi.EnrollRequest{Name: "posagent " + string(typ), Type: typ, CSR: csr.DER})
-		if err != nil {
-			t.Fatal(err)
-		}
-		serial, err := seal.WaitEnrollment(ctx(t), en.ReferenceNumber)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := seal.RetrieveCertificates(ctx(t), serial)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.ImportCertificate(usage, got[0].DER); err != nil {
-			t.Fatal(err)
-		}
-		cert, err := store.Load(usage)
+		store, _ := enroll(t, h, seal, typ)
+		cert, err := store.Load(usageOf(typ))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -91,7 +91,7 @@ func (s *Server) handleTokenAuth(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	op := s.newAuthOp(c, req.ContextIdentifier.Value, "Token")
+	op := s.newAuthOp(c, req.ContextIdentifier.Value, methodToken)
 	// Failures below are reported asynchronously, as status 450.
 	plain, derr := rsa.DecryptOAEP(sha256.New(), nil, key.priv, req.EncryptedToken, nil)
 	tok, msStr, found := strings.Cut(string(plain), "|")
@@ -138,21 +138,18 @@ func (s *Server) handleXAdESAuth(c *call) (*response, error) {
 	if req.ContextType != "Nip" {
 		return nil, badRequest(21117, "Symulator obsługuje tylko kontekst Nip.")
 	}
-	op := s.newAuthOp(c, req.ContextValue, "XadesSignature")
+	op := s.newAuthOp(c, req.ContextValue, methodXAdES)
 	sum := sha256.Sum256(c.body)
 	op.DocHash = base64.StdEncoding.EncodeToString(sum[:])
 	subj := SubjectNIP(cert)
 	op.Subject = subjectData(cert, subj)
 	ksefIssued := s.st.issuedBy(cert)
+	var simc *simCert
 	why := ""
 	if ksefIssued {
-		var simc *simCert
 		simc, why = s.ksefCertCheck(cert, c.now)
 		if simc != nil {
 			op.CertSerial = simc.Serial
-			if why == "" {
-				simc.LastUse = ptr(c.now)
-			}
 		}
 	}
 	switch {
@@ -164,6 +161,10 @@ func (s *Server) handleXAdESAuth(c *call) (*response, error) {
 		op.fail(460, "Nie można zweryfikować łańcucha certyfikatów: brak zaufanego wystawcy.")
 	case subj != req.ContextValue:
 		op.fail(415, fmt.Sprintf("Podmiot certyfikatu (NIP %s) nie ma uprawnień w kontekście %s.", subj, req.ContextValue))
+	}
+	if simc != nil && op.Code == 200 {
+		// lastUseDate is the certificate's last login, not one it failed.
+		simc.LastUse = ptr(c.now)
 	}
 	return jsonResp(http.StatusAccepted, wireAuthInit{
 		ReferenceNumber:     op.Ref,
@@ -219,14 +220,14 @@ func (s *Server) handleAuthStatus(c *call) (*response, error) {
 	if c.now.Before(op.ReadyAt) {
 		st = wireStatus{Code: 100, Description: "Uwierzytelnianie w toku"}
 	}
-	info := wireMethodInfo{Category: "Token", Code: "token.ksef", DisplayName: "Token KSeF"}
+	info := wireMethodInfo{Category: methodToken, Code: "token.ksef", DisplayName: "Token KSeF"}
 	method := "Token"
 	switch {
-	case op.Method == "XadesSignature" && op.CertSerial != "":
-		info = wireMethodInfo{Category: "XadesSignature", Code: "xades.ksef", DisplayName: "Certyfikat KSeF"}
+	case op.Method == methodXAdES && op.CertSerial != "":
+		info = wireMethodInfo{Category: methodXAdES, Code: "xades.ksef", DisplayName: "Certyfikat KSeF"}
 		method = "InternalCertificate"
-	case op.Method == "XadesSignature":
-		info = wireMethodInfo{Category: "XadesSignature", Code: "xades.selfsigned", DisplayName: "Podpis XAdES"}
+	case op.Method == methodXAdES:
+		info = wireMethodInfo{Category: methodXAdES, Code: "xades.selfsigned", DisplayName: "Podpis XAdES"}
 		method = "QualifiedSeal"
 	}
 	return jsonResp(http.StatusOK, wireAuthStatus{
@@ -266,7 +267,7 @@ func (s *Server) handleRedeem(c *call) (*response, error) {
 // of token authentication: a login made on 31 December does not reach into
 // 2027.
 func (s *Server) tokenUntil(op *authOp, until time.Time) time.Time {
-	if op != nil && op.Method == "Token" && until.After(s.opts.TokenAuthEnd) {
+	if op != nil && op.Method == methodToken && until.After(s.opts.TokenAuthEnd) {
 		return s.opts.TokenAuthEnd
 	}
 	return until

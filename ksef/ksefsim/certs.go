@@ -292,7 +292,7 @@ func (s *Server) handleCertLimits(c *call) (*response, error) {
 		Certificate: wireLimit{Limit: s.opts.CertificateLimit, Remaining: max(0, s.opts.CertificateLimit-active)},
 	}
 	op := s.loginOp(c)
-	l.CanRequest = op != nil && op.Method == "XadesSignature" && l.Enrollment.Remaining > 0 && l.Certificate.Remaining > 0
+	l.CanRequest = op != nil && op.Method == methodXAdES && l.Enrollment.Remaining > 0 && l.Certificate.Remaining > 0
 	return jsonResp(http.StatusOK, l), nil
 }
 
@@ -387,7 +387,7 @@ var certNameRe = regexp.MustCompile(`^[a-zA-Z0-9_\- ąćęłńóśźżĄĆĘŁŃ
 
 func (s *Server) handleEnroll(c *call) (*response, error) {
 	op := s.loginOp(c)
-	if op == nil || op.Method != "XadesSignature" || op.Subject == nil {
+	if op == nil || op.Method != methodXAdES || op.Subject == nil {
 		return nil, badRequest(25002)
 	}
 	var req wireEnrollRequest
@@ -408,28 +408,9 @@ func (s *Server) handleEnroll(c *call) (*response, error) {
 		}
 		validFrom = t
 	}
-	csr, err := x509.ParseCertificateRequest(req.CSR)
-	if err != nil || csr.CheckSignature() != nil {
-		return nil, badRequest(25004)
-	}
-	switch csr.SignatureAlgorithm {
-	case x509.SHA1WithRSA, x509.SHA256WithRSA, x509.SHA384WithRSA, x509.SHA512WithRSA,
-		x509.SHA256WithRSAPSS, x509.SHA384WithRSAPSS, x509.SHA512WithRSAPSS,
-		x509.ECDSAWithSHA1, x509.ECDSAWithSHA256, x509.ECDSAWithSHA384, x509.ECDSAWithSHA512:
-	default:
-		return nil, badRequest(25011)
-	}
-	switch k := csr.PublicKey.(type) {
-	case *rsa.PublicKey:
-		if k.N.BitLen() != 2048 {
-			return nil, badRequest(25010, fmt.Sprintf("Klucz RSA ma %d bitów, wymagane 2048.", k.N.BitLen()))
-		}
-	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() {
-			return nil, badRequest(25010, "Dozwolona jest tylko krzywa P-256.")
-		}
-	default:
-		return nil, badRequest(25010)
+	csr, err := parseCSR(req.CSR)
+	if err != nil {
+		return nil, err
 	}
 	var got []string
 	for _, n := range csr.Subject.Names {
@@ -466,6 +447,40 @@ func (s *Server) handleEnroll(c *call) (*response, error) {
 	s.st.Certs[cert.Serial] = cert
 	e.Serial = cert.Serial
 	return jsonResp(http.StatusAccepted, wireEnrollResponse{ReferenceNumber: e.Ref, Timestamp: ts(c.now)}), nil
+}
+
+// parseCSR parses a PKCS#10 request and refuses what KSeF refuses: a bad
+// request or signature (25004), a signature algorithm (25011) or a key
+// (25010) it does not accept.
+func parseCSR(der []byte) (*x509.CertificateRequest, error) {
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil || csr.CheckSignature() != nil {
+		return nil, badRequest(25004)
+	}
+	// The keys and CSR signatures KSeF accepts: the description of POST
+	// /certificates/enrollments in open-api.json (ksef-api.md §2 step 3):
+	// RSA of exactly 2048 bits or EC P-256, signed with RSA PKCS#1 v1.5,
+	// RSA-PSS or ECDSA over SHA-1/256/384/512.
+	switch csr.SignatureAlgorithm {
+	case x509.SHA1WithRSA, x509.SHA256WithRSA, x509.SHA384WithRSA, x509.SHA512WithRSA,
+		x509.SHA256WithRSAPSS, x509.SHA384WithRSAPSS, x509.SHA512WithRSAPSS,
+		x509.ECDSAWithSHA1, x509.ECDSAWithSHA256, x509.ECDSAWithSHA384, x509.ECDSAWithSHA512:
+	default:
+		return nil, badRequest(25011)
+	}
+	switch k := csr.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() != 2048 {
+			return nil, badRequest(25010, fmt.Sprintf("Klucz RSA ma %d bitów, wymagane 2048.", k.N.BitLen()))
+		}
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() {
+			return nil, badRequest(25010, "Dozwolona jest tylko krzywa P-256.")
+		}
+	default:
+		return nil, badRequest(25010)
+	}
+	return csr, nil
 }
 
 // issue signs a certificate for csr with the keyUsage of typ: Digital
@@ -544,7 +559,10 @@ func (s *Server) handleRetrieve(c *call) (*response, error) {
 }
 
 func (s *Server) handleRevoke(c *call) (*response, error) {
-	if op := s.loginOp(c); op == nil || op.Method != "XadesSignature" {
+	// open-api.json, POST /certificates/{certificateSerialNumber}/revoke:
+	// "Operacja nie jest dostępna dla podmiotu uwierzytelnionego tokenem
+	// KSeF" (403, reasonCode auth-method-not-allowed).
+	if op := s.loginOp(c); op == nil || op.Method != methodXAdES {
 		return nil, &apiError{status: http.StatusForbidden, code: 403, reason: "auth-method-not-allowed",
 			desc: "Operacja nie jest dostępna dla podmiotu uwierzytelnionego tokenem KSeF."}
 	}

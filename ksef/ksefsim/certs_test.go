@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,35 +21,31 @@ import (
 // xadesLogin logs in with id and returns the access token.
 func (e *env) xadesLogin(id identity) string {
 	e.t.Helper()
-	r := e.do("POST", "/v2/auth/xades-signature", "", signXAdES(e.t, authRequestXML(e.challenge().Challenge, testNIP), id, e.clk.Now()))
-	e.want(r, 202, "AuthenticationInitResponse")
-	var init authInit
-	r.json(e.t, &init)
-	e.settle(init)
-	return e.redeem(init).AccessToken.Token
-}
-
-// settle moves the clock on until a login is no longer in progress.
-func (e *env) settle(init authInit) {
-	e.t.Helper()
-	for range 100 {
-		if code, _ := e.authStatus(init); code != 100 {
-			return
-		}
-		e.clk.Add(time.Second)
-	}
+	return e.redeem(e.startXAdES(id)).AccessToken.Token
 }
 
 // xadesStatus starts an XAdES login with id and returns its final status.
 func (e *env) xadesStatus(id identity) (int, string) {
 	e.t.Helper()
+	code, res := e.authStatus(e.startXAdES(id))
+	return code, string(res.body)
+}
+
+// startXAdES starts an XAdES login with id and moves the clock on until it
+// is no longer in progress.
+func (e *env) startXAdES(id identity) authInit {
+	e.t.Helper()
 	r := e.do("POST", "/v2/auth/xades-signature", "", signXAdES(e.t, authRequestXML(e.challenge().Challenge, testNIP), id, e.clk.Now()))
 	e.want(r, 202, "AuthenticationInitResponse")
 	var init authInit
 	r.json(e.t, &init)
-	e.settle(init)
-	code, res := e.authStatus(init)
-	return code, string(res.body)
+	for range 100 {
+		if code, _ := e.authStatus(init); code != 100 {
+			break
+		}
+		e.clk.Add(time.Second)
+	}
+	return init
 }
 
 type enrollData struct {
@@ -366,5 +363,46 @@ func TestCertStateSurvivesRestart(t *testing.T) {
 	}
 	if code, body := e2.xadesStatus(auth); code != 200 {
 		t.Fatalf("login after restart = %d %s", code, body)
+	}
+}
+
+// TestLastUseDate: a certificate's lastUseDate is its last login, not one it
+// failed (a context its subject has no rights in: 415).
+func TestLastUseDate(t *testing.T) {
+	e := newEnv(t, &ksefsim.Options{DisableRateLimits: true})
+	access := e.xadesLogin(newIdentity(t, testNIP, true))
+	auth := e.enrollFlow(access, "Authentication", nil)
+	serial := fmt.Sprintf("%016X", auth.cert.SerialNumber)
+	lastUse := func() string {
+		t.Helper()
+		r := e.do("POST", "/v2/certificates/query?pageSize=10", access, map[string]any{"certificateSerialNumber": serial})
+		e.want(r, 200, "QueryCertificatesResponse")
+		var q struct {
+			Certificates []struct{ LastUseDate string }
+		}
+		r.json(t, &q)
+		if len(q.Certificates) != 1 {
+			t.Fatalf("query %s = %s", serial, r.body)
+		}
+		return q.Certificates[0].LastUseDate
+	}
+	if got := lastUse(); got != "" {
+		t.Fatalf("lastUseDate of a certificate never used = %q", got)
+	}
+	r := e.do("POST", "/v2/auth/xades-signature", "", signXAdES(t, authRequestXML(e.challenge().Challenge, otherNIP), auth, e.clk.Now()))
+	e.want(r, 202, "AuthenticationInitResponse")
+	var init authInit
+	r.json(t, &init)
+	if code, res := e.authStatus(init); code != 415 {
+		t.Fatalf("login into another context = %d %s, want 415", code, res.body)
+	}
+	if got := lastUse(); got != "" {
+		t.Errorf("lastUseDate after a failed login = %q, want none", got)
+	}
+	if code, body := e.xadesStatus(auth); code != 200 {
+		t.Fatalf("login = %d %s", code, body)
+	}
+	if got := lastUse(); got == "" {
+		t.Error("no lastUseDate after a login")
 	}
 }

@@ -16,7 +16,7 @@ const (
 	groupBatch         = "batchSession"
 	groupInvoiceStatus = "invoiceStatus"
 	groupSessionMisc   = "sessionMisc"
-	groupOther         = "other" // certificates, limits, permissions
+	groupOther         = "other" // certificates, limits, permissions: their x-rate-limits in open-api.json
 )
 
 // limit is one threshold: at most N requests per window.

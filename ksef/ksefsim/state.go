@@ -76,10 +76,16 @@ type challenge struct {
 	IP      string    `json:"ip"`
 }
 
+// The methods of an authOp: the AuthenticationMethodCategory of the login.
+const (
+	methodToken = "Token"
+	methodXAdES = "XadesSignature"
+)
+
 type authOp struct {
 	Ref      string    `json:"ref"`
 	NIP      string    `json:"nip"`
-	Method   string    `json:"method"` // Token | XadesSignature
+	Method   string    `json:"method"` // methodToken | methodXAdES
 	Started  time.Time `json:"started"`
 	ReadyAt  time.Time `json:"readyAt"`
 	Code     int       `json:"code"`
