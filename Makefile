@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X main.Version=$(VERSION)
 PKG      := ./cmd/posagent
 OUT      := bin
 
-.PHONY: all demo test test-short test-race test-386 test-arm fuzz fuzz-long soak soak-paced bench build build-arm deb fmt lint vet clean
+.PHONY: all demo test test-short test-race test-386 test-arm fuzz fuzz-long soak soak-paced bench build build-arm build-armv6 build-deb-arm deb fmt lint vet clean
 
 all: build
 
@@ -60,15 +60,20 @@ bench:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT)/posagent $(PKG)
 
-build-arm:
+build-arm: build-armv6 build-deb-arm
+
+build-armv6:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/arm/posagent-linux-armv6 $(PKG)
+
+# The two ARM binaries the packages carry (armhf is armv7).
+build-deb-arm:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/arm/posagent-linux-armv7 $(PKG)
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/arm/posagent-linux-arm64 $(PKG)
 
 ## deb: .deb packages for armhf, arm64 and amd64 (nfpm), under dist/
 NFPM ?= $(shell command -v nfpm || echo $(HOME)/go/bin/nfpm)
 DEB_VERSION := $(shell echo $(VERSION) | sed -e 's/^v//' -e 's/^\([^0-9]\)/0.0.0~\1/')
-deb: build-arm
+deb: build-deb-arm
 	@test -x "$(NFPM)" || $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.44.0
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/arm/posagent-linux-amd64 $(PKG)
 	@mkdir -p dist
