@@ -68,7 +68,7 @@ func TestCheckDemoDates(t *testing.T) {
 	}{
 		{"across New Year", [][2]string{december, january}, nil, ""},
 		{"the number of another month", [][2]string{{"KASA01/2026/11/000001", "2026-12-31"}}, nil, "does not carry the year and month"},
-		{"P_1 of a day the clock never saw", [][2]string{december, {"KASA01/2026/12/000002", "2026-12-05"}}, nil, "want a day of the demo's clock"},
+		{"P_1 of a day the clock never saw", [][2]string{december, {"KASA01/2026/12/000002", "2026-12-30"}}, nil, "want a day of the demo's clock"},
 		{"the series not restarted", [][2]string{december, {"KASA01/2027/01/000002", "2027-01-01"}}, nil, "want 1..1"},
 		{"a gap", [][2]string{december, {"KASA01/2026/12/000003", "2026-12-31"}}, nil, "want 1..2"},
 		{"deadline a day late", [][2]string{december}, func(t *testing.T, d *demoAt) {
