@@ -131,14 +131,14 @@ func (a *Agent) prepareSale(s *ksef.Sale, now time.Time, validate, issued bool) 
 	if !issued && s.IssueDate.Valid() && s.IssueDate.After(today) {
 		errs = append(errs, &ksef.ValidationError{Field: "issue_date", Reason: fmt.Sprintf("%v is after today (%v)", s.IssueDate, today)})
 	}
-	if !validate {
-		// checked with the invoice
-	} else if err := s.Validate(); err != nil {
-		var ve ksef.ValidationErrors
-		if !errors.As(err, &ve) {
-			return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	if validate { // else checked with the invoice
+		if err := s.Validate(); err != nil {
+			var ve ksef.ValidationErrors
+			if !errors.As(err, &ve) {
+				return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+			}
+			errs = append(errs, ve...)
 		}
-		errs = append(errs, ve...)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidRequest, errs)

@@ -46,6 +46,18 @@ func sale() ksef.Sale {
 // QR code) follows at once; the QR codes follow when encoded (Job.Tail), so
 // a stamp must never come from the previous receipt: each sale is armed
 // only after the previous job was reported printed.
+// virtualOpener opens vp and hands each connection to wrap, whose port the
+// worker then writes to.
+func virtualOpener(vp *printer.Virtual, wrap func(*printer.VirtualConn) printer.Port) printer.Opener {
+	return func(ctx context.Context) (printer.Port, error) {
+		c, err := vp.Open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return wrap(c.(*printer.VirtualConn)), nil
+	}
+}
+
 type stampPort struct {
 	*printer.VirtualConn
 	mu      sync.Mutex // guards armed, dataArm and wrote
@@ -117,14 +129,7 @@ func newRig(tb testing.TB, dir string, qr receipt.QRMode) *rig {
 	vp := printer.NewVirtual(nil)
 	r := &rig{store: st, port: &stampPort{first: make(chan time.Time, 1), data: make(chan time.Time, 1)},
 		printed: make(chan printer.JobResult, 16)}
-	open := func(ctx context.Context) (printer.Port, error) {
-		c, err := vp.Open(ctx)
-		if err != nil {
-			return nil, err
-		}
-		r.port.VirtualConn = c.(*printer.VirtualConn)
-		return r.port, nil
-	}
+	open := virtualOpener(vp, func(c *printer.VirtualConn) printer.Port { r.port.VirtualConn = c; return r.port })
 	var relay agenttest.Relay
 	w, err := printer.NewWorker(open, &printer.Options{OnResult: func(res printer.JobResult) {
 		if res.Done {

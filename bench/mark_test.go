@@ -70,14 +70,7 @@ func newMarkRig(tb testing.TB, receipts int) *markRig {
 		r.jobs = append(r.jobs, inv.PrintJobID)
 	}
 	vp := printer.NewVirtual(nil)
-	open := func(ctx context.Context) (printer.Port, error) {
-		c, err := vp.Open(ctx)
-		if err != nil {
-			return nil, err
-		}
-		r.port.VirtualConn = c.(*printer.VirtualConn)
-		return r.port, nil
-	}
+	open := virtualOpener(vp, func(c *printer.VirtualConn) printer.Port { r.port.VirtualConn = c; return r.port })
 	// The journal is what agent.RecordPrint does: one store transaction.
 	journal := printer.JournalFunc(func(ctx context.Context, printed []string, started string) error {
 		out := r.port.lastDrain()
